@@ -1,0 +1,202 @@
+// The `resnetc` command line: the only place that reads argv, prints, and picks exit codes.
+// Takes: arguments and an IO sink. Gives: an exit code: 0 ok, 1 diagnostics with errors,
+// 2 usage or I/O error. Must not: be imported by any compiler stage.
+
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { check, hasErrors, type CheckResult } from "../compiler.js";
+import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
+import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
+import { human, summaryJson, summaryTable } from "../ir/summary.js";
+import { expandInputs, nodeHost, packageRoot } from "./host.js";
+
+export interface Io {
+  cwd: string;
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_DIAGNOSTICS = 1;
+export const EXIT_USAGE = 2;
+
+const HELP: Record<string, string> = {
+  main: `resnetc: a compiler for residual network architectures (.resnet files)
+
+usage: resnetc <command> [options]
+
+commands:
+  check <files...>                  parse and shape-check; print a one-line result per model
+  lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
+  summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
+
+options:
+  -h, --help                        help for a command: resnetc <command> --help
+  -v, --version                     print the version
+
+exit codes: 0 ok (warnings allowed), 1 errors found, 2 usage or I/O error`,
+  check: `usage: resnetc check <files...> [--model NAME] [--deny-warnings]
+
+Parses every file (following imports), resolves names and infers the shape of every tensor in
+every model. Prints all diagnostics, then one line per model with its parameter and MAC counts.
+
+  --model NAME       check only this model
+  --deny-warnings    exit 1 when there are warnings`,
+  lint: `usage: resnetc lint <files or dirs...> [--format text|json|github|sarif] [--deny-warnings]
+
+Checks every .resnet file given, and every one under the folders given, each on its own.
+  --format text      file:line:col, the line, an underline, hints (default)
+  --format json      {"diagnostics":[{code,severity,message,file,line,column,...}],"errors":n,"warnings":n}
+  --format github    GitHub Actions annotations (::error file=...,line=...,col=...::message)
+  --format sarif     SARIF 2.1.0, for code-scanning upload
+  --deny-warnings    exit 1 when there are warnings`,
+  summary: `usage: resnetc summary <file> [--model NAME] [--json]
+
+Prints, for each model (or the one named), a table of its layers (structural name, op, output
+shape, learnable parameters, multiply-accumulates per sample) and the totals.
+  --json   {"models":[{"name":..,"params":n,"macs":n,"inputs":[{"name":..,"shape":[..]}],"outputs":[..]}]}
+           symbolic dims are strings, e.g. "N"`,
+};
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+class UsageError extends Error {}
+
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; default?: string }>;
+type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+
+function parse(args: string[], options: OptionSpec): Parsed {
+  try {
+    const r = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: true, strict: true });
+    return { values: r.values as Parsed["values"], positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Checks each root file on its own (two examples may both define `ResNet18`). */
+function checkEach(files: string[], io: Io, model?: string): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
+  const host = nodeHost(io.cwd);
+  const results = files.map((f) => check([f], host, model === undefined ? {} : { model }));
+  const sources = new Map<string, SourceFile>();
+  const seen = new Set<string>();
+  const diagnostics: Diagnostic[] = [];
+  for (const r of results) {
+    for (const [k, v] of r.sources) sources.set(k, v);
+    for (const d of r.diagnostics) {
+      // A library imported by several roots reports its problems once.
+      const key = `${d.code}|${d.span.file}|${d.span.start}|${d.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      diagnostics.push(d);
+    }
+  }
+  return { results, diagnostics, sources };
+}
+
+function ioFailure(ds: readonly Diagnostic[], roots: readonly string[]): boolean {
+  return ds.some((d) => d.code === "RN001" && roots.includes(d.span.file));
+}
+
+function exitFor(ds: readonly Diagnostic[], denyWarnings: boolean): number {
+  return hasErrors(ds) || (denyWarnings && ds.length > 0) ? EXIT_DIAGNOSTICS : EXIT_OK;
+}
+
+function cmdCheck(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { model: { type: "string" }, "deny-warnings": { type: "boolean" } });
+  if (values.help) return io.out(HELP["check"]!), EXIT_OK;
+  if (positionals.length === 0) throw new UsageError("check: give at least one .resnet file");
+  const { files, missing } = expandInputs(io.cwd, positionals);
+  if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  for (const [i, r] of results.entries()) {
+    const fileErrors = r.diagnostics.some((d) => d.severity === "error");
+    const models = r.graphs.map((g) => `${g.name} ${g.params.toLocaleString("en-US")} params, ${human(g.macs)} MACs`).join("; ");
+    io.out(`${files[i]}: ${fileErrors ? "errors" : "ok"}${models ? ` (${models})` : ""}`);
+  }
+  if (diagnostics.length) io.err(summaryLine(diagnostics));
+  return exitFor(diagnostics, values["deny-warnings"] === true);
+}
+
+function cmdLint(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { format: { type: "string", default: "text" }, "deny-warnings": { type: "boolean" } });
+  if (values.help) return io.out(HELP["lint"]!), EXIT_OK;
+  const format = values.format as string;
+  if (!["text", "json", "github", "sarif"].includes(format)) throw new UsageError(`lint: unknown --format ${format} (text, json, github or sarif)`);
+  if (positionals.length === 0) throw new UsageError("lint: give files or folders to lint");
+  const { files, missing } = expandInputs(io.cwd, positionals);
+  if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
+  if (files.length === 0) return io.err(`resnetc: no .resnet files under ${positionals.join(", ")}`), EXIT_USAGE;
+  const { diagnostics, sources } = checkEach(files, io);
+  if (format === "json") {
+    const errors = diagnostics.filter((d) => d.severity === "error").length;
+    io.out(JSON.stringify({ files: files.length, errors, warnings: diagnostics.length - errors, diagnostics: diagnostics.map((d) => toJson(d, sources)) }, null, 2));
+  } else if (format === "sarif") io.out(renderSarif(diagnostics, sources, version()));
+  else if (format === "github") for (const d of diagnostics) io.out(renderGithub(d, sources));
+  else {
+    for (const d of diagnostics) io.out(renderText(d, sources) + "\n");
+    io.out(`${files.length} file${files.length === 1 ? "" : "s"} linted: ${summaryLine(diagnostics)}`);
+  }
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  return exitFor(diagnostics, values["deny-warnings"] === true);
+}
+
+function cmdSummary(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { model: { type: "string" }, json: { type: "boolean" } });
+  if (values.help) return io.out(HELP["summary"]!), EXIT_OK;
+  if (positionals.length !== 1) throw new UsageError("summary: give exactly one .resnet file");
+  const file = positionals[0]!;
+  const { files, missing } = expandInputs(io.cwd, [file]);
+  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  const graphs = results[0]!.graphs;
+  if (values.json) io.out(JSON.stringify(summaryJson(graphs)));
+  else io.out(graphs.map(summaryTable).join("\n\n"));
+  return EXIT_OK;
+}
+
+export function main(argv: string[], io: Io): number {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        io.out(HELP["main"]!);
+        return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+      case "-v":
+      case "--version":
+        io.out(version());
+        return EXIT_OK;
+      case "check":
+        return cmdCheck(rest, io);
+      case "lint":
+        return cmdLint(rest, io);
+      case "summary":
+        return cmdSummary(rest, io);
+      default:
+        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`resnetc: ${e.message}\nrun \`resnetc --help\` for usage`);
+      return EXIT_USAGE;
+    }
+    // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.
+    io.err(`resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`);
+    return EXIT_USAGE;
+  }
+}

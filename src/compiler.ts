@@ -1,0 +1,124 @@
+// The pipeline driver: load files (following imports) -> parse -> resolve -> elaborate models.
+// Takes: root file paths and a Host that reads files (the CLI's, or a test's in-memory one).
+// Gives: the graphs of the models and every diagnostic, sorted and deduplicated.
+// Must not: print, exit, or touch the file system except through the Host.
+// Like jlox's driver it stops after a stage that reported errors where going on would only
+// produce noise: after syntax errors no names are resolved; unknown names do not stop shape
+// checking (they become silent "poison" values).
+
+import type { FileAst } from "./ast/ast.js";
+import { dedupeDiagnostics, diag, sortDiagnostics, SourceFile, type Diagnostic } from "./diagnostics/diagnostic.js";
+import type { Graph } from "./ir/ir.js";
+import { elaborateModel } from "./semantics/elaborate.js";
+import { buildProgram, resolve, type Program } from "./semantics/resolve.js";
+import { parseSource } from "./syntax/parse.js";
+
+export interface Host {
+  /** Bytes of a file, or a reason it cannot be read. */
+  readFile(path: string): Uint8Array | { error: string };
+  /** The path an `import "spec"` in `fromFile` names, or undefined when none exists. */
+  resolveImport(fromFile: string, spec: string): string | undefined;
+}
+
+export interface CheckOptions {
+  /** Elaborate only this model (default: every model in the root files). */
+  model?: string;
+}
+
+export interface CheckResult {
+  graphs: Graph[];
+  diagnostics: Diagnostic[];
+  sources: Map<string, SourceFile>;
+  program?: Program;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Text of a file, or the diagnostic that says why it is not .resnet source. */
+function decode(path: string, bytes: Uint8Array): string | Diagnostic {
+  const span = { file: path, start: 0, end: 0 };
+  const head = bytes.subarray(0, 8192);
+  if (head.includes(0)) return diag("RN002", span, { path });
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return diag("RN002", span, { path });
+  }
+}
+
+export function check(roots: string[], host: Host, options: CheckOptions = {}): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const sources = new Map<string, SourceFile>();
+  const files: FileAst[] = [];
+  const loaded = new Set<string>();
+  let syntaxErrors = false;
+
+  const load = (path: string): void => {
+    if (loaded.has(path)) return; // each file once, so import cycles are harmless
+    loaded.add(path);
+    const bytes = host.readFile(path);
+    if ("error" in bytes) {
+      diagnostics.push(diag("RN001", { file: path, start: 0, end: 0 }, { path, reason: bytes.error }));
+      syntaxErrors = true;
+      return;
+    }
+    const text = decode(path, bytes);
+    if (typeof text !== "string") {
+      diagnostics.push(text);
+      syntaxErrors = true;
+      return;
+    }
+    sources.set(path, new SourceFile(path, text));
+    const [ast, ds] = parseSource(path, text);
+    diagnostics.push(...ds);
+    if (ds.some((d) => d.severity === "error")) syntaxErrors = true;
+    if (ds.length === 0 && ast.definitions.length === 0 && ast.imports.length === 0) {
+      diagnostics.push(diag("RN003", { file: path, start: 0, end: Math.min(text.length, 1) }, {}));
+      syntaxErrors = true;
+    }
+    files.push(ast);
+    for (const imp of ast.imports) {
+      const target = host.resolveImport(path, imp.path);
+      if (target === undefined) {
+        diagnostics.push(diag("RN004", imp.span, { path: imp.path }, { hint: 'paths are relative to the importing file; the standard library is "std/NAME.resnet"' }));
+        syntaxErrors = true;
+      } else load(target);
+    }
+  };
+  for (const r of roots) load(r);
+
+  const finish = (graphs: Graph[], program?: Program): CheckResult => {
+    const r: CheckResult = { graphs, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sources };
+    if (program) r.program = program;
+    return r;
+  };
+  if (syntaxErrors) return finish([]);
+
+  const rootSet = new Set(roots);
+  const [program, defDiags] = buildProgram(files, rootSet);
+  diagnostics.push(...defDiags);
+  const resolved = resolve(program);
+  diagnostics.push(...resolved.diagnostics);
+
+  const models = files.filter((f) => rootSet.has(f.file)).flatMap((f) => f.definitions.filter((d) => d.kind === "model" && program.defs.get(d.name) === d));
+  let chosen = models;
+  if (options.model !== undefined) {
+    chosen = models.filter((m) => m.name === options.model);
+    if (chosen.length === 0) {
+      const first = files[0];
+      diagnostics.push(diag("RN126", { file: first?.file ?? roots[0] ?? "", start: 0, end: 0 }, { name: options.model, available: models.map((m) => m.name).join(", ") || "none" }));
+      return finish([], program);
+    }
+  }
+  const graphs: Graph[] = [];
+  for (const m of chosen) {
+    const r = elaborateModel(program, m, resolved.recursive);
+    diagnostics.push(...r.diagnostics);
+    if (r.graph) graphs.push(r.graph);
+  }
+  return finish(graphs, program);
+}
+
+export function hasErrors(ds: readonly Diagnostic[]): boolean {
+  return ds.some((d) => d.severity === "error");
+}

@@ -1,0 +1,77 @@
+// The one table of every diagnostic resnetc can report.
+// Takes: nothing. Gives: for each stable code, its severity and a typed message template.
+// Must not: be edited to renumber a code. Codes are a public contract (CI logs, SARIF rule ids,
+// suppressions); retire a code rather than reuse it. `docs/diagnostics.md` is checked against
+// this table by a test.
+
+export type Severity = "error" | "warning";
+
+interface Entry<A> {
+  severity: Severity;
+  /** One line, shown in `docs/diagnostics.md` and as the SARIF rule description. */
+  summary: string;
+  message: (a: A) => string;
+}
+
+function def<A = Record<string, never>>(severity: Severity, summary: string, message: (a: A) => string): Entry<A> {
+  return { severity, summary, message };
+}
+
+export const messages = {
+  // RN0xx: reading files
+  RN001: def<{ path: string; reason: string }>("error", "a file cannot be read", (a) => `cannot read ${a.path}: ${a.reason}`),
+  RN002: def<{ path: string }>("error", "a file is binary, not .resnet text", (a) => `${a.path} is a binary file, not .resnet source`),
+  RN003: def("error", "a file is empty", () => "empty file: expected at least one `block` or `model` definition"),
+  RN004: def<{ path: string }>("error", "an imported file does not exist", (a) => `cannot import "${a.path}": no such file`),
+
+  // RN1xx: syntax
+  RN101: def<{ char: string }>("error", "a character that is not part of the language", (a) => `unexpected character ${a.char}`),
+  RN102: def<{ expected: string; found: string }>("error", "the parser expected something else", (a) => `expected ${a.expected}, found ${a.found}`),
+  RN103: def("error", "a string is not closed on its line", () => "unterminated string"),
+  RN104: def<{ found: string }>("error", "a token after the end of a definition", (a) => `expected \`block\`, \`model\` or \`import\` at top level, found ${a.found}`),
+
+  // RN11x-RN17x: names, arguments, types and values
+  RN110: def<{ kind: string; name: string; suggestion?: string }>("error", "a name is not defined", (a) => `unknown ${a.kind} \`${a.name}\`${a.suggestion ? `; did you mean \`${a.suggestion}\`?` : ""}`),
+  RN111: def<{ name: string }>("error", "a block or model is defined twice", (a) => `\`${a.name}\` is already defined`),
+  RN112: def<{ op: string; arg: string; known: string }>("error", "an argument an operation does not take", (a) => `${a.op} has no argument \`${a.arg}\` (it takes: ${a.known})`),
+  RN113: def<{ op: string; arg: string }>("error", "a required argument is missing", (a) => `${a.op}: missing required argument \`${a.arg}\``),
+  RN114: def<{ op: string; max: number; found: number }>("error", "too many positional arguments", (a) => `${a.op} takes at most ${a.max} positional argument${a.max === 1 ? "" : "s"}, found ${a.found}`),
+  RN115: def<{ what: string; expected: string; found: string }>("error", "a value of the wrong type", (a) => `${a.what}: expected ${a.expected}, found ${a.found}`),
+  RN116: def<{ op: string; arg: string }>("error", "an argument given twice", (a) => `${a.op}: argument \`${a.arg}\` given twice`),
+  RN117: def<{ cycle: string }>("error", "a block that instantiates itself", (a) => `recursive block: ${a.cycle}`),
+  RN118: def<{ what: string; detail: string }>("error", "an arithmetic error in a parameter expression", (a) => `${a.what}: ${a.detail}`),
+  RN119: def<{ what: string; value: string }>("error", "a value outside its allowed range", (a) => `${a.what} must be ${a.value}`),
+  RN120: def<{ name: string }>("error", "no tensor flows into an operation", (a) => `\`${a.name}\` has no input: a model with several inputs must name the one it uses (e.g. \`let y = x ${a.name}\`)`),
+  RN121: def<{ name: string }>("error", "a tensor used where a number is needed, or the reverse", (a) => `\`${a.name}\` is a tensor, not a number`),
+  RN122: def<{ name: string }>("error", "a model without input", (a) => `model \`${a.name}\` declares no \`input\``),
+  RN123: def<{ name: string }>("error", "assignment to a name that was never declared with `let`", (a) => `cannot assign to \`${a.name}\`: declare it first with \`let ${a.name} = ...\``),
+  RN124: def<{ name: string }>("error", "a name declared twice in the same scope", (a) => `\`${a.name}\` is already declared in this scope`),
+  RN125: def<{ what: string }>("error", "a statement in the wrong place", (a) => `${a.what}`),
+  RN126: def<{ name: string; available: string }>("error", "`--model` names no model in the file", (a) => `no model named \`${a.name}\` (models here: ${a.available})`),
+
+  // RN2xx: shapes
+  RN201: def<{ merge: string; branch: string; shortcut: string }>("error", "residual merge of mismatched shapes", (a) => `residual ${a.merge}: branch gives ${a.branch}, shortcut gives ${a.shortcut}`),
+  RN202: def<{ op: string; detail: string }>("error", "tensors that cannot be combined", (a) => `${a.op}: ${a.detail}`),
+  RN203: def<{ op: string; kernel: string; input: string }>("error", "a kernel larger than its (padded) input", (a) => `${a.op}: kernel ${a.kernel} is larger than the padded input ${a.input}`),
+  RN204: def<{ what: string; found: string }>("error", "a dimension that is zero or negative", (a) => `${a.what} must be positive, found ${a.found}`),
+  RN205: def<{ what: string; detail: string }>("error", "a division of dimensions that does not divide", (a) => `${a.what}: ${a.detail}`),
+  RN206: def<{ expected: string; found: string }>("error", "an `expect` that does not hold", (a) => `expect failed: expected ${a.expected}, found ${a.found}`),
+  RN207: def<{ op: string; expected: string; found: string }>("error", "an input of the wrong rank", (a) => `${a.op}: expected ${a.expected}, found ${a.found}`),
+  RN208: def<{ op: string; detail: string }>("error", "channels that do not fit an operation", (a) => `${a.op}: ${a.detail}`),
+  RN209: def<{ detail: string }>("error", "a shortcut that cannot reach the branch's shape", (a) => `shortcut: ${a.detail}`),
+
+  // RN3xx: warnings
+  RN301: def<{ name: string }>("warning", "a block that nothing uses", (a) => `block \`${a.name}\` is never used`),
+  RN302: def<{ name: string }>("warning", "a name that hides another", (a) => `\`${a.name}\` shadows an outer name`),
+  RN303: def<{ norm: string }>("warning", "a bias that the following normalisation cancels", (a) => `this conv's bias is cancelled by the following ${a.norm}: drop \`bias=true\``),
+  RN304: def<{ name: string }>("warning", "a `let` value that is never used", (a) => `\`${a.name}\` is never used`),
+  RN305: def("warning", "a statement whose result is discarded", () => "this value is computed and then discarded"),
+
+  // RN4xx: limits (so absurd programs fail fast instead of hanging or running out of memory)
+  RN401: def<{ what: string; value: string; limit: string }>("error", "a count over resnetc's limit", (a) => `${a.what} ${a.value} exceeds the limit of ${a.limit}`),
+  RN402: def<{ limit: number }>("error", "a model with too many layers", (a) => `the model expands to more than ${a.limit} layers`),
+  RN403: def<{ limit: number }>("error", "blocks nested too deeply", (a) => `blocks nest more than ${a.limit} levels deep`),
+} as const;
+
+export type Code = keyof typeof messages;
+export type MessageArgs<C extends Code> = Parameters<(typeof messages)[C]["message"]>[0];

@@ -1,0 +1,108 @@
+// Diagnostics as text (with the source line and an underline), JSON, GitHub Actions
+// annotations, and SARIF 2.1.0.
+// Takes: diagnostics and the source files they point into. Gives: strings.
+// Must not: print; the CLI decides where output goes.
+
+import type { Diagnostic, SourceFile, Span } from "./diagnostic.js";
+import { messages, type Code } from "./messages.js";
+
+type Sources = ReadonlyMap<string, SourceFile>;
+
+export function locate(span: Span, sources: Sources): { line: number; col: number; endLine: number; endCol: number } {
+  const src = sources.get(span.file);
+  if (!src) return { line: 1, col: 1, endLine: 1, endCol: 1 };
+  const a = src.position(span.start);
+  const b = src.position(Math.max(span.start, span.end));
+  return { line: a.line, col: a.col, endLine: b.line, endCol: b.col };
+}
+
+function where(span: Span, sources: Sources): string {
+  const p = locate(span, sources);
+  return `${span.file}:${p.line}:${p.col}`;
+}
+
+/** The offending line with the span underlined (first line of a multi-line span). */
+function excerpt(span: Span, sources: Sources): string[] {
+  const src = sources.get(span.file);
+  if (!src || src.text.length === 0) return [];
+  const p = locate(span, sources);
+  const text = src.lineText(p.line).replace(/\t/g, " ");
+  const num = String(p.line);
+  const pad = " ".repeat(num.length);
+  const width = p.endLine === p.line ? Math.max(1, p.endCol - p.col) : Math.max(1, text.length - p.col + 1);
+  return [`  ${num} | ${text}`, `  ${pad} | ${" ".repeat(p.col - 1)}${"^".repeat(width)}`];
+}
+
+export function renderText(d: Diagnostic, sources: Sources): string {
+  const lines = [`${where(d.span, sources)} ${d.severity} ${d.code} ${d.message}`, ...excerpt(d.span, sources)];
+  for (const n of d.notes) {
+    lines.push(`  note: ${n.message}${n.span ? ` (${where(n.span, sources)})` : ""}`);
+    if (n.span) lines.push(...excerpt(n.span, sources).map((l) => `  ${l}`));
+  }
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join("\n");
+}
+
+export function summaryLine(ds: readonly Diagnostic[]): string {
+  const e = ds.filter((d) => d.severity === "error").length;
+  const w = ds.length - e;
+  return `${e} error${e === 1 ? "" : "s"}, ${w} warning${w === 1 ? "" : "s"}`;
+}
+
+export function toJson(d: Diagnostic, sources: Sources): object {
+  const p = locate(d.span, sources);
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    file: d.span.file,
+    line: p.line,
+    column: p.col,
+    endLine: p.endLine,
+    endColumn: p.endCol,
+    ...(d.hint ? { hint: d.hint } : {}),
+    notes: d.notes.map((n) => ({ message: n.message, ...(n.span ? { file: n.span.file, line: locate(n.span, sources).line, column: locate(n.span, sources).col } : {}) })),
+  };
+}
+
+/** GitHub Actions workflow commands; the properties and message are escaped as the runner requires. */
+export function renderGithub(d: Diagnostic, sources: Sources): string {
+  const p = locate(d.span, sources);
+  const prop = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+  const msg = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  const body = `${d.code} ${d.message}${d.hint ? `\nhint: ${d.hint}` : ""}`;
+  return `::${d.severity} file=${prop(d.span.file)},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=${prop(`resnetc ${d.code}`)}::${msg(body)}`;
+}
+
+export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version: string): string {
+  const codes = [...new Set(ds.map((d) => d.code))].sort() as Code[];
+  const region = (span: Span): object => {
+    const p = locate(span, sources);
+    return { startLine: p.line, startColumn: p.col, endLine: p.endLine, endColumn: p.endCol };
+  };
+  const log = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "resnetc",
+            version,
+            informationUri: "https://www.npmjs.com/package/resnetc",
+            rules: codes.map((c) => ({ id: c, shortDescription: { text: messages[c].summary }, defaultConfiguration: { level: messages[c].severity } })),
+          },
+        },
+        results: ds.map((d) => ({
+          ruleId: d.code,
+          ruleIndex: codes.indexOf(d.code),
+          level: d.severity,
+          message: { text: d.hint ? `${d.message}\nhint: ${d.hint}` : d.message },
+          locations: [{ physicalLocation: { artifactLocation: { uri: d.span.file.split("\\").join("/") }, region: region(d.span) } }],
+          relatedLocations: d.notes.filter((n) => n.span).map((n, i) => ({ id: i, message: { text: n.message }, physicalLocation: { artifactLocation: { uri: n.span!.file.split("\\").join("/") }, region: region(n.span!) } })),
+        })),
+      },
+    ],
+  };
+  return JSON.stringify(log, null, 2);
+}

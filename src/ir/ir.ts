@@ -1,0 +1,41 @@
+// The typed graph IR that semantic analysis produces and every emitter consumes.
+// Takes: nothing (types only). Gives: a model as a list of nodes in topological order, each with
+// its canonical NCHW output shape, learnable parameter count, MACs and a structural name
+// (`layer2.0.conv1`) that emitters reuse for weights. Must not: import from syntax or semantics.
+
+import type { Span } from "../diagnostics/diagnostic.js";
+import type { Dim } from "./dims.js";
+
+export type AttrValue = number | string | boolean | number[] | null;
+
+export interface IrNode {
+  /** Index in `Graph.nodes`; also the id of the tensor this node produces. */
+  id: number;
+  op: string;
+  /** Structural name, unique in the graph: `layer1.0.conv1`, `layer2.0.downsample.0`. */
+  name: string;
+  inputs: number[];
+  attrs: Record<string, AttrValue>;
+  shape: Dim[];
+  dtype: string;
+  params: number;
+  macs: number;
+  span: Span;
+}
+
+export interface GraphIO {
+  name: string;
+  node: number;
+  shape: Dim[];
+  dtype: string;
+}
+
+export interface Graph {
+  name: string;
+  file: string;
+  nodes: IrNode[];
+  inputs: GraphIO[];
+  outputs: GraphIO[];
+  params: number;
+  macs: number;
+}

@@ -1,0 +1,602 @@
+// Evaluation and shape inference: runs a model's definition with its parameters, instantiating
+// blocks, loops and residual units, and builds the typed graph IR.
+// Takes: a resolved program and one model. Gives: [graph, diagnostics]; after an error the
+// offending value becomes "poison" and checking goes on, so independent errors all surface.
+// Must not: report unknown names again (the resolver did) or touch files.
+
+import type { Arg, Definition, Expr, Stmt } from "../ast/ast.js";
+import { compilerAssert, diag, type Diagnostic, type Note, type Span } from "../diagnostics/diagnostic.js";
+import type { Code, MessageArgs } from "../diagnostics/messages.js";
+import type { AttrValue, Graph, GraphIO, IrNode } from "../ir/ir.js";
+import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
+import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
+import { lookupOp, type ArgValue, type OpDef } from "./ops/index.js";
+import type { InferCtx, InferResult } from "./ops/registry.js";
+import { residualUnit } from "./residual.js";
+import type { Program } from "./resolve.js";
+import { Env, Naming } from "./scope.js";
+import { scalarBuiltin } from "./scalar-builtins.js";
+import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
+
+/** Thrown to stop elaborating a model that hit a hard limit; caught in `elaborateModel`. */
+class Abort {}
+
+/** Codes whose cause lies in the values a block was given, so they are reported where it was called. */
+const AT_CALL_SITE = new Set<Code>(["RN201", "RN202", "RN203", "RN204", "RN205", "RN206", "RN207", "RN208", "RN209"]);
+
+export interface Frame {
+  env: Env;
+  naming: Naming;
+  cur: Value | undefined;
+  def: Definition;
+}
+
+export class Elaborator {
+  readonly nodes: IrNode[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly names = new Set<string>();
+  private readonly callStack: { def: Definition; span: Span }[] = [];
+  readonly inputs: GraphIO[] = [];
+  readonly outputs: GraphIO[] = [];
+
+  constructor(
+    readonly program: Program,
+    readonly recursive: ReadonlySet<string>,
+  ) {}
+
+  // ---- diagnostics ----
+  report<C extends Code>(code: C, span: Span, args: MessageArgs<C>, hint?: string, notes: Note[] = []): Value {
+    const extra: { hint?: string; notes: Note[] } = { notes: [...notes] };
+    if (hint) extra.hint = hint;
+    const outer = this.callStack[0];
+    const inner = this.callStack[this.callStack.length - 1];
+    if (outer && inner) {
+      if (AT_CALL_SITE.has(code)) {
+        extra.notes.unshift({ message: `in block \`${inner.def.name}\`, from here`, span });
+        span = outer.span;
+      } else extra.notes.push({ message: `while instantiating \`${outer.def.name}\` here`, span: outer.span });
+    }
+    this.diagnostics.push(diag(code, span, args, extra));
+    return POISON;
+  }
+
+  // ---- graph ----
+  addNode(op: string, inputs: number[], res: InferResult, attrs: Record<string, AttrValue>, span: Span, name: string): Value {
+    if (this.nodes.length >= LIMITS.nodes) {
+      this.report("RN402", span, { limit: LIMITS.nodes }, "reduce repeat counts or depth");
+      throw new Abort();
+    }
+    for (const d of res.shape)
+      if (isConst(d) && d > LIMITS.dim) return this.report("RN401", span, { what: "dimension", value: String(d), limit: String(LIMITS.dim) });
+    const params = res.params ?? 0;
+    if (params > LIMITS.layerParams) return this.report("RN401", span, { what: "parameter count of one layer", value: params.toExponential(2), limit: LIMITS.layerParams.toExponential(0) });
+    let unique = name;
+    for (let i = 2; this.names.has(unique); i++) unique = `${name}_${i}`;
+    this.names.add(unique);
+    const node: IrNode = { id: this.nodes.length, op, name: unique, inputs, attrs: { ...attrs, ...(res.attrs ?? {}) }, shape: res.shape, dtype: "f32", params, macs: res.macs ?? 0, span };
+    this.nodes.push(node);
+    return { k: "tensor", id: node.id, shape: res.shape };
+  }
+
+  // ---- blocks and ops ----
+  needCur(cur: Value | undefined, span: Span, name: string): Value {
+    if (cur === undefined) return this.report("RN120", span, { name });
+    return cur;
+  }
+
+  applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+    const def = this.program.defs.get(name);
+    if (def) return this.applyBlock(def, args, span, f, cur);
+    const op = lookupOp(name);
+    compilerAssert(op, `callable ${name}`);
+    return this.applyOp(op, name, args, span, f, cur);
+  }
+
+  /** Evaluates and type-checks named and positional arguments against `specs`. */
+  bindArgs(opName: string, specs: readonly { name: string; positional?: boolean }[], args: Arg[], f: Frame, typeOf: (name: string) => { check: (v: Value) => ArgValue | Value | { expected: string }; enumValues: readonly string[] }, callSpan: Span): Map<string, ArgValue | Value> | undefined {
+    const positional = specs.filter((s) => s.positional);
+    const out = new Map<string, ArgValue | Value>();
+    let pos = 0;
+    let ok = true;
+    for (const a of args) {
+      let spec: { name: string } | undefined;
+      if (a.name === undefined) {
+        spec = positional[pos++];
+        if (!spec) {
+          this.report("RN114", a.span, { op: opName, max: positional.length, found: args.filter((x) => x.name === undefined).length });
+          ok = false;
+          continue;
+        }
+      } else {
+        spec = specs.find((s) => s.name === a.name);
+        if (!spec) {
+          ok = false; // the resolver reported the unknown argument
+          continue;
+        }
+      }
+      if (out.has(spec.name)) {
+        this.report("RN116", a.span, { op: opName, arg: spec.name });
+        ok = false;
+        continue;
+      }
+      const t = typeOf(spec.name);
+      const v = this.scalar(a.value, f, t.enumValues);
+      if (v.k === "poison") {
+        ok = false;
+        continue;
+      }
+      const checked = t.check(v);
+      if (typeof checked === "object" && checked !== null && "expected" in checked && !Array.isArray(checked)) {
+        this.report("RN115", a.value.span, { what: `${opName} argument \`${spec.name}\``, expected: checked.expected, found: describe(v) });
+        ok = false;
+        continue;
+      }
+      out.set(spec.name, checked as ArgValue);
+    }
+    void callSpan;
+    return ok ? out : undefined;
+  }
+
+  applyOp(op: OpDef, calledAs: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+    const tensorArgs = op.arity === "many" ? args.filter((a) => a.name === undefined) : [];
+    const optionArgs = op.arity === "many" ? args.filter((a) => a.name !== undefined) : args;
+    const bound = this.bindArgs(calledAs, op.args, optionArgs, f, (n) => {
+      const t = op.args.find((s) => s.name === n)!.type;
+      return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
+    }, span);
+    if (!bound) return POISON;
+    const values: Record<string, ArgValue> = {};
+    for (const s of op.args) {
+      const v = bound.get(s.name) as ArgValue | undefined;
+      if (v !== undefined) values[s.name] = v;
+      else if (s.default !== undefined) values[s.name] = s.default;
+      else return this.report("RN113", span, { op: calledAs, arg: s.name });
+    }
+    let inputs: Value[];
+    if (op.arity === "many") {
+      if (tensorArgs.length === 0) return this.report("RN207", span, { op: calledAs, expected: "tensors to combine, e.g. concat(a, b)", found: "none" });
+      inputs = tensorArgs.map((a) => this.flow(a.value, f, cur));
+      if (tensorArgs.length === 1 && cur !== undefined) inputs.unshift(cur);
+    } else inputs = [this.needCur(cur, span, calledAs)];
+    if (inputs.some((v) => v.k === "poison")) return POISON;
+    for (const [i, v] of inputs.entries()) if (v.k !== "tensor") return this.report("RN121", op.arity === "many" ? tensorArgs[i]?.value.span ?? span : span, { name: describe(v) });
+    return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
+  }
+
+  /** Runs an op's shape rule on tensors and adds its node. Also used by residual units. */
+  opNode(op: OpDef, inputs: Extract<Value, { k: "tensor" }>[], values: Record<string, ArgValue>, span: Span, name: string, calledAs = op.name): Value {
+    let failed = false;
+    const ctx: InferCtx = {
+      op: calledAs,
+      inputs: inputs.map((t) => t.shape),
+      args: values,
+      error: (code, a, hint) => {
+        failed = true;
+        this.report(code, span, a, hint);
+        return undefined;
+      },
+    };
+    const res = op.infer(ctx);
+    if (!res || failed) return POISON;
+    return this.addNode(op.name, inputs.map((t) => t.id), res, values as Record<string, AttrValue>, span, name);
+  }
+
+  applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+    if (this.recursive.has(def.name)) return POISON; // reported by the resolver
+    if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
+    const env = new Env();
+    const bound = this.bindArgs(def.name, def.params.map((p) => ({ name: p.name, positional: true })), args, f, (n) => {
+      const p = def.params.find((x) => x.name === n)!;
+      return paramType(p.type);
+    }, span);
+    if (!bound) return POISON;
+    const input = this.needCur(cur, span, def.name);
+    if (input.k === "poison") return POISON;
+    const inner: Frame = { env, naming: f.naming.child(f.naming.next(def.name.toLowerCase()), false), cur: input, def };
+    this.callStack.push({ def, span });
+    try {
+      if (!this.bindParams(def, bound, inner, span)) return POISON;
+      this.exec(def.body, inner);
+      return inner.cur ?? POISON;
+    } finally {
+      this.callStack.pop();
+    }
+  }
+
+  /** Binds parameters in order: a default may use the parameters before it. */
+  bindParams(def: Definition, given: Map<string, ArgValue | Value>, f: Frame, span: Span): boolean {
+    for (const p of def.params) {
+      const g = given.get(p.name) as Value | undefined;
+      if (g !== undefined) {
+        f.env.declare(p.name, g);
+        continue;
+      }
+      if (!p.default) {
+        this.report("RN113", span, { op: def.name, arg: p.name });
+        return false;
+      }
+      const v = this.scalar(p.default, f, paramType(p.type).enumValues);
+      if (v.k === "poison") return false;
+      const checked = paramType(p.type).check(v);
+      if ("expected" in (checked as object)) {
+        this.report("RN115", p.default.span, { what: `default of \`${p.name}\``, expected: (checked as { expected: string }).expected, found: describe(v) });
+        return false;
+      }
+      f.env.declare(p.name, checked as Value);
+    }
+    return true;
+  }
+
+  // ---- expressions ----
+
+  /** Whether `e` denotes a number (or bool, enum word, list, dim) rather than a pipeline or tensor. */
+  isScalarExpr(e: Expr, f: Frame): boolean {
+    switch (e.kind) {
+      case "num":
+      case "str":
+      case "bool":
+      case "list":
+      case "index":
+      case "error":
+        return true;
+      case "name": {
+        const v = f.env.lookup(e.name);
+        if (v) return isScalar(v) || v.k === "poison";
+        return !this.program.defs.has(e.name) && !lookupOp(e.name) && e.name !== "identity" && (ATOMS.has(e.name) || SCALAR_FUNCTIONS.has(e.name) || !this.isCallableName(e.name));
+      }
+      case "unary":
+        return this.isScalarExpr(e.arg, f);
+      case "binary":
+        return this.isScalarExpr(e.left, f) && this.isScalarExpr(e.right, f);
+      case "call":
+        return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
+      case "cond":
+        return this.isScalarExpr(e.then, f);
+      case "chain":
+        return false;
+    }
+  }
+
+  private isCallableName(n: string): boolean {
+    return this.program.defs.has(n) || lookupOp(n) !== undefined;
+  }
+
+  /** Evaluates an expression that must give a scalar (argument, condition, count). */
+  scalar(e: Expr, f: Frame, enumValues: readonly string[] = []): Value {
+    if (e.kind === "name" && enumValues.includes(e.name) && !f.env.lookup(e.name)) return { k: "atom", v: e.name };
+    if (e.kind === "cond") {
+      const c = this.scalar(e.cond, f);
+      if (c.k === "poison") return c;
+      if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+      return this.scalar(c.v ? e.then : e.else, f, enumValues);
+    }
+    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what: "argument", expected: "a number, boolean or enum word", found: "a pipeline or tensor" });
+    const v = this.flow(e, f, f.cur);
+    if (v.k === "tensor") return this.report("RN121", e.span, { name: e.kind === "name" ? e.name : "this expression" });
+    return v;
+  }
+
+  flow(e: Expr, f: Frame, cur: Value | undefined): Value {
+    if (cur?.k === "poison" && !this.isScalarExpr(e, f)) return POISON;
+    switch (e.kind) {
+      case "num":
+        return e.isInt ? int(e.value) : { k: "float", v: e.value };
+      case "str":
+        return { k: "str", v: e.value };
+      case "bool":
+        return { k: "bool", v: e.value };
+      case "error":
+        return POISON;
+      case "list": {
+        const items = e.items.map((i) => this.scalar(i, f));
+        return items.some((i) => i.k === "poison") ? POISON : { k: "list", v: items };
+      }
+      case "name": {
+        const v = f.env.lookup(e.name);
+        if (v) return v;
+        if (e.name === "identity") return this.needCur(cur, e.span, "identity");
+        if (this.isCallableName(e.name)) return this.applyCallable(e.name, [], e.span, f, cur);
+        if (ATOMS.has(e.name)) return { k: "atom", v: e.name };
+        return POISON; // unknown: reported by the resolver
+      }
+      case "unary": {
+        const v = this.scalar(e.arg, f);
+        if (v.k === "poison") return v;
+        if (e.op === "not") return v.k === "bool" ? { k: "bool", v: !v.v } : this.report("RN115", e.arg.span, { what: "`not`", expected: "true or false", found: describe(v) });
+        const r = arith("-", int(0), v);
+        return typeof r === "string" ? this.report("RN118", e.span, { what: "negation", detail: r }) : r;
+      }
+      case "index": {
+        const obj = this.scalar(e.obj, f);
+        const i = this.scalar(e.index, f);
+        if (obj.k === "poison" || i.k === "poison") return POISON;
+        if (obj.k !== "list") return this.report("RN115", e.obj.span, { what: "indexing", expected: "a list", found: describe(obj) });
+        if (i.k !== "int") return this.report("RN115", e.index.span, { what: "index", expected: "int", found: describe(i) });
+        const idx = i.v < 0 ? obj.v.length + i.v : i.v;
+        const item = obj.v[idx];
+        return item ?? this.report("RN119", e.index.span, { what: "index", value: `in -${obj.v.length}..${obj.v.length - 1}, found ${i.v}` });
+      }
+      case "cond": {
+        const c = this.scalar(e.cond, f);
+        if (c.k === "poison") return c;
+        if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+        return this.flow(c.v ? e.then : e.else, f, cur);
+      }
+      case "chain": {
+        let v = cur;
+        for (const item of e.items) {
+          const r = this.flow(item, f, v);
+          if (r.k === "poison") return r;
+          if (r.k !== "tensor") return this.report("RN115", item.span, { what: "pipeline stage", expected: "an op, a block or a tensor", found: describe(r) });
+          v = r;
+        }
+        return v ?? POISON;
+      }
+      case "call":
+        return this.call(e, f, cur);
+      case "binary":
+        return this.binary(e, f, cur);
+    }
+  }
+
+  private call(e: Extract<Expr, { kind: "call" }>, f: Frame, cur: Value | undefined): Value {
+    const c = e.callee;
+    if (c.kind === "name" && !f.env.lookup(c.name)) {
+      if (this.isCallableName(c.name)) return this.applyCallable(c.name, e.args, e.span, f, cur);
+      if (SCALAR_FUNCTIONS.has(c.name)) {
+        const args = e.args.map((a) => (c.name === "shape" ? this.flow(a.value, f, cur) : this.scalar(a.value, f)));
+        if (args.some((a) => a.k === "poison")) return POISON;
+        if (c.name === "shape" && args.length === 0) {
+          const t = this.needCur(cur, e.span, "shape");
+          if (t.k !== "tensor") return POISON;
+          args.push(t);
+        }
+        const r = scalarBuiltin(c.name, args);
+        return typeof r === "string" ? this.report("RN118", e.span, { what: `${c.name}()`, detail: r }) : r;
+      }
+      if (!ATOMS.has(c.name)) return POISON; // unknown: reported by the resolver
+    }
+    // Application: `(pipeline)(x)` or `dense(d)(x)` runs the callee on the value of its argument.
+    if (e.args.length !== 1 || e.args[0]!.name !== undefined)
+      return this.report("RN115", e.span, { what: "application", expected: "exactly one tensor, e.g. (dense(64) relu)(x)", found: `${e.args.length} argument${e.args.length === 1 ? "" : "s"}` });
+    const x = this.flow(e.args[0]!.value, f, cur);
+    if (x.k === "poison") return x;
+    if (x.k !== "tensor") return this.report("RN121", e.args[0]!.value.span, { name: describe(x) });
+    return this.flow(c, f, x);
+  }
+
+  private binary(e: Extract<Expr, { kind: "binary" }>, f: Frame, cur: Value | undefined): Value {
+    const leftScalar = this.isScalarExpr(e.left, f);
+    const rightScalar = this.isScalarExpr(e.right, f);
+    if (leftScalar && rightScalar) {
+      const a = this.scalar(e.left, f);
+      const b = this.scalar(e.right, f);
+      if (a.k === "poison" || b.k === "poison") return POISON;
+      const r = arith(e.op, a, b);
+      return typeof r === "string" ? this.report("RN118", e.span, { what: `\`${e.op}\``, detail: r }) : r;
+    }
+    if (e.op === "*" && rightScalar) return this.repeat(e.left, e.right, f, cur);
+    if (e.op !== "+" && e.op !== "*")
+      return this.report("RN115", e.opSpan, { what: `\`${e.op}\``, expected: "numbers (tensors combine with `+` and `*`)", found: "a tensor or pipeline" });
+    const a = this.flow(e.left, f, cur);
+    const b = this.flow(e.right, f, cur);
+    if (a.k === "poison" || b.k === "poison") return POISON;
+    if (a.k !== "tensor") return this.report("RN121", e.left.span, { name: describe(a) });
+    if (b.k !== "tensor") return this.report("RN121", e.right.span, { name: describe(b) });
+    const op = lookupOp(e.op === "+" ? "add" : "mul")!;
+    return this.opNode(op, [a, b], {}, e.opSpan, f.naming.next(op.name));
+  }
+
+  /** `stage * n`: the stage applied n times in sequence. */
+  private repeat(body: Expr, countExpr: Expr, f: Frame, cur: Value | undefined): Value {
+    const n = this.scalar(countExpr, f);
+    if (n.k === "poison") return n;
+    if (n.k !== "int") return this.report("RN115", countExpr.span, { what: "repeat count", expected: "int", found: describe(n) });
+    if (n.v < 0) return this.report("RN119", countExpr.span, { what: "repeat count", value: `at least 0, found ${n.v}` });
+    if (n.v > LIMITS.repeat) return this.report("RN401", countExpr.span, { what: "repeat count", value: String(n.v), limit: String(LIMITS.repeat) });
+    let v = this.needCur(cur, body.span, "repeat");
+    for (let i = 0; i < n.v && v.k === "tensor"; i++) v = this.flow(body, f, v);
+    return v;
+  }
+
+  // ---- statements ----
+  exec(stmts: Stmt[], f: Frame): void {
+    for (const s of stmts) this.stmt(s, f);
+  }
+
+  private stmt(s: Stmt, f: Frame): void {
+    switch (s.kind) {
+      case "input":
+        return this.input(s, f);
+      case "output": {
+        const v = this.flow(s.value, f, f.cur);
+        if (v.k === "tensor") {
+          const name = s.name ?? (this.outputs.length === 0 ? "output" : `output${this.outputs.length + 1}`);
+          this.outputs.push({ name, node: v.id, shape: v.shape, dtype: "f32" });
+        } else if (v.k !== "poison") this.report("RN121", s.value.span, { name: describe(v) });
+        return;
+      }
+      case "let":
+        f.env.declare(s.name, this.flow(s.value, f, f.cur));
+        return;
+      case "assign":
+        if (s.name) f.env.assign(s.name, this.flow(s.value, f, f.cur));
+        return;
+      case "expr": {
+        const v = this.flow(s.expr, f, f.cur);
+        if (v.k === "tensor" || v.k === "poison") f.cur = v;
+        else this.report("RN305", s.span, {});
+        return;
+      }
+      case "expect":
+        return this.expect(s, f);
+      case "residual":
+        f.cur = residualUnit(this, s, f);
+        return;
+      case "for": {
+        const a = this.scalar(s.from, f);
+        const b = this.scalar(s.to, f);
+        if (a.k === "poison" || b.k === "poison") return;
+        if (a.k !== "int" || b.k !== "int") {
+          this.report("RN115", (a.k !== "int" ? s.from : s.to).span, { what: "loop bound", expected: "int", found: describe(a.k !== "int" ? a : b) });
+          return;
+        }
+        if (b.v - a.v + 1 > LIMITS.repeat) {
+          this.report("RN401", s.to.span, { what: "loop length", value: String(b.v - a.v + 1), limit: String(LIMITS.repeat) });
+          return;
+        }
+        for (let i = a.v; i <= b.v && f.cur?.k !== "poison"; i++) {
+          const env = new Env(f.env);
+          env.declare(s.var, int(i));
+          const inner: Frame = { ...f, env: new Env(env) };
+          this.exec(s.body, inner);
+          f.cur = inner.cur;
+        }
+        return;
+      }
+      case "if": {
+        const c = this.scalar(s.cond, f);
+        if (c.k === "poison") return;
+        if (c.k !== "bool") {
+          this.report("RN115", s.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+          return;
+        }
+        const body = c.v ? s.then : s.else;
+        if (!body) return;
+        const inner: Frame = { ...f, env: new Env(f.env) };
+        this.exec(body, inner);
+        f.cur = inner.cur;
+        return;
+      }
+      case "stage": {
+        const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(`${f.naming.prefix}${s.name}`, true) };
+        this.exec(s.body, inner);
+        f.cur = inner.cur;
+        return;
+      }
+    }
+  }
+
+  private input(s: Extract<Stmt, { kind: "input" }>, f: Frame): void {
+    const shape: Dim[] = [];
+    for (const d of s.dims) {
+      if (d.kind === "name" && !f.env.lookup(d.name)) {
+        const v = sym(d.name);
+        f.env.declare(d.name, { k: "dim", v });
+        shape.push(v);
+        continue;
+      }
+      const v = this.scalar(d, f);
+      if (v.k === "poison") return void f.env.declare(s.name, POISON);
+      if (v.k === "dim") shape.push(v.v);
+      else if (v.k !== "int") return void this.report("RN115", d.span, { what: "dimension", expected: "a positive int or a name", found: describe(v) });
+      else if (v.v <= 0) return void this.report("RN204", d.span, { what: "dimension", found: String(v.v) });
+      else if (v.v > LIMITS.dim) return void this.report("RN401", d.span, { what: "dimension", value: String(v.v), limit: String(LIMITS.dim) });
+      else shape.push(v.v);
+    }
+    const t = this.addNode("input", [], { shape }, { dtype: s.dtype }, s.span, s.name);
+    f.env.declare(s.name, t);
+    if (t.k === "tensor") this.inputs.push({ name: s.name, node: t.id, shape, dtype: s.dtype });
+    // One input flows into the pipeline; with several, statements must name the one they use.
+    f.cur = this.inputs.length === 1 ? t : undefined;
+  }
+
+  private expect(s: Extract<Stmt, { kind: "expect" }>, f: Frame): void {
+    const t = this.needCur(f.cur, s.span, "expect");
+    if (t.k !== "tensor") return;
+    const found = t.shape;
+    const expectedText = s.dims.map((d) => (d.kind === "name" && !f.env.lookup(d.name) ? d.name : null));
+    const fail = (): void => void this.report("RN206", s.span, { expected: `[${s.dims.map((d, i) => expectedText[i] ?? exprText(d, f, this)).join(", ")}]`, found: shapeStr(found) });
+    if (s.dims.length !== found.length) return fail();
+    const binds: [string, Dim][] = [];
+    for (const [i, d] of s.dims.entries()) {
+      const actual = found[i]!;
+      if (d.kind === "name" && d.name === "_") continue;
+      if (d.kind === "name" && !f.env.lookup(d.name)) {
+        const earlier = binds.find(([n]) => n === d.name);
+        if (earlier && dimStr(earlier[1]) !== dimStr(actual)) return fail();
+        binds.push([d.name, actual]);
+        continue;
+      }
+      const v = this.scalar(d, f);
+      if (v.k === "poison") return;
+      const want = v.k === "int" ? String(v.v) : v.k === "dim" ? dimStr(v.v) : undefined;
+      if (want === undefined) return void this.report("RN115", d.span, { what: "expected dimension", expected: "an int or a dimension name", found: describe(v) });
+      if (want !== dimStr(actual)) return fail();
+    }
+    for (const [n, d] of binds) f.env.declare(n, fromDim(d));
+  }
+}
+
+function exprText(d: Expr, f: Frame, el: Elaborator): string {
+  const v = el.isScalarExpr(d, f) ? el.scalar(d, f) : POISON;
+  if (v.k === "int") return String(v.v);
+  if (v.k === "dim") return dimStr(v.v);
+  return "?";
+}
+
+/** Checks for a block or model parameter of the declared type (no type: any scalar). */
+export function paramType(type: string | undefined): { check: (v: Value) => Value | { expected: string }; enumValues: readonly string[] } {
+  const t = type === undefined ? undefined : PARAM_TYPES[type];
+  if (t === undefined) return { check: (v) => v, enumValues: [...ATOMS] };
+  if (typeof t === "object") return { check: (v) => (v.k === "atom" && t.includes(v.v) ? v : { expected: t.map((x) => `\`${x}\``).join(" | ") }), enumValues: t };
+  return {
+    check: (v) => {
+      if (t === "float" && (v.k === "int" || v.k === "float")) return { k: "float", v: v.v };
+      if (v.k === t) return v;
+      return { expected: t };
+    },
+    enumValues: [],
+  };
+}
+
+export interface ElaborateResult {
+  graph?: Graph;
+  diagnostics: Diagnostic[];
+}
+
+/** Elaborates one model with its default parameters (or `overrides`), then settles bias=auto. */
+export function elaborateModel(program: Program, model: Definition, recursive: ReadonlySet<string>, overrides: Record<string, Value> = {}): ElaborateResult {
+  const el = new Elaborator(program, recursive);
+  const f: Frame = { env: new Env(), naming: new Naming("", false), cur: undefined, def: model };
+  try {
+    const given = new Map<string, Value>(Object.entries(overrides));
+    if (el.bindParams(model, given, f, model.nameSpan)) {
+      el.exec(model.body, f);
+      if (el.inputs.length === 0) el.report("RN122", model.nameSpan, { name: model.name });
+      else if (el.outputs.length === 0 && f.cur?.k === "tensor") el.outputs.push({ name: "output", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
+    }
+  } catch (e) {
+    if (!(e instanceof Abort)) throw e;
+    return { diagnostics: el.diagnostics };
+  }
+  const graph = finishGraph(model, el);
+  return { graph, diagnostics: el.diagnostics };
+}
+
+/** Settles `bias=auto` (no bias when every consumer is a normalisation) and sums the totals. */
+function finishGraph(model: Definition, el: Elaborator): Graph {
+  const consumers: number[][] = el.nodes.map(() => []);
+  for (const n of el.nodes) for (const i of n.inputs) consumers[i]!.push(n.id);
+  let params = 0;
+  let macs = 0;
+  for (const n of el.nodes) {
+    const op = lookupOp(n.op);
+    if (op && (op.family === "conv" || op.family === "linear") && n.attrs["bias"] !== undefined) {
+      const cs = consumers[n.id]!;
+      const allNorm = cs.length > 0 && cs.every((c) => lookupOp(el.nodes[c]!.op)?.family === "norm");
+      if (n.attrs["bias"] === "auto") {
+        n.attrs["bias"] = !allNorm;
+        if (!allNorm) n.params += n.attrs["out"] as number;
+      } else if (n.attrs["bias"] === true && allNorm) {
+        el.diagnostics.push(diag("RN303", n.span, { norm: el.nodes[cs[0]!]!.op }));
+      }
+    }
+    params += n.params;
+    macs += n.macs;
+  }
+  return { name: model.name, file: model.file, nodes: el.nodes, inputs: el.inputs, outputs: el.outputs, params, macs };
+}
+
+export type { OpDef };
+export { shapeStr };

@@ -1,0 +1,10 @@
+// Registers every op family once; import this module to use the registry.
+import { convOps } from "./conv.js";
+import { layerOps } from "./layers.js";
+import { registerOps } from "./registry.js";
+import { shapeOps } from "./shape.js";
+
+registerOps([...convOps, ...layerOps, ...shapeOps]);
+
+export { allOpNames, allOps, describeArgType, lookupOp } from "./registry.js";
+export type { ArgSpec, ArgType, ArgValue, OpDef } from "./registry.js";

@@ -1,0 +1,180 @@
+// Normalisation, activation, pooling, regularisation and scaling ops: the ones whose output shape
+// is their input shape or a window over it.
+// Takes: input shapes and checked args. Gives: output shape, parameter and MAC counts.
+// Must not: depend on what comes before or after them.
+
+import { isConst, shapeStr } from "../../ir/dims.js";
+import { concreteDim, expectRank, slideWindow } from "./common.js";
+import type { InferCtx, InferResult, OpDef } from "./registry.js";
+
+const same = (ctx: InferCtx): InferResult => ({ shape: [...ctx.inputs[0]!] });
+
+function channels(ctx: InferCtx, minRank = 2): number | undefined {
+  const s = ctx.inputs[0]!;
+  if (s.length < minRank) return ctx.error("RN207", { op: ctx.op, expected: `[N, C, ...] (rank at least ${minRank})`, found: shapeStr(s) });
+  return concreteDim(ctx, s[1]!, "channels");
+}
+
+const activation = (name: string, summary: string, args: OpDef["args"] = [], aliases: string[] = []): OpDef => ({ name, aliases, family: "activation", summary, arity: 1, args, infer: same });
+
+export const layerOps: OpDef[] = [
+  {
+    name: "bn",
+    aliases: ["batchnorm"],
+    family: "norm",
+    summary: "batch normalisation over channels (dim 1); running statistics are not counted as parameters",
+    arity: 1,
+    args: [
+      { name: "gamma", type: { enum: ["ones", "zeros"] }, default: "ones", doc: "scale init; `zeros` on a residual branch's last BN (Goyal et al. 2017)" },
+      { name: "eps", type: "float", default: 1e-5, doc: "epsilon" },
+      { name: "momentum", type: "float", default: 0.1, doc: "running-average momentum (PyTorch convention)" },
+    ],
+    infer: (ctx) => {
+      const c = channels(ctx);
+      return c === undefined ? undefined : { shape: [...ctx.inputs[0]!], params: 2 * c, attrs: { channels: c } };
+    },
+  },
+  {
+    name: "groupnorm",
+    family: "norm",
+    summary: "group normalisation (Wu & He 2018)",
+    arity: 1,
+    args: [
+      { name: "groups", type: "int", default: 32, positional: true, doc: "channel groups" },
+      { name: "eps", type: "float", default: 1e-5, doc: "epsilon" },
+    ],
+    infer: (ctx) => {
+      const c = channels(ctx);
+      if (c === undefined) return undefined;
+      const g = ctx.args["groups"] as number;
+      if (g < 1) return ctx.error("RN204", { what: "groupnorm groups", found: String(g) });
+      if (c % g !== 0) return ctx.error("RN205", { what: "groupnorm", detail: `${c} channels do not divide into ${g} groups` });
+      return { shape: [...ctx.inputs[0]!], params: 2 * c, attrs: { channels: c } };
+    },
+  },
+  {
+    name: "layernorm",
+    family: "norm",
+    summary: "layer normalisation over the last dim (transformer blocks)",
+    arity: 1,
+    args: [{ name: "eps", type: "float", default: 1e-5, doc: "epsilon" }],
+    infer: (ctx) => {
+      const s = ctx.inputs[0]!;
+      const d = concreteDim(ctx, s[s.length - 1]!, "the last dim");
+      return d === undefined ? undefined : { shape: [...s], params: 2 * d, attrs: { features: d } };
+    },
+  },
+  activation("relu", "max(x, 0)"),
+  activation("leaky", "leaky ReLU", [{ name: "slope", type: "float", default: 0.01, positional: true, doc: "negative slope" }]),
+  {
+    name: "prelu",
+    family: "activation",
+    summary: "parametric ReLU (He et al. 2015), one learned slope, or one per channel",
+    arity: 1,
+    args: [
+      { name: "per_channel", type: "bool", default: false, doc: "one slope per channel" },
+      { name: "init", type: "float", default: 0.25, doc: "initial slope" },
+    ],
+    infer: (ctx) => {
+      if (!ctx.args["per_channel"]) return { shape: [...ctx.inputs[0]!], params: 1 };
+      const c = channels(ctx);
+      return c === undefined ? undefined : { shape: [...ctx.inputs[0]!], params: c };
+    },
+  },
+  activation("gelu", "Gaussian error linear unit"),
+  activation("silu", "x * sigmoid(x) (swish)", [], ["swish"]),
+  activation("sigmoid", "logistic sigmoid"),
+  activation("tanh", "hyperbolic tangent"),
+  activation("hardswish", "hard swish (MobileNetV3)"),
+  activation("softmax", "softmax along `axis`", [{ name: "axis", type: "int", default: 1, doc: "axis (default: channels)" }]),
+  ...(["maxpool", "avgpool"] as const).map(
+    (name): OpDef => ({
+      name,
+      aliases: [`${name}1d`, `${name}2d`, `${name}3d`].filter((a) => a !== name),
+      family: "pool",
+      summary: name === "avgpool" ? "average pooling; without `k`, global average pooling to size 1" : "max pooling",
+      arity: 1,
+      args: [
+        { name: "k", type: "ints", positional: true, ...(name === "avgpool" ? { default: 0 } : {}), doc: "window size" + (name === "avgpool" ? " (0 or absent: global)" : "") },
+        { name: "stride", type: "ints", default: 0, doc: "stride (default: the window size)" },
+        { name: "padding", type: { enum: ["auto", "same", "valid"], orInts: true }, default: "auto", doc: "`auto` = (k-1)/2 per side" },
+        { name: "ceil", type: "bool", default: false, doc: "round output sizes up (PyTorch ceil_mode)" },
+      ],
+      infer: (ctx): InferResult | undefined => {
+        const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
+        if (!s) return undefined;
+        if (name === "avgpool" && ctx.args["k"] === 0) return { shape: [s[0]!, s[1]!, ...s.slice(2).map(() => 1)], attrs: { global: true } };
+        const args = { ...ctx.args };
+        if (args["stride"] === 0) args["stride"] = args["k"]!;
+        const w = slideWindow({ ...ctx, args }, s, args["padding"]!, args["ceil"] as boolean);
+        if (!w) return undefined;
+        return { shape: [s[0]!, s[1]!, ...w.out], attrs: { kernel: w.kernel, stride: w.stride, pads: w.pads, global: false } };
+      },
+    }),
+  ),
+  {
+    name: "gap",
+    family: "pool",
+    summary: "global average pooling, keeping size-1 spatial dims",
+    arity: 1,
+    args: [],
+    infer: (ctx) => {
+      const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
+      return s ? { shape: [s[0]!, s[1]!, ...s.slice(2).map(() => 1)], attrs: { global: true } } : undefined;
+    },
+  },
+  {
+    name: "dropout",
+    family: "regularize",
+    summary: "dropout (training only)",
+    arity: 1,
+    args: [{ name: "p", type: "float", default: 0.5, positional: true, doc: "drop probability" }],
+    infer: (ctx) => {
+      const p = ctx.args["p"] as number;
+      if (!(p >= 0 && p < 1)) return ctx.error("RN119", { what: "dropout p", value: `in [0, 1), found ${p}` });
+      return same(ctx);
+    },
+  },
+  {
+    name: "drop_path",
+    family: "regularize",
+    summary: "stochastic depth: drops the whole sample's branch (training only; Huang et al. 2016)",
+    arity: 1,
+    args: [{ name: "p", type: "float", positional: true, doc: "drop probability" }],
+    infer: (ctx) => {
+      const p = ctx.args["p"] as number;
+      if (!(p >= 0 && p < 1)) return ctx.error("RN119", { what: "drop_path p", value: `in [0, 1), found ${p}` });
+      return same(ctx);
+    },
+  },
+  {
+    name: "scale",
+    family: "scale",
+    summary: "multiply by a constant (EDSR residual scaling 0.1; Inception-ResNet)",
+    arity: 1,
+    args: [{ name: "by", type: "float", positional: true, doc: "factor" }],
+    infer: same,
+  },
+  {
+    name: "gate",
+    family: "scale",
+    summary: "multiply by one learned scalar (ReZero, SkipInit); `init` 0 makes the block start as identity",
+    arity: 1,
+    args: [{ name: "init", type: "float", default: 0, positional: true, doc: "initial value" }],
+    infer: (ctx) => ({ shape: [...ctx.inputs[0]!], params: 1 }),
+  },
+  {
+    name: "layerscale",
+    family: "scale",
+    summary: "multiply by a learned per-channel vector (CaiT, Touvron et al. 2021)",
+    arity: 1,
+    args: [{ name: "init", type: "float", default: 1e-5, positional: true, doc: "initial value of every entry" }],
+    infer: (ctx) => {
+      const s = ctx.inputs[0]!;
+      // Channels-first tensors scale dim 1; token sequences [N, L, D] scale the last dim.
+      const axis = s.length === 3 && !isConst(s[1]!) ? 2 : 1;
+      const c = concreteDim(ctx, s[axis]!, "channels");
+      return c === undefined ? undefined : { shape: [...s], params: c, attrs: { axis } };
+    },
+  },
+];

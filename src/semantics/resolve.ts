@@ -1,0 +1,274 @@
+// Name resolution over every definition, used or not.
+// Takes: the loaded program (all files, imports included). Gives: diagnostics for duplicate
+// definitions, unknown names (with "did you mean"), recursive blocks, misplaced statements, and
+// the warnings unused block / shadowed name / unused let; plus the set of recursive blocks, which
+// elaboration must not enter. Must not: evaluate expressions or look at shapes.
+
+import type { Arg, Definition, Expr, FileAst, Stmt } from "../ast/ast.js";
+import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { ATOMS, PARAM_TYPES, SCALAR_FUNCTIONS, suggest } from "./builtins.js";
+import { allOpNames, lookupOp } from "./ops/index.js";
+
+export interface Program {
+  /** Root files first (the ones the user named), then imports in load order. */
+  files: FileAst[];
+  roots: ReadonlySet<string>;
+  defs: Map<string, Definition>;
+}
+
+export interface ResolveResult {
+  diagnostics: Diagnostic[];
+  recursive: Set<string>;
+}
+
+type NameKind = "param" | "let" | "loop" | "input" | "dim";
+interface Binding {
+  kind: NameKind;
+  span: Span;
+  used: boolean;
+}
+
+class Scope {
+  readonly names = new Map<string, Binding>();
+  constructor(readonly parent?: Scope) {}
+  lookup(n: string): Binding | undefined {
+    return this.names.get(n) ?? this.parent?.lookup(n);
+  }
+}
+
+export function buildProgram(files: FileAst[], roots: ReadonlySet<string>): [Program, Diagnostic[]] {
+  const defs = new Map<string, Definition>();
+  const diagnostics: Diagnostic[] = [];
+  for (const f of files)
+    for (const d of f.definitions) {
+      const prev = defs.get(d.name);
+      if (prev) diagnostics.push(diag("RN111", d.nameSpan, { name: d.name }, { notes: [{ message: `first defined here`, span: prev.nameSpan }] }));
+      else if (lookupOp(d.name)) diagnostics.push(diag("RN111", d.nameSpan, { name: d.name }, { hint: `\`${d.name}\` is a built-in op; pick another name` }));
+      else defs.set(d.name, d);
+    }
+  return [{ files, roots, defs }, diagnostics];
+}
+
+export function resolve(program: Program): ResolveResult {
+  const out: Diagnostic[] = [];
+  const used = new Set<string>();
+  const refs = new Map<string, Set<string>>();
+
+  for (const file of program.files) {
+    for (const def of file.definitions) {
+      if (program.defs.get(def.name) !== def) continue; // a duplicate, already reported
+      const myRefs = new Set<string>();
+      refs.set(def.name, myRefs);
+      const top = new Scope();
+      for (const p of def.params) {
+        if (p.type !== undefined && !(p.type in PARAM_TYPES))
+          out.push(diag("RN110", p.typeSpan!, { kind: "type", name: p.type, ...optSuggest(p.type, Object.keys(PARAM_TYPES)) }, { hint: `types: ${Object.keys(PARAM_TYPES).join(", ")}` }));
+        if (p.type === undefined && p.default === undefined) out.push(diag("RN115", p.span, { what: `parameter \`${p.name}\``, expected: "a type (`c: int`) or a default (`c = 64`)", found: "neither" }));
+        if (top.names.has(p.name)) out.push(diag("RN124", p.span, { name: p.name }));
+        if (p.default) expr(p.default, top, false);
+        top.names.set(p.name, { kind: "param", span: p.span, used: false });
+      }
+      stmts(def.body, new Scope(top), def);
+
+      function stmts(list: Stmt[], scope: Scope, d: Definition): void {
+        for (const s of list) stmt(s, scope, d);
+        for (const [n, b] of scope.names) if (b.kind === "let" && !b.used) out.push(diag("RN304", b.span, { name: n }, { hint: `remove it, or prefix the name with \`_\` to keep it` }));
+      }
+
+      function declare(scope: Scope, name: string, kind: NameKind, span: Span): void {
+        if (scope.names.has(name)) {
+          out.push(diag("RN124", span, { name }));
+          return;
+        }
+        const outer = scope.parent?.lookup(name);
+        if (outer && outer.kind !== "dim") out.push(diag("RN302", span, { name }, { notes: [{ message: "the outer name is declared here", span: outer.span }] }));
+        scope.names.set(name, { kind, span, used: name.startsWith("_") });
+      }
+
+      function stmt(s: Stmt, scope: Scope, d: Definition): void {
+        switch (s.kind) {
+          case "input":
+            if (d.kind !== "model") out.push(diag("RN125", s.span, { what: "`input` is only allowed in a model; a block takes the tensor that flows into it" }));
+            for (const e of s.dims) dims(e, scope, "input");
+            declare(scope, s.name, "input", s.nameSpan);
+            scope.names.get(s.name)!.used = true;
+            return;
+          case "output":
+            if (d.kind !== "model") out.push(diag("RN125", s.span, { what: "`output` is only allowed in a model; a block's result is the value that flows out of it" }));
+            expr(s.value, scope, true);
+            return;
+          case "let":
+            expr(s.value, scope, true);
+            declare(scope, s.name, "let", s.nameSpan);
+            return;
+          case "assign": {
+            expr(s.value, scope, true);
+            const b = scope.lookup(s.name);
+            if (!s.name) out.push(diag("RN125", s.nameSpan, { what: "only a name declared with `let` can be assigned to" }));
+            else if (!b || b.kind !== "let") out.push(diag("RN123", s.nameSpan, { name: s.name }));
+            return;
+          }
+          case "expr":
+            expr(s.expr, scope, true);
+            return;
+          case "expect":
+            for (const e of s.dims) dims(e, scope, "expect");
+            return;
+          case "residual":
+            for (const a of s.args) expr(a.value, scope, false, true);
+            stmts(s.body, new Scope(scope), d);
+            if (s.shortcut?.kind === "custom") stmts(s.shortcut.body, new Scope(scope), d);
+            else if (s.shortcut) expr(s.shortcut.expr, scope, false, true);
+            return;
+          case "for": {
+            expr(s.from, scope, false);
+            expr(s.to, scope, false);
+            const inner = new Scope(scope);
+            declare(inner, s.var, "loop", s.varSpan);
+            inner.names.get(s.var)!.used = true;
+            stmts(s.body, new Scope(inner), d);
+            return;
+          }
+          case "if":
+            expr(s.cond, scope, false);
+            stmts(s.then, new Scope(scope), d);
+            if (s.else) stmts(s.else, new Scope(scope), d);
+            return;
+          case "stage":
+            stmts(s.body, new Scope(scope), d);
+            return;
+        }
+      }
+
+      function dims(e: Expr, scope: Scope, where: "input" | "expect"): void {
+        if (e.kind === "name" && !scope.lookup(e.name) && (e.name === "_" || where === "input" || /^[A-Z]/.test(e.name))) {
+          if (e.name !== "_") scope.names.set(e.name, { kind: "dim", span: e.span, used: true });
+          return;
+        }
+        expr(e, scope, false);
+      }
+
+      function expr(e: Expr, scope: Scope, flow: boolean, atomsOk = false): void {
+        switch (e.kind) {
+          case "name":
+            name(e.name, e.span, scope, flow, atomsOk);
+            return;
+          case "list":
+            for (const i of e.items) expr(i, scope, flow, atomsOk);
+            return;
+          case "unary":
+            expr(e.arg, scope, flow);
+            return;
+          case "binary":
+            expr(e.left, scope, flow);
+            expr(e.right, scope, flow);
+            return;
+          case "chain":
+            for (const i of e.items) expr(i, scope, true);
+            return;
+          case "call":
+            if (e.callee.kind === "name") {
+              name(e.callee.name, e.callee.span, scope, flow, false, true);
+              const op = scope.lookup(e.callee.name) ? undefined : lookupOp(e.callee.name);
+              const block = program.defs.get(e.callee.name);
+              for (const a of e.args) arg(a, scope, op !== undefined || block !== undefined);
+              if (op) for (const a of e.args) if (a.name && !op.args.some((x) => x.name === a.name)) out.push(diag("RN112", a.nameSpan!, { op: op.name, arg: a.name, known: op.args.map((x) => x.name).join(", ") || "no arguments" }, optHint(a.name, op.args.map((x) => x.name))));
+              if (block && block.kind === "block")
+                for (const a of e.args) if (a.name && !block.params.some((x) => x.name === a.name)) out.push(diag("RN112", a.nameSpan!, { op: block.name, arg: a.name, known: block.params.map((x) => x.name).join(", ") || "no arguments" }, optHint(a.name, block.params.map((x) => x.name))));
+            } else {
+              expr(e.callee, scope, true);
+              for (const a of e.args) arg(a, scope, false);
+            }
+            return;
+          case "index":
+            expr(e.obj, scope, flow);
+            expr(e.index, scope, false);
+            return;
+          case "cond":
+            expr(e.cond, scope, false);
+            expr(e.then, scope, flow, atomsOk);
+            expr(e.else, scope, flow, atomsOk);
+            return;
+          default:
+            return;
+        }
+      }
+
+      function arg(a: Arg, scope: Scope, atomsOk: boolean): void {
+        expr(a.value, scope, true, atomsOk);
+      }
+
+      function name(n: string, span: Span, scope: Scope, _flow: boolean, atomsOk: boolean, called = false): void {
+        const b = scope.lookup(n);
+        if (b) {
+          b.used = true;
+          return;
+        }
+        if (program.defs.has(n)) {
+          const target = program.defs.get(n)!;
+          if (target.kind === "model") {
+            out.push(diag("RN110", span, { kind: "block", name: n }, { hint: `\`${n}\` is a model; only blocks can be used inside other definitions` }));
+            return;
+          }
+          used.add(n);
+          myRefs.add(n);
+          return;
+        }
+        if (lookupOp(n) || n === "identity") return;
+        if (called && SCALAR_FUNCTIONS.has(n)) return;
+        if (!called && SCALAR_FUNCTIONS.has(n)) return;
+        if (ATOMS.has(n) && (atomsOk || !called)) return;
+        const candidates = [...allOpNames(), ...program.defs.keys(), ...allNames(scope), ...SCALAR_FUNCTIONS];
+        const kind = called ? "op or block" : "name";
+        out.push(diag("RN110", span, { kind, name: n, ...optSuggest(n, candidates) }));
+      }
+    }
+  }
+
+  // Recursive blocks: any cycle in the block reference graph.
+  const recursive = new Set<string>();
+  const state = new Map<string, 1 | 2>();
+  const path: string[] = [];
+  const visit = (n: string): void => {
+    state.set(n, 1);
+    path.push(n);
+    for (const m of refs.get(n) ?? []) {
+      if (state.get(m) === 1) {
+        const cycle = path.slice(path.indexOf(m));
+        for (const c of cycle) {
+          if (recursive.has(c)) continue;
+          recursive.add(c);
+          const def = program.defs.get(c)!;
+          const rot = [...cycle.slice(cycle.indexOf(c)), ...cycle.slice(0, cycle.indexOf(c)), c];
+          out.push(diag("RN117", def.nameSpan, { cycle: rot.join(" -> ") }, { hint: "a block cannot instantiate itself, directly or through others; use `* n` or `for` to repeat" }));
+        }
+      } else if (!state.has(m)) visit(m);
+    }
+    path.pop();
+    state.set(n, 2);
+  };
+  for (const n of [...refs.keys()].sort()) if (!state.has(n)) visit(n);
+
+  // Unused blocks: reported in files that define a model (a library file's blocks are for others).
+  for (const f of program.files) {
+    if (!program.roots.has(f.file) || !f.definitions.some((d) => d.kind === "model")) continue;
+    for (const d of f.definitions) if (d.kind === "block" && !used.has(d.name) && program.defs.get(d.name) === d) out.push(diag("RN301", d.nameSpan, { name: d.name }));
+  }
+  return { diagnostics: out, recursive };
+}
+
+function allNames(scope: Scope | undefined): string[] {
+  const names: string[] = [];
+  for (let s = scope; s; s = s.parent) names.push(...s.names.keys());
+  return names;
+}
+
+function optSuggest(n: string, candidates: Iterable<string>): { suggestion?: string } {
+  const s = suggest(n, candidates);
+  return s ? { suggestion: s } : {};
+}
+
+function optHint(n: string, candidates: string[]): { hint?: string } {
+  const s = suggest(n, candidates);
+  return s ? { hint: `did you mean \`${s}\`?` } : {};
+}

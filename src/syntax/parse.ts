@@ -1,0 +1,95 @@
+// Source text -> AST, with every lexical and syntax error as a diagnostic.
+// Takes: a file name and its text. Gives: [AST, diagnostics]; the AST is partial where the
+// parser recovered. Must not: read files or resolve imports (the loader does).
+
+import type { IRecognitionException, IToken, TokenType } from "chevrotain";
+import type { FileAst } from "../ast/ast.js";
+import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { AstBuilder } from "./cst-to-ast.js";
+import { allTokens, lex } from "./lexer.js";
+import { parser } from "./parser.js";
+
+/** What the parser was in the middle of, in the user's words. */
+const ruleWords: Record<string, string> = {
+  file: "`block`, `model` or `import`",
+  importDecl: 'a file name in quotes, e.g. import "std/resnet.resnet"',
+  blockDecl: "a block definition: block Name(params) { ... }",
+  modelDecl: "a model definition: model Name(params) { ... }",
+  paramList: "a parameter list",
+  param: "a parameter: name: type = default",
+  body: "a statement or `}`",
+  statement: "a statement",
+  inputStmt: "an input declaration: input name: f32[N, C, H, W]",
+  outputStmt: "an output: output expr",
+  letStmt: "let name = expr",
+  expectStmt: "a shape in brackets, e.g. expect [N, 64, 56, 56]",
+  dimList: "a list of dims in brackets",
+  residualStmt: "residual { ... }",
+  forStmt: "for i in a..b { ... }",
+  ifStmt: "if condition { ... }",
+  stageStmt: "stage name { ... }",
+  primary: "an expression",
+  postfix: "an expression",
+  unary: "an expression",
+  argList: "an argument list",
+  arg: "an argument",
+};
+
+function tokenWords(t: TokenType): string {
+  if (t.name === "EOF") return "end of file";
+  if (t.name === "Identifier") return "a name";
+  if (t.name === "IntLit") return "an integer";
+  if (t.name === "FloatLit") return "a number";
+  if (t.name === "StringLit") return "a string";
+  if (t.LABEL) return t.LABEL.replace(/^'(.*)'$/, "`$1`");
+  const p = t.PATTERN;
+  return typeof p === "string" ? `\`${p}\`` : t.name;
+}
+
+export function describeFound(t: IToken): string {
+  if (t.tokenType.name === "EOF") return "end of file";
+  if (t.tokenType.name === "Newline") return t.image === ";" ? "`;`" : "end of line";
+  return `\`${t.image}\``;
+}
+
+function expectedOf(e: IRecognitionException): string {
+  if (e.name === "MismatchedTokenException") {
+    const m = /--> (.+?) <--/.exec(e.message);
+    if (m) {
+      const label = m[1]!;
+      const t = allTokens.find((tt) => tt.name === label || tt.LABEL === label);
+      return t ? tokenWords(t) : label.replace(/^'(.*)'$/, "`$1`");
+    }
+  }
+  const stack = e.context.ruleStack;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const w = ruleWords[stack[i]!];
+    if (w && !["postfix", "unary"].includes(stack[i]!)) return w;
+  }
+  return "an expression";
+}
+
+export function parseSource(file: string, text: string): [FileAst, Diagnostic[]] {
+  const diagnostics: Diagnostic[] = [];
+  const span = (start: number, end: number): Span => ({ file, start, end: Math.max(end, start + 1) });
+  const lexed = lex(text);
+  for (const e of lexed.errors) {
+    if (e.kind === "string") diagnostics.push(diag("RN103", span(e.start, e.end), {}, { hint: "close the string with `\"` on the same line" }));
+    else diagnostics.push(diag("RN101", span(e.start, e.end), { char: JSON.stringify(e.text) }));
+  }
+  parser.input = lexed.tokens;
+  const cst = parser.file();
+  for (const e of parser.errors) {
+    const t = e.token;
+    // At end of input Chevrotain reports the EOF token with no position: point past the text.
+    const start = isNaN(t.startOffset) ? text.length : t.startOffset;
+    const end = isNaN(t.startOffset) ? text.length : (t.endOffset ?? t.startOffset) + 1;
+    if (e.name === "NotAllInputParsedException") {
+      diagnostics.push(diag("RN104", span(start, end), { found: describeFound(t) }));
+      continue;
+    }
+    diagnostics.push(diag("RN102", span(start, end), { expected: expectedOf(e), found: describeFound(t) }));
+  }
+  const ast = new AstBuilder(file).visit(cst) as FileAst;
+  return [ast, diagnostics];
+}
