@@ -247,6 +247,7 @@ export class Elaborator {
       case "unary":
         return this.isScalarExpr(e.arg, f);
       case "binary":
+        if (e.op === "==" || e.op === "!=" || e.op === "and" || e.op === "or" || e.op === "<" || e.op === "<=" || e.op === ">" || e.op === ">=") return true;
         return this.isScalarExpr(e.left, f) && this.isScalarExpr(e.right, f);
       case "call":
         return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
@@ -366,6 +367,19 @@ export class Elaborator {
   }
 
   private binary(e: Extract<Expr, { kind: "binary" }>, f: Frame, cur: Value | undefined): Value {
+    if (e.op === "==" || e.op === "!=") {
+      // `sc == identity`: an enum word compared with a value, not the `identity` op.
+      const atomOf = (x: Expr): Value | undefined => (x.kind === "name" && ATOMS.has(x.name) && !f.env.lookup(x.name) ? { k: "atom", v: x.name } : undefined);
+      const a = atomOf(e.left);
+      const b = atomOf(e.right);
+      if (a || b) {
+        const l = a ?? this.scalar(e.left, f);
+        const r = b ?? this.scalar(e.right, f);
+        if (l.k === "poison" || r.k === "poison") return POISON;
+        const res = arith(e.op, l, r);
+        return typeof res === "string" ? this.report("RN118", e.span, { what: `\`${e.op}\``, detail: res }) : res;
+      }
+    }
     const leftScalar = this.isScalarExpr(e.left, f);
     const rightScalar = this.isScalarExpr(e.right, f);
     if (leftScalar && rightScalar) {

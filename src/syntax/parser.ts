@@ -10,7 +10,7 @@ import * as T from "./lexer.js";
 
 export class ResnetParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3 });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full" });
     this.performSelfAnalysis();
   }
 
