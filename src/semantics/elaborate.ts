@@ -37,6 +37,7 @@ export class Elaborator {
   private readonly names = new Set<string>();
   private readonly callStack: { def: Definition; span: Span }[] = [];
   readonly inputs: GraphIO[] = [];
+  sawInput = false;
   readonly outputs: GraphIO[] = [];
 
   constructor(
@@ -86,7 +87,7 @@ export class Elaborator {
 
   applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
     const def = this.program.defs.get(name);
-    if (def) return this.applyBlock(def, args, span, f, cur);
+    if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur);
     const op = lookupOp(name);
     compilerAssert(op, `callable ${name}`);
     return this.applyOp(op, name, args, span, f, cur);
@@ -120,14 +121,14 @@ export class Elaborator {
         continue;
       }
       const t = typeOf(spec.name);
-      const v = this.scalar(a.value, f, t.enumValues);
+      const v = this.scalar(a.value, f, t.enumValues, `${opName} argument \`${spec.name}\``);
       if (v.k === "poison") {
         ok = false;
         continue;
       }
       const checked = t.check(v);
       if (typeof checked === "object" && checked !== null && "expected" in checked && !Array.isArray(checked)) {
-        this.report("RN115", a.value.span, { what: `${opName} argument \`${spec.name}\``, expected: checked.expected, found: describe(v) });
+        this.report("RN115", a.value.span, { what: `${opName} argument \`${spec.name}\``, expected: checked.expected, found: describe(v) }, v.k === "float" && checked.expected.startsWith("int") && usesSlash(a.value) ? "`/` always gives a float: use `//`, round() or ceil() for an int" : undefined);
         ok = false;
         continue;
       }
@@ -242,7 +243,7 @@ export class Elaborator {
       case "name": {
         const v = f.env.lookup(e.name);
         if (v) return isScalar(v) || v.k === "poison";
-        return !this.program.defs.has(e.name) && !lookupOp(e.name) && e.name !== "identity" && (ATOMS.has(e.name) || SCALAR_FUNCTIONS.has(e.name) || !this.isCallableName(e.name));
+        return !this.isCallableName(e.name) && e.name !== "identity";
       }
       case "unary":
         return this.isScalarExpr(e.arg, f);
@@ -259,19 +260,19 @@ export class Elaborator {
   }
 
   private isCallableName(n: string): boolean {
-    return this.program.defs.has(n) || lookupOp(n) !== undefined;
+    return this.program.defs.get(n)?.kind === "block" || lookupOp(n) !== undefined;
   }
 
   /** Evaluates an expression that must give a scalar (argument, condition, count). */
-  scalar(e: Expr, f: Frame, enumValues: readonly string[] = []): Value {
-    if (e.kind === "name" && enumValues.includes(e.name) && !f.env.lookup(e.name)) return { k: "atom", v: e.name };
+  scalar(e: Expr, f: Frame, enumValues: readonly string[] = [], what = "argument"): Value {
+    if (e.kind === "name" && !f.env.lookup(e.name) && (enumValues.includes(e.name) || (enumValues.length > 0 && ATOMS.has(e.name)))) return { k: "atom", v: e.name };
     if (e.kind === "cond") {
       const c = this.scalar(e.cond, f);
       if (c.k === "poison") return c;
       if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
-      return this.scalar(c.v ? e.then : e.else, f, enumValues);
+      return this.scalar(c.v ? e.then : e.else, f, enumValues, what);
     }
-    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what: "argument", expected: "a number, boolean or enum word", found: "a pipeline or tensor" });
+    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what, expected: "a number, boolean or enum word", found: e.kind === "name" && f.env.lookup(e.name)?.k === "tensor" ? `the tensor \`${e.name}\`` : "a pipeline" });
     const v = this.flow(e, f, f.cur);
     if (v.k === "tensor") return this.report("RN121", e.span, { name: e.kind === "name" ? e.name : "this expression" });
     return v;
@@ -492,6 +493,12 @@ export class Elaborator {
   }
 
   private input(s: Extract<Stmt, { kind: "input" }>, f: Frame): void {
+    this.sawInput = true;
+    const bad = (): void => {
+      // Keep checking the rest of the model without cascading errors from this input.
+      f.env.declare(s.name, POISON);
+      f.cur = POISON;
+    };
     const shape: Dim[] = [];
     for (const d of s.dims) {
       if (d.kind === "name" && !f.env.lookup(d.name)) {
@@ -500,12 +507,12 @@ export class Elaborator {
         shape.push(v);
         continue;
       }
-      const v = this.scalar(d, f);
-      if (v.k === "poison") return void f.env.declare(s.name, POISON);
+      const v = this.scalar(d, f, [], "dimension");
+      if (v.k === "poison") return bad();
       if (v.k === "dim") shape.push(v.v);
-      else if (v.k !== "int") return void this.report("RN115", d.span, { what: "dimension", expected: "a positive int or a name", found: describe(v) });
-      else if (v.v <= 0) return void this.report("RN204", d.span, { what: "dimension", found: String(v.v) });
-      else if (v.v > LIMITS.dim) return void this.report("RN401", d.span, { what: "dimension", value: String(v.v), limit: String(LIMITS.dim) });
+      else if (v.k !== "int") return this.report("RN115", d.span, { what: "dimension", expected: "a positive int or a name", found: describe(v) }), bad();
+      else if (v.v <= 0) return this.report("RN204", d.span, { what: "dimension", found: String(v.v) }), bad();
+      else if (v.v > LIMITS.dim) return this.report("RN401", d.span, { what: "dimension", value: String(v.v), limit: String(LIMITS.dim) }), bad();
       else shape.push(v.v);
     }
     const t = this.addNode("input", [], { shape }, { dtype: s.dtype }, s.span, s.name);
@@ -540,6 +547,13 @@ export class Elaborator {
     }
     for (const [n, d] of binds) f.env.declare(n, fromDim(d));
   }
+}
+
+function usesSlash(e: Expr): boolean {
+  if (e.kind === "binary") return e.op === "/" || usesSlash(e.left) || usesSlash(e.right);
+  if (e.kind === "unary") return usesSlash(e.arg);
+  if (e.kind === "cond") return usesSlash(e.then) || usesSlash(e.else);
+  return false;
 }
 
 function exprText(d: Expr, f: Frame, el: Elaborator): string {
@@ -577,7 +591,7 @@ export function elaborateModel(program: Program, model: Definition, recursive: R
     const given = new Map<string, Value>(Object.entries(overrides));
     if (el.bindParams(model, given, f, model.nameSpan)) {
       el.exec(model.body, f);
-      if (el.inputs.length === 0) el.report("RN122", model.nameSpan, { name: model.name });
+      if (!el.sawInput) el.report("RN122", model.nameSpan, { name: model.name });
       else if (el.outputs.length === 0 && f.cur?.k === "tensor") el.outputs.push({ name: "output", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
     }
   } catch (e) {

@@ -105,7 +105,10 @@ export function resolve(program: Program): ResolveResult {
             expr(s.value, scope, true);
             const b = scope.lookup(s.name);
             if (!s.name) out.push(diag("RN125", s.nameSpan, { what: "only a name declared with `let` can be assigned to" }));
-            else if (!b || b.kind !== "let") out.push(diag("RN123", s.nameSpan, { name: s.name }));
+            else if (!b || b.kind !== "let") {
+              out.push(diag("RN123", s.nameSpan, { name: s.name }));
+              if (!b) scope.names.set(s.name, { kind: "let", span: s.nameSpan, used: true }); // no cascade of "unknown name"
+            }
             return;
           }
           case "expr":
@@ -218,7 +221,8 @@ export function resolve(program: Program): ResolveResult {
         if (called && SCALAR_FUNCTIONS.has(n)) return;
         if (!called && SCALAR_FUNCTIONS.has(n)) return;
         if (ATOMS.has(n) && (atomsOk || !called)) return;
-        const candidates = [...allOpNames(), ...program.defs.keys(), ...allNames(scope), ...SCALAR_FUNCTIONS];
+        const blocks = [...program.defs.values()].filter((d) => d.kind === "block").map((d) => d.name);
+        const candidates = n.length <= 2 ? [] : [...allOpNames(), ...blocks, ...allNames(scope), ...SCALAR_FUNCTIONS];
         const kind = called ? "op or block" : "name";
         out.push(diag("RN110", span, { kind, name: n, ...optSuggest(n, candidates) }));
       }

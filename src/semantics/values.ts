@@ -32,8 +32,9 @@ export function isScalar(v: Value): boolean {
 export function describe(v: Value): string {
   switch (v.k) {
     case "int":
-    case "float":
       return `number ${v.v}`;
+    case "float":
+      return `number ${Number.isInteger(v.v) ? v.v.toFixed(1) : v.v}`;
     case "bool":
       return `\`${v.v}\``;
     case "str":

@@ -6,7 +6,9 @@ import type { IRecognitionException, IToken, TokenType } from "chevrotain";
 import type { FileAst } from "../ast/ast.js";
 import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { AstBuilder } from "./cst-to-ast.js";
-import { allTokens, lex } from "./lexer.js";
+import { allTokens, Block, Import, lex, Model, Newline } from "./lexer.js";
+
+const TOP_LEVEL = new Set<TokenType>([Block, Model, Import]);
 import { parser } from "./parser.js";
 
 /** What the parser was in the middle of, in the user's words. */
@@ -77,19 +79,38 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
     if (e.kind === "string") diagnostics.push(diag("RN103", span(e.start, e.end), {}, { hint: "close the string with `\"` on the same line" }));
     else diagnostics.push(diag("RN101", span(e.start, e.end), { char: JSON.stringify(e.text) }));
   }
-  parser.input = lexed.tokens;
-  const cst = parser.file();
-  for (const e of parser.errors) {
-    const t = e.token;
-    // At end of input Chevrotain reports the EOF token with no position: point past the text.
-    const start = isNaN(t.startOffset) ? text.length : t.startOffset;
-    const end = isNaN(t.startOffset) ? text.length : (t.endOffset ?? t.startOffset) + 1;
-    if (e.name === "NotAllInputParsedException") {
-      diagnostics.push(diag("RN104", span(start, end), { found: describeFound(t) }));
-      continue;
+  // Text between definitions that belongs to none stops Chevrotain's top rule; report it and
+  // parse again from the next line that starts a definition, so later definitions are checked.
+  const definitions: FileAst["definitions"] = [];
+  const imports: FileAst["imports"] = [];
+  let tokens = lexed.tokens;
+  for (;;) {
+    parser.input = tokens;
+    const cst = parser.file();
+    let resumeAt: number | undefined;
+    for (const e of parser.errors) {
+      const t = e.token;
+      // At end of input Chevrotain reports the EOF token with no position: point past the text.
+      const start = isNaN(t.startOffset) ? text.length : t.startOffset;
+      const end = isNaN(t.startOffset) ? text.length : (t.endOffset ?? t.startOffset) + 1;
+      const atTopLevel = e.name === "NotAllInputParsedException" || /--> EOF <--/.test(e.message);
+      if (!atTopLevel || isNaN(t.startOffset)) {
+        diagnostics.push(diag("RN102", span(start, end), { expected: expectedOf(e), found: describeFound(t) }));
+        continue;
+      }
+      const idx = tokens.indexOf(t);
+      let lineEnd = idx;
+      while (lineEnd + 1 < tokens.length && tokens[lineEnd + 1]!.tokenType !== Newline) lineEnd++;
+      diagnostics.push(diag("RN104", span(start, (tokens[lineEnd]!.endOffset ?? start) + 1), { found: `\`${text.slice(start, (tokens[lineEnd]!.endOffset ?? start) + 1)}\`` }));
+      let j = idx + 1;
+      while (j < tokens.length && !(TOP_LEVEL.has(tokens[j]!.tokenType) && tokens[j - 1]!.tokenType === Newline)) j++;
+      resumeAt = j;
     }
-    diagnostics.push(diag("RN102", span(start, end), { expected: expectedOf(e), found: describeFound(t) }));
+    const part = new AstBuilder(file).visit(cst) as FileAst;
+    definitions.push(...part.definitions);
+    imports.push(...part.imports);
+    if (resumeAt === undefined || resumeAt >= tokens.length) break;
+    tokens = tokens.slice(resumeAt);
   }
-  const ast = new AstBuilder(file).visit(cst) as FileAst;
-  return [ast, diagnostics];
+  return [{ file, imports, definitions }, diagnostics];
 }
