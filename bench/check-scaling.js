@@ -20,8 +20,6 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { check, hasErrors, renderText } from "../dist/index.js";
 import { nodeHost } from "../dist/cli/host.js";
 
@@ -38,18 +36,6 @@ for (const a of process.argv.slice(2)) {
   if (m[1] === "emit") opts.emit = m[2];
   else opts[m[1]] = Math.max(1, Number.parseInt(m[2], 10) || 1);
 }
-
-// ---- gc between runs (best effort) -----------------------------------------------------------
-let gc = globalThis.gc;
-if (typeof gc !== "function") {
-  try {
-    setFlagsFromString("--expose-gc");
-    gc = runInNewContext("gc");
-  } catch {
-    gc = undefined;
-  }
-}
-if (typeof gc !== "function") gc = undefined;
 
 // ---- inputs ----------------------------------------------------------------------------------
 const CIFAR = "examples/cifar-resnet.resnet";
@@ -131,32 +117,33 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function measure(c) {
-  const runs = opts.runs;
-  const warmup = opts.warmup;
-  let graph;
-  for (let i = 0; i < warmup; i++) graph = runOnce(c);
-  const times = [];
-  for (let i = 0; i < runs; i++) {
-    if (gc) gc();
-    const t0 = performance.now();
-    graph = runOnce(c);
-    times.push(performance.now() - t0);
-  }
-  c.nodes = graph.nodes.length;
-  c.times = times;
-  c.median = median(times);
-  c.min = Math.min(...times);
-  c.max = Math.max(...times);
-}
-
+// Warm-up: whole rounds over every case (so shared code paths are hot before anything is
+// timed, whichever case comes first) until both `warmup` rounds and WARM_MS have passed.
+// Timing: `runs` interleaved rounds, each case once per round, so drift (GC of an earlier
+// round's garbage, another process on the machine) spreads over all cases instead of hitting
+// whichever happened to be measured at that moment. We deliberately do not force a GC between
+// runs: a full collection shrinks V8's young generation, and the next run then pays for
+// regrowing it (measured: forcing gc() made every case 1.5-3x slower and noisier).
+const WARM_MS = 1500;
 try {
-  // One untimed pass over every case first, so whichever case runs first does not also pay for
-  // warming up code paths the others share (lexer/parser construction, op registry, ...).
-  for (const c of cases) runOnce(c);
-  for (const c of cases) measure(c);
+  const t0 = performance.now();
+  for (let round = 0; round < opts.warmup || performance.now() - t0 < WARM_MS; round++) for (const c of cases) runOnce(c);
+  for (const c of cases) c.times = [];
+  for (let round = 0; round < opts.runs; round++) {
+    for (const c of cases) {
+      const t = performance.now();
+      const g = runOnce(c);
+      c.times.push(performance.now() - t);
+      c.nodes = g.nodes.length;
+    }
+  }
 } catch (e) {
   fail(`crashed: ${e && e.stack ? e.stack : e}`);
+}
+for (const c of cases) {
+  c.median = median(c.times);
+  c.min = Math.min(...c.times);
+  c.max = Math.max(...c.times);
 }
 
 // ---- scaling figures -------------------------------------------------------------------------

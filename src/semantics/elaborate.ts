@@ -55,7 +55,7 @@ export class Elaborator {
       if (AT_CALL_SITE.has(code)) {
         extra.notes.unshift({ message: `in block \`${inner.def.name}\`, from here`, span });
         span = outer.span;
-      } else extra.notes.push({ message: `while instantiating \`${outer.def.name}\` here`, span: outer.span });
+      } else if (outer.span.start !== span.start || outer.span.file !== span.file) extra.notes.push({ message: `while instantiating \`${outer.def.name}\` here`, span: outer.span });
     }
     this.diagnostics.push(diag(code, span, args, extra));
     return POISON;
@@ -422,8 +422,11 @@ export class Elaborator {
   private stmt(s: Stmt, f: Frame): void {
     switch (s.kind) {
       case "input":
-        return this.input(s, f);
+        // Only models have inputs and outputs; the resolver reported these in a block.
+        if (f.def.kind === "model") this.input(s, f);
+        return;
       case "output": {
+        if (f.def.kind !== "model") return;
         const v = this.flow(s.value, f, f.cur);
         if (v.k === "tensor") {
           const name = s.name ?? (this.outputs.length === 0 ? "output" : `output${this.outputs.length + 1}`);

@@ -84,6 +84,8 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
   const definitions: FileAst["definitions"] = [];
   const imports: FileAst["imports"] = [];
   let tokens = lexed.tokens;
+  const lineOf = (offset: number): number => text.slice(0, offset).split("\n").length;
+  const lexLines = new Set(lexed.errors.map((e) => lineOf(e.start)));
   for (;;) {
     parser.input = tokens;
     const cst = parser.file();
@@ -95,6 +97,8 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
       const end = isNaN(t.startOffset) ? text.length : (t.endOffset ?? t.startOffset) + 1;
       const atTopLevel = e.name === "NotAllInputParsedException" || /--> EOF <--/.test(e.message);
       if (!atTopLevel || isNaN(t.startOffset)) {
+        // A bad character or string already explains what follows it on its line.
+        if (lexLines.has(t.startLine ?? -1)) continue;
         diagnostics.push(diag("RN102", span(start, end), { expected: expectedOf(e), found: describeFound(t) }));
         continue;
       }
