@@ -21,7 +21,10 @@ function make(terms: Map<string, number>): Dim {
   for (const k of keys) {
     const c = terms.get(k)!;
     const mag = Math.abs(c);
-    const body = k === "" ? String(mag) : mag === 1 ? k : `${mag}*${k}`;
+    const atoms = k.split(SEP);
+    // A compound atom such as `(H - 1) // 2` is bracketed when it is multiplied.
+    const shown = atoms.map((a) => (a.includes(" ") && (atoms.length > 1 || mag !== 1) ? `(${a})` : a)).join("*");
+    const body = k === "" ? String(mag) : mag === 1 ? shown : `${mag}*${shown}`;
     parts.push(parts.length === 0 ? (c < 0 ? `-${body}` : body) : c < 0 ? ` - ${body}` : ` + ${body}`);
   }
   return { terms, key: parts.join("") };
@@ -67,10 +70,13 @@ export function dimSub(a: Dim, b: Dim): Dim {
   return dimAdd(a, dimMul(b, -1));
 }
 
+/** Separates the atoms of a monomial key; never part of an atom's text. */
+const SEP = "\u0001";
+
 function mulKeys(a: string, b: string): string {
   if (a === "") return b;
   if (b === "") return a;
-  return [...a.split("*"), ...b.split("*")].sort().join("*");
+  return [...a.split(SEP), ...b.split(SEP)].sort().join(SEP);
 }
 
 export function dimMul(a: Dim, b: Dim): Dim {
@@ -96,19 +102,25 @@ export function dimDivExact(a: Dim, k: number): Dim | undefined {
 }
 
 function opaque(text: string): Dim {
-  return make(new Map([[`(${text})`, 1]]));
+  return make(new Map([[text, 1]]));
+}
+
+/** `H` stays `H`; a compound dim is bracketed before an operator is applied to it. */
+function operand(a: Dim): string {
+  const s = dimStr(a);
+  return /^[A-Za-z_0-9]+$/.test(s) ? s : `(${s})`;
 }
 
 /** floor(a / k) for a positive integer k. */
 export function dimFloorDiv(a: Dim, k: number): Dim {
   if (typeof a === "number") return Math.floor(a / k);
-  return dimDivExact(a, k) ?? opaque(`${dimStr(a)} // ${k}`);
+  return dimDivExact(a, k) ?? opaque(`${operand(a)} // ${k}`);
 }
 
 /** ceil(a / k) for a positive integer k. */
 export function dimCeilDiv(a: Dim, k: number): Dim {
   if (typeof a === "number") return Math.ceil(a / k);
-  return dimDivExact(a, k) ?? opaque(`ceil((${dimStr(a)}) / ${k})`);
+  return dimDivExact(a, k) ?? opaque(`ceil(${operand(a)} / ${k})`);
 }
 
 /** The product of dims, e.g. the feature count of a flatten. */

@@ -106,11 +106,16 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
       let lineEnd = idx;
       while (lineEnd + 1 < tokens.length && tokens[lineEnd + 1]!.tokenType !== Newline) lineEnd++;
       diagnostics.push(diag("RN104", span(start, (tokens[lineEnd]!.endOffset ?? start) + 1), { found: `\`${text.slice(start, (tokens[lineEnd]!.endOffset ?? start) + 1)}\`` }));
-      let j = idx + 1;
-      while (j < tokens.length && !(TOP_LEVEL.has(tokens[j]!.tokenType) && tokens[j - 1]!.tokenType === Newline)) j++;
-      resumeAt = j;
+      resumeAt = idx + 1;
     }
     const part = new AstBuilder(file).visit(cst) as FileAst;
+    if (resumeAt !== undefined) {
+      // Chevrotain's own recovery may already have read definitions past the stray text.
+      const parsedEnd = Math.max(-1, ...part.definitions.map((d) => d.span.end), ...part.imports.map((i) => i.span.end));
+      let j = resumeAt;
+      while (j < tokens.length && !(TOP_LEVEL.has(tokens[j]!.tokenType) && tokens[j - 1]!.tokenType === Newline && tokens[j]!.startOffset >= parsedEnd)) j++;
+      resumeAt = j;
+    }
     definitions.push(...part.definitions);
     imports.push(...part.imports);
     if (resumeAt === undefined || resumeAt >= tokens.length) break;

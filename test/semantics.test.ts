@@ -1,0 +1,190 @@
+// Language semantics: pipelines, repetition, loops, conditionals, named dataflow, residual
+// units and their shortcuts and modifiers, symbolic shapes, naming.
+import { describe, expect, it } from "vitest";
+import { dimStr } from "../src/ir/dims.js";
+import { checkSource, codes, graphOf } from "./helpers.js";
+
+const shapes = (src: string) => graphOf(src).outputs.map((o) => `[${o.shape.map(dimStr).join(", ")}]`);
+
+describe("pipelines and repetition", () => {
+  it("juxtaposition chains ops and infers every shape", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 32, 32]; conv(16, k=3, stride=2) bn relu maxpool(k=2) }`);
+    expect(g.nodes.map((n) => `${n.op} [${n.shape.map(dimStr).join(", ")}]`)).toEqual([
+      "input [N, 3, 32, 32]",
+      "conv [N, 16, 16, 16]",
+      "bn [N, 16, 16, 16]",
+      "relu [N, 16, 16, 16]",
+      "maxpool [N, 16, 8, 8]",
+    ]);
+  });
+
+  it("`* n` repeats the stage before it only, and `* 0` is nothing", () => {
+    const g = graphOf(`model M { input x: f32[N, 8]; dense(8) * 3 relu relu * 0 }`);
+    expect(g.nodes.map((n) => n.op)).toEqual(["input", "dense", "dense", "dense", "relu"]);
+  });
+
+  it("for loops run inclusive ranges with the index usable in expressions (PyramidNet widening)", () => {
+    const g = graphOf(`model M(alpha: int = 48, n: int = 3) {
+      input x: f32[N, 16, 8, 8]
+      for i in 1..n { conv(16 + round(alpha * i / n), k=3) }
+    }`);
+    expect(g.nodes.filter((n) => n.op === "conv").map((n) => n.shape[1])).toEqual([32, 48, 64]);
+  });
+
+  it("if/else and `when` choose on parameters and on inferred shapes", () => {
+    const src = `block Fit(c: int) {
+      if shape()[1] != c { conv(c, k=1) } else { relu }
+      (dense(c) when false else identity)
+    }
+    model M { input x: f32[N, 8, 4, 4]; Fit(8) Fit(16) }`;
+    expect(graphOf(src).nodes.map((n) => n.op)).toEqual(["input", "relu", "conv"]);
+  });
+
+  it("arithmetic: //, ceil, min, max, and exact integer checks", () => {
+    const g = graphOf(`model M(c: int = 10) { input x: f32[N, 4]; dense(c // 3) dense(ceil(c / 4)) dense(max(c, 2) - min(c, 2)) }`);
+    expect(g.nodes.slice(1).map((n) => n.shape[1])).toEqual([3, 3, 8]);
+  });
+});
+
+describe("named dataflow: MRN-style multi-input nets", () => {
+  it("let, assignment, application, element-wise product and sum", () => {
+    const g = graphOf(`model MRN(d: int = 12, answers: int = 5, depth: int = 3) {
+      input q: f32[N, 24]
+      input v: f32[N, 20]
+      let h = q
+      for i in 1..depth {
+        let j = (dense(d) tanh)(h) * (dense(d) tanh dense(d) tanh)(v)
+        h = (dense(d) when i == 1 else identity)(h) + j
+      }
+      output logits = dense(answers)(h)
+    }`);
+    expect(g.inputs.map((i) => i.name)).toEqual(["q", "v"]);
+    expect(g.outputs.map((o) => `${o.name} ${o.shape.map(dimStr).join(",")}`)).toEqual(["logits N,5"]);
+    // Three joint blocks: 3 dense each on the two branches + one extra dense in block 1 + the head.
+    expect(g.nodes.filter((n) => n.op === "dense")).toHaveLength(3 * 3 + 1 + 1);
+    expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(3);
+    expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(3);
+  });
+
+  it("several outputs", () => {
+    expect(shapes(`model M { input x: f32[N, 8]; output a = dense(2); output b = dense(3) }`)).toEqual(["[N, 2]", "[N, 3]"]);
+  });
+
+  it("squeeze-excitation as a broadcasting product written in the language", () => {
+    const g = graphOf(`block SE(c: int, r: int = 4) { identity * (gap conv(c // r, k=1) relu conv(c, k=1) sigmoid) }
+      model M { input x: f32[N, 16, 8, 8]; SE(16) }`);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "8", "8"]);
+    expect(g.params).toBe(16 * 4 + 4 + 4 * 16 + 16);
+  });
+});
+
+describe("residual units", () => {
+  const unit = (sc: string, extra = "") => graphOf(`model M { input x: f32[N, 16, 32, 32]
+    residual${extra} { conv(32, k=3, stride=2) bn relu conv(32, k=3) bn }
+    shortcut ${sc} }`);
+  const branchParams = 16 * 32 * 9 + 64 + 32 * 32 * 9 + 64;
+
+  it("project: 1x1 conv with the stride, then BN, named downsample.0/.1", () => {
+    const g = unit("project");
+    expect(g.params).toBe(branchParams + 16 * 32 + 64);
+    const ds = g.nodes.filter((n) => n.name.startsWith("downsample"));
+    expect(ds.map((n) => `${n.name} ${n.op} ${JSON.stringify(n.attrs["stride"] ?? null)}`)).toEqual(["downsample.0 conv [2,2]", "downsample.1 bn null"]);
+  });
+  it("auto projects only where the shape changes (option B)", () => {
+    expect(unit("auto").params).toBe(branchParams + 16 * 32 + 64);
+    const same = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut auto }`);
+    expect(same.nodes.map((n) => n.op)).toEqual(["input", "conv", "bn", "add"]);
+  });
+  it("pad: option A subsamples and zero-pads channels, no parameters", () => {
+    const g = unit("pad");
+    expect(g.params).toBe(branchParams);
+    const pad = g.nodes.find((n) => n.op === "shortcut_pad")!;
+    expect(pad.attrs).toMatchObject({ stride: 2, pad_before: 8, pad_after: 8 });
+  });
+  it("avgproject: ResNet-D's 2x2 average pool before a stride-1 projection", () => {
+    const g = unit("avgproject");
+    expect(g.nodes.filter((n) => n.name.startsWith("downsample")).map((n) => n.op)).toEqual(["avgpool", "conv", "bn"]);
+    expect(g.params).toBe(branchParams + 16 * 32 + 64);
+  });
+  it("none: a plain stack, no merge", () => {
+    expect(unit("none").nodes.some((n) => n.op === "add")).toBe(false);
+  });
+  it("custom shortcut pipelines", () => {
+    const g = unit("{ conv(32, k=1, stride=2, bias=false) }");
+    expect(g.params).toBe(branchParams + 16 * 32);
+  });
+  it("identity on a shape change is RN201 at the residual, with a hint", () => {
+    const r = checkSource(`model M { input x: f32[N, 16, 32, 32]; residual { conv(32, k=3, stride=2) } shortcut identity }`);
+    expect(r.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
+      ["RN201", "residual add: branch gives [N, 32, 16, 16], shortcut gives [N, 16, 32, 32]", "use `shortcut project` (1x1 conv, stride 2) or `shortcut pad`"],
+    ]);
+  });
+  it("modifiers: gate (ReZero) 1 param, layerscale C params, scale and drop_path none", () => {
+    const base = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`).params;
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual(scale=0.1, gate=0, layerscale=1e-5, drop_path=0.1) { conv(16, k=3) bn } shortcut identity }`);
+    expect(g.params).toBe(base + 1 + 16);
+    expect(g.nodes.map((n) => n.op)).toEqual(["input", "conv", "bn", "scale", "gate", "layerscale", "drop_path", "add"]);
+  });
+  it("concat merge (dense connectivity) adds the channels", () => {
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual(merge=concat) { bn relu conv(12, k=3) } shortcut identity }`);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "28", "8", "8"]);
+  });
+  it("errors inside a block are reported at the call site, with a note at the block", () => {
+    const r = checkSource(`block B(c: int, s: int = 1) { residual { conv(c, k=3, stride=s) } shortcut identity }
+      model M { input x: f32[N, 8, 8, 8]
+        B(8)
+        B(16, s=2) }`);
+    expect(r.diagnostics).toHaveLength(1);
+    const d = r.diagnostics[0]!;
+    expect(d.code).toBe("RN201");
+    expect(r.sources.get("main.resnet")!.position(d.span.start).line).toBe(4);
+    expect(d.notes[0]!.message).toBe("in block `B`, from here");
+  });
+});
+
+describe("symbolic shapes", () => {
+  it("keeps the batch symbolic and infers strided sizes of symbolic spatial dims", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, H, W]; conv(8, k=3, stride=2) conv(8, k=3) }`);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "8", "(H - 1) // 2 + 1", "(W - 1) // 2 + 1"]);
+  });
+  it("expect binds capitalised names and `_` matches anything", () => {
+    expect(codes(`model M { input x: f32[B, 3, 8, 8]; expect [B, 3, S, S]; conv(4, k=3); expect [_, 4, S, S] }`)).toEqual([]);
+    expect(codes(`model M { input x: f32[B, 3, 8, 6]; expect [B, 3, S, S] }`)).toEqual(["RN206"]);
+  });
+  it("a residual unit over symbolic spatial sizes still finds its stride", () => {
+    const g = graphOf(`import "std/resnet.resnet"
+      model M { input x: f32[N, 3, H, W]; conv(16, k=3) Basic(32, stride=2) }`);
+    expect(g.nodes.some((n) => n.name.endsWith("downsample.0"))).toBe(true);
+  });
+});
+
+describe("bias=auto", () => {
+  it("drops the bias of a conv whose only consumer is a normalisation", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn conv(4, k=3) relu }`);
+    const convs = g.nodes.filter((n) => n.op === "conv");
+    expect(convs.map((c) => c.attrs["bias"])).toEqual([false, true]);
+    expect(convs.map((c) => c.params)).toEqual([3 * 4 * 9, 4 * 4 * 9 + 4]);
+  });
+});
+
+describe("pre-activation blocks", () => {
+  it("PreActResNet-18 (CIFAR, as kuangliu/pytorch-cifar) has 11,171,146 parameters", () => {
+    const g = graphOf(`import "std/resnet.resnet"
+      model M {
+        input x: f32[N, 3, 32, 32]
+        conv(64, k=3, bias=false)
+        PreActBasic(64) * 2
+        PreActBasic(128, stride=2) PreActBasic(128)
+        PreActBasic(256, stride=2) PreActBasic(256)
+        PreActBasic(512, stride=2) PreActBasic(512)
+        avgpool(k=4) flatten dense(10)
+      }`);
+    expect(g.params).toBe(11_171_146);
+  });
+});
+
+describe("limits keep absurd programs fast", () => {
+  it("a 10^9 repeat is RN401, not a hang", () => {
+    expect(codes(`model M { input x: f32[N, 4]; relu * 1000000000 }`)).toEqual(["RN401"]);
+  });
+});
