@@ -7,7 +7,7 @@
 // checking (they become silent "poison" values).
 
 import type { FileAst } from "./ast/ast.js";
-import { dedupeDiagnostics, diag, sortDiagnostics, SourceFile, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { dedupeDiagnostics, diag, sortDiagnostics, SourceFile, type Diagnostic, type Span } from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/ir.js";
 import { elaborateModel } from "./semantics/elaborate.js";
 import { buildProgram, resolve, type Program } from "./semantics/resolve.js";
@@ -53,12 +53,12 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   const loaded = new Set<string>();
   let syntaxErrors = false;
 
-  const load = (path: string): void => {
+  const load = (path: string, from?: Span): void => {
     if (loaded.has(path)) return; // each file once, so import cycles are harmless
     loaded.add(path);
     const bytes = host.readFile(path);
     if ("error" in bytes) {
-      diagnostics.push(diag("RN001", { file: path, start: 0, end: 0 }, { path, reason: bytes.error }));
+      diagnostics.push(diag("RN001", from ?? { file: path, start: 0, end: 0 }, { path, reason: bytes.error }));
       syntaxErrors = true;
       return;
     }
@@ -82,7 +82,7 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
       if (target === undefined) {
         diagnostics.push(diag("RN004", imp.span, { path: imp.path }, { hint: 'paths are relative to the importing file; the standard library is "std/NAME.resnet"' }));
         syntaxErrors = true;
-      } else load(target);
+      } else load(target, imp.span);
     }
   };
   for (const r of roots) load(r);

@@ -102,7 +102,8 @@ function checkEach(files: string[], io: Io, model?: string): { results: CheckRes
 }
 
 function ioFailure(ds: readonly Diagnostic[], roots: readonly string[]): boolean {
-  return ds.some((d) => d.code === "RN001" && roots.includes(d.span.file));
+  // A root file that cannot be read is an I/O error; an unreadable import is a diagnostic.
+  return ds.some((d) => d.code === "RN001" && roots.some((r) => d.message.startsWith(`cannot read ${r}:`)));
 }
 
 function exitFor(ds: readonly Diagnostic[], denyWarnings: boolean): number {

@@ -42,11 +42,12 @@ export const messages = {
   RN118: def<{ what: string; detail: string }>("error", "an arithmetic error in a parameter expression", (a) => `${a.what}: ${a.detail}`),
   RN119: def<{ what: string; value: string }>("error", "a value outside its allowed range", (a) => `${a.what} must be ${a.value}`),
   RN120: def<{ name: string }>("error", "no tensor flows into an operation", (a) => `\`${a.name}\` has no input: a model with several inputs must name the one it uses (e.g. \`let y = x ${a.name}\`)`),
-  RN121: def<{ name: string }>("error", "a tensor used where a number is needed, or the reverse", (a) => `\`${a.name}\` is a tensor, not a number`),
+  RN121: def<{ name: string }>("error", "a tensor used where a number is needed", (a) => `\`${a.name}\` is a tensor, not a number`),
   RN122: def<{ name: string }>("error", "a model without input", (a) => `model \`${a.name}\` declares no \`input\``),
   RN123: def<{ name: string }>("error", "assignment to a name that was never declared with `let`", (a) => `cannot assign to \`${a.name}\`: declare it first with \`let ${a.name} = ...\``),
   RN124: def<{ name: string }>("error", "a name declared twice in the same scope", (a) => `\`${a.name}\` is already declared in this scope`),
   RN125: def<{ what: string }>("error", "a statement in the wrong place", (a) => `${a.what}`),
+  RN127: def<{ found: string }>("error", "a number (or other non-tensor) where a tensor is needed", (a) => `expected a tensor, found ${a.found}`),
   RN126: def<{ name: string; available: string }>("error", "`--model` names no model in the file", (a) => `no model named \`${a.name}\` (models here: ${a.available})`),
 
   // RN2xx: shapes

@@ -160,7 +160,7 @@ export class Elaborator {
       if (tensorArgs.length === 1 && cur !== undefined) inputs.unshift(cur);
     } else inputs = [this.needCur(cur, span, calledAs)];
     if (inputs.some((v) => v.k === "poison")) return POISON;
-    for (const [i, v] of inputs.entries()) if (v.k !== "tensor") return this.report("RN121", op.arity === "many" ? tensorArgs[i]?.value.span ?? span : span, { name: describe(v) });
+    for (const [i, v] of inputs.entries()) if (v.k !== "tensor") return this.report("RN127", op.arity === "many" ? tensorArgs[i]?.value.span ?? span : span, { found: describe(v) });
     return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
   }
 
@@ -272,7 +272,8 @@ export class Elaborator {
       if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
       return this.scalar(c.v ? e.then : e.else, f, enumValues, what);
     }
-    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what, expected: "a number, boolean or enum word", found: e.kind === "name" && f.env.lookup(e.name)?.k === "tensor" ? `the tensor \`${e.name}\`` : "a pipeline" });
+    if (e.kind === "name" && f.env.lookup(e.name)?.k === "tensor") return this.report("RN121", e.span, { name: e.name }, `${what} needs a number here`);
+    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what, expected: "a number, boolean or enum word", found: "a pipeline" });
     const v = this.flow(e, f, f.cur);
     if (v.k === "tensor") return this.report("RN121", e.span, { name: e.kind === "name" ? e.name : "this expression" });
     return v;
@@ -363,7 +364,7 @@ export class Elaborator {
       return this.report("RN115", e.span, { what: "application", expected: "exactly one tensor, e.g. (dense(64) relu)(x)", found: `${e.args.length} argument${e.args.length === 1 ? "" : "s"}` });
     const x = this.flow(e.args[0]!.value, f, cur);
     if (x.k === "poison") return x;
-    if (x.k !== "tensor") return this.report("RN121", e.args[0]!.value.span, { name: describe(x) });
+    if (x.k !== "tensor") return this.report("RN127", e.args[0]!.value.span, { found: describe(x) });
     return this.flow(c, f, x);
   }
 
@@ -396,15 +397,15 @@ export class Elaborator {
     const a = this.flow(e.left, f, cur);
     const b = this.flow(e.right, f, cur);
     if (a.k === "poison" || b.k === "poison") return POISON;
-    if (a.k !== "tensor") return this.report("RN121", e.left.span, { name: describe(a) });
-    if (b.k !== "tensor") return this.report("RN121", e.right.span, { name: describe(b) });
+    if (a.k !== "tensor") return this.report("RN127", e.left.span, { found: describe(a) });
+    if (b.k !== "tensor") return this.report("RN127", e.right.span, { found: describe(b) });
     const op = lookupOp(e.op === "+" ? "add" : "mul")!;
     return this.opNode(op, [a, b], {}, e.opSpan, f.naming.next(op.name));
   }
 
   /** `stage * n`: the stage applied n times in sequence. */
   private repeat(body: Expr, countExpr: Expr, f: Frame, cur: Value | undefined): Value {
-    const n = this.scalar(countExpr, f);
+    const n = this.scalar(countExpr, f, [], "repeat count");
     if (n.k === "poison") return n;
     if (n.k !== "int") return this.report("RN115", countExpr.span, { what: "repeat count", expected: "int", found: describe(n) });
     if (n.v < 0) return this.report("RN119", countExpr.span, { what: "repeat count", value: `at least 0, found ${n.v}` });
@@ -431,7 +432,7 @@ export class Elaborator {
         if (v.k === "tensor") {
           const name = s.name ?? (this.outputs.length === 0 ? "output" : `output${this.outputs.length + 1}`);
           this.outputs.push({ name, node: v.id, shape: v.shape, dtype: "f32" });
-        } else if (v.k !== "poison") this.report("RN121", s.value.span, { name: describe(v) });
+        } else if (v.k !== "poison") this.report("RN127", s.value.span, { found: describe(v) });
         return;
       }
       case "let":
@@ -452,8 +453,8 @@ export class Elaborator {
         f.cur = residualUnit(this, s, f);
         return;
       case "for": {
-        const a = this.scalar(s.from, f);
-        const b = this.scalar(s.to, f);
+        const a = this.scalar(s.from, f, [], "loop bound");
+        const b = this.scalar(s.to, f, [], "loop bound");
         if (a.k === "poison" || b.k === "poison") return;
         if (a.k !== "int" || b.k !== "int") {
           this.report("RN115", (a.k !== "int" ? s.from : s.to).span, { what: "loop bound", expected: "int", found: describe(a.k !== "int" ? a : b) });
@@ -473,7 +474,7 @@ export class Elaborator {
         return;
       }
       case "if": {
-        const c = this.scalar(s.cond, f);
+        const c = this.scalar(s.cond, f, [], "condition");
         if (c.k === "poison") return;
         if (c.k !== "bool") {
           this.report("RN115", s.cond.span, { what: "condition", expected: "true or false", found: describe(c) });

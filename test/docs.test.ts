@@ -1,0 +1,24 @@
+// Generated documentation is current, and every diagnostic code is exercised by a test.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { messages } from "../src/diagnostics/messages.js";
+import { repoRoot } from "./helpers.js";
+
+describe("docs", () => {
+  it("docs/diagnostics.md matches the messages table (npm run docs)", () => {
+    expect(() => execFileSync(process.execPath, ["scripts/gen-diagnostics.js", "--check"], { cwd: repoRoot, stdio: "pipe" })).not.toThrow();
+  });
+
+  it("every diagnostic code appears in the bad-program corpus's golden output", () => {
+    const goldens = readdirSync(join(repoRoot, "test", "bad"))
+      .filter((f) => f.endsWith(".expected"))
+      .map((f) => readFileSync(join(repoRoot, "test", "bad", f), "utf8"))
+      .join("\n");
+    // RN126 (`--model` names no model) needs a command-line flag: test/cli.test.ts covers it.
+    const elsewhere = new Set(["RN126"]);
+    const missing = Object.keys(messages).filter((c) => !elsewhere.has(c) && !goldens.includes(` ${c} `));
+    expect(missing).toEqual([]);
+  });
+});
