@@ -97,3 +97,13 @@ describe("every example", () => {
       expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/He, Zhang, Ren, Sun|et al\./);
     });
 });
+
+describe("the README", () => {
+  it("its first example is ResNet-18 with torchvision's parameter count", () => {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const code = /```\n(# ResNet basic block[\s\S]*?)```/.exec(readme)![1]!;
+    const r = check(["readme.resnet"], { readFile: (p) => (p === "readme.resnet" ? new TextEncoder().encode(code) : { error: "no such file" }), resolveImport: () => undefined });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.graphs[0]!.params).toBe(11_689_512);
+  });
+});
