@@ -9,6 +9,13 @@ import type { InferCtx, InferResult, OpDef } from "./registry.js";
 
 const same = (ctx: InferCtx): InferResult => ({ shape: [...ctx.inputs[0]!] });
 
+/** dropout and drop_path: shape-preserving, with a drop probability `p` in [0, 1). */
+function probabilityOp(ctx: InferCtx): InferResult | undefined {
+  const p = ctx.args["p"] as number;
+  if (!(p >= 0 && p < 1)) return ctx.error("RN119", { what: `${ctx.op} p`, value: `in [0, 1), found ${p}` });
+  return same(ctx);
+}
+
 function channels(ctx: InferCtx, minRank = 2): number | undefined {
   const s = ctx.inputs[0]!;
   if (s.length < minRank) return ctx.error("RN207", { op: ctx.op, expected: `[N, C, ...] (rank at least ${minRank})`, found: shapeStr(s) });
@@ -129,11 +136,7 @@ export const layerOps: OpDef[] = [
     summary: "dropout (training only)",
     arity: 1,
     args: [{ name: "p", type: "float", default: 0.5, positional: true, doc: "drop probability" }],
-    infer: (ctx) => {
-      const p = ctx.args["p"] as number;
-      if (!(p >= 0 && p < 1)) return ctx.error("RN119", { what: "dropout p", value: `in [0, 1), found ${p}` });
-      return same(ctx);
-    },
+    infer: probabilityOp,
   },
   {
     name: "drop_path",
@@ -141,11 +144,7 @@ export const layerOps: OpDef[] = [
     summary: "stochastic depth: drops the whole sample's branch (training only; Huang et al. 2016)",
     arity: 1,
     args: [{ name: "p", type: "float", positional: true, doc: "drop probability" }],
-    infer: (ctx) => {
-      const p = ctx.args["p"] as number;
-      if (!(p >= 0 && p < 1)) return ctx.error("RN119", { what: "drop_path p", value: `in [0, 1), found ${p}` });
-      return same(ctx);
-    },
+    infer: probabilityOp,
   },
   {
     name: "scale",
