@@ -1,7 +1,7 @@
 // Benchmark: how the time of `check()` (parse + resolve + shape inference) grows with depth.
 //
 //   npm run bench:check-scaling            (builds dist/ first)
-//   node bench/check-scaling.js [--runs=7] [--warmup=3] [--emit=DIR]
+//   node bench/check-scaling.js [--runs=7] [--warmup=2] [--emit=DIR]
 //
 // Cases: CIFAR ResNet-110 and ResNet-1202 from examples/cifar-resnet.resnet (read through the
 // CLI's file host, so the std import is followed exactly as `resnetc check` does), and a
@@ -126,12 +126,16 @@ function median(xs) {
 // timed, whichever case comes first) until both `warmup` rounds and WARM_MS have passed.
 // Timing: case by case, a few more untimed runs of that case (so the heap settles into its own
 // steady state and a small case does not pay for collecting a big case's garbage), then `runs`
-// timed runs. We tried, and rejected: interleaving the timed runs round-robin (ResNet-110 then
+// timed runs (more for short cases, see below). We tried, and rejected: interleaving the timed runs round-robin (ResNet-110 then
 // paid for the 10,000-block run's old-generation GC: median 3x its min) and forcing gc() before
 // each run (a full collection shrinks V8's young generation and the next run pays to regrow
 // it: every case 1.5-3x slower and noisier).
 const WARM_MS = 1500;
 const SETTLE_RUNS = 3;
+// Short cases get more timed runs (until MIN_TIMED_MS of them, at most MAX_RUNS_FACTOR * runs):
+// they are the denominators of the ratios, and a 5 ms median moves a lot with one scheduler hiccup.
+const MIN_TIMED_MS = 1000;
+const MAX_RUNS_FACTOR = 5;
 // GC pauses on the main thread; entries arrive asynchronously, so each timed run records its
 // [start, end] window and pauses are attributed to windows once the runs are over.
 const gcEntries = [];
@@ -144,11 +148,12 @@ try {
     for (let i = 0; i < SETTLE_RUNS; i++) runOnce(c);
     c.times = [];
     c.windows = [];
-    for (let i = 0; i < opts.runs; i++) {
+    for (let i = 0, spent = 0; i < opts.runs || (spent < MIN_TIMED_MS && i < MAX_RUNS_FACTOR * opts.runs); i++) {
       const t = performance.now();
       const g = runOnce(c);
       const end = performance.now();
       c.times.push(end - t);
+      spent += end - t;
       c.windows.push([t, end]);
       c.nodes = g.nodes.length;
     }
@@ -172,11 +177,14 @@ for (const c of cases) {
 // rescaling raw * 10 / depthRatio, this does not presume the answer (linearity) it is testing
 // for: a quadratic checker still reads as ~100x per 10x, and a linear one as ~10x. The MLP pair
 // is exactly 10x deep, so its raw ratio needs no normalisation (the formula gives it unchanged).
+// The same from the minimums is printed too, as a noise check (a busy machine inflates medians
+// unevenly; the fastest run is the least disturbed one); the targets use the medians.
 function scaling(small, big) {
   const depthRatio = big.scale / small.scale;
   const raw = big.median / small.median;
   const exponent = Math.log(raw) / Math.log(depthRatio);
-  return { depthRatio, raw, exponent, per10x: 10 ** exponent };
+  const minExponent = Math.log(big.min / small.min) / Math.log(depthRatio);
+  return { depthRatio, raw, exponent, per10x: 10 ** exponent, per10xMin: 10 ** minExponent };
 }
 const byKey = Object.fromEntries(cases.map((c) => [c.key, c]));
 const resnet = scaling(byKey.resnet110, byKey.resnet1202);
@@ -193,13 +201,13 @@ const targets = {
 const fmt = (x, d = 1) => x.toFixed(d);
 const int = (x) => x.toLocaleString("en-US");
 const rows = [
-  ["model", "file", "depth", "blocks", "nodes", "median ms", "min ms", "max ms", "gc ms"],
-  ...cases.map((c) => [c.label, c.file, int(c.depth), int(c.blocks), int(c.nodes), fmt(c.median), fmt(c.min), fmt(c.max), fmt(c.gc)]),
+  ["model", "file", "depth", "blocks", "nodes", "runs", "median ms", "min ms", "max ms", "gc ms"],
+  ...cases.map((c) => [c.label, c.file, int(c.depth), int(c.blocks), int(c.nodes), String(c.times.length), fmt(c.median), fmt(c.min), fmt(c.max), fmt(c.gc)]),
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => r.map((v, i) => (i <= 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
 
-console.log(`check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} untimed + ${opts.runs} timed runs per case, median reported`);
+console.log(`check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} untimed + >=${opts.runs} timed runs per case (>=${MIN_TIMED_MS} ms of them), median reported`);
 console.log("depth = weighted layers (ResNet: the number in its name; ResMLP: 2 dense per block + 2); gc ms = median GC pause time inside one run");
 console.log("");
 console.log(line(rows[0]));
@@ -209,11 +217,11 @@ console.log("");
 console.log("ratio per 10x depth = raw_ratio ** (1 / log10(depth_ratio))  (power-law normalisation: 10^k for time ~ depth^k)");
 console.log(
   `  ResNet-1202 / ResNet-110: depth x${fmt(resnet.depthRatio, 2)}, time x${fmt(resnet.raw, 2)} raw, ` +
-    `x${fmt(resnet.per10x, 2)} per 10x depth (k = ${fmt(resnet.exponent, 2)})`,
+    `x${fmt(resnet.per10x, 2)} per 10x depth (k = ${fmt(resnet.exponent, 2)}; from minimums x${fmt(resnet.per10xMin, 2)})`,
 );
 console.log(
   `  ResMLP 10,000 / 1,000:    depth x${fmt(mlp.depthRatio, 2)}, time x${fmt(mlp.raw, 2)} raw, ` +
-    `x${fmt(mlp.per10x, 2)} per 10x depth (k = ${fmt(mlp.exponent, 2)})`,
+    `x${fmt(mlp.per10x, 2)} per 10x depth (k = ${fmt(mlp.exponent, 2)}; from minimums x${fmt(mlp.per10xMin, 2)})`,
 );
 console.log("  (the ResNet pair also pays a depth-independent cost, parsing all of cifar-resnet.resnet and std/resnet.resnet,");
 console.log("   which weighs most on ResNet-110; the MLP pair has almost none, so it is the cleaner linearity test)");
@@ -231,7 +239,7 @@ console.log(
   JSON.stringify({
     bench: "check-scaling",
     node: process.version,
-    runs: opts.runs,
+    runs: Object.fromEntries(cases.map((c) => [c.key, c.times.length])),
     warmup: opts.warmup,
     resnet110_ms: round(byKey.resnet110.median),
     resnet1202_ms: round(byKey.resnet1202.median),
@@ -239,6 +247,7 @@ console.log(
     resnet_ratio_per_10x: round(resnet.per10x, 3),
     mlp1000_ms: round(byKey.mlp1000.median),
     mlp10000_ms: round(byKey.mlp10000.median),
+    mlp_ratio_raw: round(mlp.raw, 3),
     mlp_ratio_per_10x: round(mlp.per10x, 3),
     gc_ms: Object.fromEntries(cases.map((c) => [c.key, round(c.gc)])),
     nodes: Object.fromEntries(cases.map((c) => [c.key, c.nodes])),

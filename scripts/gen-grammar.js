@@ -3,12 +3,17 @@
 //   grammar/ops.md         the built-in ops with their arguments and defaults, from the op
 //                          registry (src/semantics/ops/), plus the parameter types and scalar
 //                          functions of src/semantics/builtins.ts
-// grammar/README.md is written by hand and links to both.
+// grammar/README.md is written by hand and links to both. Its examples are checked here too:
+// every ```resnet block in it must pass `resnetc check` with exactly the diagnostics it names in
+// comments (`# error RN113`, `# warning RN304`; none named: none allowed), so the reference
+// cannot drift from the compiler. Fragments go in ```text blocks, which are not checked. Its EBNF
+// must also name exactly the rules of parser.ts, so a new rule cannot go undocumented.
 //
-// Usage:  npm run grammar                      (build, then write both files)
-//         node scripts/gen-grammar.js --check  (exit 1 when either file is out of date; a test
-//                                               can run it, as test/docs.test.ts does for
-//                                               scripts/gen-diagnostics.js)
+// Usage:  npm run grammar                      (build, then write both files, check the examples)
+//         node scripts/gen-grammar.js --check  (write nothing; exit 1 when either file is out
+//                                               of date or README.md disagrees with the
+//                                               compiler; for a test, like gen-diagnostics.js's)
+// Exit codes: 0 ok, 1 out of date or a README problem, 2 usage error or no dist/.
 //
 // Offline diagrams. Chevrotain's createSyntaxDiagramsCode() emits a page whose <link> and
 // <script src> tags load the diagram renderer from unpkg.com, so the page is blank without a
@@ -18,10 +23,11 @@
 // diagrams_behavior.js, main.js, diagrams.css: about 45 KB). The page is then self-contained: it
 // opens from file://, from the npm package or from a repository checkout without node_modules.
 // Rejected alternatives: a src pointing into ../node_modules (node_modules is not committed or
-// shipped, and the tarball's grammar/ would point nowhere), and rendering the SVG here in Node
-// (railroad-diagrams needs a DOM for parts of it; we would be re-implementing main.js).
-// Licences: chevrotain is Apache-2.0, railroad-diagrams CC0; each inlined file is marked with
-// where it came from, and railroad-diagrams keeps its own header.
+// shipped, so the page would be blank on GitHub and in the npm tarball), and rendering the SVG
+// here in Node (possible, but it re-implements chevrotain's main.js, and the click-to-jump
+// behaviour would still need diagrams_behavior.js inlined).
+// Licences: chevrotain is Apache-2.0, its vendored railroad-diagrams CC0; a comment before each
+// inlined file says where it came from, and railroad-diagrams keeps its own header.
 //
 // Determinism: the output depends only on the parser, the registry and the installed chevrotain
 // version (pinned "~11.2.0"); no dates, no absolute paths, LF line endings. After upgrading
@@ -35,6 +41,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DIAGRAMS = join(root, "grammar", "diagrams.html");
 const OPS = join(root, "grammar", "ops.md");
+const README = join(root, "grammar", "README.md");
 
 const args = process.argv.slice(2);
 const check = args.includes("--check");
@@ -43,9 +50,11 @@ if (args.some((a) => a !== "--check")) {
   process.exit(2);
 }
 
-let parser, createSyntaxDiagramsCode, allOps, describeArgType, PARAM_TYPES, SCALAR_FUNCTIONS;
+let parser, createSyntaxDiagramsCode, allOps, describeArgType, PARAM_TYPES, SCALAR_FUNCTIONS, checkProgram, nodeHost;
 try {
   ({ parser } = await import("../dist/syntax/parser.js"));
+  ({ check: checkProgram } = await import("../dist/compiler.js"));
+  ({ nodeHost } = await import("../dist/cli/host.js"));
   ({ allOps, describeArgType } = await import("../dist/semantics/ops/index.js"));
   ({ PARAM_TYPES, SCALAR_FUNCTIONS } = await import("../dist/semantics/builtins.js"));
   ({ createSyntaxDiagramsCode } = await import("chevrotain"));
@@ -74,7 +83,7 @@ function diagramsHtml() {
     if (/<\/(script|style)/i.test(text)) throw new Error(`${file} contains a closing tag and cannot be inlined`);
     return text;
   };
-  const from = (file) => `<!-- inlined from node_modules/chevrotain/diagrams/${file} (chevrotain ${version}, Apache-2.0) -->`;
+  const from = (file) => `<!-- inlined from node_modules/chevrotain/diagrams/${file} (chevrotain ${version}; ${file.startsWith("vendor/") ? "CC0" : "Apache-2.0"}) -->`;
   let count = 0;
   // Function replacements: the inlined code contains `$` sequences that a string replacement would expand.
   let html = raw
@@ -142,8 +151,8 @@ function opsMarkdown() {
     "  `conv(out=64, k=3)`); the others must be named (`stride=2`). An argument without a default is",
     "  required (`=?` in the signature).",
     "- Types: `int`; `float` (an int is accepted); `bool` (`true` / `false`); `int or list of ints`",
-    "  (one value for every spatial dim, or a list with one per spatial dim: `k=[1, 3]`); enum words,",
-    "  written bare (`padding=same`, `init=zeros`).",
+    "  (`k=3`, `k=[1, 3]`: for a window, one int stands for every spatial dim and a list gives one",
+    "  per spatial dim); enum words, written bare (`padding=same`, `init=zeros`).",
     "- An op named without parentheses takes its defaults: `relu` is `relu()`, `avgpool` is global",
     "  average pooling.",
     "",
@@ -184,6 +193,37 @@ function opsMarkdown() {
   return L.join("\n");
 }
 
+// ---- grammar/README.md: examples and EBNF ----
+
+/** What is wrong with README.md: examples whose diagnostics are not the ones they name, and
+ *  parser rules its EBNF misses (or has in excess). */
+function readmeProblems() {
+  const text = read(README);
+  if (text === undefined) return { count: 0, problems: ["grammar/README.md is missing"] };
+  const problems = [];
+  let count = 0;
+  const host = nodeHost(root);
+  for (const m of text.matchAll(/^```resnet\n([\s\S]*?)^```$/gm)) {
+    const line = text.slice(0, m.index).split("\n").length + 1;
+    const source = m[1];
+    count++;
+    // A name beside README.md, so `import "std/..."` and relative imports resolve as for a real file.
+    const file = `grammar/README.md.line${line}.resnet`;
+    const exampleHost = { ...host, readFile: (p) => (p === file ? new TextEncoder().encode(source) : host.readFile(p)) };
+    const got = [...new Set(checkProgram([file], exampleHost).diagnostics.map((d) => `${d.severity} ${d.code}`))].sort();
+    const want = [...new Set([...source.matchAll(/#.*?\b(error|warning) (RN\d{3})\b/g)].map((x) => `${x[1]} ${x[2]}`))].sort();
+    if (got.join() !== want.join()) problems.push(`grammar/README.md:${line}: example gives [${got.join(", ")}], its comments name [${want.join(", ")}]`);
+  }
+  // The hand-written EBNF must have one line `rule = ...` per parser rule, with the same names.
+  const rules = parser.getSerializedGastProductions().map((r) => r.name);
+  const ebnf = [...text.matchAll(/^([a-z]\w*)\s+=/gm)].map((m) => m[1]);
+  const missing = rules.filter((r) => !ebnf.includes(r));
+  const extra = ebnf.filter((r) => !rules.includes(r));
+  if (missing.length > 0) problems.push(`grammar/README.md: the EBNF lacks parser rule(s) ${missing.join(", ")}`);
+  if (extra.length > 0) problems.push(`grammar/README.md: the EBNF has rule(s) ${extra.join(", ")} that parser.ts does not`);
+  return { count, problems };
+}
+
 // ---- write or check ----
 
 const outputs = [
@@ -191,14 +231,20 @@ const outputs = [
   [OPS, opsMarkdown()],
 ];
 
-const read = (path) => {
+function read(path) {
   try {
     // CRLF from a Windows checkout is not a difference.
     return readFileSync(path, "utf8").replace(/\r\n/g, "\n");
   } catch {
     return undefined;
   }
-};
+}
+
+const readme = readmeProblems();
+if (readme.problems.length > 0) {
+  console.error(`${readme.problems.join("\n")}\nupdate grammar/README.md (an example may name the diagnostics it expects: \`# error RN113\`), or fix the compiler`);
+  process.exitCode = 1;
+} else console.log(`grammar/README.md: its ${readme.count} examples and its EBNF agree with the compiler`);
 
 if (check) {
   const stale = outputs.filter(([path, text]) => read(path) !== text).map(([path]) => relative(root, path));

@@ -3,13 +3,18 @@
 // 2 usage or I/O error. Must not: be imported by any compiler stage.
 
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { check, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
-import { expandInputs, nodeHost, packageRoot } from "./host.js";
+import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
+import { diag, type Span } from "../diagnostics/diagnostic.js";
+import { locate as locateSpan } from "../diagnostics/render.js";
+import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
+import { modelText } from "../emit/onnx/text.js";
+import { decodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
 
 export interface Io {
   cwd: string;
@@ -30,6 +35,7 @@ commands:
   check <files...>                  parse and shape-check; print a one-line result per model
   lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
+  compile <file> --target onnx      emit an ONNX model (-o FILE, --opset, --seed, --fold-bn, --weights)
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -51,6 +57,18 @@ Checks every .resnet file given, and every one under the folders given, each on 
   --format github    GitHub Actions annotations (::error file=...,line=...,col=...::message)
   --format sarif     SARIF 2.1.0, for code-scanning upload
   --deny-warnings    exit 1 when there are warnings`,
+  compile: `usage: resnetc compile <file> --target onnx [--model NAME] [-o OUT] [--opset 17] [--seed N]
+                       [--fold-bn] [--weights DIR] [--text]
+
+Checks the file, then writes each model (or the one named) as ONNX. With one model, OUT is the
+file to write (default: NAME.onnx); with several, OUT is a folder (default: .) that receives
+NAME.onnx for each. Files are written atomically: a failed compile leaves no partial file.
+
+  --opset N        ONNX opset, ${OPSET_MIN} to ${OPSET_MAX} (default ${OPSET_DEFAULT}, the highest Debian's onnx 1.12 checker knows)
+  --seed N         seed of the declared initialisation (default 0); the same seed gives the same bytes
+  --fold-bn        fold each BatchNormalization into the convolution before it
+  --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
+  --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)`,
   summary: `usage: resnetc summary <file> [--model NAME] [--json]
 
 Prints, for each model (or the one named), a table of its layers (structural name, op, output
@@ -168,6 +186,94 @@ function cmdSummary(args: string[], io: Io): number {
   return EXIT_OK;
 }
 
+function intOption(v: string | boolean | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "string" || !/^-?\d+$/.test(v)) throw new UsageError(`--${name} takes an integer, found ${String(v)}`);
+  return Number(v);
+}
+
+/** Writes next to the target and renames over it, so readers never see a partial file. */
+function writeAtomic(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
+  const abs = resolve(io.cwd, dir);
+  try {
+    const json = readFileSync(join(abs, "weights.json"), "utf8");
+    const bin = readFileSync(join(abs, "weights.bin"));
+    return decodeCheckpoint(json, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${(e as NodeJS.ErrnoException).path ?? dir} does not exist` : (e as Error).message;
+  }
+}
+
+function cmdCompile(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, {
+    target: { type: "string" },
+    model: { type: "string" },
+    out: { type: "string", short: "o" },
+    opset: { type: "string" },
+    seed: { type: "string" },
+    "fold-bn": { type: "boolean" },
+    weights: { type: "string" },
+    text: { type: "boolean" },
+  });
+  if (values.help) return io.out(HELP["compile"]!), EXIT_OK;
+  if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
+  if (values.target !== "onnx") throw new UsageError(`compile: --target must be onnx${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`);
+  const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
+  const seed = intOption(values.seed, "seed", 0);
+  const file = positionals[0]!;
+  const { files, missing } = expandInputs(io.cwd, [file]);
+  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  const report = (ds: readonly Diagnostic[]): void => ds.forEach((d) => io.err(renderText(d, sources) + "\n"));
+  report(diagnostics);
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  const graphs = results[0]!.graphs;
+  let weights: Map<string, Tensor> | undefined;
+  if (typeof values.weights === "string") {
+    const w = loadCheckpoint(values.weights, io);
+    if (typeof w === "string") {
+      const d = diag("RN601", graphs[0]?.nodes[0]?.span ?? { file: files[0]!, start: 0, end: 0 }, { path: values.weights, reason: w });
+      report([d]);
+      return EXIT_DIAGNOSTICS;
+    }
+    weights = w;
+  }
+  const out = typeof values.out === "string" ? values.out : undefined;
+  if (graphs.length > 1 && out?.endsWith(".onnx")) throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
+  const locate = (span: Span): string => {
+    const p = locateSpan(span, sources);
+    return `${span.file}:${p.line}:${p.col}`;
+  };
+  let failed = false;
+  for (const g of graphs) {
+    const r = emitOnnx(g, { opset, seed, foldBn: values["fold-bn"] === true, ...(weights ? { weights } : {}), locate, producerVersion: version() });
+    report(r.diagnostics);
+    if (!r.bytes || hasErrors(r.diagnostics)) {
+      failed = true;
+      continue;
+    }
+    const target = resolve(io.cwd, graphs.length === 1 ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`));
+    writeAtomic(target, r.bytes);
+    if (values.text) io.out(modelText(r.model!));
+    io.out(`${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`);
+  }
+  return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
+}
+
 export function main(argv: string[], io: Io): number {
   const [cmd, ...rest] = argv;
   try {
@@ -188,8 +294,10 @@ export function main(argv: string[], io: Io): number {
         return cmdLint(rest, io);
       case "summary":
         return cmdSummary(rest, io);
+      case "compile":
+        return cmdCompile(rest, io);
       default:
-        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary)`);
+        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

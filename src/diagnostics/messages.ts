@@ -72,6 +72,18 @@ export const messages = {
   RN401: def<{ what: string; value: string; limit: string }>("error", "a count over resnetc's limit", (a) => `${a.what} ${a.value} exceeds the limit of ${a.limit}`),
   RN402: def<{ limit: number }>("error", "a model with too many layers", (a) => `the model expands to more than ${a.limit} layers`),
   RN403: def<{ limit: number }>("error", "blocks nested too deeply", (a) => `blocks nest more than ${a.limit} levels deep`),
+
+  // RN5xx: emitting (ONNX, TypeScript)
+  RN501: def<{ op: string; needed: number; opset: number }>("error", "an op that does not exist in the requested opset", (a) => `${a.op} needs opset ${a.needed} or later; the requested opset is ${a.opset}`),
+  RN502: def<{ opset: number; min: number; max: number }>("error", "an opset resnetc cannot emit", (a) => `opset ${a.opset} is not supported: choose ${a.min} to ${a.max}`),
+  RN503: def<{ op: string; target: string }>("error", "an op that has no lowering for the target", (a) => `${a.op} cannot be emitted to ${a.target} yet`),
+
+  // RN6xx: checkpoints (--weights)
+  RN601: def<{ path: string; reason: string }>("error", "a checkpoint that cannot be read", (a) => `cannot read checkpoint ${a.path}: ${a.reason}`),
+  RN602: def<{ name: string }>("error", "a parameter the checkpoint lacks", (a) => `checkpoint has no tensor \`${a.name}\``),
+  RN603: def<{ name: string; expected: string; found: string }>("error", "a checkpoint tensor of the wrong shape", (a) => `checkpoint tensor \`${a.name}\` has shape ${a.found}, the model needs ${a.expected}`),
+  RN604: def<{ count: number; names: string }>("warning", "checkpoint tensors the model does not use", (a) => `the checkpoint has ${a.count} tensor${a.count === 1 ? "" : "s"} the model does not use: ${a.names}`),
+  RN605: def<{ name: string }>("error", "a checkpoint value that is not finite", (a) => `checkpoint tensor \`${a.name}\` contains NaN or infinite values`),
 } as const;
 
 export type Code = keyof typeof messages;

@@ -1,0 +1,216 @@
+// Lowering of each IR op to ONNX nodes: one entry per op, in inference form (BN uses its
+// running statistics; dropout and drop-path are removed). Operator semantics follow the ONNX
+// operator specs (https://onnx.ai/onnx/operators/), opsets 11 to 21.
+// Takes: one IR node and a context that names tensors and makes initializers.
+// Gives: ONNX nodes. Must not: invent parameters (they come from src/weights).
+
+import type { IrNode } from "../../ir/ir.js";
+import type { Attr } from "./builder.js";
+
+export interface LowerCtx {
+  readonly node: IrNode;
+  readonly opset: number;
+  /** Name of the tensor feeding input `i`. */
+  input(i?: number): string;
+  /** Name of this node's output tensor. */
+  readonly out: string;
+  /** Initializer name of a parameter of this node (`weight`, `bias`, ...), or undefined if absent. */
+  param(suffix: string): string | undefined;
+  /** A float constant initializer (named after the node). */
+  constF(suffix: string, dims: number[], values: number[]): string;
+  /** An int64 constant initializer (named after the node). */
+  constI(suffix: string, values: number[]): string;
+  /** Adds a node; `suffix` names intermediate nodes and tensors (`name/suffix`). */
+  emit(opType: string, inputs: string[], output: string, attrs?: Record<string, Attr>): void;
+  /** A name for an intermediate tensor of this node. */
+  tmp(suffix: string): string;
+  /** This node's output is just its input: no ONNX node (dropout, drop-path at inference). */
+  alias(tensor: string): void;
+  /** Reports that the op needs a later opset; returns false if the current one is too low. */
+  need(opset: number): boolean;
+}
+
+type Lowering = (c: LowerCtx) => void;
+
+const a = (n: IrNode, k: string): number[] => n.attrs[k] as number[];
+const num = (n: IrNode, k: string): number => n.attrs[k] as number;
+
+function convAttrs(n: IrNode, group: number): Record<string, Attr> {
+  const pads = a(n, "pads");
+  const attrs: Record<string, Attr> = { kernel_shape: a(n, "kernel"), strides: a(n, "stride"), dilations: a(n, "dilation"), group };
+  // Symbolic input with padding=same: the pads depend on the size, so let the runtime compute them.
+  if (pads.some((p) => p < 0)) attrs["auto_pad"] = "SAME_UPPER";
+  else attrs["pads"] = pads;
+  return attrs;
+}
+
+function conv(c: LowerCtx, group: number): void {
+  const ins = [c.input(), c.param("weight")!];
+  const b = c.param("bias");
+  if (b) ins.push(b);
+  c.emit("Conv", ins, c.out, convAttrs(c.node, group));
+}
+
+/** Reshapes a per-channel vector [C] to [C, 1, ...] so it broadcasts over NCHW. */
+function perChannel(c: LowerCtx, tensor: string, rank: number, suffix: string): string {
+  if (rank <= 2) return tensor;
+  const shape = c.constI(`${suffix}_shape`, [-1, ...Array(rank - 2).fill(1)]);
+  const t = c.tmp(suffix);
+  c.emit("Reshape", [tensor, shape], t);
+  return t;
+}
+
+function pool(c: LowerCtx, opType: string): void {
+  const n = c.node;
+  if (n.attrs["global"]) return c.emit("GlobalAveragePool", [c.input()], c.out);
+  const attrs: Record<string, Attr> = { kernel_shape: a(n, "kernel"), strides: a(n, "stride"), ceil_mode: n.attrs["ceil"] ? 1 : 0 };
+  const pads = a(n, "pads");
+  if (pads.some((p) => p < 0)) attrs["auto_pad"] = "SAME_UPPER";
+  else attrs["pads"] = pads;
+  // PyTorch's AvgPool counts padded zeros by default (count_include_pad=True); ONNX does not.
+  if (opType === "AveragePool") attrs["count_include_pad"] = 1;
+  c.emit(opType, [c.input()], c.out, attrs);
+}
+
+export const lowerings: Record<string, Lowering> = {
+  conv: (c) => conv(c, num(c.node, "groups")),
+  dwconv: (c) => conv(c, num(c.node, "in")),
+  sepconv: (c) => {
+    const n = c.node;
+    const mid = c.tmp("depthwise");
+    const k = a(n, "kernel");
+    c.emit("Conv", [c.input(), c.param("depthwise.weight")!], mid, convAttrs(n, num(n, "in")));
+    const ins = [mid, c.param("pointwise.weight")!];
+    const b = c.param("pointwise.bias");
+    if (b) ins.push(b);
+    c.emit("Conv", ins, c.out, { kernel_shape: k.map(() => 1), strides: k.map(() => 1), dilations: k.map(() => 1), group: 1, pads: k.flatMap(() => [0, 0]) });
+  },
+  dense: (c) => {
+    const n = c.node;
+    const b = c.param("bias");
+    if (n.shape.length === 2) {
+      const ins = [c.input(), c.param("weight")!];
+      if (b) ins.push(b);
+      return c.emit("Gemm", ins, c.out, { transB: 1 });
+    }
+    // Over the last dim of a rank-3+ tensor: x @ W^T (+ b).
+    const wt = c.tmp("weight_t");
+    c.emit("Transpose", [c.param("weight")!], wt, { perm: [1, 0] });
+    if (!b) return c.emit("MatMul", [c.input(), wt], c.out);
+    const mm = c.tmp("matmul");
+    c.emit("MatMul", [c.input(), wt], mm);
+    c.emit("Add", [mm, b], c.out);
+  },
+  bn: (c) => {
+    const n = c.node;
+    c.emit("BatchNormalization", [c.input(), c.param("weight")!, c.param("bias")!, c.param("running_mean")!, c.param("running_var")!], c.out, {
+      epsilon: { float: num(n, "eps") },
+      // ONNX's momentum weights the old running value; PyTorch's weights the new batch.
+      momentum: { float: 1 - num(n, "momentum") },
+    });
+  },
+  groupnorm: (c) => {
+    // GroupNormalization is opset 18 (and changed in 21): decompose for every opset instead.
+    // x -> [N, G, -1] -> InstanceNormalization (per group) -> back to x's shape -> * gamma + beta.
+    const n = c.node;
+    const g = num(n, "groups");
+    const grouped = c.tmp("grouped");
+    c.emit("Reshape", [c.input(), c.constI("group_shape", [0, g, -1])], grouped);
+    const normed = c.tmp("normalized");
+    c.emit("InstanceNormalization", [grouped, c.constF("ones", [g], Array(g).fill(1)), c.constF("zeros", [g], Array(g).fill(0))], normed, { epsilon: { float: num(n, "eps") } });
+    const shape = c.tmp("input_shape");
+    c.emit("Shape", [c.input()], shape);
+    const back = c.tmp("ungrouped");
+    c.emit("Reshape", [normed, shape], back);
+    const scaled = c.tmp("scaled");
+    c.emit("Mul", [back, perChannel(c, c.param("weight")!, n.shape.length, "weight_c")], scaled);
+    c.emit("Add", [scaled, perChannel(c, c.param("bias")!, n.shape.length, "bias_c")], c.out);
+  },
+  layernorm: (c) => {
+    if (!c.need(17)) return;
+    c.emit("LayerNormalization", [c.input(), c.param("weight")!, c.param("bias")!], c.out, { axis: -1, epsilon: { float: num(c.node, "eps") } });
+  },
+  relu: (c) => c.emit("Relu", [c.input()], c.out),
+  leaky: (c) => c.emit("LeakyRelu", [c.input()], c.out, { alpha: { float: num(c.node, "slope") } }),
+  prelu: (c) => c.emit("PRelu", [c.input(), perChannel(c, c.param("weight")!, c.node.params > 1 ? c.node.shape.length : 2, "slope")], c.out),
+  gelu: (c) => {
+    // Exact GELU, x * 0.5 * (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel 2016); Gelu itself is opset 20.
+    const d = c.tmp("div");
+    c.emit("Div", [c.input(), c.constF("sqrt2", [], [Math.SQRT2])], d);
+    const e = c.tmp("erf");
+    c.emit("Erf", [d], e);
+    const p = c.tmp("add");
+    c.emit("Add", [e, c.constF("one", [], [1])], p);
+    const m = c.tmp("mul");
+    c.emit("Mul", [c.input(), p], m);
+    c.emit("Mul", [m, c.constF("half", [], [0.5])], c.out);
+  },
+  silu: (c) => {
+    const s = c.tmp("sigmoid");
+    c.emit("Sigmoid", [c.input()], s);
+    c.emit("Mul", [c.input(), s], c.out);
+  },
+  sigmoid: (c) => c.emit("Sigmoid", [c.input()], c.out),
+  tanh: (c) => c.emit("Tanh", [c.input()], c.out),
+  hardswish: (c) => {
+    if (c.need(14)) c.emit("HardSwish", [c.input()], c.out);
+  },
+  softmax: (c) => {
+    // Before opset 13 Softmax flattened the trailing dims; 13 normalises along one axis as we mean.
+    if (c.need(13)) c.emit("Softmax", [c.input()], c.out, { axis: num(c.node, "axis") });
+  },
+  maxpool: (c) => pool(c, "MaxPool"),
+  avgpool: (c) => pool(c, "AveragePool"),
+  gap: (c) => c.emit("GlobalAveragePool", [c.input()], c.out),
+  flatten: (c) => c.emit("Flatten", [c.input()], c.out, { axis: 1 }),
+  reshape: (c) => {
+    const s = c.node.attrs["shape"];
+    c.emit("Reshape", [c.input(), c.constI("shape", [0, ...(typeof s === "number" ? [s] : (s as number[]))])], c.out);
+  },
+  transpose: (c) => c.emit("Transpose", [c.input()], c.out, { perm: a(c.node, "perm") }),
+  upsample: (c) => {
+    const n = c.node;
+    const f = num(n, "scale");
+    const scales = c.constF("scales", [n.shape.length], [1, 1, ...Array(n.shape.length - 2).fill(f)]);
+    const linear = n.attrs["mode"] === "linear";
+    // PyTorch: nearest = floor of (out / scale); linear with align_corners=False = half_pixel.
+    c.emit("Resize", [c.input(), c.constF("roi", [0], []), scales], c.out, linear ? { mode: "linear", coordinate_transformation_mode: "pytorch_half_pixel" } : { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+  },
+  pixel_shuffle: (c) => c.emit("DepthToSpace", [c.input()], c.out, { blocksize: num(c.node, "r"), mode: "CRD" }),
+  dropout: (c) => c.alias(c.input()),
+  drop_path: (c) => c.alias(c.input()),
+  scale: (c) => c.emit("Mul", [c.input(), c.constF("factor", [], [num(c.node, "by")])], c.out),
+  gate: (c) => c.emit("Mul", [c.input(), c.param("weight")!], c.out),
+  layerscale: (c) => {
+    const w = num(c.node, "axis") === 1 ? perChannel(c, c.param("weight")!, c.node.shape.length, "weight_c") : c.param("weight")!;
+    c.emit("Mul", [c.input(), w], c.out);
+  },
+  add: (c) => c.emit("Add", [c.input(0), c.input(1)], c.out),
+  mul: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
+  concat: (c) => c.emit("Concat", c.node.inputs.map((_, i) => c.input(i)), c.out, { axis: num(c.node, "axis") }),
+  // SEW ResNet (Fang et al. 2021) merges of spike tensors: AND = a*s, IAND = (1-a)*s.
+  sew_and: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
+  sew_iand: (c) => {
+    const inv = c.tmp("not");
+    c.emit("Sub", [c.constF("one", [], [1]), c.input(0)], inv);
+    c.emit("Mul", [inv, c.input(1)], c.out);
+  },
+  shortcut_pad: (c) => {
+    // Option A (He et al. 2015): x[:, :, ::s, ::s], then zero channels before and after.
+    const n = c.node;
+    const rank = n.shape.length;
+    const s = num(n, "stride");
+    const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 2);
+    let x = c.input();
+    if (s > 1) {
+      const sub = c.tmp("subsample");
+      c.emit("Slice", [x, c.constI("starts", spatial.map(() => 0)), c.constI("ends", spatial.map(() => Number.MAX_SAFE_INTEGER)), c.constI("axes", spatial), c.constI("steps", spatial.map(() => s))], sub);
+      x = sub;
+    }
+    const begin = Array(rank).fill(0);
+    const end = Array(rank).fill(0);
+    begin[1] = num(n, "pad_before");
+    end[1] = num(n, "pad_after");
+    c.emit("Pad", [x, c.constI("pads", [...begin, ...end])], c.out, { mode: "constant" });
+  },
+};
