@@ -126,10 +126,10 @@ function median(xs) {
 // timed, whichever case comes first) until both `warmup` rounds and WARM_MS have passed.
 // Timing: case by case, a few more untimed runs of that case (so the heap settles into its own
 // steady state and a small case does not pay for collecting a big case's garbage), then `runs`
-// timed runs (more for short cases, see below). We tried, and rejected: interleaving the timed runs round-robin (ResNet-110 then
-// paid for the 10,000-block run's old-generation GC: median 3x its min) and forcing gc() before
-// each run (a full collection shrinks V8's young generation and the next run pays to regrow
-// it: every case 1.5-3x slower and noisier).
+// timed runs (more for short cases, see below). Tried and rejected: interleaving the timed runs
+// round-robin (ResNet-110 then paid for the 10,000-block run's old-generation GC: median 3x its
+// min) and forcing gc() before each run (a full collection shrinks V8's young generation and
+// the next run pays to regrow it: every case 1.5-3x slower and noisier).
 const WARM_MS = 1500;
 const SETTLE_RUNS = 3;
 // Short cases get more timed runs (until MIN_TIMED_MS of them, at most MAX_RUNS_FACTOR * runs):

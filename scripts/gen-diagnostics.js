@@ -14,6 +14,8 @@ const groups = [
   ["RN2", "Shapes"],
   ["RN3", "Warnings"],
   ["RN4", "Limits"],
+  ["RN5", "Emitting (ONNX)"],
+  ["RN6", "Checkpoints (--weights)"],
 ];
 
 const lines = [

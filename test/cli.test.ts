@@ -83,7 +83,7 @@ describe("summary", () => {
     expect(JSON.parse(r.stdout).models.map((m: { name: string; params: number }) => [m.name, m.params])).toEqual([["ResNet20", 269_722]]);
     const bad = runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet21"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/no model named `ResNet21` \(models here: ResNet20, ResNet32/);
+    expect(bad.stderr).toMatch(/RN126 no model named `ResNet21` \(models here: ResNet20, ResNet32/);
   });
   it("the table lists every layer with its structural name", () => {
     const r = runCli(["summary", "examples/resnet50.resnet"]);

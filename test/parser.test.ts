@@ -56,7 +56,7 @@ describe("expressions", () => {
     ["(dense(d) tanh)(h) * (dense(d) tanh)(v)", "({dense(d) tanh}(h) * {dense(d) tanh}(v))"],
     ["(dense(d) when i == 1 else identity)(h)", "(dense(d) when (i == 1) else identity)(h)"],
     ["dense(answers)(h)", "dense(answers)(h)"],
-    ["relu (x)", "{relu x}"],
+    ["relu (x)", "{relu {x}}"],
     ["shape()[1]", "shape()[1]"],
     ["a when not b and c or d else e", "(a when (((not b) and c) or d) else e)"],
     ["conv(c, k=[3, 1], padding=same)", "conv(c, k=[3, 1], padding=same)"],

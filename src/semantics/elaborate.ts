@@ -18,6 +18,9 @@ import { Env, Naming } from "./scope.js";
 import { scalarBuiltin } from "./scalar-builtins.js";
 import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
 
+/** Element types an input may declare (the emitters compute in float32). */
+const INPUT_DTYPES = ["f32"];
+
 /** Thrown to stop elaborating a model that hit a hard limit; caught in `elaborateModel`. */
 class Abort {}
 
@@ -193,7 +196,7 @@ export class Elaborator {
     if (!bound) return POISON;
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
-    const inner: Frame = { env, naming: f.naming.child(f.naming.next(def.name.toLowerCase()), false), cur: input, def };
+    const inner: Frame = { env, naming: f.naming.child(f.naming.nextBlock(def.name.toLowerCase()), false), cur: input, def };
     this.callStack.push({ def, span });
     try {
       if (!this.bindParams(def, bound, inner, span)) return POISON;
@@ -255,7 +258,8 @@ export class Elaborator {
       case "cond":
         return this.isScalarExpr(e.then, f);
       case "chain":
-        return false;
+        // `(n)` is a bracketed scalar; `(relu)` a one-stage pipeline.
+        return e.items.length === 1 && this.isScalarExpr(e.items[0]!, f);
     }
   }
 
@@ -326,6 +330,7 @@ export class Elaborator {
         return this.flow(c.v ? e.then : e.else, f, cur);
       }
       case "chain": {
+        if (e.items.length === 1) return this.flow(e.items[0]!, f, cur);
         let v = cur;
         for (const item of e.items) {
           const r = this.flow(item, f, v);
@@ -503,8 +508,10 @@ export class Elaborator {
       f.env.declare(s.name, POISON);
       f.cur = POISON;
     };
+    if (!INPUT_DTYPES.includes(s.dtype)) return this.report("RN115", s.span, { what: `input \`${s.name}\` element type`, expected: INPUT_DTYPES.map((t) => `\`${t}\``).join(" | "), found: `\`${s.dtype}\`` }), bad();
     const shape: Dim[] = [];
     for (const d of s.dims) {
+      if (d.kind === "name" && d.name === "_") return this.report("RN115", d.span, { what: "input dimension", expected: "a positive int or a name (`_` matches anything only in `expect`)", found: "`_`" }), bad();
       if (d.kind === "name" && !f.env.lookup(d.name)) {
         const v = sym(d.name);
         f.env.declare(d.name, { k: "dim", v });

@@ -59,7 +59,7 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
   let sc: Value;
   let kind = "custom";
   if (s.shortcut?.kind === "custom") {
-    const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(`${f.naming.prefix}shortcut`, false), cur: x };
+    const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(f.naming.unique("shortcut"), false), cur: x };
     el.exec(s.shortcut.body, inner);
     sc = inner.cur ?? POISON;
   } else {
@@ -69,6 +69,8 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
       return el.report("RN115", s.shortcut!.expr.span, { what: "shortcut", expected: SHORTCUT_KINDS.map((k) => `\`${k}\``).join(" | ") + " or { pipeline }", found: describe(spec) });
     kind = spec.v;
     if (kind === "none") return b;
+    // Dense connectivity keeps the input as it is: `auto` never projects a concat's shortcut.
+    if (kind === "auto" && merge === "concat") kind = "identity";
     sc = kind === "identity" ? x : shortcut(el, kind, x, b, s, f);
   }
   if (sc.k !== "tensor") return POISON;
@@ -102,7 +104,7 @@ function shortcut(el: Elaborator, kind: string, x: Tensor, b: Tensor, s: Extract
     return el.addNode("shortcut_pad", [x.id], { shape: B.slice() }, attrs, s.headSpan, f.naming.next("shortcut"));
   }
   // Projection: a Sequential named `downsample`, as in torchvision.
-  const seq = f.naming.child(`${f.naming.prefix}downsample`, true);
+  const seq = f.naming.child(f.naming.unique("downsample"), true);
   let t: Value = x;
   if (kind === "avgproject" && stride > 1) {
     t = el.opNode(lookupOp("avgpool")!, [x], { k: stride, stride, padding: "valid", ceil: true }, s.headSpan, seq.next("avgpool"));

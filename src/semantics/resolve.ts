@@ -63,7 +63,8 @@ export function resolve(program: Program): ResolveResult {
       for (const p of def.params) {
         if (p.type !== undefined && !(p.type in PARAM_TYPES))
           out.push(diag("RN110", p.typeSpan!, { kind: "type", name: p.type, ...optSuggest(p.type, Object.keys(PARAM_TYPES)) }, { hint: `types: ${Object.keys(PARAM_TYPES).join(", ")}` }));
-        if (p.type === undefined && p.default === undefined) out.push(diag("RN115", p.span, { what: `parameter \`${p.name}\``, expected: "a type (`c: int`) or a default (`c = 64`)", found: "neither" }));
+        if (def.kind === "model" && p.default === undefined) out.push(diag("RN113", p.span, { op: `model ${def.name}`, arg: p.name }, { hint: "a model's parameters need defaults: the model is built with them" }));
+        else if (p.type === undefined && p.default === undefined) out.push(diag("RN115", p.span, { what: `parameter \`${p.name}\``, expected: "a type (`c: int`) or a default (`c = 64`)", found: "neither" }));
         if (top.names.has(p.name)) out.push(diag("RN124", p.span, { name: p.name }));
         if (p.default) expr(p.default, top, false);
         top.names.set(p.name, { kind: "param", span: p.span, used: false });

@@ -30,9 +30,12 @@ export class Env {
 
 /**
  * Names nodes after the model's structure, the way torchvision names modules:
- * ops in a block are `conv1, bn1, conv2, ...`; blocks in a stage are `layer1.0, layer1.1`;
- * a projection shortcut is `downsample.0` (conv), `downsample.1` (bn).
- * `indexed` scopes (stages, shortcuts) number every child 0, 1, 2, ... like nn.Sequential.
+ * ops in a block are `conv1, bn1, conv2, ...` (a counter per op); block instances outside a
+ * stage are `basic1, basic2, ...` (a counter per block, apart from the ops'); blocks in a stage
+ * are `layer1.0, layer1.1`; a projection shortcut is `downsample.0` (conv), `downsample.1` (bn),
+ * a second one in the same scope `downsample2.0`. `indexed` scopes (stages, projections) number
+ * every child 0, 1, 2, ... like nn.Sequential; a custom shortcut `{ ... }` is a plain scope
+ * (`shortcut.conv1`).
  */
 export class Naming {
   private readonly counters = new Map<string, number>();
@@ -46,6 +49,16 @@ export class Naming {
     const n = (this.counters.get(base) ?? 0) + 1;
     this.counters.set(base, n);
     return `${this.prefix}${base}${n}`;
+  }
+  /** A block instance's name: counted apart from ops, so `block Dense` does not shift `dense1`. */
+  nextBlock(base: string): string {
+    return this.next(`${base}\u0000`).replace("\u0000", "");
+  }
+  /** `base` the first time in this scope, then `base2`, `base3`: for shortcut sub-scopes. */
+  unique(base: string): string {
+    const n = (this.counters.get(`${base}\u0001`) ?? 0) + 1;
+    this.counters.set(`${base}\u0001`, n);
+    return `${this.prefix}${base}${n === 1 ? "" : n}`;
   }
   child(name: string, indexed: boolean): Naming {
     return new Naming(`${name}.`, indexed);

@@ -106,7 +106,7 @@ export class AstBuilder extends BaseVisitor {
     const name = this.tok(c, "Identifier", 0);
     if (!name) return undefined;
     const type = this.tok(c, "Identifier", 1) ?? this.tok(c, "Shortcut");
-    const def = this.node(c, "expr");
+    const def = this.node(c, "argValue");
     const p: Param = { name: name.image, span: this.nodeSpan(this.current!) };
     if (type) {
       p.type = type.image;
@@ -328,8 +328,14 @@ export class AstBuilder extends BaseVisitor {
     return this.nodes(c, "arg").map((n) => this.visit(n) as Arg);
   }
 
+  argValue(c: Children): Expr {
+    const and = this.tok(c, "And");
+    if (and) return { kind: "name", name: "and", span: this.tokSpan(and) };
+    return this.exprOf(this.node(c, "expr"));
+  }
+
   arg(c: Children): Arg {
-    const value = this.exprOf(this.node(c, "expr"));
+    const value = this.exprOf(this.node(c, "argValue"));
     const name = this.tok(c, "Identifier");
     const a: Arg = { value, span: this.nodeSpan(this.current!) };
     if (name) {
@@ -361,6 +367,8 @@ export class AstBuilder extends BaseVisitor {
     }
     if (this.tok(c, "LParen")) {
       const inner = this.exprOf(this.node(c, "expr"));
+      // `(relu)(x)` applies relu to x, unlike `relu(x)`: a bracketed name is a one-stage pipeline.
+      if (inner.kind === "name") return { kind: "chain", items: [inner], span };
       // Keep the parentheses in the span, so underlines cover what the user wrote.
       return { ...inner, span };
     }

@@ -8,7 +8,7 @@ import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
 function keyword(word: string): TokenType {
-  return createToken({ name: word[0]!.toUpperCase() + word.slice(1), pattern: word, longer_alt: Identifier });
+  return createToken({ name: word[0]!.toUpperCase() + word.slice(1), pattern: word, longer_alt: Identifier, label: `'${word}'` });
 }
 
 export const Import = keyword("import");

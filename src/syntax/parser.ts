@@ -2,7 +2,7 @@
 // Takes: tokens from `lexer.ts`. Gives: a concrete syntax tree, possibly partial, and every
 // syntax error found (error recovery is on, so one run reports all independent ones).
 // Must not: build the AST or look at meaning; `cst-to-ast.ts` does that.
-// The readable reference is `grammar/README.md`; `npm run grammar` regenerates the railroad
+// The readable reference is `grammar/README.md`; `npm run docs` regenerates the railroad
 // diagrams in `grammar/diagrams.html` from this class.
 
 import { CstParser, EOF, type IToken, type TokenType } from "chevrotain";
@@ -73,7 +73,7 @@ export class ResnetParser extends CstParser {
     });
     this.OPTION2(() => {
       this.CONSUME(T.Equals);
-      this.SUBRULE(this.expr);
+      this.SUBRULE(this.argValue);
     });
   });
 
@@ -320,7 +320,18 @@ export class ResnetParser extends CstParser {
       this.CONSUME(T.Identifier);
       this.CONSUME(T.Equals);
     });
-    this.SUBRULE(this.expr);
+    this.SUBRULE(this.argValue);
+  });
+
+  /** An argument's value; the keyword `and` stands alone as a value too (`merge=and`, SEW ResNet). */
+  public argValue = this.RULE("argValue", () => {
+    this.OR([
+      {
+        GATE: () => this.LA(1).tokenType === T.And && (this.LA(2).tokenType === T.Comma || this.LA(2).tokenType === T.RParen),
+        ALT: () => this.CONSUME(T.And),
+      },
+      { ALT: () => this.SUBRULE(this.expr) },
+    ]);
   });
 
   public primary = this.RULE("primary", () => {

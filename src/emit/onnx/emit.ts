@@ -116,6 +116,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   const inits: TensorProto[] = [];
   const initNames = new Set<string>();
   const tensorOf: string[] = [];
+  const tmpInfos: ReturnType<typeof makeValueInfo>[] = [];
   let parameterElements = 0;
   const addParam = (name: string): string => {
     if (!initNames.has(name)) {
@@ -160,9 +161,10 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
         if (!initNames.has(name)) (inits.push(makeInt64Tensor(name, vals)), initNames.add(name));
         return name;
       },
-      emit: (opType, inputs, output, attrs = {}) => {
+      emit: (opType, inputs, output, attrs = {}, shape) => {
         const name = output === n.name ? n.name : `${n.name}/${opType.toLowerCase()}${tmp++}`;
         nodes.push(makeNode(opType, inputs, [output], name, attrs, doc));
+        if (shape && output !== n.name) tmpInfos.push(makeValueInfo(output, shape));
       },
       tmp: (suffix) => `${n.name}/${suffix}`,
       alias: (t) => void (tensorOf[n.id] = t),
@@ -185,6 +187,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   const inputs = g.inputs.map((io) => makeValueInfo(io.name, io.shape));
   const ioNames = new Set([...g.inputs.map((i) => i.name), ...g.outputs.map((x) => x.name)]);
   const valueInfo = g.nodes.filter((n) => tensorOf[n.id] === n.name && !ioNames.has(n.name) && n.op !== "input").map((n) => makeValueInfo(n.name, n.shape));
+  valueInfo.push(...tmpInfos);
 
   const graph = onnx.GraphProto.create({
     name: g.name,

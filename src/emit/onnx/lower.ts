@@ -4,6 +4,7 @@
 // Takes: one IR node and a context that names tensors and makes initializers.
 // Gives: ONNX nodes. Must not: invent parameters (they come from src/weights).
 
+import type { Dim } from "../../ir/dims.js";
 import type { IrNode } from "../../ir/ir.js";
 import type { Attr } from "./builder.js";
 
@@ -20,8 +21,8 @@ export interface LowerCtx {
   constF(suffix: string, dims: number[], values: number[]): string;
   /** An int64 constant initializer (named after the node). */
   constI(suffix: string, values: number[]): string;
-  /** Adds a node; `suffix` names intermediate nodes and tensors (`name/suffix`). */
-  emit(opType: string, inputs: string[], output: string, attrs?: Record<string, Attr>): void;
+  /** Adds a node. An intermediate output given a `shape` gets value_info like every other tensor. */
+  emit(opType: string, inputs: string[], output: string, attrs?: Record<string, Attr>, shape?: readonly Dim[]): void;
   /** A name for an intermediate tensor of this node. */
   tmp(suffix: string): string;
   /** This node's output is just its input: no ONNX node (dropout, drop-path at inference). */
@@ -87,18 +88,19 @@ export const lowerings: Record<string, Lowering> = {
   },
   dense: (c) => {
     const n = c.node;
+    const w = c.param("weight")!;
     const b = c.param("bias");
     if (n.shape.length === 2) {
-      const ins = [c.input(), c.param("weight")!];
+      const ins = [c.input(), w];
       if (b) ins.push(b);
       return c.emit("Gemm", ins, c.out, { transB: 1 });
     }
     // Over the last dim of a rank-3+ tensor: x @ W^T (+ b).
     const wt = c.tmp("weight_t");
-    c.emit("Transpose", [c.param("weight")!], wt, { perm: [1, 0] });
+    c.emit("Transpose", [w], wt, { perm: [1, 0] });
     if (!b) return c.emit("MatMul", [c.input(), wt], c.out);
     const mm = c.tmp("matmul");
-    c.emit("MatMul", [c.input(), wt], mm);
+    c.emit("MatMul", [c.input(), wt], mm, {}, n.shape);
     c.emit("Add", [mm, b], c.out);
   },
   bn: (c) => {
@@ -135,19 +137,20 @@ export const lowerings: Record<string, Lowering> = {
   prelu: (c) => c.emit("PRelu", [c.input(), perChannel(c, c.param("weight")!, c.node.params > 1 ? c.node.shape.length : 2, "slope")], c.out),
   gelu: (c) => {
     // Exact GELU, x * 0.5 * (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel 2016); Gelu itself is opset 20.
+    const sh = c.node.shape;
     const d = c.tmp("div");
-    c.emit("Div", [c.input(), c.constF("sqrt2", [], [Math.SQRT2])], d);
+    c.emit("Div", [c.input(), c.constF("sqrt2", [], [Math.SQRT2])], d, {}, sh);
     const e = c.tmp("erf");
-    c.emit("Erf", [d], e);
+    c.emit("Erf", [d], e, {}, sh);
     const p = c.tmp("add");
-    c.emit("Add", [e, c.constF("one", [], [1])], p);
+    c.emit("Add", [e, c.constF("one", [], [1])], p, {}, sh);
     const m = c.tmp("mul");
-    c.emit("Mul", [c.input(), p], m);
+    c.emit("Mul", [c.input(), p], m, {}, sh);
     c.emit("Mul", [m, c.constF("half", [], [0.5])], c.out);
   },
   silu: (c) => {
     const s = c.tmp("sigmoid");
-    c.emit("Sigmoid", [c.input()], s);
+    c.emit("Sigmoid", [c.input()], s, {}, c.node.shape);
     c.emit("Mul", [c.input(), s], c.out);
   },
   sigmoid: (c) => c.emit("Sigmoid", [c.input()], c.out),
@@ -192,7 +195,7 @@ export const lowerings: Record<string, Lowering> = {
   sew_and: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
   sew_iand: (c) => {
     const inv = c.tmp("not");
-    c.emit("Sub", [c.constF("one", [], [1]), c.input(0)], inv);
+    c.emit("Sub", [c.constF("one", [], [1]), c.input(0)], inv, {}, c.node.shape);
     c.emit("Mul", [inv, c.input(1)], c.out);
   },
   shortcut_pad: (c) => {
@@ -204,7 +207,8 @@ export const lowerings: Record<string, Lowering> = {
     let x = c.input();
     if (s > 1) {
       const sub = c.tmp("subsample");
-      c.emit("Slice", [x, c.constI("starts", spatial.map(() => 0)), c.constI("ends", spatial.map(() => Number.MAX_SAFE_INTEGER)), c.constI("axes", spatial), c.constI("steps", spatial.map(() => s))], sub);
+      const subShape = [n.shape[0]!, n.shape[1]! as number - num(n, "pad_before") - num(n, "pad_after"), ...n.shape.slice(2)];
+      c.emit("Slice", [x, c.constI("starts", spatial.map(() => 0)), c.constI("ends", spatial.map(() => Number.MAX_SAFE_INTEGER)), c.constI("axes", spatial), c.constI("steps", spatial.map(() => s))], sub, {}, subShape);
       x = sub;
     }
     const begin = Array(rank).fill(0);
