@@ -21,6 +21,9 @@ import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value
 /** Element types an input may declare (the emitters compute in float32). */
 const INPUT_DTYPES = ["f32"];
 
+const paramSpecCache = new WeakMap<Definition, { name: string; positional: boolean }[]>();
+const positionalCache = new WeakMap<readonly { name: string; positional?: boolean }[], { name: string; positional?: boolean }[]>();
+
 /** Thrown to stop elaborating a model that hit a hard limit; caught in `elaborateModel`. */
 class Abort {}
 
@@ -77,7 +80,9 @@ export class Elaborator {
     let unique = name;
     for (let i = 2; this.names.has(unique); i++) unique = `${name}_${i}`;
     this.names.add(unique);
-    const node: IrNode = { id: this.nodes.length, op, name: unique, inputs, attrs: { ...attrs, ...(res.attrs ?? {}) }, shape: res.shape, dtype: "f32", params, macs: res.macs ?? 0, span };
+    // `attrs` is a fresh object per call (the op's checked arguments): extend it in place.
+    if (res.attrs) Object.assign(attrs, res.attrs);
+    const node: IrNode = { id: this.nodes.length, op, name: unique, inputs, attrs, shape: res.shape, dtype: "f32", params, macs: res.macs ?? 0, span };
     this.nodes.push(node);
     return { k: "tensor", id: node.id, shape: res.shape };
   }
@@ -98,7 +103,8 @@ export class Elaborator {
 
   /** Evaluates and type-checks named and positional arguments against `specs`. */
   bindArgs(opName: string, specs: readonly { name: string; positional?: boolean }[], args: Arg[], f: Frame, typeOf: (name: string) => { check: (v: Value) => ArgValue | Value | { expected: string }; enumValues: readonly string[] }, callSpan: Span): Map<string, ArgValue | Value> | undefined {
-    const positional = specs.filter((s) => s.positional);
+    let positional = positionalCache.get(specs);
+    if (!positional) positionalCache.set(specs, (positional = specs.filter((s) => s.positional)));
     const out = new Map<string, ArgValue | Value>();
     let pos = 0;
     let ok = true;
@@ -182,14 +188,16 @@ export class Elaborator {
     };
     const res = op.infer(ctx);
     if (!res || failed) return POISON;
-    return this.addNode(op.name, inputs.map((t) => t.id), res, values as Record<string, AttrValue>, span, name);
+    return this.addNode(op.name, inputs.map((t) => t.id), res, { ...values } as Record<string, AttrValue>, span, name);
   }
 
   applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
     if (this.recursive.has(def.name)) return POISON; // reported by the resolver
     if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
     const env = new Env();
-    const bound = this.bindArgs(def.name, def.params.map((p) => ({ name: p.name, positional: true })), args, f, (n) => {
+    let specs = paramSpecCache.get(def);
+    if (!specs) paramSpecCache.set(def, (specs = def.params.map((p) => ({ name: p.name, positional: true }))));
+    const bound = this.bindArgs(def.name, specs, args, f, (n) => {
       const p = def.params.find((x) => x.name === n)!;
       return paramType(p.type);
     }, span);
@@ -615,20 +623,29 @@ export function elaborateModel(program: Program, model: Definition, recursive: R
 
 /** Settles `bias=auto` (no bias when every consumer is a normalisation) and sums the totals. */
 function finishGraph(model: Definition, el: Elaborator): Graph {
-  const consumers: number[][] = el.nodes.map(() => []);
-  for (const n of el.nodes) for (const i of n.inputs) consumers[i]!.push(n.id);
+  // One flat pass: how many consumers each tensor has, and whether one of them is not a norm.
+  const count = new Uint32Array(el.nodes.length);
+  const feedsNonNorm = new Uint8Array(el.nodes.length);
+  const firstConsumer = new Int32Array(el.nodes.length).fill(-1);
+  for (const n of el.nodes) {
+    const isNorm = lookupOp(n.op)?.family === "norm";
+    for (const i of n.inputs) {
+      count[i]!++;
+      if (!isNorm) feedsNonNorm[i] = 1;
+      if (firstConsumer[i] === -1) firstConsumer[i] = n.id;
+    }
+  }
   let params = 0;
   let macs = 0;
   for (const n of el.nodes) {
-    const op = lookupOp(n.op);
-    if (op && (op.family === "conv" || op.family === "linear") && n.attrs["bias"] !== undefined) {
-      const cs = consumers[n.id]!;
-      const allNorm = cs.length > 0 && cs.every((c) => lookupOp(el.nodes[c]!.op)?.family === "norm");
-      if (n.attrs["bias"] === "auto") {
+    const bias = n.attrs["bias"];
+    if (bias !== undefined && (n.op === "conv" || n.op === "dwconv" || n.op === "sepconv" || n.op === "dense")) {
+      const allNorm = count[n.id]! > 0 && feedsNonNorm[n.id] === 0;
+      if (bias === "auto") {
         n.attrs["bias"] = !allNorm;
         if (!allNorm) n.params += n.attrs["out"] as number;
-      } else if (n.attrs["bias"] === true && allNorm) {
-        el.diagnostics.push(diag("RN303", n.span, { norm: el.nodes[cs[0]!]!.op }));
+      } else if (bias === true && allNorm) {
+        el.diagnostics.push(diag("RN303", n.span, { norm: el.nodes[firstConsumer[n.id]!]!.op }));
       }
     }
     params += n.params;

@@ -29,10 +29,12 @@ const MODIFIERS: ArgSpec[] = [
   { name: "drop_path", type: "float", doc: "stochastic depth: drop the branch with this probability while training" },
 ];
 
+const MODIFIER_NAMES = MODIFIERS.map((m) => ({ name: m.name }));
+
 export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual" }>, f: Frame): Value {
   const x = el.needCur(f.cur, s.headSpan, "residual");
   if (x.k !== "tensor") return POISON;
-  const bound = el.bindArgs("residual", MODIFIERS.map((m) => ({ name: m.name })), s.args, f, (n) => {
+  const bound = el.bindArgs("residual", MODIFIER_NAMES, s.args, f, (n) => {
     const t = MODIFIERS.find((m) => m.name === n)!.type;
     return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
   }, s.headSpan);
