@@ -3,7 +3,7 @@
 // 2 usage or I/O error. Must not: be imported by any compiler stage.
 
 import { parseArgs } from "node:util";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { check, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
@@ -61,8 +61,8 @@ Checks every .resnet file given, and every one under the folders given, each on 
                        [--fold-bn] [--weights DIR] [--text]
 
 Checks the file, then writes each model (or the one named) as ONNX. With one model, OUT is the
-file to write (default: NAME.onnx); with several, OUT is a folder (default: .) that receives
-NAME.onnx for each. Files are written atomically: a failed compile leaves no partial file.
+file to write (default: NAME.onnx); with several, or when OUT is a folder or ends in "/", OUT
+is a folder (default: .) that receives NAME.onnx for each. Files are written atomically: a failed compile leaves no partial file.
 
   --opset N        ONNX opset, ${OPSET_MIN} to ${OPSET_MAX} (default ${OPSET_DEFAULT}, the highest Debian's onnx 1.12 checker knows)
   --seed N         seed of the declared initialisation (default 0); the same seed gives the same bytes
@@ -258,6 +258,8 @@ function cmdCompile(args: string[], io: Io): number {
     const p = locateSpan(span, sources);
     return `${span.file}:${p.line}:${p.col}`;
   };
+  // A folder (an existing one, or a path ending in "/") receives NAME.onnx even for one model.
+  const outIsDir = out !== undefined && (out.endsWith("/") || (existsSync(resolve(io.cwd, out)) && statSync(resolve(io.cwd, out)).isDirectory()));
   let failed = false;
   for (const g of graphs) {
     const r = emitOnnx(g, { opset, seed, foldBn: values["fold-bn"] === true, ...(weights ? { weights } : {}), locate, producerVersion: version() });
@@ -266,7 +268,7 @@ function cmdCompile(args: string[], io: Io): number {
       failed = true;
       continue;
     }
-    const target = resolve(io.cwd, graphs.length === 1 ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`));
+    const target = resolve(io.cwd, graphs.length === 1 && !outIsDir ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`));
     writeAtomic(target, r.bytes);
     if (values.text) io.out(modelText(r.model!));
     io.out(`${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`);
