@@ -11,6 +11,10 @@ describe("docs", () => {
     expect(() => execFileSync(process.execPath, ["scripts/gen-diagnostics.js", "--check"], { cwd: repoRoot, stdio: "pipe" })).not.toThrow();
   });
 
+  it("grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree with the compiler", () => {
+    expect(() => execFileSync(process.execPath, ["scripts/gen-grammar.js", "--check"], { cwd: repoRoot, stdio: "pipe" })).not.toThrow();
+  });
+
   it("every diagnostic code appears in the bad-program corpus's golden output", () => {
     const goldens = readdirSync(join(repoRoot, "test", "bad"))
       .filter((f) => f.endsWith(".expected"))
