@@ -16,6 +16,14 @@ export function runCli(args: string[], cwd = repoRoot): CliRun {
   const out: string[] = [];
   const err: string[] = [];
   const code = main(args, { cwd, out: (s) => out.push(s), err: (s) => err.push(s) });
+  if (typeof code !== "number") throw new Error(`resnetc ${args[0]} is asynchronous: use runCliAsync`);
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+export async function runCliAsync(args: string[], cwd = repoRoot): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { cwd, out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 

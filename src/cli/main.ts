@@ -14,6 +14,9 @@ import { diag, type Span } from "../diagnostics/diagnostic.js";
 import { locate as locateSpan } from "../diagnostics/render.js";
 import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
 import { modelText } from "../emit/onnx/text.js";
+import { emitTs } from "../emit/ts/emit.js";
+import { formatTs } from "../emit/ts/format.js";
+import type { Graph } from "../ir/ir.js";
 import { decodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
 
 export interface Io {
@@ -217,7 +220,32 @@ function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
   }
 }
 
-function cmdCompile(args: string[], io: Io): number {
+/** `--target ts`: DIR/model.ts and DIR/train.ts per model (DIR/NAME/ when there are several). */
+async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, io: Io): Promise<number> {
+  if (out === undefined) throw new UsageError("compile --target ts: give the output folder with -o DIR");
+  const locate = (span: Span): string => {
+    const p = locateSpan(span, sources);
+    return `${span.file}:${p.line}:${p.col}`;
+  };
+  let failed = false;
+  for (const g of graphs) {
+    const r = emitTs(g, { locate, version: version() });
+    for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
+    if (!r.files) {
+      failed = true;
+      continue;
+    }
+    const dir = resolve(io.cwd, graphs.length === 1 ? out : join(out, g.name));
+    // Format everything first, so a formatting failure writes nothing.
+    const formatted: [string, string][] = [];
+    for (const [file, text] of Object.entries(r.files)) formatted.push([file, await formatTs(text)]);
+    for (const [file, text] of formatted) writeAtomic(join(dir, file), text);
+    io.out(`${displayPath(io.cwd, dir)}: ${g.name} -> model.ts, train.ts`);
+  }
+  return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
+}
+
+function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const { values, positionals } = parse(args, {
     target: { type: "string" },
     model: { type: "string" },
@@ -230,7 +258,7 @@ function cmdCompile(args: string[], io: Io): number {
   });
   if (values.help) return io.out(HELP["compile"]!), EXIT_OK;
   if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
-  if (values.target !== "onnx") throw new UsageError(`compile: --target must be onnx${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`);
+  if (values.target !== "onnx" && values.target !== "ts") throw new UsageError(`compile: --target must be onnx or ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`);
   const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
   const seed = intOption(values.seed, "seed", 0);
   const file = positionals[0]!;
@@ -253,6 +281,7 @@ function cmdCompile(args: string[], io: Io): number {
     weights = w;
   }
   const out = typeof values.out === "string" ? values.out : undefined;
+  if (values.target === "ts") return compileTs(graphs, out, sources, io);
   if (graphs.length > 1 && out?.endsWith(".onnx")) throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
   const locate = (span: Span): string => {
     const p = locateSpan(span, sources);
@@ -276,7 +305,7 @@ function cmdCompile(args: string[], io: Io): number {
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
 
-export function main(argv: string[], io: Io): number {
+export function main(argv: string[], io: Io): number | Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {

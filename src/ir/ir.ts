@@ -30,10 +30,26 @@ export interface GraphIO {
   dtype: string;
 }
 
+/** One instantiation of a `.resnet` block: its nodes are `nodes[start..end)`, contiguous. */
+export interface BlockInstance {
+  /** Structural name, the prefix of its nodes' names: `layer1.0`, `basic1`. */
+  name: string;
+  block: string;
+  /** The arguments it was instantiated with, as text (`c=64, stride=2, sc=auto`). */
+  args: string;
+  /** Node id of the tensor that flows in, and of the one that flows out. */
+  input: number;
+  output: number;
+  start: number;
+  end: number;
+  span: Span;
+}
+
 export interface Graph {
   name: string;
   file: string;
   nodes: IrNode[];
+  blocks: BlockInstance[];
   inputs: GraphIO[];
   outputs: GraphIO[];
   params: number;

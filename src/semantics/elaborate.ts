@@ -7,7 +7,7 @@
 import type { Arg, Definition, Expr, Stmt } from "../ast/ast.js";
 import { compilerAssert, diag, type Diagnostic, type Note, type Span } from "../diagnostics/diagnostic.js";
 import type { Code, MessageArgs } from "../diagnostics/messages.js";
-import type { AttrValue, Graph, GraphIO, IrNode } from "../ir/ir.js";
+import type { AttrValue, BlockInstance, Graph, GraphIO, IrNode } from "../ir/ir.js";
 import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
 import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
 import { lookupOp, type ArgValue, type OpDef } from "./ops/index.js";
@@ -43,6 +43,7 @@ export class Elaborator {
   private readonly names = new Set<string>();
   private readonly callStack: { def: Definition; span: Span }[] = [];
   readonly inputs: GraphIO[] = [];
+  readonly blocks: BlockInstance[] = [];
   sawInput = false;
   readonly outputs: GraphIO[] = [];
 
@@ -204,12 +205,19 @@ export class Elaborator {
     if (!bound) return POISON;
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
-    const inner: Frame = { env, naming: f.naming.child(f.naming.nextBlock(def.name.toLowerCase()), false), cur: input, def };
+    const instanceName = f.naming.nextBlock(def.name.toLowerCase());
+    const inner: Frame = { env, naming: f.naming.child(instanceName, false), cur: input, def };
     this.callStack.push({ def, span });
     try {
       if (!this.bindParams(def, bound, inner, span)) return POISON;
+      const start = this.nodes.length;
       this.exec(def.body, inner);
-      return inner.cur ?? POISON;
+      const out = inner.cur ?? POISON;
+      if (out.k === "tensor" && input.k === "tensor") {
+        const args = def.params.map((p) => `${p.name}=${valueText(env.lookup(p.name))}`).join(", ");
+        this.blocks.push({ name: instanceName, block: def.name, args, input: input.id, output: out.id, start, end: this.nodes.length, span });
+      }
+      return out;
     } finally {
       this.callStack.pop();
     }
@@ -568,6 +576,13 @@ export class Elaborator {
   }
 }
 
+function valueText(v: Value | undefined): string {
+  if (!v) return "?";
+  if (v.k === "int" || v.k === "float" || v.k === "bool" || v.k === "atom") return String(v.v);
+  if (v.k === "str") return JSON.stringify(v.v);
+  return describe(v);
+}
+
 function usesSlash(e: Expr): boolean {
   if (e.kind === "binary") return e.op === "/" || usesSlash(e.left) || usesSlash(e.right);
   if (e.kind === "unary") return usesSlash(e.arg);
@@ -651,7 +666,9 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
     params += n.params;
     macs += n.macs;
   }
-  return { name: model.name, file: model.file, nodes: el.nodes, inputs: el.inputs, outputs: el.outputs, params, macs };
+  // Instances were recorded as they finished; order them by where they start (outer first).
+  const blocks = [...el.blocks].sort((a, b) => a.start - b.start || b.end - a.end);
+  return { name: model.name, file: model.file, nodes: el.nodes, blocks, inputs: el.inputs, outputs: el.outputs, params, macs };
 }
 
 export type { OpDef };

@@ -1,0 +1,144 @@
+// Parameters of an emitted tfjs model in canonical form: initialise them exactly as the ONNX
+// emitter does (same seed, same names, same values), and move them to and from resnetc's
+// checkpoint format (`weights.json` + `weights.bin`, PyTorch state_dict names and layouts).
+// Takes: a tfjs LayersModel and the PARAMS table its model.ts exports. Gives: set/get of
+// canonical tensors. Must not: know which op a layer came from beyond the table's `layout`.
+
+import * as tf from "@tensorflow/tfjs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeCheckpoint, encodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
+import { fill, type Init } from "../weights/init.js";
+
+/** How a canonical tensor maps onto one weight of a tfjs layer. */
+export type Layout =
+  /** conv [out, in, kh, kw] <-> tfjs [kh, kw, in, out] */
+  | "oihw"
+  /** depthwise conv [c*m, 1, kh, kw] <-> tfjs [kh, kw, c, m] */
+  | "dw"
+  /** dense [out, in] <-> tfjs [in, out] */
+  | "oi"
+  /** vectors (bias, BN, gates): the same */
+  | "same";
+
+export interface ParamInfo {
+  /** Canonical name, as in ONNX initializers and checkpoints: `layer1.0.conv1.weight`. */
+  name: string;
+  /** The tfjs layer that holds it, and the index in `layer.getWeights()`. */
+  layer: string;
+  index: number;
+  /** Canonical dims. */
+  dims: number[];
+  layout: Layout;
+  init: Init;
+  learnable: boolean;
+  /** Input channels of a depthwise conv (layout "dw"). */
+  channels?: number;
+}
+
+/** Canonical -> tfjs. */
+export function toTfjs(p: ParamInfo, data: Float32Array): tf.Tensor {
+  const d = p.dims;
+  switch (p.layout) {
+    case "oihw":
+      return tf.tidy(() => tf.transpose(tf.tensor(data, d), [2, 3, 1, 0]));
+    case "dw": {
+      // [c*m, 1, kh, kw] -> [c, m, kh, kw] -> [kh, kw, c, m]
+      const c = p.channels ?? d[0]!;
+      return tf.tidy(() => tf.transpose(tf.reshape(tf.tensor(data, d), [c, d[0]! / c, d[2]!, d[3]!]), [2, 3, 0, 1]));
+    }
+    case "oi":
+      return tf.tidy(() => tf.transpose(tf.tensor(data, d), [1, 0]));
+    case "same":
+      return tf.tensor(data, d);
+  }
+}
+
+/** tfjs -> canonical. */
+export function fromTfjs(p: ParamInfo, t: tf.Tensor): Float32Array {
+  return tf.tidy(() => {
+    switch (p.layout) {
+      case "oihw":
+        return tf.transpose(t, [3, 2, 0, 1]).dataSync() as Float32Array;
+      case "dw": {
+        const [kh, kw, c, m] = t.shape as number[];
+        return tf.reshape(tf.transpose(t, [2, 3, 0, 1]), [c! * m!, 1, kh!, kw!]).dataSync() as Float32Array;
+      }
+      case "oi":
+        return tf.transpose(t, [1, 0]).dataSync() as Float32Array;
+      case "same":
+        return t.dataSync() as Float32Array;
+    }
+  }).slice();
+}
+
+function layerWeights(model: tf.LayersModel, params: readonly ParamInfo[]): Map<string, tf.Tensor[]> {
+  const byLayer = new Map<string, tf.Tensor[]>();
+  for (const p of params) if (!byLayer.has(p.layer)) byLayer.set(p.layer, model.getLayer(p.layer).getWeights());
+  return byLayer;
+}
+
+/** Sets every parameter from canonical values (a checkpoint's, or `init`'s). */
+export function setParams(model: tf.LayersModel, params: readonly ParamInfo[], values: (p: ParamInfo) => Float32Array): void {
+  const current = layerWeights(model, params);
+  const next = new Map<string, tf.Tensor[]>();
+  for (const [layer, ws] of current) next.set(layer, [...ws]);
+  const made: tf.Tensor[] = [];
+  for (const p of params) {
+    const t = toTfjs(p, values(p));
+    made.push(t);
+    next.get(p.layer)![p.index] = t;
+  }
+  for (const [layer, ws] of next) model.getLayer(layer).setWeights(ws);
+  tf.dispose(made);
+}
+
+/** The declared initialisation, drawn from `seed` exactly as `resnetc compile --target onnx --seed`. */
+export function initParams(model: tf.LayersModel, params: readonly ParamInfo[], seed: number): void {
+  setParams(model, params, (p) => fill({ name: p.name, dims: p.dims, learnable: p.learnable, init: p.init }, seed));
+}
+
+export function getParams(model: tf.LayersModel, params: readonly ParamInfo[]): Map<string, Tensor> {
+  const ws = layerWeights(model, params);
+  const out = new Map<string, Tensor>();
+  for (const p of params) out.set(p.name, { dims: p.dims, data: fromTfjs(p, ws.get(p.layer)![p.index]!) });
+  return out;
+}
+
+/** Writes DIR/weights.json + DIR/weights.bin; each file appears whole or not at all. */
+export function saveCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], modelName?: string): void {
+  mkdirSync(dir, { recursive: true });
+  const { json, bin } = encodeCheckpoint(getParams(model, params), modelName);
+  // The .bin first: a manifest never points at a half-written binary.
+  for (const [file, data] of [["weights.bin", bin], ["weights.json", json]] as const) {
+    const tmp = join(dir, `.${file}.tmp-${process.pid}`);
+    try {
+      writeFileSync(tmp, data);
+      renameSync(tmp, join(dir, file));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+}
+
+/** Loads a checkpoint into the model; a string is the reason it could not. */
+export function loadCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[]): string | undefined {
+  let json: string;
+  let bin: Buffer;
+  try {
+    json = readFileSync(join(dir, "weights.json"), "utf8");
+    bin = readFileSync(join(dir, "weights.bin"));
+  } catch (e) {
+    return `cannot read a checkpoint in ${dir}: ${(e as Error).message}`;
+  }
+  const tensors = decodeCheckpoint(json, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
+  if (typeof tensors === "string") return tensors;
+  for (const p of params) {
+    const t = tensors.get(p.name);
+    if (!t) return `the checkpoint has no tensor ${p.name}`;
+    if (t.dims.join(",") !== p.dims.join(",")) return `checkpoint tensor ${p.name} has shape [${t.dims}], the model needs [${p.dims}]`;
+  }
+  setParams(model, params, (p) => tensors.get(p.name)!.data);
+  return undefined;
+}
