@@ -147,23 +147,63 @@ function rng(state: number): () => number {
   };
 }
 
+/** Inverse of the standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
+function normalQuantile(p: number): number {
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549671010739435, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  const tail = (q: number): number => (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < low) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - low) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/**
+ * Normal samples by inverse-CDF lookup: a table of 2^16 quantiles at the centres of equal
+ * probability cells, linearly interpolated. One uniform and a few flops per value, several
+ * times faster than Box-Muller (compiling ResNet-152 draws 60M values); the distribution is
+ * exact to well below float32 precision except beyond the outermost cells (|x| > 4.3 sigma,
+ * 1 in 65536 draws), which are clamped to the last quantile.
+ */
+const CELLS = 1 << 16;
+const QUANTILES = (() => {
+  const t = new Float64Array(CELLS + 1);
+  for (let i = 0; i < CELLS; i++) t[i] = normalQuantile((i + 0.5) / CELLS);
+  t[CELLS] = t[CELLS - 1]!;
+  return t;
+})();
+
 export function fill(spec: ParamSpec, seed: number): Float32Array {
   const n = prod(spec.dims);
   const out = new Float32Array(n);
   const init = spec.init;
   if (init.kind === "const") return init.value === 0 ? out : out.fill(init.value);
-  const next = rng(hash(seed, spec.name));
   if (init.kind === "uniform") {
+    const next = rng(hash(seed, spec.name));
     for (let i = 0; i < n; i++) out[i] = (next() * 2 - 1) * init.bound;
     return out;
   }
-  // Box-Muller, two normals per pair of uniforms.
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - next();
-    const v = next();
-    const r = Math.sqrt(-2 * Math.log(u)) * init.std;
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  const std = init.std;
+  // mulberry32 inlined (the same stream as `next`): this loop draws tens of millions of values.
+  let a = hash(seed, spec.name) >>> 0;
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    // Position within the cell, measured from the cell centre below.
+    const x = u * CELLS - 0.5;
+    if (x < 0) {
+      out[i] = QUANTILES[0]! * std;
+      continue;
+    }
+    const k = x | 0;
+    const f = x - k;
+    out[i] = (QUANTILES[k]! + (QUANTILES[k + 1]! - QUANTILES[k]!) * f) * std;
   }
   return out;
 }

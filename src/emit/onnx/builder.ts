@@ -11,6 +11,8 @@ export type TensorProto = InstanceType<typeof onnx.TensorProto>;
 export type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
 
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+
 export type Attr = number | number[] | string | { float: number } | { floats: number[] };
 
 const AT = onnx.AttributeProto.AttributeType;
@@ -31,10 +33,15 @@ export function makeNode(opType: string, inputs: string[], outputs: string[], na
 }
 
 export function makeFloatTensor(name: string, dims: number[], data: Float32Array): TensorProto {
-  // raw_data is little-endian; copy so the proto owns exactly these bytes.
-  const raw = new Uint8Array(data.length * 4);
-  const view = new DataView(raw.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  // raw_data is little-endian: on a little-endian machine (all Node targets in practice) the
+  // array's bytes are already right and are copied in one go; otherwise convert value by value.
+  let raw: Uint8Array;
+  if (LITTLE_ENDIAN) raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  else {
+    raw = new Uint8Array(data.length * 4);
+    const view = new DataView(raw.buffer);
+    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  }
   return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
 }
 
