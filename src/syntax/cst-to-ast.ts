@@ -3,7 +3,7 @@
 // pieces the parser could not read become `error` expressions or are dropped.
 // Must not: report diagnostics or resolve names.
 
-import type { CstNode, IToken, CstElement } from "chevrotain";
+import type { CstNode, IToken, CstElement } from "./chevrotain.js";
 import type { Arg, BinaryOp, Definition, Expr, FileAst, Import, Param, ShortcutClause, Stmt } from "../ast/ast.js";
 import type { Span } from "../diagnostics/diagnostic.js";
 import { parser } from "./parser.js";

@@ -3,7 +3,7 @@
 // ( ) and [ ], where a pipeline or an argument list may span lines; plus lexing diagnostics.
 // Must not: know about the grammar beyond bracket nesting.
 
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
 
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 

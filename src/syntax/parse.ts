@@ -2,7 +2,7 @@
 // Takes: a file name and its text. Gives: [AST, diagnostics]; the AST is partial where the
 // parser recovered. Must not: read files or resolve imports (the loader does).
 
-import type { IRecognitionException, IToken, TokenType } from "chevrotain";
+import type { IRecognitionException, IToken, TokenType } from "./chevrotain.js";
 import type { FileAst } from "../ast/ast.js";
 import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { AstBuilder } from "./cst-to-ast.js";

@@ -5,7 +5,7 @@
 // The readable reference is `grammar/README.md`; `npm run docs` regenerates the railroad
 // diagrams in `grammar/diagrams.html` from this class.
 
-import { CstParser, EOF, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, type IToken, type TokenType } from "./chevrotain.js";
 import * as T from "./lexer.js";
 
 export class ResnetParser extends CstParser {
