@@ -3,7 +3,9 @@
 // 2 usage or I/O error. Must not: be imported by any compiler stage.
 
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
 import { dirname, join, resolve } from "node:path";
 import { check, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
@@ -38,7 +40,8 @@ commands:
   check <files...>                  parse and shape-check; print a one-line result per model
   lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
-  compile <file> --target onnx      emit an ONNX model (-o FILE, --opset, --seed, --fold-bn, --weights)
+  compile <file> --target onnx|ts   emit an ONNX model, or a TypeScript/tfjs model + training program
+  train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -72,6 +75,11 @@ is a folder (default: .) that receives NAME.onnx for each. Files are written ato
   --fold-bn        fold each BatchNormalization into the convolution before it
   --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
   --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)`,
+  train: `usage: resnetc train <file> [--model NAME] [training options]
+
+Compiles the model to the same TypeScript program \`resnetc compile --target ts\` writes and runs
+it here. \`resnetc train FILE --help\` lists the training options (data, epochs, steps, batch,
+learning rate and schedule, optimizer, output folder, resume, seed, backend).`,
   summary: `usage: resnetc summary <file> [--model NAME] [--json]
 
 Prints, for each model (or the one named), a table of its layers (structural name, op, output
@@ -245,6 +253,52 @@ async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
 
+/**
+ * `resnetc train FILE [--model NAME] [training options]`: emits the TypeScript program, transpiles
+ * it next to nothing but itself (imports point at this installation's runtime and tfjs), and
+ * runs it in this process. The options are the emitted train.ts's (`--help` lists them).
+ */
+async function cmdTrain(args: string[], io: Io): Promise<number> {
+  const file = args[0];
+  if (file === undefined || file === "--help" || file === "-h") {
+    io.out(HELP["train"]!);
+    return file === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  let rest = args.slice(1);
+  let model: string | undefined;
+  const m = rest.indexOf("--model");
+  if (m >= 0) {
+    model = rest[m + 1];
+    if (model === undefined) throw new UsageError("train: --model needs a name");
+    rest = [...rest.slice(0, m), ...rest.slice(m + 2)];
+  }
+  const { files, missing } = expandInputs(io.cwd, [file]);
+  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  const { results, diagnostics, sources } = checkEach(files, io, model);
+  for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  const graphs = results[0]!.graphs;
+  if (graphs.length !== 1) throw new UsageError(`train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`);
+  const g = graphs[0]!;
+  const runtimeUrl = new URL("../runtime/index.js", import.meta.url).href;
+  const r = emitTs(g, { runtime: runtimeUrl, version: version() });
+  for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
+  if (!r.files) return EXIT_DIAGNOSTICS;
+  const ts = (await import("typescript")).default;
+  const dir = mkdtempSync(join(tmpdir(), "resnetc-train-"));
+  try {
+    const tfjsUrl = import.meta.resolve("@tensorflow/tfjs");
+    const js = ts.transpileModule(r.files["model.ts"].replace('from "@tensorflow/tfjs"', `from ${JSON.stringify(tfjsUrl)}`), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    writeFileSync(join(dir, "model.mjs"), js);
+    const mod = (await import(pathToFileURL(join(dir, "model.mjs")).href)) as { buildModel: () => never; INPUTS: never; PARAMS: never; CLASSES: number; MODEL_NAME: string };
+    const { runTraining } = (await import(runtimeUrl)) as typeof import("../runtime/index.js");
+    return await runTraining({ name: mod.MODEL_NAME, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: rest });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const { values, positionals } = parse(args, {
     target: { type: "string" },
@@ -325,18 +379,26 @@ export function main(argv: string[], io: Io): number | Promise<number> {
         return cmdLint(rest, io);
       case "summary":
         return cmdSummary(rest, io);
-      case "compile":
-        return cmdCompile(rest, io);
+      case "compile": {
+        const r = cmdCompile(rest, io);
+        return typeof r === "number" ? r : r.catch((e) => handleError(e, io));
+      }
+      case "train":
+        return cmdTrain(rest, io).catch((e) => handleError(e, io));
       default:
-        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile)`);
+        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, doctor)`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`resnetc: ${e.message}\nrun \`resnetc --help\` for usage`);
-      return EXIT_USAGE;
-    }
-    // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.
-    io.err(`resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`);
+    return handleError(e, io);
+  }
+}
+
+function handleError(e: unknown, io: Io): number {
+  if (e instanceof UsageError) {
+    io.err(`resnetc: ${e.message}\nrun \`resnetc --help\` for usage`);
     return EXIT_USAGE;
   }
+  // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.
+  io.err(`resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`);
+  return EXIT_USAGE;
 }

@@ -1,0 +1,315 @@
+// The training program behind every emitted `train.ts` and `resnetc train`: options, backend
+// choice, data, the SGD/Adam loop with schedules, warm-up and weight decay, evaluation after each
+// epoch, atomic checkpoints, resume, a NaN guard, metrics.json and a training-curve SVG.
+// Takes: the generated model's builder and tables, and argv. Gives: an exit code
+// (0 ok, 1 bad data or options, 3 training diverged).
+// Must not: exit the process (the caller sets process.exitCode).
+
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { augmentBatch, seededRandom } from "./augment.js";
+import { chooseBackend, describeChoice } from "./backend.js";
+import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices, syntheticDataset, type Dataset } from "./data.js";
+import { initParams, loadCheckpoint, saveCheckpoint, type ParamInfo } from "./params.js";
+import { trainingCurveSvg, type EpochMetrics } from "./plot.js";
+import { ProgressBar } from "./progress.js";
+import { learningRate, parseSchedule, type LrConfig } from "./schedule.js";
+
+export interface InputInfo {
+  name: string;
+  /** canonical [C, H, W] (or [F]) without the batch dim; symbolic dims as strings */
+  shape: (number | string)[];
+}
+
+export interface TrainingSpec {
+  name: string;
+  buildModel: () => tf.LayersModel;
+  inputs: InputInfo[];
+  params: ParamInfo[];
+  classes: number;
+  argv: string[];
+  /** Where messages go (default: the console). */
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export const TRAIN_HELP = `options:
+  --data synthetic|DIR   training data: synthetic (default), or a folder of IDX files
+                         (MNIST / Fashion-MNIST) or CIFAR-10 binary batches
+  --epochs N             epochs (default 10)
+  --steps N              stop after N optimizer steps (a smoke run)
+  --batch N              batch size (default 32)
+  --lr X                 base learning rate (default 0.1 for SGD, 0.001 for Adam)
+  --schedule S           constant | step:E1,E2[:gamma] | cosine[:min] (default step at 50% and 75% of the epochs, gamma 0.1)
+  --warmup E             linear warm-up epochs (default 0)
+  --optimizer sgd|adam   SGD with momentum (default; He et al. 2015's recipe) or Adam
+  --momentum X           SGD momentum (default 0.9)
+  --weight-decay X       L2 weight decay (default 1e-4)
+  --no-augment           no pad-and-crop / horizontal flip (on by default for images)
+  --out DIR              checkpoints, metrics.json, training-curve.svg (default runs/MODEL)
+  --resume               continue from the checkpoint in --out
+  --seed N               seed of the initialisation, shuffling and augmentation (default 0)
+  --backend NAME         force a backend: tensorflow-gpu, tensorflow, wasm, cpu
+  --synthetic N          samples in the synthetic training set (default 512)`;
+
+interface Options {
+  data: string;
+  epochs: number;
+  steps: number;
+  batch: number;
+  lr: number;
+  schedule: string | undefined;
+  warmup: number;
+  optimizer: "sgd" | "adam";
+  momentum: number;
+  weightDecay: number;
+  augment: boolean;
+  out: string;
+  resume: boolean;
+  seed: number;
+  backend: string | undefined;
+  synthetic: number;
+}
+
+class OptionError extends Error {}
+
+function parseOptions(argv: string[], name: string): Options | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      data: { type: "string", default: "synthetic" },
+      epochs: { type: "string", default: "10" },
+      steps: { type: "string" },
+      batch: { type: "string", default: "32" },
+      lr: { type: "string" },
+      schedule: { type: "string" },
+      warmup: { type: "string", default: "0" },
+      optimizer: { type: "string", default: "sgd" },
+      momentum: { type: "string", default: "0.9" },
+      "weight-decay": { type: "string", default: "1e-4" },
+      "no-augment": { type: "boolean", default: false },
+      out: { type: "string" },
+      resume: { type: "boolean", default: false },
+      seed: { type: "string", default: "0" },
+      backend: { type: "string" },
+      synthetic: { type: "string", default: "512" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const number = (k: string, v: string | undefined, min: number, integer = false): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) throw new OptionError(`--${k} must be ${integer ? "an integer" : "a number"} >= ${min}, found ${v}`);
+    return x;
+  };
+  const optimizer = values.optimizer as string;
+  if (optimizer !== "sgd" && optimizer !== "adam") throw new OptionError(`--optimizer must be sgd or adam, found ${optimizer}`);
+  return {
+    data: values.data as string,
+    epochs: number("epochs", values.epochs as string, 1, true),
+    steps: values.steps === undefined ? Infinity : number("steps", values.steps as string, 1, true),
+    batch: number("batch", values.batch as string, 1, true),
+    lr: values.lr === undefined ? (optimizer === "adam" ? 1e-3 : 0.1) : number("lr", values.lr as string, 0),
+    schedule: values.schedule as string | undefined,
+    warmup: number("warmup", values.warmup as string, 0),
+    optimizer,
+    momentum: number("momentum", values.momentum as string, 0),
+    weightDecay: number("weight-decay", values["weight-decay"] as string, 0),
+    augment: !values["no-augment"],
+    out: (values.out as string | undefined) ?? join("runs", name),
+    resume: values.resume === true,
+    seed: number("seed", values.seed as string, 0, true),
+    backend: values.backend as string | undefined,
+    synthetic: number("synthetic", values.synthetic as string, 1, true),
+  };
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** NCHW batch -> NHWC tensor, as the tfjs model expects. */
+function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tensor {
+  return tf.tidy(() => (shape.length === 3 ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1]) : tf.tensor2d(images, [b, shape[0]!])));
+}
+
+/** Mean loss and accuracy of the model on a dataset, in inference mode. */
+export function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape: number[], classes: number): { loss: number; accuracy: number } {
+  let loss = 0;
+  let correct = 0;
+  const idx = Uint32Array.from({ length: d.count }, (_, i) => i);
+  for (let s = 0; s < d.count; s += batch) {
+    const b = gatherBatch(d, idx, s, Math.min(batch, d.count - s));
+    const [l, c] = tf.tidy(() => {
+      const logits = model.predict(toModelInput(b.images, b.size, shape)) as tf.Tensor;
+      const labels = tf.oneHot(tf.tensor1d(b.labels, "int32"), classes);
+      const ls = tf.losses.softmaxCrossEntropy(labels, logits, undefined, tf.Reduction.SUM);
+      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.tensor1d(b.labels, "int32")), "float32"));
+      return [ls.dataSync()[0]!, ok.dataSync()[0]!];
+    });
+    loss += l;
+    correct += c;
+  }
+  return { loss: loss / d.count, accuracy: correct / d.count };
+}
+
+export async function runTraining(spec: TrainingSpec): Promise<number> {
+  const out = spec.out ?? process.stdout;
+  const say = (s: string): void => void out.write(s + "\n");
+  let o: Options;
+  try {
+    const parsed = parseOptions(spec.argv, spec.name);
+    if (parsed === "help") {
+      say(`usage: train [options]   (model ${spec.name})\n\n${TRAIN_HELP}`);
+      return 0;
+    }
+    o = parsed;
+  } catch (e) {
+    say(`error: ${(e as Error).message}\n\n${TRAIN_HELP}`);
+    return 1;
+  }
+  if (spec.inputs.length !== 1 || spec.classes < 2) {
+    say(`error: training needs a model with one input and a class-score output; ${spec.name} has ${spec.inputs.length} inputs and ${spec.classes} classes`);
+    return 1;
+  }
+  const shape = spec.inputs[0]!.shape;
+  if (shape.some((d) => typeof d !== "number")) {
+    say(`error: the input ${spec.inputs[0]!.name} has symbolic dims [${shape.join(", ")}]; training needs concrete sizes`);
+    return 1;
+  }
+  const dims = shape as number[];
+
+  let backend;
+  try {
+    backend = await chooseBackend({ ...(o.backend ? { prefer: o.backend } : {}) });
+  } catch (e) {
+    say(`error: ${(e as Error).message}`);
+    return 1;
+  }
+  say(describeChoice(backend));
+
+  // Data.
+  let train: Dataset;
+  let test: Dataset;
+  try {
+    if (o.data === "synthetic") {
+      const chw = (dims.length === 3 ? dims : [dims[0]!, 1, 1]) as [number, number, number];
+      train = syntheticDataset({ count: o.synthetic, shape: chw, classes: spec.classes, seed: o.seed + 1 });
+      test = syntheticDataset({ count: Math.max(o.batch, Math.floor(o.synthetic / 4)), shape: chw, classes: spec.classes, seed: o.seed + 2 });
+    } else {
+      const split = loadDirectory(o.data);
+      train = split.train;
+      test = split.test;
+      const chw = (dims.length === 3 ? dims : [dims[0]!, 1, 1]) as [number, number, number];
+      checkCompatible(train, chw, spec.classes, spec.inputs[0]!.name);
+    }
+  } catch (e) {
+    if (e instanceof DataError) {
+      say(`error: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const isImage = dims.length === 3 && dims[1]! > 1 && dims[2]! > 1;
+
+  // Model, initial or resumed parameters.
+  const model = spec.buildModel();
+  mkdirSync(o.out, { recursive: true });
+  const statePath = join(o.out, "state.json");
+  let startEpoch = 0;
+  let step = 0;
+  const history: EpochMetrics[] = [];
+  if (o.resume && existsSync(statePath)) {
+    const why = loadCheckpoint(o.out, model, spec.params);
+    if (why) {
+      say(`error: cannot resume: ${why}`);
+      return 1;
+    }
+    const state = JSON.parse(readFileSync(statePath, "utf8")) as { epoch: number; step: number; history: EpochMetrics[] };
+    startEpoch = state.epoch;
+    step = state.step;
+    history.push(...state.history);
+    say(`resumed from ${o.out} after epoch ${startEpoch} (step ${step}); optimizer state (momentum) starts afresh`);
+  } else initParams(model, spec.params, o.seed);
+
+  const stepsPerEpoch = Math.ceil(train.count / o.batch);
+  const lrConfig: LrConfig = {
+    base: o.lr,
+    schedule: o.schedule ? parseSchedule(o.schedule) : { kind: "step", milestones: [...new Set([Math.floor(o.epochs / 2), Math.floor((o.epochs * 3) / 4)])].filter((m) => m > 0), gamma: 0.1 },
+    warmupEpochs: o.warmup,
+    epochs: o.epochs,
+    stepsPerEpoch,
+  };
+  const optimizer = o.optimizer === "adam" ? tf.train.adam(o.lr) : tf.train.momentum(o.lr, o.momentum);
+  const setLr = (lr: number): void => void ((optimizer as unknown as { learningRate: number }).learningRate = lr);
+  const decayed = model.trainableWeights.map((w) => w.read());
+  const rand = seededRandom(o.seed + 3);
+  const bar = new ProgressBar(out);
+  say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epochs of ${stepsPerEpoch} steps, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
+
+  // Time already spent in earlier sessions of a resumed run counts toward the ETA.
+  const started = Date.now() - history.reduce((sum, h) => sum + h.seconds, 0) * 1000;
+  let done = false;
+  for (let epoch = startEpoch; epoch < o.epochs && !done; epoch++) {
+    const order = shuffledIndices(train.count, o.seed * 1000 + epoch);
+    const epochStart = Date.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let lr = o.lr;
+    for (let s = 0; s < train.count; s += o.batch) {
+      if (step >= o.steps) {
+        done = true;
+        break;
+      }
+      const b = gatherBatch(train, order, s, Math.min(o.batch, train.count - s));
+      if (isImage && o.augment) augmentBatch(b.images, b.size, dims[0]!, dims[1]!, dims[2]!, { pad: 4, flip: true }, rand);
+      lr = learningRate(lrConfig, step);
+      setLr(lr);
+      const x = toModelInput(b.images, b.size, dims);
+      const yIdx = tf.tensor1d(b.labels, "int32");
+      const y = tf.oneHot(yIdx, spec.classes);
+      let hits: tf.Tensor | undefined;
+      const cost = optimizer.minimize(() => {
+        const logits = model.apply(x, { training: true }) as tf.Tensor;
+        hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), yIdx), "float32")));
+        const ce = tf.losses.softmaxCrossEntropy(y, logits);
+        if (o.weightDecay === 0) return ce as tf.Scalar;
+        // Coupled L2 decay, as PyTorch's SGD weight_decay: wd/2 * sum(w^2) adds wd*w to each gradient.
+        const l2 = tf.addN(decayed.map((w) => tf.sum(tf.square(w))));
+        return tf.add(ce, tf.mul(l2, o.weightDecay / 2)) as tf.Scalar;
+      }, true);
+      const loss = cost!.dataSync()[0]!;
+      const hit = hits!.dataSync()[0]!;
+      tf.dispose([x, yIdx, y, cost!, hits!]);
+      step++;
+      if (!Number.isFinite(loss)) {
+        bar.log(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toPrecision(3)}).`);
+        bar.log(`the last good checkpoint is kept in ${o.out}${history.length ? ` (after epoch ${history.length})` : " (none was written yet)"}; try a lower --lr, or --warmup 1`);
+        return 3;
+      }
+      lossSum += loss * b.size;
+      correct += hit;
+      seen += b.size;
+      const elapsed = (Date.now() - epochStart) / 1000;
+      bar.update({ epoch: epoch + 1, epochs: o.epochs, step: Math.ceil((s + b.size) / o.batch), stepsPerEpoch, loss: lossSum / seen, accuracy: correct / seen, samplesPerSec: seen / Math.max(elapsed, 1e-3), elapsedSec: (Date.now() - started) / 1000 });
+    }
+    if (seen === 0) break;
+    const ev = evaluate(model, test, Math.max(o.batch, 64), dims, spec.classes);
+    const seconds = (Date.now() - epochStart) / 1000;
+    const m: EpochMetrics = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, samplesPerSec: seen / seconds, seconds };
+    history.push(m);
+    bar.endEpoch({ epoch: epoch + 1, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, loss: m.trainLoss, accuracy: m.trainAccuracy, samplesPerSec: m.samplesPerSec, elapsedSec: (Date.now() - started) / 1000 }, `test loss ${ev.loss.toFixed(4)} acc ${(ev.accuracy * 100).toFixed(1)}%`);
+    saveCheckpoint(o.out, model, spec.params, spec.name);
+    writeAtomic(statePath, JSON.stringify({ model: spec.name, epoch: epoch + 1, step, seed: o.seed, history }, null, 1));
+    writeAtomic(join(o.out, "metrics.json"), JSON.stringify({ model: spec.name, backend: backend.name, data: train.name, epochs: history }, null, 1));
+    writeAtomic(join(o.out, "training-curve.svg"), trainingCurveSvg(`${spec.name} on ${train.name}`, history));
+  }
+  const last = history[history.length - 1];
+  say(last ? `done: test accuracy ${(last.testAccuracy! * 100).toFixed(2)}% after ${history.length} epoch${history.length === 1 ? "" : "s"}; ${o.out}/weights.json, metrics.json, training-curve.svg` : "done: no epoch ran");
+  return 0;
+}
