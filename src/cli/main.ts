@@ -4,6 +4,7 @@
 
 import { parseArgs } from "node:util";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 import { dirname, join, resolve } from "node:path";
@@ -12,6 +13,7 @@ import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
 import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
+import { doctor } from "./doctor.js";
 import { diag, type Span } from "../diagnostics/diagnostic.js";
 import { locate as locateSpan } from "../diagnostics/render.js";
 import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
@@ -42,6 +44,7 @@ commands:
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
   compile <file> --target onnx|ts   emit an ONNX model, or a TypeScript/tfjs model + training program
   train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
+  doctor                            which TensorFlow.js backends load here, and how to get a faster one
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -75,6 +78,11 @@ is a folder (default: .) that receives NAME.onnx for each. Files are written ato
   --fold-bn        fold each BatchNormalization into the convolution before it
   --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
   --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)`,
+  doctor: `usage: resnetc doctor
+
+Reports which TensorFlow.js backends load here (tfjs-node-gpu, tfjs-node, wasm, cpu), which one
+emitted programs will use, and for tfjs-node-gpu the CUDA and cuDNN versions it needs against
+those found, with the fix for each problem.`,
   train: `usage: resnetc train <file> [--model NAME] [training options]
 
 Compiles the model to the same TypeScript program \`resnetc compile --target ts\` writes and runs
@@ -281,14 +289,15 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   const graphs = results[0]!.graphs;
   if (graphs.length !== 1) throw new UsageError(`train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`);
   const g = graphs[0]!;
-  const runtimeUrl = new URL("../runtime/index.js", import.meta.url).href;
+  // The built runtime of this installation (also when this file runs from source, in tests).
+  const runtimeUrl = pathToFileURL(join(packageRoot, "dist", "runtime", "index.js")).href;
   const r = emitTs(g, { runtime: runtimeUrl, version: version() });
   for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
   if (!r.files) return EXIT_DIAGNOSTICS;
   const ts = (await import("typescript")).default;
   const dir = mkdtempSync(join(tmpdir(), "resnetc-train-"));
   try {
-    const tfjsUrl = import.meta.resolve("@tensorflow/tfjs");
+    const tfjsUrl = pathToFileURL(createRequire(import.meta.url).resolve("@tensorflow/tfjs")).href;
     const js = ts.transpileModule(r.files["model.ts"].replace('from "@tensorflow/tfjs"', `from ${JSON.stringify(tfjsUrl)}`), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
     writeFileSync(join(dir, "model.mjs"), js);
     const mod = (await import(pathToFileURL(join(dir, "model.mjs")).href)) as { buildModel: () => never; INPUTS: never; PARAMS: never; CLASSES: number; MODEL_NAME: string };
@@ -385,6 +394,10 @@ export function main(argv: string[], io: Io): number | Promise<number> {
       }
       case "train":
         return cmdTrain(rest, io).catch((e) => handleError(e, io));
+      case "doctor":
+        if (rest.includes("--help") || rest.includes("-h")) return io.out(HELP["doctor"]!), EXIT_OK;
+        if (rest.length) throw new UsageError("doctor takes no arguments");
+        return doctor(io).catch((e) => handleError(e, io));
       default:
         throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, doctor)`);
     }

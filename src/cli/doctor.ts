@@ -1,0 +1,86 @@
+// `resnetc doctor`: which TensorFlow.js backends load on this machine, which one emitted
+// programs will use, and for tfjs-node-gpu the CUDA and cuDNN it needs against those found,
+// with the fix for each problem. Takes: probes (injectable for tests). Gives: a report and an
+// exit code (0 when at least the cpu backend works). Must not: install or change anything.
+
+import { execFileSync } from "node:child_process";
+
+/** tfjs-node(-gpu) 4.x binds libtensorflow 2.9.1, built against CUDA 11.2 and cuDNN 8.1
+ * (tfjs-node's README, "GPU support"; its scripts/deps-constants.js pins LIBTENSORFLOW_VERSION). */
+export const NEEDS = { libtensorflow: "2.9.1", cuda: "11.2", cudnn: "8.1" };
+
+export interface Probe {
+  importPackage(pkg: string): Promise<unknown>;
+  run(cmd: string, args: string[]): { code: number; stdout: string };
+  nodeVersion: string;
+}
+
+export const realProbe: Probe = {
+  importPackage: (pkg) => import(pkg),
+  run(cmd, args) {
+    try {
+      return { code: 0, stdout: execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }) };
+    } catch (e) {
+      return { code: 1, stdout: String((e as { stdout?: string }).stdout ?? "") };
+    }
+  },
+  nodeVersion: process.version,
+};
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
+}
+
+/** Versions of a shared library the dynamic linker knows, e.g. libcudart.so.11.0 -> ["11.0"]. */
+function libVersions(ldconfig: string, lib: string): string[] {
+  const found = new Set<string>();
+  for (const line of ldconfig.split("\n")) {
+    const m = new RegExp(`${lib}\\.so\\.([0-9.]+)`).exec(line);
+    if (m) found.add(m[1]!);
+  }
+  return [...found].sort();
+}
+
+export async function doctor(io: { out(s: string): void }, probe: Probe = realProbe): Promise<number> {
+  io.out(`node ${probe.nodeVersion}`);
+  const results: { name: string; pkg: string; ok: boolean; why: string }[] = [];
+  for (const [name, pkg] of [["tensorflow-gpu", "@tensorflow/tfjs-node-gpu"], ["tensorflow", "@tensorflow/tfjs-node"], ["wasm", "@tensorflow/tfjs-backend-wasm"], ["cpu", "@tensorflow/tfjs"]] as const) {
+    try {
+      await probe.importPackage(pkg);
+      results.push({ name, pkg, ok: true, why: "loads" });
+    } catch (e) {
+      const msg = firstLine(e);
+      results.push({ name, pkg, ok: false, why: /Cannot find (package|module)|ERR_MODULE_NOT_FOUND/.test(msg) ? "not installed" : `installed but does not load: ${msg}` });
+    }
+  }
+  io.out("backends, fastest first:");
+  for (const r of results) io.out(`  ${r.ok ? "ok  " : "--  "} ${r.name.padEnd(15)} ${r.pkg.padEnd(31)} ${r.why}`);
+  const best = results.find((r) => r.ok);
+  io.out(best ? `emitted programs will use: ${best.name}` : "no backend loads: reinstall @tensorflow/tfjs");
+
+  // GPU: what tfjs-node-gpu needs against what this machine has.
+  const smi = probe.run("nvidia-smi", ["--query-gpu=name,driver_version", "--format=csv,noheader"]);
+  const ld = probe.run("ldconfig", ["-p"]);
+  const cudart = libVersions(ld.stdout, "libcudart");
+  const cudnn = libVersions(ld.stdout, "libcudnn");
+  io.out(`GPU (for @tensorflow/tfjs-node-gpu, libtensorflow ${NEEDS.libtensorflow}):`);
+  io.out(`  GPU and driver: ${smi.code === 0 && smi.stdout.trim() ? smi.stdout.trim().split("\n").join("; ") : "not found (nvidia-smi)"}`);
+  io.out(`  CUDA runtime:   needs ${NEEDS.cuda}, found ${cudart.length ? cudart.map((v) => `libcudart.so.${v}`).join(", ") : "none"}`);
+  io.out(`  cuDNN:          needs ${NEEDS.cudnn}, found ${cudnn.length ? cudnn.map((v) => `libcudnn.so.${v}`).join(", ") : "none"}`);
+  const fixes: string[] = [];
+  const gpu = results[0]!;
+  const cpuNative = results[1]!;
+  if (!gpu.ok) {
+    if (gpu.why === "not installed") fixes.push("for the GPU: `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow from storage.googleapis.com: that host must be reachable)");
+    else fixes.push("tfjs-node-gpu is present without its native part: `npm rebuild @tensorflow/tfjs-node-gpu` where storage.googleapis.com is reachable (npm may also have skipped its install script: `npm install-scripts ls`)");
+  }
+  if (smi.code !== 0) fixes.push("no NVIDIA driver found: install the driver for your GPU (nvidia-smi must work) before tfjs-node-gpu can use it");
+  if (!cudart.some((v) => v.startsWith("11"))) fixes.push(`install the CUDA ${NEEDS.cuda} runtime (libcudart.so.11.0) and put it on the linker path (ldconfig or LD_LIBRARY_PATH)`);
+  if (!cudnn.some((v) => v.startsWith("8"))) fixes.push(`install cuDNN ${NEEDS.cudnn} for CUDA 11 (libcudnn.so.8)`);
+  if (!cpuNative.ok) fixes.push("without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains much faster than the pure-JS cpu backend");
+  if (fixes.length) {
+    io.out("to get a faster backend:");
+    for (const f of fixes) io.out(`  - ${f}`);
+  }
+  return results[3]!.ok ? 0 : 1;
+}
