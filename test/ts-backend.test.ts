@@ -51,6 +51,11 @@ beforeAll(() => {
   writeFileSync(join(work, "small.resnet"), SMALL);
 });
 
+/** tfjs predict of an NCHW batch. */
+function predictNchw(model: tf.LayersModel, x: Float32Array, dims: [number, number, number, number]): Float32Array {
+  return tf.tidy(() => (model.predict(tf.transpose(tf.tensor4d(x, dims), [0, 2, 3, 1])) as tf.Tensor).dataSync().slice() as Float32Array);
+}
+
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32));
@@ -131,6 +136,12 @@ describe("parity: tfjs and ONNX Runtime compute the same function", () => {
       const session = await ort.InferenceSession.create(onnxPath);
       const ortOut = (await session.run({ image: new ort.Tensor("float32", x, [2, 3, 8, 8]) }))["output"]!.data as Float32Array;
 
+      // The same run's tfjs-format save loads back through tf.loadLayersModel (custom layers registered).
+      const { loadTfjsModel } = await import("resnetc/runtime");
+      const reloaded = await loadTfjsModel(join(run, "tfjs"));
+      const reOut = tf.tidy(() => (reloaded.predict(tf.transpose(tf.tensor4d(x, [2, 3, 8, 8]), [0, 2, 3, 1])) as tf.Tensor).dataSync().slice());
+      for (let i = 0; i < tfOut.length; i++) expect(Math.abs(reOut[i]! - tfOut[i]!)).toBeLessThanOrEqual(1e-6);
+
       expect(ortOut.length).toBe(tfOut.length);
       let maxDiff = 0;
       for (let i = 0; i < tfOut.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ortOut[i]! - tfOut[i]!));
@@ -147,3 +158,27 @@ describe("parity: tfjs and ONNX Runtime compute the same function", () => {
     }, 180_000);
 });
 
+
+describe("parity on the example itself", () => {
+  it("CIFAR ResNet-20 from examples/cifar-resnet.resnet at 32x32: one SGD step, then ONNX Runtime equals tfjs within 1e-4", async () => {
+    const dir = join(work, "parity-ResNet20");
+    expect((await runCliAsync(["compile", "examples/cifar-resnet.resnet", "--target", "ts", "--model", "ResNet20", "-o", dir])).code).toBe(0);
+    const mod = await import(join(dir, "model.ts"));
+    const { runTraining, loadCheckpoint } = await import("resnetc/runtime");
+    const sink = Object.assign(new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
+    const run = join(dir, "run");
+    // One step at batch 2: the pure-JS cpu backend's convolution gradients take seconds here.
+    expect(await runTraining({ name: "ResNet20", buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--steps", "1", "--batch", "2", "--synthetic", "2", "--out", run], out: sink })).toBe(0);
+    const model = mod.buildModel() as tf.LayersModel;
+    expect(loadCheckpoint(run, model, mod.PARAMS)).toBeUndefined();
+    const x = random(2 * 3 * 32 * 32, 9);
+    const tfOut = predictNchw(model, x, [2, 3, 32, 32]);
+    const onnxPath = join(dir, "model.onnx");
+    expect((await runCliAsync(["compile", "examples/cifar-resnet.resnet", "--target", "onnx", "--model", "ResNet20", "--weights", run, "-o", onnxPath])).code).toBe(0);
+    const session = await ort.InferenceSession.create(onnxPath);
+    const ortOut = (await session.run({ image: new ort.Tensor("float32", x, [2, 3, 32, 32]) }))["output"]!.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < tfOut.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ortOut[i]! - tfOut[i]!));
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
+  }, 300_000);
+});

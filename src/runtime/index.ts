@@ -4,3 +4,4 @@ export * from "./layers.js";
 export { getParams, initParams, loadCheckpoint, saveCheckpoint, setParams, type Layout, type ParamInfo } from "./params.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
 export { chooseBackend, describeChoice, type BackendChoice } from "./backend.js";
+export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";

@@ -15,6 +15,7 @@ import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices
 import { initParams, loadCheckpoint, saveCheckpoint, type ParamInfo } from "./params.js";
 import { trainingCurveSvg, type EpochMetrics } from "./plot.js";
 import { ProgressBar } from "./progress.js";
+import { saveTfjsModel } from "./tfjs-format.js";
 import { learningRate, parseSchedule, type LrConfig } from "./schedule.js";
 
 export interface InputInfo {
@@ -47,7 +48,9 @@ export const TRAIN_HELP = `options:
   --momentum X           SGD momentum (default 0.9)
   --weight-decay X       L2 weight decay (default 1e-4)
   --no-augment           no pad-and-crop / horizontal flip (on by default for images)
-  --out DIR              checkpoints, metrics.json, training-curve.svg (default runs/MODEL)
+  --out DIR              checkpoint (weights.json + weights.bin, for resnetc compile --weights),
+                         tfjs/model.json (for tf.loadLayersModel), metrics.json, training-curve.svg
+                         (default runs/MODEL)
   --resume               continue from the checkpoint in --out
   --seed N               seed of the initialisation, shuffling and augmentation (default 0)
   --backend NAME         force a backend: tensorflow-gpu, tensorflow, wasm, cpu
@@ -305,6 +308,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     history.push(m);
     bar.endEpoch({ epoch: epoch + 1, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, loss: m.trainLoss, accuracy: m.trainAccuracy, samplesPerSec: m.samplesPerSec, elapsedSec: (Date.now() - started) / 1000 }, `test loss ${ev.loss.toFixed(4)} acc ${(ev.accuracy * 100).toFixed(1)}%`);
     saveCheckpoint(o.out, model, spec.params, spec.name);
+    await saveTfjsModel(join(o.out, "tfjs"), model);
     writeAtomic(statePath, JSON.stringify({ model: spec.name, epoch: epoch + 1, step, seed: o.seed, history }, null, 1));
     writeAtomic(join(o.out, "metrics.json"), JSON.stringify({ model: spec.name, backend: backend.name, data: train.name, epochs: history }, null, 1));
     writeAtomic(join(o.out, "training-curve.svg"), trainingCurveSvg(`${spec.name} on ${train.name}`, history));
