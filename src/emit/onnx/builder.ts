@@ -34,9 +34,10 @@ export function makeNode(opType: string, inputs: string[], outputs: string[], na
 
 export function makeFloatTensor(name: string, dims: number[], data: Float32Array): TensorProto {
   // raw_data is little-endian: on a little-endian machine (all Node targets in practice) the
-  // array's bytes are already right and are copied in one go; otherwise convert value by value.
+  // array's bytes are already right; otherwise convert value by value.
   let raw: Uint8Array;
-  if (LITTLE_ENDIAN) raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  // A view, not a copy: the emitter's parameter arrays are not written after this.
+  if (LITTLE_ENDIAN) raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   else {
     raw = new Uint8Array(data.length * 4);
     const view = new DataView(raw.buffer);
