@@ -203,6 +203,31 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     void sink;
   }, 120_000);
 
+  it("evaluate's loss is the mean cross-entropy over the set, and its accuracy the hit rate", async () => {
+    const dir = join(repoRoot, "out", "rt-test3");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "tiny.resnet"), small);
+    expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", join(dir, "gen")])).code).toBe(0);
+    const mod = await import(join(dir, "gen", "model.ts"));
+    const { evaluate, initParams } = await import("resnetc/runtime");
+    const tf = await import("@tensorflow/tfjs");
+    const model = mod.buildModel();
+    initParams(model, mod.PARAMS, 4);
+    const d = syntheticDataset({ count: 6, shape: [3, 8, 8], classes: 4, seed: 2 });
+    const r = evaluate(model, d, 4, [3, 8, 8], 4);
+    const logits = tf.tidy(() => (model.predict(tf.transpose(tf.tensor4d(d.images, [6, 3, 8, 8]), [0, 2, 3, 1])) as import("@tensorflow/tfjs").Tensor).arraySync() as number[][]);
+    let ce = 0;
+    let hits = 0;
+    logits.forEach((row, i) => {
+      const m = Math.max(...row);
+      const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+      ce += lse - row[d.labels[i]!]!;
+      if (row.indexOf(m) === d.labels[i]) hits++;
+    });
+    expect(r.loss).toBeCloseTo(ce / 6, 4);
+    expect(r.accuracy).toBeCloseTo(hits / 6, 6);
+  }, 60_000);
+
   it("bad options and bad data are errors (exit 1), not stack traces", async () => {
     const dir = join(repoRoot, "out", "rt-test2");
     mkdirSync(dir, { recursive: true });

@@ -37,6 +37,10 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       if (c.name !== "cpu") await importer(c.pkg);
       if (!(await tf.setBackend(c.backend))) throw new Error(`tf.setBackend("${c.backend}") failed`);
       await tf.ready();
+      // The cpu backend prints its own "install tfjs-node" banner on first use; ours (describeChoice)
+      // already says which backend runs and how to get a faster one.
+      const b = tf.backend() as unknown as { firstUse?: boolean };
+      if (c.name === "cpu" && "firstUse" in b) b.firstUse = false;
       const choice: BackendChoice = { name: c.name, package: c.pkg, reason: skipped.length ? `the faster ones did not load` : "the fastest available", skipped };
       if (c.name === "cpu" || c.name === "wasm")
         choice.advice = "for real training speed install @tensorflow/tfjs-node (CPU, uses libtensorflow) or @tensorflow/tfjs-node-gpu (CUDA); `resnetc doctor` checks what this machine has";

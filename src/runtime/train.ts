@@ -150,7 +150,8 @@ export function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape
     const [l, c] = tf.tidy(() => {
       const logits = model.predict(toModelInput(b.images, b.size, shape)) as tf.Tensor;
       const labels = tf.oneHot(tf.tensor1d(b.labels, "int32"), classes);
-      const ls = tf.losses.softmaxCrossEntropy(labels, logits, undefined, tf.Reduction.SUM);
+      // Per-sample losses, summed here: the mean is taken over the whole set below.
+      const ls = tf.sum(tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.NONE));
       const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.tensor1d(b.labels, "int32")), "float32"));
       return [ls.dataSync()[0]!, ok.dataSync()[0]!];
     });
@@ -252,7 +253,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   const decayed = model.trainableWeights.map((w) => w.read());
   const rand = seededRandom(o.seed + 3);
   const bar = new ProgressBar(out);
-  say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epochs of ${stepsPerEpoch} steps, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
+  say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
 
   // Time already spent in earlier sessions of a resumed run counts toward the ETA.
   const started = Date.now() - history.reduce((sum, h) => sum + h.seconds, 0) * 1000;
