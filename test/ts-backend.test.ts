@@ -94,6 +94,17 @@ describe("emitted TypeScript", () => {
   }, 120_000);
 });
 
+describe("what tfjs cannot express yet", () => {
+  it("is error RN503 at the op, and nothing is written", async () => {
+    const src = join(work, "grouped.resnet");
+    writeFileSync(src, "model G {\n  input x: f32[N, 8, 8, 8]\n  conv(8, k=3, groups=2)\n}\n");
+    const r = await runCliAsync(["compile", src, "--target", "ts", "-o", join(work, "grouped")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error RN503 grouped conv \(groups=2\) cannot be emitted to TypeScript \(tfjs\) yet/);
+    expect(existsSync(join(work, "grouped", "model.ts"))).toBe(false);
+  });
+});
+
 describe("small models build and train", () => {
   for (const name of ["ResNet20Small", "BottleneckSmall", "PreActSmall"])
     it(`${name}: one training step through the emitted train.ts's runTraining`, async () => {
