@@ -6,6 +6,7 @@
 // that is a reason to skip it, not an error.
 
 import * as tf from "@tensorflow/tfjs";
+import { registerFastCpuKernels } from "./kernels.js";
 
 export interface BackendChoice {
   name: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -41,7 +42,8 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       // already says which backend runs and how to get a faster one.
       const b = tf.backend() as unknown as { firstUse?: boolean };
       if (c.name === "cpu" && "firstUse" in b) b.firstUse = false;
-      const choice: BackendChoice = { name: c.name, package: c.pkg, reason: skipped.length ? `the faster ones did not load` : "the fastest available", skipped };
+      if (c.name === "cpu") registerFastCpuKernels();
+      const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + (c.name === "cpu" ? "; with resnetc's convolution gradient kernels" : ""), skipped };
       if (c.name === "cpu" || c.name === "wasm")
         choice.advice = "for real training speed install @tensorflow/tfjs-node (CPU, uses libtensorflow) or @tensorflow/tfjs-node-gpu (CUDA); `resnetc doctor` checks what this machine has";
       return choice;
