@@ -1,5 +1,6 @@
-// Faster convolution gradients for tfjs's pure-JS `cpu` backend, registered through tfjs's public
-// kernel API in place of the stock ones. The stock Conv2DBackpropFilter reads every element
+// Faster kernels for tfjs's pure-JS `cpu` backend, registered through tfjs's public kernel API
+// in place of the stock ones: convolution gradients, element-wise ops with a broadcast vector,
+// and per-channel sums and means. The stock Conv2DBackpropFilter reads every element
 // through TensorBuffer.get in a loop nest whose innermost index strides through memory; it
 // takes ~90% of a training step. These loop over the same sums with the output channel
 // innermost, contiguous in x/dy/filter for NHWC, so each inner loop is a dense dot or axpy.
@@ -27,6 +28,54 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Record<string,
     false,
     dataFormat,
   );
+}
+
+/** y[n, oh, ow, co] = sum over kh, kw, ci of x[n, ih, iw, ci] * W[kh, kw, ci, co] (NHWC, any dilation). */
+export function conv2D(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as CpuBackend;
+  const x = args.inputs["x"]!;
+  const filter = args.inputs["filter"]!;
+  const attrs = args.attrs!;
+  const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs["dataFormat"] as "NHWC" | "NCHW");
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs["strides"] as [number, number],
+    attrs["dilations"] as [number, number],
+    attrs["pad"] as "same",
+    attrs["dimRoundingMode"] as "floor" | undefined,
+    false,
+    dataFormat,
+  );
+  if (info.dataFormat !== "channelsLast" || x.dtype !== "float32") return original("Conv2D")(args);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth, dilationHeight, dilationWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = backend.data.get(x.dataId).values;
+  const wv = backend.data.get(filter.dataId).values;
+  const y = new Float32Array(batchSize * outHeight * outWidth * outChannels);
+  for (let n = 0; n < batchSize; n++)
+    for (let oh = 0; oh < outHeight; oh++)
+      for (let ow = 0; ow < outWidth; ow++) {
+        const yOff = ((n * outHeight + oh) * outWidth + ow) * outChannels;
+        for (let kh = 0; kh < filterHeight; kh++) {
+          const ih = oh * strideHeight - top + kh * dilationHeight;
+          if (ih < 0 || ih >= inHeight) continue;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const iw = ow * strideWidth - left + kw * dilationWidth;
+            if (iw < 0 || iw >= inWidth) continue;
+            const xOff = ((n * inHeight + ih) * inWidth + iw) * inChannels;
+            const wBase = (kh * filterWidth + kw) * inChannels * outChannels;
+            for (let ci = 0; ci < inChannels; ci++) {
+              const xval = xv[xOff + ci]!;
+              if (xval === 0) continue; // post-ReLU activations are often exactly zero
+              const wOff = wBase + ci * outChannels;
+              for (let co = 0; co < outChannels; co++) y[yOff + co] += xval * wv[wOff + co]!;
+            }
+          }
+        }
+      }
+  return backend.makeTensorInfo(info.outShape as number[], "float32", y);
 }
 
 /** dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, ih, iw, ci] * dy[n, oh, ow, co]. */
@@ -106,6 +155,85 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(inputShape, "float32", dx);
 }
 
+// ---- element-wise ops with a broadcast vector, and per-channel reductions ----
+// Batch norm in channels-last layout combines [N, H, W, C] with [C] and sums over N, H, W. The
+// stock kernels handle broadcasting by computing a multi-index per element (allocating arrays)
+// and reduce over leading axes by transposing the whole tensor first. The fast paths below take
+// the shapes these cases have and hand everything else to the stock kernel.
+
+type Binary = (a: number, b: number) => number;
+const BINARY: [string, Binary][] = [
+  ["Add", (a, b) => a + b],
+  ["Sub", (a, b) => a - b],
+  ["Multiply", (a, b) => a * b],
+  ["RealDiv", (a, b) => a / b],
+  ["SquaredDifference", (a, b) => (a - b) * (a - b)],
+];
+
+/** Size of `small` when, left-padded with 1s, it equals the trailing dims of `big` after a run
+ * of 1s (so it repeats with period = its size); undefined otherwise. */
+function suffixPeriod(small: number[], big: number[]): number | undefined {
+  const pad = big.length - small.length;
+  if (pad < 0) return undefined;
+  let i = 0;
+  while (i < small.length && small[i] === 1 && big[pad + i] !== 1) i++;
+  for (let j = i; j < small.length; j++) if (small[j] !== big[pad + j]) return undefined;
+  return small.slice(i).reduce((p, d) => p * d, 1);
+}
+
+function binaryKernel(name: string, op: Binary): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const backend = args.backend as CpuBackend;
+    const a = args.inputs["a"]!;
+    const b = args.inputs["b"]!;
+    if (a.dtype !== "float32" || b.dtype !== "float32") return original(name)(args);
+    const sizeA = a.shape.reduce((p, d) => p * d, 1);
+    const sizeB = b.shape.reduce((p, d) => p * d, 1);
+    const av = backend.data.get(a.dataId).values;
+    const bv = backend.data.get(b.dataId).values;
+    if (sizeA >= sizeB && a.shape.length >= b.shape.length) {
+      const period = sizeA === sizeB && a.shape.join() === b.shape.join() ? sizeA : suffixPeriod(b.shape, a.shape);
+      if (period !== undefined && period > 0) {
+        const out = new Float32Array(sizeA);
+        for (let i = 0; i < sizeA; i++) out[i] = op(av[i]!, bv[i % period]!);
+        return backend.makeTensorInfo(a.shape, "float32", out);
+      }
+    } else if (b.shape.length >= a.shape.length) {
+      const period = suffixPeriod(a.shape, b.shape);
+      if (period !== undefined && period > 0) {
+        const out = new Float32Array(sizeB);
+        for (let i = 0; i < sizeB; i++) out[i] = op(av[i % period]!, bv[i]!);
+        return backend.makeTensorInfo(b.shape, "float32", out);
+      }
+    }
+    return original(name)(args);
+  };
+}
+
+/** Sum or mean over every axis but the last (per-channel statistics in NHWC). */
+function channelReduce(name: "Sum" | "Mean"): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const backend = args.backend as CpuBackend;
+    const x = args.inputs["x"]!;
+    const rank = x.shape.length;
+    const axisAttr = args.attrs!["axis"] as number | number[];
+    const axes = [...new Set((Array.isArray(axisAttr) ? axisAttr : [axisAttr]).map((ax) => (ax < 0 ? ax + rank : ax)))].sort((p, q) => p - q);
+    const leading = rank >= 2 && axes.length === rank - 1 && axes.every((ax, i) => ax === i);
+    if (x.dtype !== "float32" || !leading) return original(name)(args);
+    const c = x.shape[rank - 1]!;
+    const xv = backend.data.get(x.dataId).values;
+    const acc = new Float64Array(c);
+    for (let i = 0, k = 0; i < xv.length; i++) {
+      acc[k] += xv[i]!;
+      if (++k === c) k = 0;
+    }
+    const count = xv.length / c;
+    const out = Float32Array.from(acc, (v) => (name === "Mean" ? v / count : v));
+    const shape = args.attrs!["keepDims"] ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+    return backend.makeTensorInfo(shape, "float32", out);
+  };
+}
+
 const originals = new Map<string, tf.KernelConfig>();
 
 /** The stock kernel this module replaced (for NCHW data, and for tests). */
@@ -118,8 +246,12 @@ export function original(name: string): (args: KernelArgs) => tf.TensorInfo {
 /** Replaces the cpu backend's convolution gradients; safe to call more than once. */
 export function registerFastCpuKernels(): void {
   const mine: [string, (a: KernelArgs) => tf.TensorInfo][] = [
+    ["Conv2D", conv2D],
     ["Conv2DBackpropFilter", conv2DBackpropFilter],
     ["Conv2DBackpropInput", conv2DBackpropInput],
+    ...BINARY.map(([name, op]): [string, (a: KernelArgs) => tf.TensorInfo] => [name, binaryKernel(name, op)]),
+    ["Sum", channelReduce("Sum")],
+    ["Mean", channelReduce("Mean")],
   ];
   for (const [name, fn] of mine) {
     if (originals.has(name)) continue;
