@@ -238,3 +238,17 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     expect(opt.code).toBe(1);
   }, 60_000);
 });
+
+describe("the real Fashion-MNIST (Debian's dataset-fashion-mnist)", () => {
+  const dir = "/usr/share/datasets/fashion-mnist";
+  const present = existsSync(join(dir, "train-images-idx3-ubyte.gz"));
+  if (!present) console.warn(`${dir} is absent (apt-get install dataset-fashion-mnist): skipping the real-data test`);
+  it.runIf(present)("loads 60,000 training and 10,000 test images of 1x28x28 with labels 0..9", () => {
+    const { train, test } = loadDirectory(dir);
+    expect([train.count, test.count]).toEqual([60_000, 10_000]);
+    expect(train.shape).toEqual([1, 28, 28]);
+    const counts = new Array(10).fill(0);
+    for (const l of test.labels) counts[l]++;
+    expect(counts).toEqual(new Array(10).fill(1000));
+  }, 60_000);
+});
