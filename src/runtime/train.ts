@@ -40,6 +40,8 @@ export const TRAIN_HELP = `options:
                          (MNIST / Fashion-MNIST) or CIFAR-10 binary batches
   --epochs N             epochs (default 10)
   --steps N              stop after N optimizer steps (a smoke run)
+  --minutes M            stop training after M minutes (then evaluate and save)
+  --eval N               evaluate on the first N held-out samples only (default: all)
   --batch N              batch size (default 32)
   --lr X                 base learning rate (default 0.1 for SGD, 0.001 for Adam)
   --schedule S           constant | step:E1,E2[:gamma] | cosine[:min] (default step at 50% and 75% of the epochs, gamma 0.1)
@@ -60,6 +62,8 @@ interface Options {
   data: string;
   epochs: number;
   steps: number;
+  minutes: number;
+  evalLimit: number;
   batch: number;
   lr: number;
   schedule: string | undefined;
@@ -85,6 +89,8 @@ function parseOptions(argv: string[], name: string): Options | "help" {
       data: { type: "string", default: "synthetic" },
       epochs: { type: "string", default: "10" },
       steps: { type: "string" },
+      minutes: { type: "string" },
+      eval: { type: "string" },
       batch: { type: "string", default: "32" },
       lr: { type: "string" },
       schedule: { type: "string" },
@@ -113,6 +119,8 @@ function parseOptions(argv: string[], name: string): Options | "help" {
     data: values.data as string,
     epochs: number("epochs", values.epochs as string, 1, true),
     steps: values.steps === undefined ? Infinity : number("steps", values.steps as string, 1, true),
+    minutes: values.minutes === undefined ? Infinity : number("minutes", values.minutes as string, 0),
+    evalLimit: values.eval === undefined ? Infinity : number("eval", values.eval as string, 1, true),
     batch: number("batch", values.batch as string, 1, true),
     lr: values.lr === undefined ? (optimizer === "adam" ? 1e-3 : 0.1) : number("lr", values.lr as string, 0),
     schedule: values.schedule as string | undefined,
@@ -218,6 +226,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     }
     throw e;
   }
+  if (o.evalLimit < test.count) test = { ...test, count: o.evalLimit, images: test.images.subarray(0, o.evalLimit * (test.images.length / test.count)), labels: test.labels.subarray(0, o.evalLimit) };
   const isImage = dims.length === 3 && dims[1]! > 1 && dims[2]! > 1;
 
   // Model, initial or resumed parameters.
@@ -255,6 +264,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   const bar = new ProgressBar(out);
   say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
 
+  const sessionStart = Date.now();
   // Time already spent in earlier sessions of a resumed run counts toward the ETA.
   const started = Date.now() - history.reduce((sum, h) => sum + h.seconds, 0) * 1000;
   let done = false;
@@ -266,7 +276,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     let seen = 0;
     let lr = o.lr;
     for (let s = 0; s < train.count; s += o.batch) {
-      if (step >= o.steps) {
+      if (step >= o.steps || Date.now() - sessionStart > o.minutes * 60_000) {
         done = true;
         break;
       }
