@@ -35,6 +35,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string", default: "1" },
     lr: { type: "string", default: "0.01" },
     "stock-kernels": { type: "boolean", default: false },
+    backend: { type: "string" },
     profile: { type: "boolean", default: false },
     variants: { type: "boolean", default: false },
     models: { type: "string" },
@@ -74,8 +75,8 @@ if (opt["stock-kernels"]) {
   backendName = "cpu (stock tfjs kernels)";
 } else {
   // What emitted programs get: the fastest backend present (here: cpu, with resnetc's kernels).
-  const choice = await rt.chooseBackend();
-  backendName = choice.name === "cpu" ? "cpu (with resnetc's kernels)" : choice.name;
+  const choice = await rt.chooseBackend(opt.backend ? { prefer: opt.backend } : {});
+  backendName = choice.name === "cpu" || choice.name === "wasm" ? `${choice.name} (with resnetc's kernels)` : choice.name;
 }
 
 // ---- (a) the emitted model -----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { registerFastCpuKernels } from "./kernels.js";
+import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 
 export interface BackendChoice {
   name: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -43,7 +44,9 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       const b = tf.backend() as unknown as { firstUse?: boolean };
       if (c.name === "cpu" && "firstUse" in b) b.firstUse = false;
       if (c.name === "cpu") registerFastCpuKernels();
-      const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + (c.name === "cpu" ? "; with resnetc's convolution gradient kernels" : ""), skipped };
+      if (c.name === "wasm") registerWasmTrainingKernels();
+      const ours = c.name === "cpu" ? "; with resnetc's convolution gradient kernels" : c.name === "wasm" ? "; with resnetc's training kernels (convolution gradients)" : "";
+      const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + ours, skipped };
       if (c.name === "cpu" || c.name === "wasm")
         choice.advice = "for real training speed install @tensorflow/tfjs-node (CPU, uses libtensorflow) or @tensorflow/tfjs-node-gpu (CUDA); `resnetc doctor` checks what this machine has";
       return choice;

@@ -1,0 +1,71 @@
+// Tile and Slice as block copies, for both the cpu and the wasm backend's kernels. A training step
+// needs both: tfjs's batch-norm gradient tiles [1, 1, 1, C] up to [N, H, W, C] for every batch
+// norm, and option A shortcuts slice a 6-D view. The stock kernels compute a multi-index per
+// element (cpu) or walk elements one by one (wasm): on CIFAR ResNet-20 they took a third of a
+// wasm training step. These copy contiguous runs (TypedArray.set / copyWithin) instead.
+// Takes: typed arrays and shapes. Gives: the filled output array. Must not: allocate per element.
+
+type Numeric = Float32Array | Int32Array | Uint8Array;
+
+function strides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
+  return s;
+}
+
+/** out = tile(x, reps): out.shape[i] = shape[i] * reps[i]. `out` must have that many elements. */
+export function tileInto(x: Numeric, shape: number[], reps: number[], out: Numeric): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    out[0] = x[0]!;
+    return;
+  }
+  const outShape = shape.map((d, i) => d * reps[i]!);
+  const xs = strides(shape);
+  const os = strides(outShape);
+  // Fills the block of out at oOff for dims dim.. from x at xOff, then repeats it reps[dim] times.
+  const fill = (dim: number, xOff: number, oOff: number): void => {
+    const n = shape[dim]!;
+    if (dim === rank - 1) {
+      (out as Float32Array).set((x as Float32Array).subarray(xOff, xOff + n), oOff);
+    } else {
+      for (let i = 0; i < n; i++) fill(dim + 1, xOff + i * xs[dim]!, oOff + i * os[dim]!);
+    }
+    const block = n * os[dim]!;
+    // Doubling: copy what is filled so far onto the rest, in as few calls as possible.
+    let done = block;
+    const total = block * reps[dim]!;
+    while (done < total) {
+      const len = Math.min(done, total - done);
+      out.copyWithin(oOff + done, oOff, oOff + len);
+      done += len;
+    }
+  };
+  fill(0, 0, 0);
+}
+
+/** out = x[begin[0] : begin[0] + size[0], ...] (a contiguous-step slice, any rank). */
+export function sliceInto(x: Numeric, shape: number[], begin: number[], size: number[], out: Numeric): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    out[0] = x[0]!;
+    return;
+  }
+  const xs = strides(shape);
+  // The trailing dims taken whole are one contiguous run, together with the last partial dim.
+  let last = rank - 1;
+  while (last > 0 && begin[last] === 0 && size[last] === shape[last]) last--;
+  const run = size[last]! * xs[last]!;
+  let o = 0;
+  const walk = (dim: number, xOff: number): void => {
+    if (dim === last) {
+      const from = xOff + begin[dim]! * xs[dim]!;
+      (out as Float32Array).set((x as Float32Array).subarray(from, from + run), o);
+      o += run;
+      return;
+    }
+    for (let i = 0; i < size[dim]!; i++) walk(dim + 1, xOff + (begin[dim]! + i) * xs[dim]!);
+  };
+  if (size.some((d) => d === 0)) return;
+  walk(0, 0);
+}

@@ -1,0 +1,184 @@
+// resnetc's training kernels for the wasm backend (and the block-copy Tile/Slice both backends
+// use) against references on the cpu backend: tfjs's stock kernels where they are right, and
+// ground truth built from differentiable ops where they are not (the stock cpu depthwise
+// gradients ignore dilation). Then one full training step of CIFAR ResNet-20 on both backends.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chooseBackend } from "../src/runtime/backend.js";
+import { initParams, type ParamInfo } from "../src/runtime/params.js";
+import { sliceInto, tileInto } from "../src/runtime/copy-kernels.js";
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/wasm-kernels.js";
+import { repoRoot, runCliAsync } from "./helpers.js";
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: [number, number];
+  stride: [number, number];
+  pad: "same" | "valid" | number;
+}
+
+// Strides 1 and 2 (and mixed), same/valid/explicit padding, 1x1 to 7x7 kernels, batch 1 and odd
+// sizes; the 10x10 valid stride-2 case leaves input rows the convolution never reads (the
+// im2col fallback of Conv2DBackpropFilter).
+const cases: Case[] = [
+  { n: 1, h: 7, w: 5, ci: 3, co: 4, k: [3, 3], stride: [1, 1], pad: "same" },
+  { n: 2, h: 8, w: 8, ci: 4, co: 6, k: [3, 3], stride: [2, 2], pad: "same" },
+  { n: 3, h: 9, w: 6, ci: 5, co: 3, k: [3, 2], stride: [2, 1], pad: "valid" },
+  { n: 1, h: 6, w: 6, ci: 2, co: 5, k: [1, 1], stride: [2, 2], pad: "valid" },
+  { n: 2, h: 5, w: 7, ci: 3, co: 2, k: [5, 5], stride: [1, 1], pad: 2 },
+  { n: 1, h: 11, w: 11, ci: 6, co: 8, k: [7, 7], stride: [2, 2], pad: "same" },
+  { n: 1, h: 10, w: 10, ci: 3, co: 4, k: [3, 3], stride: [2, 2], pad: "valid" },
+  { n: 5, h: 9, w: 9, ci: 16, co: 32, k: [3, 3], stride: [2, 2], pad: "same" },
+];
+
+const rand = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, "float32", seed);
+const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / Math.max(den, 1e-12);
+}
+
+/** The filter spread out with zeros between taps: a dilated convolution as a plain one. */
+function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
+  const [kh, kw, c, m] = w.shape;
+  const b = tf.buffer([(kh - 1) * d + 1, (kw - 1) * d + 1, c, m]);
+  const v = w.arraySync();
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let a = 0; a < c; a++) for (let q = 0; q < m; q++) b.set(v[i]![j]![a]![q]!, i * d, j * d, a, q);
+  return b.toTensor() as tf.Tensor4D;
+}
+
+/** Conv2D gradients (through tf.grads), depthwise gradients (multiplier 2; dilation 2 at stride
+ * 1) straight from the kernels, and Tile / Slice results, for one case on the current backend. */
+function kernelResults(c: Case, dilatedTruth: boolean): Record<string, Float32Array> {
+  return tf.tidy(() => {
+    const x = rand([c.n, c.h, c.w, c.ci], 1) as tf.Tensor4D;
+    const w = rand([...c.k, c.ci, c.co], 2) as tf.Tensor4D;
+    const dy = rand(tf.conv2d(x, w, c.stride, c.pad).shape, 3);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+
+    const dil = c.stride[0] === 1 && c.stride[1] === 1 ? 2 : 1;
+    const pad = c.pad === "same" ? "same" : "valid";
+    const f = rand([3, 3, c.ci, 2], 4) as tf.Tensor4D;
+    const dyd = rand(tf.depthwiseConv2d(x, f, c.stride, pad, "NHWC", dil).shape, 5);
+    let ddx: tf.Tensor;
+    let ddw: tf.Tensor;
+    if (dilatedTruth && dil > 1) {
+      // Ground truth: the same sums as an undilated depthwise conv with a zero-spread filter.
+      const big = dilateFilter(f, dil);
+      const [gx, gBig] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, pad), dyd)))([x, big]);
+      ddx = gx!;
+      ddw = tf.stridedSlice(gBig!, [0, 0, 0, 0], big.shape, [dil, dil, 1, 1]);
+    } else {
+      const attrs = { strides: c.stride, pad, dilations: [dil, dil] };
+      ddx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dyd, filter: f }, { ...attrs, inputShape: x.shape } as never) as tf.Tensor;
+      ddw = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dyd }, { ...attrs, filterShape: f.shape } as never) as tf.Tensor;
+    }
+    const h2 = c.h - (c.h % 2);
+    const w2 = c.w - (c.w % 2);
+    const sub = tf.reshape(tf.slice(x, [0, 0, 0, 0], [c.n, h2, w2, c.ci]), [c.n, h2 / 2, 2, w2 / 2, 2, c.ci]);
+    return {
+      dx: values(dx!),
+      dw: values(dw!),
+      depthwiseDx: values(ddx),
+      depthwiseDw: values(ddw),
+      tileChannels: values(tf.tile(rand([1, 1, 1, c.ci], 6), [c.n, c.h, c.w, 1])),
+      tileMixed: values(tf.tile(x, [2, 1, 3, 1])),
+      tileInt: values(tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), [3, 2])),
+      slice6d: values(tf.slice(sub, [0, 0, 0, 0, 0, 0], [-1, -1, 1, -1, 1, -1])),
+      sliceInner: values(tf.slice(x, [0, 1, 1, 1], [1, 2, -1, 1])),
+    };
+  });
+}
+
+describe("Tile and Slice as block copies", () => {
+  it("equal the definition on small arrays", () => {
+    const out = new Float32Array(12);
+    tileInto(Float32Array.from([1, 2, 3]), [1, 3], [2, 2], out);
+    expect([...out]).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    const x = Float32Array.from({ length: 24 }, (_, i) => i); // [2, 3, 4]
+    const s = new Float32Array(4);
+    sliceInto(x, [2, 3, 4], [1, 1, 1], [1, 2, 2], s);
+    expect([...s]).toEqual([17, 18, 21, 22]);
+  });
+});
+
+describe("wasm training kernels", () => {
+  let reference: Record<string, Float32Array>[];
+  let truth: Record<string, Float32Array>[];
+  beforeAll(async () => {
+    await tf.setBackend("cpu");
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no "install tfjs-node" banner
+    reference = cases.map((c) => kernelResults(c, false));
+    truth = cases.map((c) => kernelResults(c, true));
+    await tf.setBackend("wasm");
+    registerWasmTrainingKernels();
+  });
+
+  it("are registered for the wasm backend, which lacks or has slow versions of them", () => {
+    for (const [name, fn] of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, "wasm")!.kernelFunc, name).toBe(fn);
+  });
+
+  cases.forEach((c, i) =>
+    it(`match the cpu backend within 1e-4 relative error: ${JSON.stringify(c)}`, () => {
+      const got = kernelResults(c, false);
+      for (const key of Object.keys(got)) {
+        // The stock cpu depthwise gradients ignore dilation: dilated cases compare with ground truth.
+        const ref = key.startsWith("depthwise") ? truth[i]![key]! : reference[i]![key]!;
+        expect(relErr(got[key]!, ref), key).toBeLessThan(1e-4);
+      }
+    }),
+  );
+
+  it("free every temporary: no wasm tensors are left after a gradient", () => {
+    const before = tf.engine().backend.numDataIds();
+    kernelResults(cases[1]!, false);
+    expect(tf.engine().backend.numDataIds()).toBe(before);
+  });
+});
+
+describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
+  const dir = join(repoRoot, "out", "wasm-kernels-test");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("gives the same loss and gradients on the cpu and wasm backends, each with resnetc's kernels, within 1e-3", async () => {
+    mkdirSync(dir, { recursive: true });
+    const r = await runCliAsync(["compile", "examples/cifar-resnet.resnet", "--target", "ts", "--model", "ResNet20", "-o", dir]);
+    expect(r.code).toBe(0);
+    const mod = (await import(join(dir, "model.ts"))) as { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
+    const step = () =>
+      tf.tidy(() => {
+        const model = mod.buildModel();
+        initParams(model, mod.PARAMS, 7);
+        const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 11);
+        const y = tf.oneHot(tf.tensor1d([3, 1, 4, 1], "int32"), 10);
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, model.trainableWeights.map((w) => w.read() as tf.Variable));
+        const out = { loss: value.dataSync()[0]!, grads: model.trainableWeights.map((w) => ({ name: w.name, g: values(grads[(w.read() as tf.Variable).name]!) })) };
+        model.dispose();
+        return out;
+      });
+    await chooseBackend({ prefer: "cpu" });
+    const onCpu = step();
+    await chooseBackend({ prefer: "wasm" });
+    expect(tf.getBackend()).toBe("wasm");
+    const onWasm = step();
+    expect(Number.isFinite(onCpu.loss)).toBe(true);
+    expect(Math.abs(onWasm.loss - onCpu.loss) / Math.abs(onCpu.loss)).toBeLessThan(1e-3);
+    expect(onWasm.grads.length).toBe(onCpu.grads.length);
+    expect(onCpu.grads.length).toBeGreaterThanOrEqual(19 + 2 * 19 + 2);
+    onCpu.grads.forEach((c, i) => expect(relErr(onWasm.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
+  }, 120_000);
+});
