@@ -2,33 +2,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, registerFastCpuKernels } from "../src/runtime/kernels.js";
-
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  k: [number, number];
-  stride: [number, number];
-  pad: "same" | "valid" | number;
-}
-
-const cases: Case[] = [
-  { n: 1, h: 7, w: 5, ci: 3, co: 4, k: [3, 3], stride: [1, 1], pad: "same" },
-  { n: 2, h: 8, w: 8, ci: 4, co: 6, k: [3, 3], stride: [2, 2], pad: "same" },
-  { n: 3, h: 9, w: 6, ci: 5, co: 3, k: [3, 2], stride: [2, 1], pad: "valid" },
-  { n: 1, h: 6, w: 6, ci: 2, co: 5, k: [1, 1], stride: [2, 2], pad: "valid" },
-  { n: 2, h: 5, w: 7, ci: 3, co: 2, k: [5, 5], stride: [1, 1], pad: 2 },
-  { n: 1, h: 11, w: 11, ci: 6, co: 8, k: [7, 7], stride: [2, 2], pad: "same" },
-];
+import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
 
 function rand(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, "float32", seed);
 }
 
 /** conv2d(x, w) (with dilation 2 too), and the gradients of sum(conv2d(x, w) * dy) with respect to x and w. */
-function grads(c: Case): [Float32Array, Float32Array, Float32Array, Float32Array] {
+function grads(c: ConvCase): [Float32Array, Float32Array, Float32Array, Float32Array] {
   return tf.tidy(() => {
     const x = rand([c.n, c.h, c.w, c.ci], 1);
     const w = rand([...c.k, c.ci, c.co], 2);
@@ -41,27 +22,17 @@ function grads(c: Case): [Float32Array, Float32Array, Float32Array, Float32Array
   });
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-12);
-}
-
 describe("cpu Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput", () => {
   // Runs first: it computes with the stock kernels, then registers resnetc's.
   it("match the stock kernels within 1e-4 relative error (strides 1 and 2, same/valid/explicit padding, dilation, batch 1 and odd sizes)", async () => {
     await tf.setBackend("cpu");
-    const stock = cases.map(grads);
+    const stock = CONV_CASES.map(grads);
     registerFastCpuKernels();
     expect(tf.getKernel("Conv2D", "cpu")!.kernelFunc).toBe(conv2D);
     expect(tf.getKernel("Conv2DBackpropFilter", "cpu")!.kernelFunc).toBe(conv2DBackpropFilter);
     expect(tf.getKernel("Conv2DBackpropInput", "cpu")!.kernelFunc).toBe(conv2DBackpropInput);
-    const fast = cases.map(grads);
-    cases.forEach((c, i) => {
+    const fast = CONV_CASES.map(grads);
+    CONV_CASES.forEach((c, i) => {
       expect(fast[i]![0].length).toBe(stock[i]![0].length);
       expect(relErr(fast[i]![0], stock[i]![0]), `dx ${JSON.stringify(c)}`).toBeLessThan(1e-4);
       expect(relErr(fast[i]![1], stock[i]![1]), `dw ${JSON.stringify(c)}`).toBeLessThan(1e-4);
@@ -71,7 +42,7 @@ describe("cpu Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput", () => {
   });
 });
 
-describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean", () => {
+describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile and Slice", () => {
   const pairs: [number[], number[]][] = [
     [[2, 3, 4, 5], [5]],
     [[2, 3, 4, 5], [1, 1, 1, 5]],
@@ -109,17 +80,23 @@ describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean", () 
       }
       const m = rand([6, 4], 8);
       out.push(tf.sum(m, 0).dataSync().slice() as Float32Array);
+      // Tile and Slice: batch-norm gradient tiling, option A's 6-D slice, ints, a slice to the end.
+      out.push(tf.tile(rand([1, 1, 1, 5], 9), [2, 3, 4, 1]).dataSync().slice() as Float32Array);
+      out.push(tf.tile(x, [1, 2, 1, 3]).dataSync().slice() as Float32Array);
+      out.push(Float32Array.from(tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), [2, 3]).dataSync()));
+      out.push(tf.slice(tf.reshape(rand([2, 4, 6, 3], 10), [2, 2, 2, 3, 2, 3]), [0, 0, 0, 0, 0, 0], [-1, -1, 1, -1, 1, -1]).dataSync().slice() as Float32Array);
+      out.push(tf.slice(x, [1, 1, 0, 2], [1, -1, 3, 2]).dataSync().slice() as Float32Array);
       return out;
     });
-  it("equal the stock kernels (the fast paths and the fallbacks)", async () => {
+  it("equal the stock kernels (the fast paths and the fallbacks), as do Tile and Slice", async () => {
     await tf.setBackend("cpu");
     // The first describe may already have registered the fast kernels: compare against the
     // stock functions kept by `original`.
     const { original } = await import("../src/runtime/kernels.js");
     registerFastCpuKernels();
-    for (const n of ["Add", "Sum", "Mean"]) expect(tf.getKernel(n, "cpu")!.kernelFunc).not.toBe(original(n));
+    for (const n of ["Add", "Sum", "Mean", "Tile", "Slice"]) expect(tf.getKernel(n, "cpu")!.kernelFunc).not.toBe(original(n));
     const fast = compute();
-    const names = ["Add", "Sub", "Multiply", "RealDiv", "SquaredDifference", "Sum", "Mean"];
+    const names = ["Add", "Sub", "Multiply", "RealDiv", "SquaredDifference", "Sum", "Mean", "Tile", "Slice"];
     const saved = names.map((n) => tf.getKernel(n, "cpu")!);
     for (const n of names) {
       tf.unregisterKernel(n, "cpu");

@@ -11,46 +11,11 @@ import { chooseBackend } from "../src/runtime/backend.js";
 import { initParams, type ParamInfo } from "../src/runtime/params.js";
 import { sliceInto, tileInto } from "../src/runtime/copy-kernels.js";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/wasm-kernels.js";
+import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
-
-interface Case {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  k: [number, number];
-  stride: [number, number];
-  pad: "same" | "valid" | number;
-}
-
-// Strides 1 and 2 (and mixed), same/valid/explicit padding, 1x1 to 7x7 kernels, batch 1 and odd
-// sizes; the 10x10 valid stride-2 case leaves input rows the convolution never reads (the
-// im2col fallback of Conv2DBackpropFilter).
-const cases: Case[] = [
-  { n: 1, h: 7, w: 5, ci: 3, co: 4, k: [3, 3], stride: [1, 1], pad: "same" },
-  { n: 2, h: 8, w: 8, ci: 4, co: 6, k: [3, 3], stride: [2, 2], pad: "same" },
-  { n: 3, h: 9, w: 6, ci: 5, co: 3, k: [3, 2], stride: [2, 1], pad: "valid" },
-  { n: 1, h: 6, w: 6, ci: 2, co: 5, k: [1, 1], stride: [2, 2], pad: "valid" },
-  { n: 2, h: 5, w: 7, ci: 3, co: 2, k: [5, 5], stride: [1, 1], pad: 2 },
-  { n: 1, h: 11, w: 11, ci: 6, co: 8, k: [7, 7], stride: [2, 2], pad: "same" },
-  { n: 1, h: 10, w: 10, ci: 3, co: 4, k: [3, 3], stride: [2, 2], pad: "valid" },
-  { n: 5, h: 9, w: 9, ci: 16, co: 32, k: [3, 3], stride: [2, 2], pad: "same" },
-];
 
 const rand = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, "float32", seed);
 const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 /** The filter spread out with zeros between taps: a dilated convolution as a plain one. */
 function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
@@ -63,7 +28,7 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
 
 /** Conv2D gradients (through tf.grads), depthwise gradients (multiplier 2; dilation 2 at stride
  * 1) straight from the kernels, and Tile / Slice results, for one case on the current backend. */
-function kernelResults(c: Case, dilatedTruth: boolean): Record<string, Float32Array> {
+function kernelResults(c: ConvCase, dilatedTruth: boolean): Record<string, Float32Array> {
   return tf.tidy(() => {
     const x = rand([c.n, c.h, c.w, c.ci], 1) as tf.Tensor4D;
     const w = rand([...c.k, c.ci, c.co], 2) as tf.Tensor4D;
@@ -122,8 +87,8 @@ describe("wasm training kernels", () => {
   beforeAll(async () => {
     await tf.setBackend("cpu");
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no "install tfjs-node" banner
-    reference = cases.map((c) => kernelResults(c, false));
-    truth = cases.map((c) => kernelResults(c, true));
+    reference = CONV_CASES.map((c) => kernelResults(c, false));
+    truth = CONV_CASES.map((c) => kernelResults(c, true));
     await tf.setBackend("wasm");
     registerWasmTrainingKernels();
   });
@@ -132,7 +97,7 @@ describe("wasm training kernels", () => {
     for (const [name, fn] of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, "wasm")!.kernelFunc, name).toBe(fn);
   });
 
-  cases.forEach((c, i) =>
+  CONV_CASES.forEach((c, i) =>
     it(`match the cpu backend within 1e-4 relative error: ${JSON.stringify(c)}`, () => {
       const got = kernelResults(c, false);
       for (const key of Object.keys(got)) {
@@ -145,7 +110,7 @@ describe("wasm training kernels", () => {
 
   it("free every temporary: no wasm tensors are left after a gradient", () => {
     const before = tf.engine().backend.numDataIds();
-    kernelResults(cases[1]!, false);
+    kernelResults(CONV_CASES[1]!, false);
     expect(tf.engine().backend.numDataIds()).toBe(before);
   });
 });

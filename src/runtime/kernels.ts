@@ -1,6 +1,7 @@
 // Faster kernels for tfjs's pure-JS `cpu` backend, registered through tfjs's public kernel API
 // in place of the stock ones: convolution gradients, element-wise ops with a broadcast vector,
-// and per-channel sums and means. The stock Conv2DBackpropFilter reads every element
+// per-channel sums and means, and Tile / Slice as block copies (copy-kernels.ts). The stock
+// Conv2DBackpropFilter reads every element
 // through TensorBuffer.get in a loop nest whose innermost index strides through memory; it
 // takes ~90% of a training step. These loop over the same sums with the output channel
 // innermost, contiguous in x/dy/filter for NHWC, so each inner loop is a dense dot or axpy.
@@ -9,6 +10,7 @@
 // rounding (the sums are the same sums in another order).
 
 import * as tf from "@tensorflow/tfjs";
+import { sliceInto, tileInto } from "./copy-kernels.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 interface CpuBackend {
@@ -234,6 +236,31 @@ function channelReduce(name: "Sum" | "Mean"): (args: KernelArgs) => tf.TensorInf
   };
 }
 
+/** Tile and Slice as block copies (copy-kernels.ts); strings and complex numbers go to the stock kernel. */
+function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const backend = args.backend as CpuBackend;
+    const x = args.inputs["x"]!;
+    if (x.dtype === "string" || x.dtype === "complex64") return original(name)(args);
+    const xv = backend.data.get(x.dataId).values;
+    let shape: number[];
+    let fill: (out: Float32Array) => void;
+    if (name === "Tile") {
+      const reps = args.attrs!["reps"] as number[];
+      shape = x.shape.map((d, i) => d * reps[i]!);
+      fill = (out) => tileInto(xv, x.shape, reps, out);
+    } else {
+      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, args.attrs!["begin"] as number[], args.attrs!["size"] as number[]);
+      shape = size;
+      fill = (out) => sliceInto(xv, x.shape, begin, size, out);
+    }
+    const Ctor = (xv as unknown as { constructor: new (n: number) => Float32Array }).constructor;
+    const out = new Ctor(shape.reduce((p, d) => p * d, 1));
+    fill(out);
+    return backend.makeTensorInfo(shape, x.dtype, out);
+  };
+}
+
 const originals = new Map<string, tf.KernelConfig>();
 
 /** The stock kernel this module replaced (for NCHW data, and for tests). */
@@ -252,6 +279,8 @@ export function registerFastCpuKernels(): void {
     ...BINARY.map(([name, op]): [string, (a: KernelArgs) => tf.TensorInfo] => [name, binaryKernel(name, op)]),
     ["Sum", channelReduce("Sum")],
     ["Mean", channelReduce("Mean")],
+    ["Tile", copyKernel("Tile")],
+    ["Slice", copyKernel("Slice")],
   ];
   for (const [name, fn] of mine) {
     if (originals.has(name)) continue;
