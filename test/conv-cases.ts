@@ -23,6 +23,7 @@ export const CONV_CASES: ConvCase[] = [
   { n: 1, h: 11, w: 11, ci: 6, co: 8, k: [7, 7], stride: [2, 2], pad: "same" },
   { n: 1, h: 10, w: 10, ci: 3, co: 4, k: [3, 3], stride: [2, 2], pad: "valid" },
   { n: 5, h: 9, w: 9, ci: 16, co: 32, k: [3, 3], stride: [2, 2], pad: "same" },
+  { n: 2, h: 6, w: 7, ci: 3, co: 5, k: [3, 3], stride: [1, 1], pad: "valid" },
 ];
 
 /** max |a - b| / max |b|; arrays of different lengths are infinitely far apart. */

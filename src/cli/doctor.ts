@@ -77,7 +77,7 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   if (smi.code !== 0) fixes.push("no NVIDIA driver found: install the driver for your GPU (nvidia-smi must work) before tfjs-node-gpu can use it");
   if (!cudart.some((v) => v.startsWith("11"))) fixes.push(`install the CUDA ${NEEDS.cuda} runtime (libcudart.so.11.0) and put it on the linker path (ldconfig or LD_LIBRARY_PATH)`);
   if (!cudnn.some((v) => v.startsWith("8"))) fixes.push(`install cuDNN ${NEEDS.cudnn} for CUDA 11 (libcudnn.so.8)`);
-  if (!cpuNative.ok) fixes.push("without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains much faster than the pure-JS cpu backend");
+  if (!cpuNative.ok) fixes.push("without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains faster than the wasm and cpu backends (multi-threaded, oneDNN)");
   if (fixes.length) {
     io.out("to get a faster backend:");
     for (const f of fixes) io.out(`  - ${f}`);

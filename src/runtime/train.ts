@@ -39,7 +39,7 @@ export const TRAIN_HELP = `options:
   --data synthetic|DIR   training data: synthetic (default), or a folder of IDX files
                          (MNIST / Fashion-MNIST) or CIFAR-10 binary batches
   --epochs N             epochs (default 10)
-  --steps N              stop after N optimizer steps (a smoke run)
+  --steps N              stop after N optimizer steps (the LR schedule spans them)
   --minutes M            stop training after M minutes (then evaluate and save)
   --eval N               evaluate on the first N held-out samples only (default: all)
   --batch N              batch size (default 32)
@@ -254,7 +254,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     base: o.lr,
     schedule: o.schedule ? parseSchedule(o.schedule) : { kind: "step", milestones: [...new Set([Math.floor(o.epochs / 2), Math.floor((o.epochs * 3) / 4)])].filter((m) => m > 0), gamma: 0.1 },
     warmupEpochs: o.warmup,
-    epochs: o.epochs,
+    // A run cut short by --steps fits its schedule (a cosine reaches its minimum) to those steps.
+    epochs: Math.min(o.epochs, o.steps / stepsPerEpoch),
     stepsPerEpoch,
   };
   const optimizer = o.optimizer === "adam" ? tf.train.adam(o.lr) : tf.train.momentum(o.lr, o.momentum);

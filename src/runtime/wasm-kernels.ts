@@ -124,14 +124,31 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const padTop = filterHeight - 1 - info.padInfo.top;
   const padLeft = filterWidth - 1 - info.padInfo.left;
+  const wf = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], "float32");
+  const wfv = backend.typedArrayFromHeap(wf);
+  const wv = backend.typedArrayFromHeap(filter);
+  for (let a = 0; a < filterHeight; a++)
+    for (let b = 0; b < filterWidth; b++) {
+      const src = ((filterHeight - 1 - a) * filterWidth + (filterWidth - 1 - b)) * inChannels * outChannels;
+      const dst = (a * filterWidth + b) * outChannels * inChannels;
+      for (let ci = 0; ci < inChannels; ci++)
+        for (let co = 0; co < outChannels; co++) wfv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
+    }
+  const conv = (x: tf.TensorInfo, pad: unknown): tf.TensorInfo => {
+    const dx = run("Conv2D", backend, { x, filter: wf }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] });
+    backend.disposeData(wf.dataId);
+    return dx;
+  };
+  // Stride 1: no zeros to insert, so the convolution pads dy itself (no copy).
+  const padBottom = inHeight + filterHeight - 1 - outHeight - padTop;
+  const padRight = inWidth + filterWidth - 1 - outWidth - padLeft;
+  if (strideHeight === 1 && strideWidth === 1 && Math.min(padTop, padLeft, padBottom, padRight) >= 0)
+    return conv(dy, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
   const qh = inHeight + filterHeight - 1;
   const qw = inWidth + filterWidth - 1;
   const q = backend.makeOutput([batchSize, qh, qw, outChannels], "float32");
-  const wf = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], "float32");
   const qv = backend.typedArrayFromHeap(q);
-  const wfv = backend.typedArrayFromHeap(wf);
   const dyv = backend.typedArrayFromHeap(dy);
-  const wv = backend.typedArrayFromHeap(filter);
   qv.fill(0);
   for (let n = 0; n < batchSize; n++)
     for (let oh = 0; oh < outHeight; oh++) {
@@ -144,16 +161,8 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
         qv.set(dyv.subarray(from, from + outChannels), ((n * qh + r) * qw + c) * outChannels);
       }
     }
-  for (let a = 0; a < filterHeight; a++)
-    for (let b = 0; b < filterWidth; b++) {
-      const src = ((filterHeight - 1 - a) * filterWidth + (filterWidth - 1 - b)) * inChannels * outChannels;
-      const dst = (a * filterWidth + b) * outChannels * inChannels;
-      for (let ci = 0; ci < inChannels; ci++)
-        for (let co = 0; co < outChannels; co++) wfv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
-    }
-  const dx = run("Conv2D", backend, { x: q, filter: wf }, { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] });
+  const dx = conv(q, "valid");
   backend.disposeData(q.dataId);
-  backend.disposeData(wf.dataId);
   return dx;
 }
 
