@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerFastCpuKernels } from "./kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
+import { registerFusedBatchNorm } from "./batchnorm.js";
 
 export interface BackendChoice {
   name: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -45,6 +46,7 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       if (c.name === "cpu" && "firstUse" in b) b.firstUse = false;
       if (c.name === "cpu") registerFastCpuKernels();
       if (c.name === "wasm") registerWasmTrainingKernels();
+      if (c.name === "cpu" || c.name === "wasm") registerFusedBatchNorm(c.name);
       const ours = c.name === "cpu" ? "; with resnetc's convolution gradient kernels" : c.name === "wasm" ? "; with resnetc's training kernels (convolution gradients)" : "";
       const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + ours, skipped };
       if (c.name === "cpu" || c.name === "wasm")

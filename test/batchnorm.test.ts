@@ -1,0 +1,75 @@
+// The fused batch-norm training kernels and layer against tfjs's own BatchNormalization layer:
+// same output, same gradients for x, gamma and beta, same moving statistics, on the cpu and
+// wasm backends; and it saves as a plain BatchNormalization.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { describe, expect, it } from "vitest";
+import { BN_FORWARD, FusedBatchNorm, registerFusedBatchNorm } from "../src/runtime/batchnorm.js";
+import { relErr } from "./conv-cases.js";
+
+const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
+
+/** Output, gradients and moving statistics after one training call of a layer built by `make`. */
+function trainOnce(make: () => tf.layers.Layer, shape: number[]): Record<string, Float32Array> {
+  return tf.tidy(() => {
+    const layer = make();
+    const x = tf.randomNormal(shape, 0.5, 2, "float32", 1);
+    layer.build(x.shape);
+    const c = shape[shape.length - 1]!;
+    layer.setWeights([tf.randomUniform([c], 0.5, 1.5, "float32", 2), tf.randomUniform([c], -1, 1, "float32", 3), tf.randomUniform([c], -1, 1, "float32", 4), tf.randomUniform([c], 0.5, 2, "float32", 5)]);
+    const dy = tf.randomNormal(shape, 0, 1, "float32", 6);
+    const xv = tf.variable(x, true, `x${Math.random()}`);
+    const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    let y: tf.Tensor | undefined;
+    const { grads } = tf.variableGrads(() => {
+      y = tf.keep(layer.apply(xv, { training: true }) as tf.Tensor);
+      return tf.sum(tf.mul(y, dy)) as tf.Scalar;
+    }, [xv, gamma!, beta!]);
+    const w = layer.getWeights();
+    const out = { y: values(y!), dx: values(grads[xv.name]!), dgamma: values(grads[gamma!.name]!), dbeta: values(grads[beta!.name]!), movingMean: values(w[2]!), movingVariance: values(w[3]!) };
+    tf.dispose([y!, xv]);
+    return out;
+  });
+}
+const config = { axis: -1, epsilon: 1e-5, momentum: 0.9 };
+
+for (const backend of ["cpu", "wasm"] as const)
+  describe(`fused batch norm on ${backend}`, () => {
+    for (const shape of [
+      [4, 5, 6, 3],
+      [1, 3, 3, 16],
+      [7, 10],
+    ])
+      it(`equals tfjs's BatchNormalization in training: output, gradients, moving statistics (${shape.join("x")})`, async () => {
+        await tf.setBackend(backend);
+        registerFusedBatchNorm(backend);
+        expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
+        const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
+        const fused = trainOnce(() => new FusedBatchNorm(config), shape);
+        for (const key of Object.keys(stock)) expect(relErr(fused[key]!, stock[key]!), key).toBeLessThan(1e-4);
+      });
+
+    it("goes through the fused kernel (and inference through the stock path)", async () => {
+      await tf.setBackend(backend);
+      registerFusedBatchNorm(backend);
+      const layer = new FusedBatchNorm(config);
+      const x = tf.randomNormal([2, 4, 4, 3]);
+      layer.apply(x, { training: false });
+      const seen: string[] = [];
+      const p = await tf.profile(() => layer.apply(x, { training: true }) as tf.Tensor);
+      for (const k of p.kernels) seen.push(k.name);
+      expect(seen).toContain(BN_FORWARD);
+      const q = await tf.profile(() => layer.apply(x, { training: false }) as tf.Tensor);
+      expect(q.kernels.map((k) => k.name)).not.toContain(BN_FORWARD);
+    });
+  });
+
+describe("FusedBatchNorm in a model", () => {
+  it("serializes as a plain BatchNormalization", async () => {
+    await tf.setBackend("cpu");
+    const input = tf.input({ shape: [4, 4, 3] });
+    const model = tf.model({ inputs: input, outputs: new FusedBatchNorm({ ...config, name: "bn1" }).apply(input) as tf.SymbolicTensor });
+    const json = model.toJSON(undefined, false) as unknown as { config: { layers: { class_name: string }[] } };
+    expect(json.config.layers.map((l) => l.class_name)).toEqual(["InputLayer", "BatchNormalization"]);
+  });
+});
