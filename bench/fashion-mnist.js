@@ -2,7 +2,7 @@
 // dataset-fashion-mnist) on this machine's CPU for a bounded time and prints test accuracy and
 // samples/s. The last stdout line is one JSON object with the figures.
 //
-// usage: node bench/fashion-mnist.js [--minutes 30] [--batch 64] [--lr 0.05] [--optimizer sgd|adam]
+// usage: node bench/fashion-mnist.js [--minutes 30] [--batch 64] [--lr 0.1] [--optimizer sgd|adam]
 //                                    [--augment] [--data DIR]
 //
 // Method: a short probe (a few steps) measures throughput; the run then gets as many steps as
@@ -22,7 +22,7 @@ const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "30" },
     batch: { type: "string", default: "64" },
-    lr: { type: "string", default: "0.05" },
+    lr: { type: "string", default: "0.1" },
     optimizer: { type: "string", default: "sgd" },
     augment: { type: "boolean", default: false },
     data: { type: "string", default: "/usr/share/datasets/fashion-mnist" },
