@@ -3,8 +3,10 @@
 # and softmax cross-entropy on random 32x32 batches, on this machine's CPU, in the same run as the
 # tfjs measurements. Prints one JSON line: {"imagesPerSec": .., "msPerStep": .., ...}.
 #
-# usage: /usr/bin/python3 bench/torch_resnet20.py [batch] [steps] [warmup]
+# usage: /usr/bin/python3 bench/torch_resnet20.py [batch] [steps] [warmup] [threads]
+# threads defaults to every core (os.cpu_count()): Debian's torch may start with 1.
 import json
+import os
 import sys
 import time
 
@@ -56,6 +58,7 @@ def main():
     batch = int(sys.argv[1]) if len(sys.argv) > 1 else 32
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else os.cpu_count() or 1)
     torch.manual_seed(0)
     model = ResNet20()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)

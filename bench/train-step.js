@@ -368,7 +368,9 @@ function child(cmd, args) {
     return { error: why.slice(0, 200) };
   }
 }
-const imagesPerSec = { "tfjs-cpu": null, cpu: null, wasm: null, torch: null };
+// torch uses every core; torch-1thread is the like-for-like figure for the single-threaded
+// wasm backend (tfjs's threaded wasm build does not run in Node).
+const imagesPerSec = { "tfjs-cpu": null, cpu: null, wasm: null, torch: null, "torch-1thread": null };
 const throughput = {};
 if (!opt["no-backends"] && size === 32) {
   const self = fileURLToPath(import.meta.url);
@@ -378,6 +380,7 @@ if (!opt["no-backends"] && size === 32) {
     ["cpu", process.execPath, [self, "--throughput-only", "--backend", "cpu", "--batch", "32", "--steps", "2", "--warmup", "1"]],
     ["wasm", process.execPath, [self, "--throughput-only", "--backend", "wasm", "--batch", "32", "--steps", String(Math.max(steps, 5)), "--warmup", "1"]],
     ["torch", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3"]],
+    ["torch-1thread", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3", "1"]],
   ];
   console.log("\nimages/s, CIFAR ResNet-20 training, each backend in its own process:");
   for (const [name, cmd, args] of runs) {
@@ -385,12 +388,12 @@ if (!opt["no-backends"] && size === 32) {
     const r = child(cmd, args);
     throughput[name] = r;
     if (typeof r.imagesPerSec === "number") imagesPerSec[name] = +r.imagesPerSec.toFixed(3);
-    const how = r.error ? `unavailable: ${r.error}` : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, ${r.msPerStep.toFixed(0)} ms per step)`;
-    console.log(`  ${name.padEnd(9)} ${how}   [${((performance.now() - t0) / 1000).toFixed(0)} s]`);
+    const how = r.error ? `unavailable: ${r.error}` : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, ${r.msPerStep.toFixed(0)} ms per step${r.threads ? `, ${r.threads} thread${r.threads > 1 ? "s" : ""}` : ""})`;
+    console.log(`  ${name.padEnd(13)} ${how}   [${((performance.now() - t0) / 1000).toFixed(0)} s]`);
   }
   const ratio = (a, b) => (imagesPerSec[a] && imagesPerSec[b] ? imagesPerSec[a] / imagesPerSec[b] : null);
   const show = (x) => (x === null ? "n/a" : `${x.toFixed(1)}x`);
-  console.log(`  wasm / stock tfjs cpu: ${show(ratio("wasm", "tfjs-cpu"))} (target >= 200x); cpu / stock: ${show(ratio("cpu", "tfjs-cpu"))}; torch / wasm: ${show(ratio("torch", "wasm"))}`);
+  console.log(`  wasm / stock tfjs cpu: ${show(ratio("wasm", "tfjs-cpu"))} (target >= 200x); cpu / stock: ${show(ratio("cpu", "tfjs-cpu"))}; torch / wasm: ${show(ratio("torch", "wasm"))}; torch-1thread / wasm: ${show(ratio("torch-1thread", "wasm"))}`);
   const w = imagesPerSec.wasm;
   console.log(`${w !== null && w >= 100 ? "PASS" : "FAIL"}  wasm + resnetc's kernels >= 100 images/s (${w === null ? "n/a" : w.toFixed(1)})`);
   const r200 = ratio("wasm", "tfjs-cpu");
