@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { registerFastCpuKernels } from "./kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { registerFusedBatchNorm } from "./batchnorm.js";
+import { registerThreadedWasm } from "./wasm-threads.js";
 
 export interface BackendChoice {
   name: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -38,6 +39,7 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
   for (const c of order) {
     try {
       if (c.name !== "cpu") await importer(c.pkg);
+      if (c.name === "wasm" && !opts.importer) registerThreadedWasm();
       if (!(await tf.setBackend(c.backend))) throw new Error(`tf.setBackend("${c.backend}") failed`);
       await tf.ready();
       // The cpu backend prints its own "install tfjs-node" banner on first use; ours (describeChoice)
@@ -47,7 +49,7 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       if (c.name === "cpu") registerFastCpuKernels();
       if (c.name === "wasm") registerWasmTrainingKernels();
       if (c.name === "cpu" || c.name === "wasm") registerFusedBatchNorm(c.name);
-      const ours = c.name === "cpu" ? "; with resnetc's convolution gradient kernels" : c.name === "wasm" ? "; with resnetc's training kernels (convolution gradients)" : "";
+      const ours = c.name === "cpu" ? "; with resnetc's training kernels" : c.name === "wasm" ? `; ${wasmThreads()}, with resnetc's training kernels` : "";
       const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + ours, skipped };
       if (c.name === "cpu" || c.name === "wasm")
         choice.advice = "for real training speed install @tensorflow/tfjs-node (CPU, uses libtensorflow) or @tensorflow/tfjs-node-gpu (CUDA); `resnetc doctor` checks what this machine has";
@@ -59,6 +61,13 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
     }
   }
   throw new Error(`no TensorFlow.js backend could start: ${skipped.join("; ")}`);
+}
+
+/** "N threads" of the running wasm backend (XNNPACK's pool). */
+function wasmThreads(): string {
+  const b = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  const n = Math.max(1, b.wasm?.tfjs?.getThreadsCount?.() ?? 1);
+  return `${n} thread${n === 1 ? "" : "s"}`;
 }
 
 export function describeChoice(c: BackendChoice): string {
