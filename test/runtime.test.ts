@@ -3,9 +3,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { chooseBackend } from "../src/runtime/backend.js";
 import { syntheticDataset } from "../src/runtime/data.js";
+import { setLearningRate } from "../src/runtime/train.js";
 import { doctor, type Probe } from "../src/cli/doctor.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
 
@@ -133,4 +135,28 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const opt = await runCliAsync(["train", join(dir, "tiny.resnet"), "--batch", "zero", "--out", join(dir, "run")]);
     expect(opt.code).toBe(1);
   }, 60_000);
+});
+
+describe("setLearningRate", () => {
+  // tfjs's SGD and momentum optimizers cache the rate as a tensor: a schedule that only assigned
+  // the `learningRate` field trained at the initial rate throughout.
+  it("changes the size of the next step for SGD, momentum and Adam", () => {
+    for (const make of [() => tf.train.sgd(0.5), () => tf.train.momentum(0.5, 0.9), () => tf.train.adam(0.5)]) {
+      const opt = make();
+      const w = tf.variable(tf.scalar(1));
+      const step = () => opt.minimize(() => tf.mul(w, 1) as tf.Scalar);
+      step();
+      const first = 1 - w.dataSync()[0]!;
+      setLearningRate(opt, 0.05);
+      const before = w.dataSync()[0]!;
+      step();
+      const second = before - w.dataSync()[0]!;
+      // Every one of them moves against the gradient (1); at a tenth of the rate, SGD's step is a
+      // tenth, momentum's (0.9 * 1 + 1) / 10 of the first, Adam's a tenth.
+      expect(first).toBeGreaterThan(0);
+      expect(second / first).toBeCloseTo(opt.getClassName() === "Momentum" ? 0.19 : 0.1, 5);
+      w.dispose();
+      opt.dispose();
+    }
+  });
 });

@@ -148,6 +148,16 @@ function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tens
   return tf.tidy(() => (shape.length === 3 ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1]) : tf.tensor2d(images, [b, shape[0]!])));
 }
 
+/** Sets an optimizer's learning rate for its next step. tfjs's SGD and momentum optimizers keep
+ * the rate as a scalar tensor made by setLearningRate: assigning `learningRate` alone changes
+ * nothing they compute (Adam reads the field at every step). */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.learningRate === lr) return;
+  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
 /** Mean loss and accuracy of the model on a dataset, in inference mode. */
 export function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape: number[], classes: number): { loss: number; accuracy: number } {
   let loss = 0;
@@ -259,7 +269,6 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     stepsPerEpoch,
   };
   const optimizer = o.optimizer === "adam" ? tf.train.adam(o.lr) : tf.train.momentum(o.lr, o.momentum);
-  const setLr = (lr: number): void => void ((optimizer as unknown as { learningRate: number }).learningRate = lr);
   const decayed = model.trainableWeights.map((w) => w.read());
   const rand = seededRandom(o.seed + 3);
   const bar = new ProgressBar(out);
@@ -284,7 +293,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
       const b = gatherBatch(train, order, s, Math.min(o.batch, train.count - s));
       if (isImage && o.augment) augmentBatch(b.images, b.size, dims[0]!, dims[1]!, dims[2]!, { pad: 4, flip: true }, rand);
       lr = learningRate(lrConfig, step);
-      setLr(lr);
+      setLearningRate(optimizer, lr);
       const x = toModelInput(b.images, b.size, dims);
       const yIdx = tf.tensor1d(b.labels, "int32");
       const y = tf.oneHot(yIdx, spec.classes);
