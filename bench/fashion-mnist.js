@@ -87,7 +87,7 @@ if (code !== 0) process.exit(1);
 const m = JSON.parse(readFileSync(join(runDir, "metrics.json"), "utf8"));
 const last = m.epochs[m.epochs.length - 1];
 const trained = m.epochs.reduce((s, e) => s + e.samplesPerSec * e.seconds, 0);
-const rate = m.epochs.reduce((s, e) => s + e.samplesPerSec * e.seconds, 0) / m.epochs.reduce((s, e) => s + e.seconds, 0);
+const rate = trained / m.epochs.reduce((s, e) => s + e.seconds, 0);
 console.log("");
 console.log(`backend ${m.backend}; ${m.epochs.length} epoch(s) in ${(seconds / 60).toFixed(1)} min; ${Math.round(trained)} samples trained`);
 console.log(`test accuracy ${(last.testAccuracy * 100).toFixed(2)}%   ${rate.toFixed(1)} samples/s`);

@@ -101,6 +101,31 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     void sink;
   }, 120_000);
 
+  it("--minutes stops after the session's first step past the limit, --eval limits the held-out set, --steps ends the LR schedule", async () => {
+    const dir = join(repoRoot, "out", "rt-limits-test");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "tiny.resnet"), small);
+    const gen = join(dir, "gen");
+    expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
+    const mod = await import(join(gen, "model.ts"));
+    const { runTraining } = await import("resnetc/runtime");
+    const train = async (args: string[]) => {
+      const lines: string[] = [];
+      const out = Object.assign(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
+      const code = await runTraining({ name: "Tiny", buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--batch", "4", "--synthetic", "8", "--no-augment", ...args], out });
+      expect(code).toBe(0);
+      return lines.join("");
+    };
+    // 8 samples in batches of 4: 2 steps per epoch, 10 epochs by default. --minutes 0 leaves one step.
+    const text = await train(["--minutes", "0", "--eval", "3", "--out", join(dir, "timed")]);
+    expect(text).toMatch(/\(8 samples, 3 held out\)/);
+    expect(text).toMatch(/after 1 epoch/);
+    expect(JSON.parse(readFileSync(join(dir, "timed", "metrics.json"), "utf8")).epochs).toHaveLength(1);
+    // A cosine over the 2 steps run, not over 10 epochs: the second step's LR is half the base.
+    await train(["--steps", "2", "--schedule", "cosine", "--out", join(dir, "steps")]);
+    expect(JSON.parse(readFileSync(join(dir, "steps", "metrics.json"), "utf8")).epochs[0].lr).toBeCloseTo(0.05, 6);
+  }, 60_000);
+
   it("evaluate's loss is the mean cross-entropy over the set, and its accuracy the hit rate", async () => {
     const dir = join(repoRoot, "out", "rt-test3");
     mkdirSync(dir, { recursive: true });

@@ -39,6 +39,7 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
   for (const c of order) {
     try {
       if (c.name !== "cpu") await importer(c.pkg);
+      // The threaded build when the real package is loaded (an injected importer tests the choice alone).
       if (c.name === "wasm" && !opts.importer) registerThreadedWasm();
       if (!(await tf.setBackend(c.backend))) throw new Error(`tf.setBackend("${c.backend}") failed`);
       await tf.ready();

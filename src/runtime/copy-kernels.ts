@@ -3,9 +3,22 @@
 // norm, and option A shortcuts slice a 6-D view. The stock kernels compute a multi-index per
 // element (cpu) or walk elements one by one (wasm): on CIFAR ResNet-20 they took a third of a
 // wasm training step. These copy contiguous runs (TypedArray.set / copyWithin) instead.
-// Takes: typed arrays and shapes. Gives: the filled output array. Must not: allocate per element.
+// Takes: typed arrays and shapes. Gives: the filled output array, and `copyPlan` (a kernel's
+// output shape and fill) that the cpu and wasm adapters share. Must not: allocate per element.
+
+import * as tf from "@tensorflow/tfjs";
 
 type Numeric = Float32Array | Int32Array | Uint8Array;
+
+/** Tile or Slice of x as its kernel attributes say: the output's shape, and the copy into it. */
+export function copyPlan(name: "Tile" | "Slice", x: tf.TensorInfo, attrs: Record<string, unknown>): { shape: number[]; fill: (xv: Numeric, out: Numeric) => void } {
+  if (name === "Tile") {
+    const reps = attrs["reps"] as number[];
+    return { shape: x.shape.map((d, i) => d * reps[i]!), fill: (xv, out) => tileInto(xv, x.shape, reps, out) };
+  }
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs["begin"] as number[], attrs["size"] as number[]);
+  return { shape: size, fill: (xv, out) => sliceInto(xv, x.shape, begin, size, out) };
+}
 
 function strides(shape: number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);

@@ -1,16 +1,15 @@
 // Faster kernels for tfjs's pure-JS `cpu` backend, registered through tfjs's public kernel API
 // in place of the stock ones: convolution gradients, element-wise ops with a broadcast vector,
 // per-channel sums and means, and Tile / Slice as block copies (copy-kernels.ts). The stock
-// Conv2DBackpropFilter reads every element
-// through TensorBuffer.get in a loop nest whose innermost index strides through memory; it
-// takes ~90% of a training step. These loop over the same sums with the output channel
+// Conv2DBackpropFilter reads every element through TensorBuffer.get in a loop nest whose
+// innermost index strides through memory; it takes ~90% of a training step. These loop over the same sums with the output channel
 // innermost, contiguous in x/dy/filter for NHWC, so each inner loop is a dense dot or axpy.
 // Takes: nothing (it registers kernels). Gives: `registerFastCpuKernels()` and the kernel
 // functions (tests compare them with the originals). Must not: change results beyond float
 // rounding (the sums are the same sums in another order).
 
 import * as tf from "@tensorflow/tfjs";
-import { sliceInto, tileInto } from "./copy-kernels.js";
+import { copyPlan } from "./copy-kernels.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 interface CpuBackend {
@@ -243,20 +242,10 @@ function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo
     const x = args.inputs["x"]!;
     if (x.dtype === "string" || x.dtype === "complex64") return original(name)(args);
     const xv = backend.data.get(x.dataId).values;
-    let shape: number[];
-    let fill: (out: Float32Array) => void;
-    if (name === "Tile") {
-      const reps = args.attrs!["reps"] as number[];
-      shape = x.shape.map((d, i) => d * reps[i]!);
-      fill = (out) => tileInto(xv, x.shape, reps, out);
-    } else {
-      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, args.attrs!["begin"] as number[], args.attrs!["size"] as number[]);
-      shape = size;
-      fill = (out) => sliceInto(xv, x.shape, begin, size, out);
-    }
-    const Ctor = (xv as unknown as { constructor: new (n: number) => Float32Array }).constructor;
-    const out = new Ctor(shape.reduce((p, d) => p * d, 1));
-    fill(out);
+    const { shape, fill } = copyPlan(name, x, args.attrs!);
+    // A fresh array of the input's kind (Float32Array, Int32Array or Uint8Array for bool).
+    const out = new (xv.constructor as new (n: number) => Float32Array)(shape.reduce((p, d) => p * d, 1));
+    fill(xv, out);
     return backend.makeTensorInfo(shape, x.dtype, out);
   };
 }

@@ -275,6 +275,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
 
   const sessionStart = Date.now();
+  const sessionFirstStep = step;
   // Time already spent in earlier sessions of a resumed run counts toward the ETA.
   const started = Date.now() - history.reduce((sum, h) => sum + h.seconds, 0) * 1000;
   let done = false;
@@ -286,7 +287,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     let seen = 0;
     let lr = o.lr;
     for (let s = 0; s < train.count; s += o.batch) {
-      if (step >= o.steps || Date.now() - sessionStart > o.minutes * 60_000) {
+      // --minutes: at least one step per session, so that there is something to evaluate and save.
+      if (step >= o.steps || (step > sessionFirstStep && Date.now() - sessionStart > o.minutes * 60_000)) {
         done = true;
         break;
       }

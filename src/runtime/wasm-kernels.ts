@@ -15,7 +15,7 @@
 // rounding; leak wasm heap memory (every temporary is disposed before returning).
 
 import * as tf from "@tensorflow/tfjs";
-import { sliceInto, tileInto } from "./copy-kernels.js";
+import { copyPlan } from "./copy-kernels.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 interface WasmBackend {
@@ -227,18 +227,8 @@ function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo
     const backend = args.backend as WasmBackend;
     const x = args.inputs["x"]!;
     if (x.dtype === "string" || x.dtype === "complex64") return (stock!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
-    let outShape: number[];
-    let fill: (xv: Float32Array, ov: Float32Array) => void;
-    if (name === "Tile") {
-      const reps = args.attrs!["reps"] as number[];
-      outShape = x.shape.map((d, i) => d * reps[i]!);
-      fill = (xv, ov) => tileInto(xv, x.shape, reps, ov);
-    } else {
-      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, args.attrs!["begin"] as number[], args.attrs!["size"] as number[]);
-      outShape = size;
-      fill = (xv, ov) => sliceInto(xv, x.shape, begin, size, ov);
-    }
-    const out = backend.makeOutput(outShape, x.dtype as "float32");
+    const { shape, fill } = copyPlan(name, x, args.attrs!);
+    const out = backend.makeOutput(shape, x.dtype as "float32");
     fill(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out));
     return out;
   };
