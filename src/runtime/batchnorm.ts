@@ -14,6 +14,7 @@
 // Must not: change results beyond float rounding (sums accumulate in float64, JS numbers).
 
 import * as tf from "@tensorflow/tfjs";
+import { simdKernels, type Simd } from "./simd.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 type Storage = {
@@ -95,6 +96,65 @@ function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
   };
 }
 
+type Info = tf.TensorInfo;
+
+/** bnForward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
+function simdForward(simd: Simd, x: Info, gamma: Info, beta: Info, eps: number, y: Info, mean: Info, variance: Info): void {
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  // Scratch: float64 sums [c], then float32 scale and shift [c] each.
+  simd.withScratch(16 * c, (at) => {
+    const sum = simd.f64(at, c);
+    simd.fn.colsum(simd.ptr(x), rows, c, at);
+    const m = simd.f32(simd.ptr(mean), c);
+    for (let k = 0; k < c; k++) m[k] = sum[k]! / rows;
+    sum.fill(0);
+    simd.fn.colsumSqDev(simd.ptr(x), rows, c, simd.ptr(mean), at);
+    const v = simd.f32(simd.ptr(variance), c);
+    const g = simd.f32(simd.ptr(gamma), c);
+    const b = simd.f32(simd.ptr(beta), c);
+    const scale = simd.f32(at + 8 * c, c);
+    const shift = simd.f32(at + 12 * c, c);
+    for (let k = 0; k < c; k++) {
+      v[k] = sum[k]! / rows;
+      scale[k] = g[k]! / Math.sqrt(v[k]! + eps);
+      shift[k] = b[k]! - m[k]! * scale[k]!;
+    }
+    simd.fn.affine(simd.ptr(x), simd.ptr(y), rows, c, at + 8 * c, at + 12 * c);
+  });
+}
+
+/** bnBackward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
+function simdBackward(simd: Simd, dy: Info, x: Info, mean: Info, variance: Info, gamma: Info, eps: number, dx: Info, dgamma: Info, dbeta: Info): Info[] {
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  // Scratch: float64 sums of dy and of dy * (x - mean) [c] each, then float32 a, b, d [c] each.
+  simd.withScratch(28 * c, (at) => {
+    simd.fn.colsumGrad(simd.ptr(dy), simd.ptr(x), rows, c, simd.ptr(mean), at, at + 8 * c);
+    const sb = simd.f64(at, c);
+    const sg = simd.f64(at + 8 * c, c);
+    const m = simd.f32(simd.ptr(mean), c);
+    const v = simd.f32(simd.ptr(variance), c);
+    const g = simd.f32(simd.ptr(gamma), c);
+    const db = simd.f32(simd.ptr(dbeta), c);
+    const dg = simd.f32(simd.ptr(dgamma), c);
+    const a = simd.f32(at + 16 * c, c);
+    const b = simd.f32(at + 20 * c, c);
+    const d = simd.f32(at + 24 * c, c);
+    for (let k = 0; k < c; k++) {
+      const invStd = 1 / Math.sqrt(v[k]! + eps);
+      db[k] = sb[k]!;
+      dg[k] = sg[k]! * invStd;
+      // As in bnBackward: dx = a*dy + b*x + d.
+      a[k] = g[k]! * invStd;
+      b[k] = (-a[k]! * sg[k]! * invStd * invStd) / rows;
+      d[k] = (-a[k]! * sb[k]!) / rows - b[k]! * m[k]!;
+    }
+    simd.fn.affine2(simd.ptr(dy), simd.ptr(x), simd.ptr(dx), rows, c, at + 16 * c, at + 20 * c, at + 24 * c);
+  });
+  return [dx, dgamma, dbeta];
+}
+
 function forwardKernel(backendName: "cpu" | "wasm") {
   return (args: KernelArgs): tf.TensorInfo[] => {
     const s = storage(backendName, args.backend);
@@ -104,7 +164,9 @@ function forwardKernel(backendName: "cpu" | "wasm") {
     const [y, yv] = s.make(x!.shape);
     const [mean, mv] = s.make([c]);
     const [variance, vv] = s.make([c]);
-    bnForward(s.read(x!), c, s.read(gamma!), s.read(beta!), args.attrs!["epsilon"] as number, yv(), mv(), vv());
+    const simd = backendName === "wasm" && c % 4 === 0 ? simdKernels(args.backend) : undefined;
+    if (simd) simdForward(simd, x!, gamma!, beta!, args.attrs!["epsilon"] as number, y, mean, variance);
+    else bnForward(s.read(x!), c, s.read(gamma!), s.read(beta!), args.attrs!["epsilon"] as number, yv(), mv(), vv());
     return [y, mean, variance];
   };
 }
@@ -117,6 +179,8 @@ function backwardKernel(backendName: "cpu" | "wasm") {
     const [dx, dxv] = s.make(x!.shape);
     const [dgamma, dgv] = s.make([c]);
     const [dbeta, dbv] = s.make([c]);
+    const simd = backendName === "wasm" && c % 4 === 0 ? simdKernels(args.backend) : undefined;
+    if (simd) return simdBackward(simd, dy!, x!, mean!, variance!, gamma!, args.attrs!["epsilon"] as number, dx, dgamma, dbeta);
     bnBackward(s.read(dy!), s.read(x!), c, s.read(mean!), s.read(variance!), s.read(gamma!), args.attrs!["epsilon"] as number, dxv(), dgv(), dbv());
     return [dx, dgamma, dbeta];
   };

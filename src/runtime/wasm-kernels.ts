@@ -16,10 +16,13 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { copyPlan } from "./copy-kernels.js";
+import { simdKernels } from "./simd.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 interface WasmBackend {
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: "float32", memoryOffset?: number): tf.TensorInfo;
+  dataIdMap: { get(id: object): { id: number; memoryOffset: number }; delete(id: object): void };
+  wasm: { tfjs: { disposeData(id: number): void } };
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   disposeData(dataId: object): boolean;
 }
@@ -48,69 +51,81 @@ function run(name: string, backend: unknown, inputs: Record<string, tf.TensorInf
   return (k.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)({ inputs, backend, attrs });
 }
 
-/** dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, oh*s - top + kh, ow*s - left + kw, ci] * dy[n, oh, ow, co]. */
+/** A tensor of `shape` that reads `base`'s memory from element `offset` on (no copy); release
+ * it with `releaseView`, which forgets it without freeing the memory it shares. */
+function view(backend: WasmBackend, base: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+  return backend.makeOutput(shape, "float32", backend.dataIdMap.get(base.dataId).memoryOffset + 4 * offset);
+}
+function releaseView(backend: WasmBackend, v: tf.TensorInfo): void {
+  backend.wasm.tfjs.disposeData(backend.dataIdMap.get(v.dataId).id);
+  backend.dataIdMap.delete(v.dataId);
+}
+
+/** dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, oh*s - top + kh*d, ow*s - left + kw*d, ci] * dy[n, oh, ow, co].
+ *
+ * Tap by tap, dW[kh, kw] is a product [Ci, P] x [P, Co] over output positions P. x is padded and
+ * split by stride phase into planes xq[ph, pw, ci] of an (N+1) x Hq x Wq grid, with
+ * xq[ph, pw, ci][n, i, j] = x[n, i*s + ph - top, j*s + pw - left, ci]; dy is padded onto the same
+ * grid with zeros. Tap (kh, kw) reads phase (kh*d mod s, kw*d mod s) shifted by
+ * (floor(kh*d / s), floor(kw*d / s)) grid steps: a shift of the whole plane in memory, so its
+ * [Ci, grid] matrix is a view into xq at an offset and the product is one BatchMatMul (XNNPACK)
+ * with no im2col. Reads past a plane's end land in the next plane (or the extra zero channel
+ * after the last) and meet dy's zero padding, which the extra image n = N and the grid's margins
+ * provide. */
 export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const x = args.inputs["x"]!;
   const dy = args.inputs["dy"]!;
-  const info = conv2DInfo(x.shape, args.attrs!["filterShape"] as number[], args.attrs!);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth, dilationHeight, dilationWidth } = info;
+  const filterShape = args.attrs!["filterShape"] as number[];
+  const info = conv2DInfo(x.shape, filterShape, args.attrs!);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw, filterHeight, filterWidth, dilationHeight: dh, dilationWidth: dw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const P = batchSize * outHeight * outWidth;
-  const K = filterHeight * filterWidth * inChannels;
-  // Fast path: the sum is itself a convolution the backend runs with XNNPACK. With x as
-  // [Ci, H, W, N] (batch Ci, channels N) and dy as a filter [Ho, Wo, N, Co] dilated by the stride,
-  // out[ci, kh, kw, co] = sum over oh, ow, n of x'[ci, kh + oh*s - top, kw + ow*s - left, n] * dy'[oh, ow, n, co].
-  const bottom = (outHeight - 1) * strideHeight + filterHeight - inHeight - top;
-  const right = (outWidth - 1) * strideWidth + filterWidth - inWidth - left;
-  if (bottom >= 0 && right >= 0 && dilationHeight === 1 && dilationWidth === 1) {
-    const xT = run("Transpose", backend, { x }, { perm: [3, 1, 2, 0] });
-    const dyT = run("Transpose", backend, { x: dy }, { perm: [1, 2, 0, 3] });
-    const pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
-    const y = run("Conv2D", backend, { x: xT, filter: dyT }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [strideHeight, strideWidth] });
-    backend.disposeData(xT.dataId);
-    backend.disposeData(dyT.dataId);
-    const dW = run("Transpose", backend, { x: y }, { perm: [1, 2, 0, 3] });
-    backend.disposeData(y.dataId);
-    return dW;
+  const hq = outHeight + Math.floor(((filterHeight - 1) * dh) / sh);
+  const wq = outWidth + Math.floor(((filterWidth - 1) * dw) / sw);
+  // Rows and columns of x the convolution can read (the rest is cropped).
+  const rows = Math.min(inHeight, sh * hq - top);
+  const cols = Math.min(inWidth, sw * wq - left);
+  const c1 = inChannels + 1;
+  const grid = (batchSize + 1) * hq * wq;
+  const temps: tf.TensorInfo[] = [];
+  let xq: tf.TensorInfo;
+  let dyp: tf.TensorInfo;
+  const simd = simdKernels(backend);
+  if (simd) {
+    xq = backend.makeOutput([sh * sw * c1 * grid], "float32");
+    dyp = backend.makeOutput([grid * outChannels], "float32");
+    simd.fn.phasePlanes(simd.ptr(x), batchSize, rows, cols, inChannels, sh, sw, top, left, hq, wq, simd.ptr(xq));
+    simd.fn.gridPad(simd.ptr(dy), batchSize, outHeight, outWidth, outChannels, hq, wq, simd.ptr(dyp));
+  } else {
+    // The same with the backend's kernels: crop, pad, then split the phases with two transposes.
+    let xc = x;
+    if (rows < inHeight || cols < inWidth) temps.push((xc = run("Slice", backend, { x }, { begin: [0, 0, 0, 0], size: [batchSize, rows, cols, inChannels] })));
+    const xp = run("PadV2", backend, { x: xc }, { paddings: [[0, 1], [top, sh * hq - top - rows], [left, sw * wq - left - cols], [0, 1]], constantValue: 0 });
+    temps.push(xp);
+    // [(N+1)*hq, sh, wq*sw*c1] -> [sh, (N+1)*hq, wq*sw*c1] = [sh, grid, sw*c1] -> [sh, sw*c1, grid]
+    const t1 = run("Transpose", backend, { x: { dataId: xp.dataId, shape: [(batchSize + 1) * hq, sh, wq * sw * c1], dtype: "float32" } }, { perm: [1, 0, 2] });
+    temps.push(t1);
+    xq = run("Transpose", backend, { x: { dataId: t1.dataId, shape: [sh, grid, sw * c1], dtype: "float32" } }, { perm: [0, 2, 1] });
+    dyp = run("PadV2", backend, { x: dy }, { paddings: [[0, 1], [0, hq - outHeight], [0, wq - outWidth], [0, 0]], constantValue: 0 });
   }
-  // Otherwise (input rows or columns the convolution never reads): im2col, transposed: row (kh, kw, ci) holds that input value for every output position. It
-  // is read from x transposed to [Ci, N, H, W] (the backend's Transpose), so each row is filled
-  // from contiguous runs of one channel plane.
-  const xT = run("Transpose", backend, { x }, { perm: [3, 0, 1, 2] });
-  const colT = backend.makeOutput([K, P], "float32");
-  const cv = backend.typedArrayFromHeap(colT);
-  const xv = backend.typedArrayFromHeap(xT);
-  const plane = inHeight * inWidth;
+  temps.push(xq, dyp);
+  const dyGrid = { dataId: dyp.dataId, shape: [1, grid, outChannels], dtype: "float32" as const };
+  const out = backend.makeOutput(filterShape, "float32");
+  const block = inChannels * outChannels;
   for (let kh = 0; kh < filterHeight; kh++)
     for (let kw = 0; kw < filterWidth; kw++) {
-      // Output columns whose input column is inside the image: ow in [owLo, owHi).
-      const dw = kw * dilationWidth - left;
-      const owLo = Math.min(outWidth, Math.max(0, Math.ceil(-dw / strideWidth)));
-      const owHi = Math.max(owLo, Math.min(outWidth, Math.ceil((inWidth - dw) / strideWidth)));
-      for (let ci = 0; ci < inChannels; ci++) {
-        let p = ((kh * filterWidth + kw) * inChannels + ci) * P;
-        for (let n = 0; n < batchSize; n++)
-          for (let oh = 0; oh < outHeight; oh++, p += outWidth) {
-            const ih = oh * strideHeight - top + kh * dilationHeight;
-            if (ih < 0 || ih >= inHeight) {
-              cv.fill(0, p, p + outWidth);
-              continue;
-            }
-            if (owLo > 0) cv.fill(0, p, p + owLo);
-            const src = (ci * batchSize + n) * plane + ih * inWidth + dw;
-            if (strideWidth === 1) for (let ow = owLo; ow < owHi; ow++) cv[p + ow] = xv[src + ow]!;
-            else for (let ow = owLo; ow < owHi; ow++) cv[p + ow] = xv[src + ow * strideWidth]!;
-            if (owHi < outWidth) cv.fill(0, p + owHi, p + outWidth);
-          }
-      }
+      const phase = ((kh * dh) % sh) * sw + ((kw * dw) % sw);
+      const shift = Math.floor((kh * dh) / sh) * wq + Math.floor((kw * dw) / sw);
+      const a = view(backend, xq, phase * c1 * grid + shift, [1, inChannels, grid]);
+      const tap = run("BatchMatMul", backend, { a, b: dyGrid }, { transposeA: false, transposeB: false });
+      releaseView(backend, a);
+      // Read the heap after the product: an allocation may have moved it.
+      backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(tap), (kh * filterWidth + kw) * block);
+      backend.disposeData(tap.dataId);
     }
-  backend.disposeData(xT.dataId);
-  const dy2 = { dataId: dy.dataId, shape: [P, outChannels], dtype: dy.dtype };
-  const out = run("BatchMatMul", backend, { a: colT, b: dy2 }, { transposeA: false, transposeB: false });
-  backend.disposeData(colT.dataId);
-  return { dataId: out.dataId, shape: [filterHeight, filterWidth, inChannels, outChannels], dtype: "float32" };
+  for (const t of temps) if (t !== x) backend.disposeData(t.dataId);
+  return out;
 }
 
 /** dx = the "full" correlation of dy (stride-dilated, padded) with the filter rotated 180 degrees
