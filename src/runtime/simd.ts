@@ -1,12 +1,19 @@
 // resnetc's SIMD kernels (simd.wat) instantiated on the wasm backend's own memory, so they work
-// in place on tfjs tensors: batch norm's sums and affine maps, and the layout changes of the
-// convolution gradients. JavaScript runs these loops ~10x slower.
-// Takes: the wasm backend. Gives: `simdKernels(backend)`: the module's functions and a scratch
-// allocator on the heap, or undefined where the module cannot run on it (then callers use their
-// JavaScript loops); RESNETC_WASM_SIMD=0 turns it off (for comparisons).
-// Must not: keep scratch memory (`withScratch` frees it) or hold views of the heap across an
-// allocation (the heap may grow and move).
+// in place on tfjs tensors: batch norm's sums and affine maps, and the convolution filter
+// gradient's layout change and products. JavaScript runs these loops ~10x slower.
+// On tfjs's threaded build (shared memory) a helper thread instantiates the same module on the
+// same memory, and `both` runs one call on each thread (for kernels that split their output):
+// while resnetc's kernels run, XNNPACK's own thread pool is idle, so this uses the second core.
+// Takes: the wasm backend. Gives: `simdKernels(backend)`: the module's functions, `both`, and a
+// scratch allocator on the heap; or undefined where the module cannot run on it (callers then
+// use their JavaScript loops or the backend's kernels). RESNETC_WASM_SIMD=0 turns it off and
+// RESNETC_WASM_THREADS=0 the helper thread (for comparisons).
+// Must not: keep scratch memory (`withScratch` frees it); hold views of the heap across an
+// allocation (the heap may grow and move); keep a process alive (the helper is unreferenced);
+// hang when the helper cannot start (it then runs both calls on this thread).
 
+import os from "node:os";
+import { Worker } from "node:worker_threads";
 import { SIMD_PLAIN, SIMD_SHARED } from "./simd-wasm.js";
 
 type Ptr = number;
@@ -16,9 +23,12 @@ export interface SimdExports {
   colsumGrad(dy: Ptr, x: Ptr, rows: number, c: number, mean: Ptr, outB: Ptr, outG: Ptr): void;
   affine(x: Ptr, y: Ptr, rows: number, c: number, s: Ptr, t: Ptr): void;
   affine2(u: Ptr, v: Ptr, out: Ptr, rows: number, c: number, a: Ptr, b: Ptr, d: Ptr): void;
-  phasePlanes(x: Ptr, n: number, h: number, w: number, c: number, sh: number, sw: number, top: number, left: number, hq: number, wq: number, out: Ptr): void;
-  gridPad(x: Ptr, n: number, ho: number, wo: number, c: number, hq: number, wq: number, out: Ptr): void;
+  phaseGrid(x: Ptr, n: number, h: number, w: number, c: number, sh: number, sw: number, top: number, left: number, hq: number, wq: number, cp: number, out: Ptr): void;
+  scatterPhase(src: Ptr, n: number, rows: number, cols: number, c: number, dst: Ptr, h: number, w: number, sh: number, sw: number, r0: number, c0: number): void;
+  dwGemm(xg: Ptr, dy: Ptr, out: Ptr, rows: number, ho: number, wo: number, hq: number, wq: number, cp: number, co: number, taps: number, tapOff: Ptr, rb: number, o0: number, o1: number): void;
 }
+type Name = keyof SimdExports;
+const NAMES: Name[] = ["colsum", "colsumSqDev", "colsumGrad", "affine", "affine2", "phaseGrid", "scatterPhase", "dwGemm"];
 
 /** The parts of tfjs's wasm backend this uses. */
 export interface WasmHeapBackend {
@@ -33,6 +43,11 @@ export interface WasmHeapBackend {
 
 export interface Simd {
   fn: SimdExports;
+  /** Threads `both` uses: 2 with the helper, else 1. */
+  threads: number;
+  /** fn[name](...mine) here and fn[name](...theirs) on the helper thread at the same time (one
+   * after the other without a helper). The two calls must write disjoint memory. */
+  both(name: Name, mine: number[], theirs: number[]): void;
   /** Byte offset of a tensor's data in the heap. */
   ptr(t: { dataId: object }): number;
   /** Runs `f` with `bytes` of zeroed heap scratch at a 16-byte aligned offset, then frees it. */
@@ -40,6 +55,53 @@ export interface Simd {
   /** Views of the heap; fetch them after any allocation. */
   f32(at: number, length: number): Float32Array;
   f64(at: number, length: number): Float64Array;
+  i32(at: number, length: number): Int32Array;
+}
+
+// The helper's protocol, on a shared Int32Array: [state, function index, argument count, args...].
+const STARTING = 4, IDLE = 0, POSTED = 1, DONE = 2, FAILED = 3;
+const HELPER = `
+const { workerData } = require("node:worker_threads");
+const { bytes, memory, control, names } = workerData;
+const ctl = new Int32Array(control);
+let ex;
+try {
+  ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  Atomics.store(ctl, 0, ${IDLE});
+} catch (e) {
+  Atomics.store(ctl, 0, ${FAILED});
+}
+Atomics.notify(ctl, 0);
+for (;;) {
+  if (!ex) break;
+  const s = Atomics.load(ctl, 0);
+  if (s !== ${POSTED}) { Atomics.wait(ctl, 0, s); continue; }
+  try {
+    ex[names[ctl[1]]](...ctl.subarray(3, 3 + ctl[2]));
+    Atomics.store(ctl, 0, ${DONE});
+  } catch (e) {
+    Atomics.store(ctl, 0, ${FAILED});
+  }
+  Atomics.notify(ctl, 0);
+}
+`;
+
+/** Starts the helper thread and waits (up to 5 s) until it has instantiated the module. */
+function startHelper(bytes: Uint8Array, memory: WebAssembly.Memory): Int32Array | undefined {
+  if (process.env["RESNETC_WASM_THREADS"] === "0" || os.cpus().length < 2) return undefined;
+  try {
+    const control = new SharedArrayBuffer(4 * 32);
+    const ctl = new Int32Array(control);
+    ctl[0] = STARTING;
+    const worker = new Worker(HELPER, { eval: true, workerData: { bytes, memory, control, names: NAMES } });
+    worker.unref();
+    Atomics.wait(ctl, 0, STARTING, 5000);
+    if (Atomics.load(ctl, 0) === IDLE) return ctl;
+    void worker.terminate();
+  } catch {
+    // no worker threads here: one thread does both halves
+  }
+  return undefined;
 }
 
 const cache = new WeakMap<object, Simd | null>();
@@ -59,8 +121,32 @@ export function simdKernels(backend: unknown): Simd | undefined {
       const bytes = Buffer.from(shared ? SIMD_SHARED : SIMD_PLAIN, "base64");
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
       const fn = instance.exports as unknown as SimdExports;
+      let ctl: Int32Array | undefined | null = shared ? null : undefined; // null: not started yet
+      const call = (name: Name, args: number[]) => (fn[name] as (...a: number[]) => void)(...args);
       made = {
         fn,
+        get threads() {
+          return ctl ? 2 : 1;
+        },
+        both(name, mine, theirs) {
+          if (ctl === null) ctl = startHelper(bytes, memory);
+          if (!ctl) {
+            call(name, mine);
+            call(name, theirs);
+            return;
+          }
+          ctl[1] = NAMES.indexOf(name);
+          ctl[2] = theirs.length;
+          ctl.set(theirs, 3);
+          Atomics.store(ctl, 0, POSTED);
+          Atomics.notify(ctl, 0);
+          call(name, mine);
+          while (Atomics.load(ctl, 0) === POSTED) Atomics.wait(ctl, 0, POSTED);
+          const state = Atomics.load(ctl, 0);
+          Atomics.store(ctl, 0, IDLE);
+          Atomics.notify(ctl, 0);
+          if (state !== DONE) throw new Error(`resnetc's SIMD helper thread failed in ${name}`);
+        },
         ptr: (t) => b.dataIdMap.get(t.dataId).memoryOffset,
         withScratch(bytes, f) {
           const raw = mod._malloc(bytes + 16) >>> 0;
@@ -74,6 +160,7 @@ export function simdKernels(backend: unknown): Simd | undefined {
         },
         f32: (at, length) => new Float32Array(memory.buffer, at, length),
         f64: (at, length) => new Float64Array(memory.buffer, at, length),
+        i32: (at, length) => new Int32Array(memory.buffer, at, length),
       };
     }
   } catch {

@@ -139,20 +139,18 @@
         (local.set $out (i32.add (local.get $out) (local.get $cb)))
         (br $each))))
 
-  ;; Stride-phase planes of a padded NHWC image, for the filter gradient (wasm-kernels.ts):
-  ;; out[ph, pw, k, m, i, j] = x[m, i*sh + ph - top, j*sw + pw - left, k] for m < n, k < c, inside
-  ;; the image; 0 elsewhere (the image m = n, the channel k = c, the margins). out is
-  ;; [sh, sw, c + 1, n + 1, hq, wq]; any c.
-  (func (export "phasePlanes") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
-    (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $hq i32) (param $wq i32) (param $out i32)
-    (local $grid i32) (local $plane i32) (local $m i32) (local $ih i32) (local $iw i32) (local $i i32) (local $j i32)
-    (local $rowBase i32) (local $dst i32) (local $src i32) (local $k i32) (local $gb i32)
-    (local.set $grid (i32.mul (i32.add (local.get $n) (i32.const 1)) (i32.mul (local.get $hq) (local.get $wq))))
-    (local.set $gb (i32.shl (local.get $grid) (i32.const 2)))
-    (local.set $plane (i32.mul (local.get $gb) (i32.add (local.get $c) (i32.const 1))))
+  ;; Stride-phase grids of a padded NHWC image, for the filter gradient (wasm-kernels.ts):
+  ;; out[ph, pw, m, i, j, k] = x[m, i*sh + ph - top, j*sw + pw - left, k] for k < c inside the
+  ;; image, 0 elsewhere (the margins, and channels c..cp-1). out is [sh, sw, n, hq, wq, cp].
+  (func (export "phaseGrid") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $hq i32) (param $wq i32) (param $cp i32) (param $out i32)
+    (local $plane i32) (local $m i32) (local $ih i32) (local $iw i32) (local $i i32) (local $j i32)
+    (local $rowBase i32) (local $src i32) (local $pix i32) (local $cpb i32)
+    (local.set $cpb (i32.shl (local.get $cp) (i32.const 2)))
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $plane (i32.mul (local.get $cpb) (i32.mul (local.get $n) (i32.mul (local.get $hq) (local.get $wq)))))
     (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $plane) (i32.mul (local.get $sh) (local.get $sw))))
     (local.set $src (local.get $x))
-    (local.set $m (i32.const 0))
     (block $mdone (loop $images
       (br_if $mdone (i32.ge_u (local.get $m) (local.get $n)))
       (local.set $ih (i32.const 0))
@@ -161,50 +159,144 @@
         (local.set $i (i32.div_u (i32.add (local.get $ih) (local.get $top)) (local.get $sh)))
         (if (i32.lt_u (local.get $i) (local.get $hq))
           (then
-            ;; plane offset of this row's phase, plus the grid row
-            (local.set $rowBase (i32.add
+            ;; this row's phase plane, plus the grid row
+            (local.set $rowBase (i32.add (local.get $out) (i32.add
               (i32.mul (i32.mul (i32.rem_u (i32.add (local.get $ih) (local.get $top)) (local.get $sh)) (local.get $sw)) (local.get $plane))
-              (i32.shl (i32.mul (i32.add (i32.mul (local.get $m) (local.get $hq)) (local.get $i)) (local.get $wq)) (i32.const 2))))
+              (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $hq)) (local.get $i)) (local.get $wq)) (local.get $cpb)))))
             (local.set $iw (i32.const 0))
             (block $wdone (loop $cols
               (br_if $wdone (i32.ge_u (local.get $iw) (local.get $w)))
               (local.set $j (i32.div_u (i32.add (local.get $iw) (local.get $left)) (local.get $sw)))
               (if (i32.lt_u (local.get $j) (local.get $wq))
                 (then
-                  (local.set $dst (i32.add (local.get $out) (i32.add (local.get $rowBase)
-                    (i32.add (i32.mul (i32.rem_u (i32.add (local.get $iw) (local.get $left)) (local.get $sw)) (local.get $plane)) (i32.shl (local.get $j) (i32.const 2))))))
-                  (local.set $k (i32.const 0))
-                  (loop $chans
-                    (f32.store (local.get $dst) (f32.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
-                    (local.set $dst (i32.add (local.get $dst) (local.get $gb)))
-                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
-                    (br_if $chans (i32.lt_u (local.get $k) (local.get $c))))))
-              (local.set $src (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))
+                  (memory.copy
+                    (i32.add (local.get $rowBase) (i32.add
+                      (i32.mul (i32.rem_u (i32.add (local.get $iw) (local.get $left)) (local.get $sw)) (local.get $plane))
+                      (i32.mul (local.get $j) (local.get $cpb))))
+                    (local.get $src) (local.get $pix))))
+              (local.set $src (i32.add (local.get $src) (local.get $pix)))
               (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
               (br $cols))))
-          (else (local.set $src (i32.add (local.get $src) (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2))))))
+          (else (local.set $src (i32.add (local.get $src) (i32.mul (local.get $w) (local.get $pix))))))
         (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
         (br $rowsl)))
       (local.set $m (i32.add (local.get $m) (i32.const 1)))
       (br $images))))
 
-  ;; dy [n, ho, wo, c] placed on an (n + 1) x hq x wq grid at its top-left, zeros elsewhere.
-  (func (export "gridPad") (param $x i32) (param $n i32) (param $ho i32) (param $wo i32) (param $c i32) (param $hq i32) (param $wq i32) (param $out i32)
-    (local $row i32) (local $rows i32) (local $rb i32) (local $qb i32)
-    (local.set $rb (i32.shl (i32.mul (local.get $wo) (local.get $c)) (i32.const 2)))
-    (local.set $qb (i32.shl (i32.mul (local.get $wq) (local.get $c)) (i32.const 2)))
-    (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $qb) (i32.mul (i32.add (local.get $n) (i32.const 1)) (local.get $hq))))
-    (local.set $rows (i32.mul (local.get $n) (local.get $ho)))
-    (block $done (loop $each
-      (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
-      ;; grid row of (image, row) = image * hq + row
-      (memory.copy
-        (i32.add (local.get $out) (i32.mul (local.get $qb)
-          (i32.add (i32.mul (i32.div_u (local.get $row) (local.get $ho)) (local.get $hq)) (i32.rem_u (local.get $row) (local.get $ho)))))
-        (local.get $x) (local.get $rb))
-      (local.set $x (i32.add (local.get $x) (local.get $rb)))
-      (local.set $row (i32.add (local.get $row) (i32.const 1)))
-      (br $each))))
+  ;; The filter gradient's products, tap by tap (wasm-kernels.ts):
+  ;;   out[t, o, k] += sum over rows r = (m, oh) and ow < wo of
+  ;;                   xg[tapOff[t] + ((m*hq + oh)*wq + ow)*cp + k] * dy[(r*wo + ow)*co + o]
+  ;; xg is phaseGrid's output (cp % 8 == 0), tapOff[t] (int32, in elements) the start of tap t's
+  ;; phase plane plus its shift, dy is [rows, wo, co] (co % 4 == 0), out is [taps, co, cp]. Only
+  ;; the outputs o in [o0, o1) (multiples of 4), so that threads can share the work.
+  ;; Register tiles of 8 k x 4 o over blocks of rb rows: x and dy stay in cache while every tap
+  ;; and tile passes over them (one long product per tap would stream them from memory).
+  (func (export "dwGemm") (param $xg i32) (param $dy i32) (param $out i32) (param $rows i32) (param $ho i32)
+    (param $wo i32) (param $hq i32) (param $wq i32) (param $cp i32) (param $co i32) (param $taps i32) (param $tapOff i32)
+    (param $rb i32) (param $o0 i32) (param $o1 i32)
+    (local $r0 i32) (local $r1 i32) (local $t i32) (local $k i32) (local $o i32) (local $r i32) (local $m i32)
+    (local $xt i32) (local $xp i32) (local $dp i32) (local $acc i32) (local $end i32) (local $cpb i32) (local $cob i32) (local $dyRow i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $xa v128) (local $xb v128) (local $d v128)
+    (local.set $cpb (i32.shl (local.get $cp) (i32.const 2)))
+    (local.set $cob (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $dyRow (i32.mul (local.get $wo) (local.get $cob)))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $r0) (local.get $rows)))
+      (local.set $r1 (i32.add (local.get $r0) (local.get $rb)))
+      (if (i32.gt_u (local.get $r1) (local.get $rows)) (then (local.set $r1 (local.get $rows))))
+      (local.set $t (i32.const 0))
+      (loop $tapl
+        (local.set $xt (i32.add (local.get $xg) (i32.shl (i32.load (i32.add (local.get $tapOff) (i32.shl (local.get $t) (i32.const 2)))) (i32.const 2))))
+        (local.set $k (i32.const 0))
+        (loop $kl
+          (local.set $o (local.get $o0))
+          (loop $ol
+            ;; out[t, o + j, k .. k + 7]
+            (local.set $acc (i32.add (local.get $out) (i32.add
+              (i32.mul (i32.add (i32.mul (local.get $t) (local.get $co)) (local.get $o)) (local.get $cpb))
+              (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $a0 (v128.load (local.get $acc)))
+            (local.set $a1 (v128.load offset=16 (local.get $acc)))
+            (local.set $a2 (v128.load (i32.add (local.get $acc) (local.get $cpb))))
+            (local.set $a3 (v128.load offset=16 (i32.add (local.get $acc) (local.get $cpb))))
+            (local.set $a4 (v128.load (i32.add (local.get $acc) (i32.shl (local.get $cpb) (i32.const 1)))))
+            (local.set $a5 (v128.load offset=16 (i32.add (local.get $acc) (i32.shl (local.get $cpb) (i32.const 1)))))
+            (local.set $a6 (v128.load (i32.add (local.get $acc) (i32.mul (local.get $cpb) (i32.const 3)))))
+            (local.set $a7 (v128.load offset=16 (i32.add (local.get $acc) (i32.mul (local.get $cpb) (i32.const 3)))))
+            (local.set $r (local.get $r0))
+            (loop $rowl
+              (local.set $m (i32.div_u (local.get $r) (local.get $ho)))
+              (local.set $xp (i32.add (local.get $xt) (i32.add (i32.shl (local.get $k) (i32.const 2))
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $hq))
+                  (i32.sub (local.get $r) (i32.mul (local.get $m) (local.get $ho)))) (local.get $wq)) (local.get $cpb)))))
+              (local.set $dp (i32.add (local.get $dy) (i32.add (i32.mul (local.get $r) (local.get $dyRow)) (i32.shl (local.get $o) (i32.const 2)))))
+              (local.set $end (i32.add (local.get $dp) (local.get $dyRow)))
+              (loop $pos
+                (local.set $xa (v128.load (local.get $xp)))
+                (local.set $xb (v128.load offset=16 (local.get $xp)))
+                (local.set $d (v128.load32_splat (local.get $dp)))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $xa) (local.get $d))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $xb) (local.get $d))))
+                (local.set $d (v128.load32_splat offset=4 (local.get $dp)))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $xa) (local.get $d))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $xb) (local.get $d))))
+                (local.set $d (v128.load32_splat offset=8 (local.get $dp)))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $xa) (local.get $d))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $xb) (local.get $d))))
+                (local.set $d (v128.load32_splat offset=12 (local.get $dp)))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $xa) (local.get $d))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $xb) (local.get $d))))
+                (local.set $xp (i32.add (local.get $xp) (local.get $cpb)))
+                (local.set $dp (i32.add (local.get $dp) (local.get $cob)))
+                (br_if $pos (i32.lt_u (local.get $dp) (local.get $end))))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br_if $rowl (i32.lt_u (local.get $r) (local.get $r1))))
+            (v128.store (local.get $acc) (local.get $a0))
+            (v128.store offset=16 (local.get $acc) (local.get $a1))
+            (v128.store (i32.add (local.get $acc) (local.get $cpb)) (local.get $a2))
+            (v128.store offset=16 (i32.add (local.get $acc) (local.get $cpb)) (local.get $a3))
+            (v128.store (i32.add (local.get $acc) (i32.shl (local.get $cpb) (i32.const 1))) (local.get $a4))
+            (v128.store offset=16 (i32.add (local.get $acc) (i32.shl (local.get $cpb) (i32.const 1))) (local.get $a5))
+            (v128.store (i32.add (local.get $acc) (i32.mul (local.get $cpb) (i32.const 3))) (local.get $a6))
+            (v128.store offset=16 (i32.add (local.get $acc) (i32.mul (local.get $cpb) (i32.const 3))) (local.get $a7))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br_if $ol (i32.lt_u (local.get $o) (local.get $o1))))
+          (local.set $k (i32.add (local.get $k) (i32.const 8)))
+          (br_if $kl (i32.lt_u (local.get $k) (local.get $cp))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br_if $tapl (i32.lt_u (local.get $t) (local.get $taps))))
+      (local.set $r0 (local.get $r1))
+      (br $blocks))))
+
+;; The stride-phase outputs of the input gradient put back in place (wasm-kernels.ts):
+  ;; dst[m, r0 + t*sh, c0 + v*sw, :] = src[m, t, v, :] for t < rows, v < cols; src is
+  ;; [n, rows, cols, c] and dst [n, h, w, c].
+  (func (export "scatterPhase") (param $src i32) (param $n i32) (param $rows i32) (param $cols i32) (param $c i32)
+    (param $dst i32) (param $h i32) (param $w i32) (param $sh i32) (param $sw i32) (param $r0 i32) (param $c0 i32)
+    (local $m i32) (local $t i32) (local $v i32) (local $pix i32) (local $d i32) (local $step i32)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $step (i32.mul (local.get $pix) (local.get $sw)))
+    (block $mdone (loop $images
+      (br_if $mdone (i32.ge_u (local.get $m) (local.get $n)))
+      (local.set $t (i32.const 0))
+      (block $tdone (loop $rowsl
+        (br_if $tdone (i32.ge_u (local.get $t) (local.get $rows)))
+        (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $pix)
+          (i32.add (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (i32.add (local.get $r0) (i32.mul (local.get $t) (local.get $sh)))) (local.get $w))
+            (local.get $c0)))))
+        (local.set $v (i32.const 0))
+        (block $vdone (loop $colsl
+          (br_if $vdone (i32.ge_u (local.get $v) (local.get $cols)))
+          (memory.copy (local.get $d) (local.get $src) (local.get $pix))
+          (local.set $src (i32.add (local.get $src) (local.get $pix)))
+          (local.set $d (i32.add (local.get $d) (local.get $step)))
+          (local.set $v (i32.add (local.get $v) (i32.const 1)))
+          (br $colsl)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $rowsl)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br $images))))
 
   (func $blockEnd (param $r0 i32) (param $rows i32) (result i32)
     (select (i32.add (local.get $r0) (i32.const 64)) (local.get $rows)

@@ -16,7 +16,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { copyPlan } from "./copy-kernels.js";
-import { simdKernels } from "./simd.js";
+import { simdKernels, type Simd } from "./simd.js";
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 interface WasmBackend {
@@ -25,6 +25,7 @@ interface WasmBackend {
   wasm: { tfjs: { disposeData(id: number): void } };
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
 }
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
@@ -86,29 +87,55 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   // Rows and columns of x the convolution can read (the rest is cropped).
   const rows = Math.min(inHeight, sh * hq - top);
   const cols = Math.min(inWidth, sw * wq - left);
+  const simd = simdKernels(backend);
+  if (simd && outChannels % 4 === 0) {
+    // resnetc's own product (simd.wat dwGemm) over the phase grids, blocked for the cache.
+    const cp = Math.ceil(inChannels / 8) * 8;
+    const plane = batchSize * hq * wq * cp;
+    const taps = filterHeight * filterWidth;
+    const xg = backend.makeOutput([sh * sw * plane], "float32");
+    simd.fn.phaseGrid(simd.ptr(x), batchSize, inHeight, inWidth, inChannels, sh, sw, top, left, hq, wq, cp, simd.ptr(xg));
+    const out = backend.makeOutput(filterShape, "float32");
+    const sums = 16 * Math.ceil(taps / 4);
+    simd.withScratch(sums + 4 * taps * outChannels * cp, (at) => {
+      const tapOff = simd.i32(at, taps);
+      for (let kh = 0; kh < filterHeight; kh++)
+        for (let kw = 0; kw < filterWidth; kw++) {
+          const phase = ((kh * dh) % sh) * sw + ((kw * dw) % sw);
+          const shift = Math.floor((kh * dh) / sh) * wq + Math.floor((kw * dw) / sw);
+          tapOff[kh * filterWidth + kw] = phase * plane + shift * cp;
+        }
+      // Blocks of rows whose x and dy fit ~32 KB (the L1 cache).
+      const rb = Math.max(1, Math.floor(8192 / ((cp + outChannels) * outWidth)));
+      const args = [simd.ptr(xg), simd.ptr(dy), at + sums, batchSize * outHeight, outHeight, outWidth, hq, wq, cp, outChannels, taps, at, rb];
+      // Half the output channels (in fours) on each thread.
+      const mid = 4 * Math.ceil(outChannels / 8);
+      if (mid < outChannels) simd.both("dwGemm", [...args, 0, mid], [...args, mid, outChannels]);
+      else simd.fn.dwGemm(...(args as [number, number, number, number, number, number, number, number, number, number, number, number, number]), 0, outChannels);
+      // [taps, co, cp] -> [taps, ci, co]
+      const g = simd.f32(at + sums, taps * outChannels * cp);
+      const dW = backend.typedArrayFromHeap(out);
+      for (let t = 0; t < taps; t++)
+        for (let ci = 0; ci < inChannels; ci++)
+          for (let co = 0; co < outChannels; co++) dW[(t * inChannels + ci) * outChannels + co] = g[(t * outChannels + co) * cp + ci]!;
+    });
+    backend.disposeData(xg.dataId);
+    return out;
+  }
+  // Otherwise one BatchMatMul (XNNPACK) per tap, on the backend's kernels: crop x, pad it, split
+  // the phases with two transposes; pad dy onto the grid.
   const c1 = inChannels + 1;
   const grid = (batchSize + 1) * hq * wq;
   const temps: tf.TensorInfo[] = [];
-  let xq: tf.TensorInfo;
-  let dyp: tf.TensorInfo;
-  const simd = simdKernels(backend);
-  if (simd) {
-    xq = backend.makeOutput([sh * sw * c1 * grid], "float32");
-    dyp = backend.makeOutput([grid * outChannels], "float32");
-    simd.fn.phasePlanes(simd.ptr(x), batchSize, rows, cols, inChannels, sh, sw, top, left, hq, wq, simd.ptr(xq));
-    simd.fn.gridPad(simd.ptr(dy), batchSize, outHeight, outWidth, outChannels, hq, wq, simd.ptr(dyp));
-  } else {
-    // The same with the backend's kernels: crop, pad, then split the phases with two transposes.
-    let xc = x;
-    if (rows < inHeight || cols < inWidth) temps.push((xc = run("Slice", backend, { x }, { begin: [0, 0, 0, 0], size: [batchSize, rows, cols, inChannels] })));
-    const xp = run("PadV2", backend, { x: xc }, { paddings: [[0, 1], [top, sh * hq - top - rows], [left, sw * wq - left - cols], [0, 1]], constantValue: 0 });
-    temps.push(xp);
-    // [(N+1)*hq, sh, wq*sw*c1] -> [sh, (N+1)*hq, wq*sw*c1] = [sh, grid, sw*c1] -> [sh, sw*c1, grid]
-    const t1 = run("Transpose", backend, { x: { dataId: xp.dataId, shape: [(batchSize + 1) * hq, sh, wq * sw * c1], dtype: "float32" } }, { perm: [1, 0, 2] });
-    temps.push(t1);
-    xq = run("Transpose", backend, { x: { dataId: t1.dataId, shape: [sh, grid, sw * c1], dtype: "float32" } }, { perm: [0, 2, 1] });
-    dyp = run("PadV2", backend, { x: dy }, { paddings: [[0, 1], [0, hq - outHeight], [0, wq - outWidth], [0, 0]], constantValue: 0 });
-  }
+  let xc = x;
+  if (rows < inHeight || cols < inWidth) temps.push((xc = run("Slice", backend, { x }, { begin: [0, 0, 0, 0], size: [batchSize, rows, cols, inChannels] })));
+  const xp = run("PadV2", backend, { x: xc }, { paddings: [[0, 1], [top, sh * hq - top - rows], [left, sw * wq - left - cols], [0, 1]], constantValue: 0 });
+  temps.push(xp);
+  // [(N+1)*hq, sh, wq*sw*c1] -> [sh, (N+1)*hq, wq*sw*c1] = [sh, grid, sw*c1] -> [sh, sw*c1, grid]
+  const t1 = run("Transpose", backend, { x: { dataId: xp.dataId, shape: [(batchSize + 1) * hq, sh, wq * sw * c1], dtype: "float32" } }, { perm: [1, 0, 2] });
+  temps.push(t1);
+  const xq = run("Transpose", backend, { x: { dataId: t1.dataId, shape: [sh, grid, sw * c1], dtype: "float32" } }, { perm: [0, 2, 1] });
+  const dyp = run("PadV2", backend, { x: dy }, { paddings: [[0, 1], [0, hq - outHeight], [0, wq - outWidth], [0, 0]], constantValue: 0 });
   temps.push(xq, dyp);
   const dyGrid = { dataId: dyp.dataId, shape: [1, grid, outChannels], dtype: "float32" as const };
   const out = backend.makeOutput(filterShape, "float32");
@@ -159,6 +186,14 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const padRight = inWidth + filterWidth - 1 - outWidth - padLeft;
   if (strideHeight === 1 && strideWidth === 1 && Math.min(padTop, padLeft, padBottom, padRight) >= 0)
     return conv(dy, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
+  const simd = simdKernels(backend);
+  if (simd) {
+    const dx = subpixelInput(backend, simd, dy, filter, info);
+    if (dx) {
+      backend.disposeData(wf.dataId);
+      return dx;
+    }
+  }
   const qh = inHeight + filterHeight - 1;
   const qw = inWidth + filterWidth - 1;
   const q = backend.makeOutput([batchSize, qh, qw, outChannels], "float32");
@@ -179,6 +214,59 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const dx = conv(q, "valid");
   backend.disposeData(q.dataId);
   return dx;
+}
+
+/** The input gradient of a strided convolution by stride phase ("sub-pixel"): the rows of dx with
+ * ih + top = i*s + r take only the taps a = q*s + r, at dy row i - q. So each phase (r, c) is a
+ * stride-1 convolution of dy with the sub-filter of its taps (flipped, channel axes swapped),
+ * and its output goes to every s-th row and column of dx (simd.wat scatterPhase). The phases'
+ * sub-filters hold the filter's taps once between them, so this does the forward pass's
+ * multiply-adds; the zero-dilated dy of the general path does s*s times as many.
+ * Returns undefined where a phase would need negative padding (the general path then runs). */
+function subpixelInput(backend: WasmBackend, simd: Simd, dy: tf.TensorInfo, filter: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo | undefined {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw, filterHeight, filterWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // One axis of a phase: q taps, dx rows i0 .. i0 + count - 1, the convolution's padding.
+  const axis = (r: number, s: number, k: number, pad: number, size: number, outSize: number) => {
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const i0 = Math.ceil((pad - r) / s);
+    const count = Math.floor((size - 1 + pad - r) / s) - i0 + 1;
+    const before = taps - 1 - i0;
+    const after = count + taps - 1 - outSize - before;
+    return { taps, i0, count, before, after };
+  };
+  const phases = [];
+  for (let rh = 0; rh < sh; rh++)
+    for (let rw = 0; rw < sw; rw++) {
+      const h = axis(rh, sh, filterHeight, top, inHeight, outHeight);
+      const w = axis(rw, sw, filterWidth, left, inWidth, outWidth);
+      if (h.taps > 0 && w.taps > 0 && h.count > 0 && w.count > 0) {
+        if (Math.min(h.before, h.after, w.before, w.after) < 0) return undefined;
+        phases.push({ rh, rw, h, w });
+      }
+    }
+  const out = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], "float32");
+  if (phases.length < sh * sw) backend.typedArrayFromHeap(out).fill(0); // rows and columns no tap reaches
+  for (const { rh, rw, h, w } of phases) {
+    // F[u, v, co, ci] = W[(h.taps-1-u)*sh + rh, (w.taps-1-v)*sw + rw, ci, co]
+    const f = backend.makeOutput([h.taps, w.taps, outChannels, inChannels], "float32");
+    const fv = backend.typedArrayFromHeap(f);
+    const wv = backend.typedArrayFromHeap(filter);
+    for (let u = 0; u < h.taps; u++)
+      for (let v = 0; v < w.taps; v++) {
+        const src = (((h.taps - 1 - u) * sh + rh) * filterWidth + (w.taps - 1 - v) * sw + rw) * inChannels * outChannels;
+        const dst = (u * w.taps + v) * outChannels * inChannels;
+        for (let ci = 0; ci < inChannels; ci++)
+          for (let co = 0; co < outChannels; co++) fv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
+      }
+    const pad = [[0, 0], [h.before, h.after], [w.before, w.after], [0, 0]];
+    const part = run("Conv2D", backend, { x: dy, filter: f }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] });
+    backend.disposeData(f.dataId);
+    simd.fn.scatterPhase(simd.ptr(part), batchSize, h.count, w.count, inChannels, simd.ptr(out), inHeight, inWidth, sh, sw, h.i0 * sh + rh - top, w.i0 * sw + rw - left);
+    backend.disposeData(part.dataId);
+  }
+  return out;
 }
 
 /** Walks every (output position, tap, input channel, multiplier) of a depthwise convolution. */
@@ -249,6 +337,20 @@ function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo
   };
 }
 
+/** Identity as a second reference to the same memory, as tfjs's cpu and webgl backends do it
+ * (and the wasm backend's own Reshape): the wasm backend's copies the data, and a training step
+ * clones ~420 tensors (the gradient tape saves each kernel's inputs by cloning them), ~5% of a
+ * ResNet-20 step. No tfjs kernel writes into its inputs, so sharing is safe. */
+function aliasIdentity(): (args: KernelArgs) => tf.TensorInfo {
+  const stock = tf.getKernel("Identity", "wasm");
+  return (args) => {
+    const x = args.inputs["x"]!;
+    if (x.dtype === "string") return (stock!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 export const WASM_TRAINING_KERNELS: [string, (a: KernelArgs) => tf.TensorInfo][] = [
   ["Conv2DBackpropFilter", wasmConv2DBackpropFilter],
   ["Conv2DBackpropInput", wasmConv2DBackpropInput],
@@ -261,7 +363,7 @@ let copyKernelsMade: [string, (a: KernelArgs) => tf.TensorInfo][] | undefined;
 /** Registers (or replaces) the wasm backend's training kernels; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
   // Made once, after the wasm backend registered its own (kept for string tensors).
-  copyKernelsMade ??= [["Tile", copyKernel("Tile")], ["Slice", copyKernel("Slice")]];
+  copyKernelsMade ??= [["Tile", copyKernel("Tile")], ["Slice", copyKernel("Slice")], ["Identity", aliasIdentity()]];
   for (const [name, fn] of [...WASM_TRAINING_KERNELS, ...copyKernelsMade]) {
     if (tf.getKernel(name, "wasm")?.kernelFunc === (fn as unknown)) continue;
     if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
