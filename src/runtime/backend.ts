@@ -10,6 +10,7 @@ import { registerFastCpuKernels } from "./kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { registerFusedBatchNorm } from "./batchnorm.js";
 import { registerThreadedWasm } from "./wasm-threads.js";
+import { registerReluGrad } from "./relu-grad.js";
 
 export interface BackendChoice {
   name: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -49,7 +50,10 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
       if (c.name === "cpu" && "firstUse" in b) b.firstUse = false;
       if (c.name === "cpu") registerFastCpuKernels();
       if (c.name === "wasm") registerWasmTrainingKernels();
-      if (c.name === "cpu" || c.name === "wasm") registerFusedBatchNorm(c.name);
+      if (c.name === "cpu" || c.name === "wasm") {
+        registerFusedBatchNorm(c.name);
+        registerReluGrad(c.name);
+      }
       const ours = c.name === "cpu" ? "; with resnetc's training kernels" : c.name === "wasm" ? `; ${wasmThreads()}, with resnetc's training kernels` : "";
       const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (skipped.length ? "the faster ones did not load" : "the fastest available") + ours, skipped };
       if (c.name === "cpu" || c.name === "wasm")

@@ -24,6 +24,7 @@ type Storage = {
 
 export const BN_FORWARD = "ResnetcBatchNormTrain";
 export const BN_BACKWARD = "ResnetcBatchNormTrainGrad";
+export const BN_MOVING = "ResnetcBatchNormMovingStats";
 
 // The loops run channel by channel with a stride (scalar accumulators stay in registers); measured
 // faster than sweeping rows of C with per-channel accumulator arrays.
@@ -186,11 +187,30 @@ function backwardKernel(backendName: "cpu" | "wasm") {
   };
 }
 
+function movingKernel(backendName: "cpu" | "wasm") {
+  return (args: KernelArgs): tf.TensorInfo[] => {
+    const s = storage(backendName, args.backend);
+    const { movingMean, movingVariance, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
+    const decay = 1 - (args.attrs!["momentum"] as number);
+    const outs: tf.TensorInfo[] = [];
+    for (const [moving, batch] of [[movingMean!, mean!], [movingVariance!, variance!]]) {
+      const [out, view] = s.make(moving.shape);
+      const o = view();
+      const mv = s.read(moving);
+      const bv = s.read(batch);
+      for (let k = 0; k < o.length; k++) o[k] = mv[k]! - (mv[k]! - bv[k]!) * decay;
+      outs.push(out);
+    }
+    return outs;
+  };
+}
+
 /** Registers the fused kernels for a backend (cpu or wasm); safe to call more than once. */
 export function registerFusedBatchNorm(backendName: "cpu" | "wasm"): void {
   if (tf.getKernel(BN_FORWARD, backendName)) return;
   tf.registerKernel({ kernelName: BN_FORWARD, backendName, kernelFunc: forwardKernel(backendName) as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: BN_BACKWARD, backendName, kernelFunc: backwardKernel(backendName) as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: BN_MOVING, backendName, kernelFunc: movingKernel(backendName) as unknown as tf.KernelFunc });
 }
 
 /** y, batch mean and batch variance; the gradient flows to x, gamma and beta through BN_BACKWARD.
@@ -236,12 +256,11 @@ export class FusedBatchNorm extends StockBatchNorm {
     if (!fused) return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const [y, mean, variance] = batchNormTrain(x, self.gamma!.read(), self.beta!.read(), self.epsilon);
-      // The stock layer's update: moving = moving - (moving - batch) * (1 - momentum).
-      for (const [v, batch] of [[self.movingMean, mean], [self.movingVariance, variance]] as const)
-        tf.tidy(() => {
-          const orig = v.read();
-          v.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), 1 - self.momentum)));
-        });
+      // The stock layer's update, moving = moving - (moving - batch) * (1 - momentum), for both
+      // statistics in one kernel (tfjs's is three kernels each).
+      const [m, v] = tf.engine().runKernel(BN_MOVING, { movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read(), mean, variance }, { momentum: self.momentum }) as tf.Tensor[];
+      self.movingMean.write(m!);
+      self.movingVariance.write(v!);
       tf.dispose([mean, variance]);
       return y;
     });

@@ -139,6 +139,19 @@
         (local.set $out (i32.add (local.get $out) (local.get $cb)))
         (br $each))))
 
+;; ReLU's gradient: out[i] = x[i] > 0 ? dy[i] : 0 for i < 4*n4 (relu-grad.ts does the rest).
+  (func (export "reluGrad") (param $dy i32) (param $x i32) (param $out i32) (param $n4 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (v128.store (local.get $out)
+        (v128.and (v128.load (local.get $dy)) (f32x4.gt (v128.load (local.get $x)) (v128.const i32x4 0 0 0 0))))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $each))))
+
   ;; Stride-phase grids of a padded NHWC image, for the filter gradient (wasm-kernels.ts):
   ;; out[ph, pw, m, i, j, k] = x[m, i*sh + ph - top, j*sw + pw - left, k] for k < c inside the
   ;; image, 0 elsewhere (the margins, and channels c..cp-1). out is [sh, sw, n, hq, wq, cp].
