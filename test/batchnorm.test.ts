@@ -38,6 +38,7 @@ for (const backend of ["cpu", "wasm"] as const)
     for (const shape of [
       [4, 5, 6, 3],
       [1, 3, 3, 16],
+      [3, 7, 9, 8], // 189 rows: several of the SIMD sums' 64-row blocks, and a partial one
       [7, 10],
     ])
       it(`equals tfjs's BatchNormalization in training: output, gradients, moving statistics (${shape.join("x")})`, async () => {

@@ -11,6 +11,7 @@ import { chooseBackend } from "../src/runtime/backend.js";
 import { initParams, type ParamInfo } from "../src/runtime/params.js";
 import { sliceInto, tileInto } from "../src/runtime/copy-kernels.js";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/wasm-kernels.js";
+import { simdKernels } from "../src/runtime/simd.js";
 import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
 
@@ -81,9 +82,16 @@ describe("Tile and Slice as block copies", () => {
   });
 });
 
-describe("wasm training kernels", () => {
+// With resnetc's SIMD module (simd.wat: the filter gradient's own product where the output
+// channels are a multiple of 4, stride-phase input gradients) and without it (the backend's
+// kernels only: one BatchMatMul per tap, zero-dilated input gradients).
+describe.each([
+  ["with resnetc's SIMD kernels", "1"],
+  ["with the backend's kernels only (RESNETC_WASM_SIMD=0)", "0"],
+])("wasm training kernels %s", (_mode, simdEnv) => {
   let reference: Record<string, Float32Array>[];
   let truth: Record<string, Float32Array>[];
+  const saved = process.env["RESNETC_WASM_SIMD"];
   beforeAll(async () => {
     await tf.setBackend("cpu");
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no "install tfjs-node" banner
@@ -91,10 +99,16 @@ describe("wasm training kernels", () => {
     truth = CONV_CASES.map((c) => kernelResults(c, true));
     await tf.setBackend("wasm");
     registerWasmTrainingKernels();
+    process.env["RESNETC_WASM_SIMD"] = simdEnv;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env["RESNETC_WASM_SIMD"];
+    else process.env["RESNETC_WASM_SIMD"] = saved;
   });
 
   it("are registered for the wasm backend, which lacks or has slow versions of them", () => {
     for (const [name, fn] of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, "wasm")!.kernelFunc, name).toBe(fn);
+    expect(simdKernels(tf.backend()) !== undefined).toBe(simdEnv === "1");
   });
 
   CONV_CASES.forEach((c, i) =>
@@ -109,9 +123,27 @@ describe("wasm training kernels", () => {
   );
 
   it("free every temporary: no wasm tensors are left after a gradient", () => {
-    const before = tf.engine().backend.numDataIds();
-    kernelResults(CONV_CASES[1]!, false);
-    expect(tf.engine().backend.numDataIds()).toBe(before);
+    for (const c of [CONV_CASES[1]!, CONV_CASES[7]!]) {
+      const before = tf.engine().backend.numDataIds();
+      kernelResults(c, false);
+      expect(tf.engine().backend.numDataIds()).toBe(before);
+    }
+  });
+});
+
+describe("Identity on wasm", () => {
+  it("shares the memory (no copy), and each reference outlives the other's disposal", async () => {
+    await tf.setBackend("wasm");
+    registerWasmTrainingKernels();
+    const b = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+    const x = tf.tensor([1, 2, 3, 4]);
+    const y = tf.clone(x);
+    expect(b.getMemoryOffset(y.dataId)).toBe(b.getMemoryOffset(x.dataId));
+    x.dispose();
+    expect([...y.dataSync()]).toEqual([1, 2, 3, 4]);
+    const z = tf.add(y, 1); // new allocations must not land on y's memory
+    expect([...y.dataSync()]).toEqual([1, 2, 3, 4]);
+    tf.dispose([y, z]);
   });
 });
 

@@ -1,6 +1,7 @@
 // The threaded wasm backend (wasm-threads.ts), each run in a child process as a user's program
-// would: it starts with every core (up to XNNPACK's 8), computes what the single-threaded
-// backend computes, and lets the process end on its own (no hang on its worker threads).
+// would: it starts with every core (up to XNNPACK's 8) and resnetc's SIMD helper thread, computes
+// what the single-threaded backend computes, and lets the process end on its own (no hang on its
+// worker threads).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -14,15 +15,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // Inside the repository so that the packages resolve; uses the built runtime (npm test builds).
 const SCRIPT = `import * as tf from "@tensorflow/tfjs";
 import { chooseBackend } from "../../dist/runtime/backend.js";
+import { simdKernels } from "../../dist/runtime/simd.js";
 const choice = await chooseBackend({ prefer: "wasm" });
 const x = tf.randomUniform([4, 16, 16, 8], -1, 1, "float32", 1);
 const w = tf.randomUniform([3, 3, 8, 16], -1, 1, "float32", 2);
 const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 1, "same"))))([x, w]);
+const [dx2, dw2] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, "same"))))([x, w]);
 const y = tf.matMul(tf.reshape(x, [64, 128]), tf.randomUniform([128, 96], -1, 1, "float32", 3));
-console.log(JSON.stringify({ backend: tf.getBackend(), threads: tf.backend().wasm.tfjs.getThreadsCount(), reason: choice.reason, dx: Array.from(dx.dataSync()), dw: Array.from(dw.dataSync()), y: Array.from(y.dataSync()) }));
+console.log(JSON.stringify({ backend: tf.getBackend(), threads: tf.backend().wasm.tfjs.getThreadsCount(), reason: choice.reason, helper: simdKernels(tf.backend()).threads, dx: Array.from(dx.dataSync()), dw: Array.from(dw.dataSync()), dx2: Array.from(dx2.dataSync()), dw2: Array.from(dw2.dataSync()), y: Array.from(y.dataSync()) }));
 `;
 
-function run(env: Record<string, string>): { backend: string; threads: number; reason: string; dx: number[]; dw: number[]; y: number[] } {
+type Probe = { backend: string; threads: number; helper: number; reason: string; dx: number[]; dw: number[]; dx2: number[]; dw2: number[]; y: number[] };
+function run(env: Record<string, string>): Probe {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "probe.mjs");
   writeFileSync(file, SCRIPT);
@@ -39,8 +43,11 @@ describe("threaded wasm", () => {
     const cores = Math.min(os.cpus().length, 8);
     expect(threaded.threads).toBe(cores >= 2 ? cores : 1);
     expect(single.threads).toBe(1);
+    // resnetc's SIMD module runs half of each filter gradient on a helper thread of its own.
+    expect(threaded.helper).toBe(cores >= 2 ? 2 : 1);
+    expect(single.helper).toBe(1);
     expect(threaded.reason).toContain(`${threaded.threads} thread`);
-    for (const key of ["dx", "dw", "y"] as const) {
+    for (const key of ["dx", "dw", "dx2", "dw2", "y"] as const) {
       const a = threaded[key];
       const b = single[key];
       expect(a.length).toBe(b.length);
