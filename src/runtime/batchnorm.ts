@@ -99,67 +99,49 @@ function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
 
 type Info = tf.TensorInfo;
 
-/** Per-channel float64 sums over rows, one set per thread (`parts`), added into the first. */
-function combined(simd: Simd, at: number, c: number, parts: number): Float64Array {
-  const s0 = simd.f64(at, c);
-  if (parts === 2) {
-    const s1 = simd.f64(at + 8 * c, c);
-    for (let k = 0; k < c; k++) s0[k]! += s1[k]!;
-  }
-  return s0;
-}
-
-/** bnForward with the SIMD kernels, in place on the wasm heap (c % 4 == 0); the loops split
- * their rows across resnetc's helper thread where there is one. */
+/** bnForward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
 function simdForward(simd: Simd, x: Info, gamma: Info, beta: Info, eps: number, y: Info, mean: Info, variance: Info): void {
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
-  const [xp, yp, rb, size] = [simd.ptr(x), simd.ptr(y), 4 * c, rows * c];
-  // Scratch: float64 sums [2][c] (a set per thread), then float32 scale and shift [c] each.
-  simd.withScratch(24 * c, (at) => {
-    let parts = simd.rows("colsum", rows, size, (r0, r1, part) => [xp + r0 * rb, r1 - r0, c, at + part * 8 * c]);
-    let sum = combined(simd, at, c, parts);
+  // Scratch: float64 sums [c], then float32 scale and shift [c] each.
+  simd.withScratch(16 * c, (at) => {
+    const sum = simd.f64(at, c);
+    simd.fn.colsum(simd.ptr(x), rows, c, at);
     const m = simd.f32(simd.ptr(mean), c);
     for (let k = 0; k < c; k++) m[k] = sum[k]! / rows;
-    simd.f64(at, 2 * c).fill(0);
-    const mp = simd.ptr(mean);
-    parts = simd.rows("colsumSqDev", rows, size, (r0, r1, part) => [xp + r0 * rb, r1 - r0, c, mp, at + part * 8 * c]);
-    sum = combined(simd, at, c, parts);
+    sum.fill(0);
+    simd.fn.colsumSqDev(simd.ptr(x), rows, c, simd.ptr(mean), at);
     const v = simd.f32(simd.ptr(variance), c);
     const g = simd.f32(simd.ptr(gamma), c);
     const b = simd.f32(simd.ptr(beta), c);
-    const scale = simd.f32(at + 16 * c, c);
-    const shift = simd.f32(at + 20 * c, c);
+    const scale = simd.f32(at + 8 * c, c);
+    const shift = simd.f32(at + 12 * c, c);
     for (let k = 0; k < c; k++) {
       v[k] = sum[k]! / rows;
       scale[k] = g[k]! / Math.sqrt(v[k]! + eps);
       shift[k] = b[k]! - m[k]! * scale[k]!;
     }
-    simd.rows("affine", rows, size, (r0, r1) => [xp + r0 * rb, yp + r0 * rb, r1 - r0, c, at + 16 * c, at + 20 * c]);
+    simd.fn.affine(simd.ptr(x), simd.ptr(y), rows, c, at + 8 * c, at + 12 * c);
   });
 }
 
-/** bnBackward with the SIMD kernels, in place on the wasm heap (c % 4 == 0), split like
- * simdForward. */
+/** bnBackward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
 function simdBackward(simd: Simd, dy: Info, x: Info, mean: Info, variance: Info, gamma: Info, eps: number, dx: Info, dgamma: Info, dbeta: Info): Info[] {
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
-  const [dyp, xp, dxp, mp, rb, size] = [simd.ptr(dy), simd.ptr(x), simd.ptr(dx), simd.ptr(mean), 4 * c, rows * c];
-  // Scratch: float64 sums of dy [2][c] and of dy * (x - mean) [2][c] (a set per thread), then
-  // float32 a, b, d [c] each.
-  simd.withScratch(44 * c, (at) => {
-    const parts = simd.rows("colsumGrad", rows, size, (r0, r1, part) => [dyp + r0 * rb, xp + r0 * rb, r1 - r0, c, mp, at + part * 8 * c, at + (2 + part) * 8 * c]);
-    const sb = combined(simd, at, c, parts);
-    const sg = combined(simd, at + 16 * c, c, parts);
+  // Scratch: float64 sums of dy and of dy * (x - mean) [c] each, then float32 a, b, d [c] each.
+  simd.withScratch(28 * c, (at) => {
+    simd.fn.colsumGrad(simd.ptr(dy), simd.ptr(x), rows, c, simd.ptr(mean), at, at + 8 * c);
+    const sb = simd.f64(at, c);
+    const sg = simd.f64(at + 8 * c, c);
     const m = simd.f32(simd.ptr(mean), c);
     const v = simd.f32(simd.ptr(variance), c);
     const g = simd.f32(simd.ptr(gamma), c);
     const db = simd.f32(simd.ptr(dbeta), c);
     const dg = simd.f32(simd.ptr(dgamma), c);
-    const [ap, bp, dp] = [at + 32 * c, at + 36 * c, at + 40 * c];
-    const a = simd.f32(ap, c);
-    const b = simd.f32(bp, c);
-    const d = simd.f32(dp, c);
+    const a = simd.f32(at + 16 * c, c);
+    const b = simd.f32(at + 20 * c, c);
+    const d = simd.f32(at + 24 * c, c);
     for (let k = 0; k < c; k++) {
       const invStd = 1 / Math.sqrt(v[k]! + eps);
       db[k] = sb[k]!;
@@ -169,7 +151,7 @@ function simdBackward(simd: Simd, dy: Info, x: Info, mean: Info, variance: Info,
       b[k] = (-a[k]! * sg[k]! * invStd * invStd) / rows;
       d[k] = (-a[k]! * sb[k]!) / rows - b[k]! * m[k]!;
     }
-    simd.rows("affine2", rows, size, (r0, r1) => [dyp + r0 * rb, xp + r0 * rb, dxp + r0 * rb, r1 - r0, c, ap, bp, dp]);
+    simd.fn.affine2(simd.ptr(dy), simd.ptr(x), simd.ptr(dx), rows, c, at + 16 * c, at + 20 * c, at + 24 * c);
   });
   return [dx, dgamma, dbeta];
 }

@@ -32,10 +32,7 @@ function wasmKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const out = b.makeOutput(x.shape, "float32");
   const simd = simdKernels(backend);
   const n4 = simd ? tf.util.sizeFromShape(x.shape) >> 2 : 0;
-  if (simd) {
-    const [dp, xp, op] = [simd.ptr(dy), simd.ptr(x), simd.ptr(out)];
-    simd.rows("reluGrad", n4, 4 * n4, (r0, r1) => [dp + 16 * r0, xp + 16 * r0, op + 16 * r0, r1 - r0]);
-  }
+  if (simd) simd.fn.reluGrad(simd.ptr(dy), simd.ptr(x), simd.ptr(out), n4);
   reluGradLoop(b.typedArrayFromHeap(dy), b.typedArrayFromHeap(x), b.typedArrayFromHeap(out), 4 * n4);
   return out;
 }

@@ -49,11 +49,6 @@ export interface Simd {
   /** fn[name](...mine) here and fn[name](...theirs) on the helper thread at the same time (one
    * after the other without a helper). The two calls must write disjoint memory. */
   both(name: Name, mine: number[], theirs: number[]): void;
-  /** fn[name] over rows [0, rows): on both threads (rows split in two) when there is a helper and
-   * enough work (`size` elements in all) to pay for the hand-over, else here. `args(r0, r1, part)`
-   * gives the arguments for rows r0..r1 (part 0 or 1: which thread, for per-thread outputs).
-   * Returns the number of parts run (callers with per-thread outputs combine them). */
-  rows(name: Name, rows: number, size: number, args: (r0: number, r1: number, part: number) => number[]): number;
   /** Byte offset of a tensor's data in the heap. */
   ptr(t: { dataId: object }): number;
   /** Runs `f` with `bytes` of zeroed heap scratch at a 16-byte aligned offset, then frees it. */
@@ -110,9 +105,6 @@ function startHelper(bytes: Uint8Array, memory: WebAssembly.Memory): Int32Array 
   return undefined;
 }
 
-// Below this many elements a loop is done in well under the ~50 us a hand-over costs.
-const SPLIT_MIN = 1 << 16;
-
 const cache = new WeakMap<object, Simd | null>();
 
 export function simdKernels(backend: unknown): Simd | undefined {
@@ -155,15 +147,6 @@ export function simdKernels(backend: unknown): Simd | undefined {
           Atomics.store(ctl, 0, IDLE);
           Atomics.notify(ctl, 0);
           if (state !== DONE) throw new Error(`resnetc's SIMD helper thread failed in ${name}`);
-        },
-        rows(name, rows, size, args) {
-          if (size < SPLIT_MIN || rows < 2 || ctl === undefined) {
-            call(name, args(0, rows, 0));
-            return 1;
-          }
-          const half = rows >> 1;
-          this.both(name, args(0, half, 0), args(half, rows, 1));
-          return 2;
         },
         ptr: (t) => b.dataIdMap.get(t.dataId).memoryOffset,
         withScratch(bytes, f) {
