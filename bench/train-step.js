@@ -280,7 +280,9 @@ for (let i = 0; i < steps; i++) {
 }
 if (only) {
   const m = median(models.emitted.ms);
-  console.log(JSON.stringify({ imagesPerSec: (batch * 1000) / m, msPerStep: m, batch, steps, backend: backendName, losses: models.emitted.losses }));
+  const ms = models.emitted.ms;
+  const threads = tf.getBackend() === "wasm" ? tf.backend().wasm?.tfjs?.getThreadsCount?.() : undefined;
+  console.log(JSON.stringify({ imagesPerSec: (batch * 1000) / m, msPerStep: m, msFastest: Math.min(...ms), msSlowest: Math.max(...ms), msAll: ms.map((v) => +v.toFixed(1)), batch, steps, ...(threads ? { threads } : {}), backend: backendName, losses: models.emitted.losses }));
   process.exit(0);
 }
 const leaked = tf.memory().numTensors - afterWarmup;
@@ -368,8 +370,10 @@ function child(cmd, args) {
     return { error: why.slice(0, 200) };
   }
 }
-// torch uses every core; torch-1thread is the like-for-like figure for the single-threaded
-// wasm backend (tfjs's threaded wasm build does not run in Node).
+// torch uses every core, as wasm does (XNNPACK's pool on every core, and resnetc's helper
+// thread); torch-1thread is the single-core figure. This machine's speed drifts (a shared VM: the
+// same convolution takes 3 ms or 6 ms from one minute to the next), so wasm runs 10 steps and
+// reports the median with its spread, and the ratio to PyTorch measured minutes apart.
 const imagesPerSec = { "tfjs-cpu": null, cpu: null, wasm: null, torch: null, "torch-1thread": null };
 const throughput = {};
 if (!opt["no-backends"] && size === 32) {
@@ -378,7 +382,7 @@ if (!opt["no-backends"] && size === 32) {
   const runs = [
     ["tfjs-cpu", process.execPath, [self, "--throughput-only", "--stock-kernels", "--batch", String(stockBatch), "--steps", "1", "--warmup", "0"]],
     ["cpu", process.execPath, [self, "--throughput-only", "--backend", "cpu", "--batch", "32", "--steps", "2", "--warmup", "1"]],
-    ["wasm", process.execPath, [self, "--throughput-only", "--backend", "wasm", "--batch", "32", "--steps", String(Math.max(steps, 5)), "--warmup", "1"]],
+    ["wasm", process.execPath, [self, "--throughput-only", "--backend", "wasm", "--batch", "32", "--steps", String(Math.max(steps, 10)), "--warmup", "1"]],
     ["torch", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3"]],
     ["torch-1thread", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3", "1"]],
   ];
@@ -388,7 +392,8 @@ if (!opt["no-backends"] && size === 32) {
     const r = child(cmd, args);
     throughput[name] = r;
     if (typeof r.imagesPerSec === "number") imagesPerSec[name] = +r.imagesPerSec.toFixed(3);
-    const how = r.error ? `unavailable: ${r.error}` : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, ${r.msPerStep.toFixed(0)} ms per step${r.threads ? `, ${r.threads} thread${r.threads > 1 ? "s" : ""}` : ""})`;
+    const spread = r.msFastest !== undefined && r.steps > 1 ? `; steps ${r.msFastest.toFixed(0)}-${r.msSlowest.toFixed(0)} ms, ${((r.batch * 1000) / r.msFastest).toFixed(0)} images/s at the fastest` : "";
+    const how = r.error ? `unavailable: ${r.error}` : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, median ${r.msPerStep.toFixed(0)} ms per step${r.threads ? `, ${r.threads} thread${r.threads > 1 ? "s" : ""}` : ""}${spread})`;
     console.log(`  ${name.padEnd(13)} ${how}   [${((performance.now() - t0) / 1000).toFixed(0)} s]`);
   }
   const ratio = (a, b) => (imagesPerSec[a] && imagesPerSec[b] ? imagesPerSec[a] / imagesPerSec[b] : null);

@@ -142,6 +142,9 @@ export function simdKernels(backend: unknown): Simd | undefined {
           Atomics.store(ctl, 0, POSTED);
           Atomics.notify(ctl, 0);
           call(name, mine);
+          // The halves take milliseconds and end close together: spin a little before sleeping
+          // (a wake-up from Atomics.wait costs tens of microseconds).
+          for (let spin = 0; spin < 20000 && Atomics.load(ctl, 0) === POSTED; spin++);
           while (Atomics.load(ctl, 0) === POSTED) Atomics.wait(ctl, 0, POSTED);
           const state = Atomics.load(ctl, 0);
           Atomics.store(ctl, 0, IDLE);

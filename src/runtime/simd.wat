@@ -1,13 +1,14 @@
-;; resnetc's SIMD kernels for the wasm backend: the memory-bound loops of a training step (batch
-;; norm's sums and affine maps, the layout changes of the convolution gradients) that tfjs's wasm
-;; build has no kernel for and that JavaScript runs ~10x slower than 128-bit SIMD.
+;; resnetc's SIMD kernels for the wasm backend: the loops of a training step that tfjs's wasm
+;; build has no kernel for, and that JavaScript runs ~10x slower than 128-bit SIMD: batch norm's
+;; sums and affine maps, ReLU's gradient, and the convolution filter gradient (its stride-phase
+;; layout and its own cache-blocked product) and strided input gradient (putting phases back).
 ;; The module imports the backend's own memory ("env" "memory"), so every pointer below is a byte
-;; offset into tfjs's heap and no data is copied in or out. scripts/build-simd.mjs assembles it
-;; (with wabt) twice: with `shared` memory for the threaded build and without for the other; the
-;; bytes live in simd-wasm.ts, and a test checks they match this file.
+;; offset into tfjs's heap and no data is copied in or out. scripts/build-simd.js (`npm run simd`)
+;; assembles it with wabt twice: importing a `shared` memory (tfjs's threaded build) and a plain
+;; one; the bytes live in simd-wasm.ts, and test/simd.test.ts checks they match this file.
 ;; Conventions: x is [rows, c] row-major float32 with c % 4 == 0 (the caller checks; other
 ;; shapes use the JavaScript loops); per-channel vectors are float32[c]; sums are float64[c] and
-;; are added to (the caller zeroes them).
+;; are added to (the caller zeroes them). simd.ts loads it; its callers say what they pass.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
