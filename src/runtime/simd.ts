@@ -26,7 +26,7 @@ export interface SimdExports {
   reluGrad(dy: Ptr, x: Ptr, out: Ptr, n4: number): void;
   phaseGrid(x: Ptr, n: number, h: number, w: number, c: number, sh: number, sw: number, top: number, left: number, hq: number, wq: number, cp: number, out: Ptr): void;
   scatterPhase(src: Ptr, n: number, rows: number, cols: number, c: number, dst: Ptr, h: number, w: number, sh: number, sw: number, r0: number, c0: number): void;
-  dwGemm(xg: Ptr, dy: Ptr, out: Ptr, rows: number, ho: number, wo: number, hq: number, wq: number, cp: number, co: number, taps: number, tapOff: Ptr, rb: number, o0: number, o1: number): void;
+  dwGemm(xg: Ptr, dy: Ptr, out: Ptr, rows: number, rowOff: Ptr, wo: number, cp: number, co: number, taps: number, tapOff: Ptr, rb: number, o0: number, o1: number): void;
 }
 type Name = keyof SimdExports;
 const NAMES: Name[] = ["colsum", "colsumSqDev", "colsumGrad", "affine", "affine2", "reluGrad", "phaseGrid", "scatterPhase", "dwGemm"];
@@ -49,6 +49,8 @@ export interface Simd {
   /** fn[name](...mine) here and fn[name](...theirs) on the helper thread at the same time (one
    * after the other without a helper). The two calls must write disjoint memory. */
   both(name: Name, mine: number[], theirs: number[]): void;
+  /** fn[name](...args). */
+  call(name: Name, args: number[]): void;
   /** Byte offset of a tensor's data in the heap. */
   ptr(t: { dataId: object }): number;
   /** Runs `f` with `bytes` of zeroed heap scratch at a 16-byte aligned offset, then frees it. */
@@ -151,6 +153,7 @@ export function simdKernels(backend: unknown): Simd | undefined {
           Atomics.notify(ctl, 0);
           if (state !== DONE) throw new Error(`resnetc's SIMD helper thread failed in ${name}`);
         },
+        call,
         ptr: (t) => b.dataIdMap.get(t.dataId).memoryOffset,
         withScratch(bytes, f) {
           const raw = mod._malloc(bytes + 16) >>> 0;

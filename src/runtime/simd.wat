@@ -200,15 +200,16 @@
   ;; The filter gradient's products, tap by tap (wasm-kernels.ts):
   ;;   out[t, o, k] += sum over rows r = (m, oh) and ow < wo of
   ;;                   xg[tapOff[t] + ((m*hq + oh)*wq + ow)*cp + k] * dy[(r*wo + ow)*co + o]
+  ;; where rowOff[r] (int32) is the byte offset ((m*hq + oh)*wq)*cp*4 of row r's grid row.
   ;; xg is phaseGrid's output (cp % 8 == 0), tapOff[t] (int32, in elements) the start of tap t's
   ;; phase plane plus its shift, dy is [rows, wo, co] (co % 4 == 0), out is [taps, co, cp]. Only
   ;; the outputs o in [o0, o1) (multiples of 4), so that threads can share the work.
   ;; Register tiles of 8 k x 4 o over blocks of rb rows: x and dy stay in cache while every tap
   ;; and tile passes over them (one long product per tap would stream them from memory).
-  (func (export "dwGemm") (param $xg i32) (param $dy i32) (param $out i32) (param $rows i32) (param $ho i32)
-    (param $wo i32) (param $hq i32) (param $wq i32) (param $cp i32) (param $co i32) (param $taps i32) (param $tapOff i32)
+  (func (export "dwGemm") (param $xg i32) (param $dy i32) (param $out i32) (param $rows i32) (param $rowOff i32)
+    (param $wo i32) (param $cp i32) (param $co i32) (param $taps i32) (param $tapOff i32)
     (param $rb i32) (param $o0 i32) (param $o1 i32)
-    (local $r0 i32) (local $r1 i32) (local $t i32) (local $k i32) (local $o i32) (local $r i32) (local $m i32)
+    (local $r0 i32) (local $r1 i32) (local $t i32) (local $k i32) (local $o i32) (local $r i32)
     (local $xt i32) (local $xp i32) (local $dp i32) (local $acc i32) (local $end i32) (local $cpb i32) (local $cob i32) (local $dyRow i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
     (local $xa v128) (local $xb v128) (local $d v128)
@@ -240,10 +241,8 @@
             (local.set $a7 (v128.load offset=16 (i32.add (local.get $acc) (i32.mul (local.get $cpb) (i32.const 3)))))
             (local.set $r (local.get $r0))
             (loop $rowl
-              (local.set $m (i32.div_u (local.get $r) (local.get $ho)))
               (local.set $xp (i32.add (local.get $xt) (i32.add (i32.shl (local.get $k) (i32.const 2))
-                (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $hq))
-                  (i32.sub (local.get $r) (i32.mul (local.get $m) (local.get $ho)))) (local.get $wq)) (local.get $cpb)))))
+                (i32.load (i32.add (local.get $rowOff) (i32.shl (local.get $r) (i32.const 2)))))))
               (local.set $dp (i32.add (local.get $dy) (i32.add (i32.mul (local.get $r) (local.get $dyRow)) (i32.shl (local.get $o) (i32.const 2)))))
               (local.set $end (i32.add (local.get $dp) (local.get $dyRow)))
               (loop $pos

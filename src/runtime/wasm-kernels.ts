@@ -96,8 +96,10 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     const xg = backend.makeOutput([sh * sw * plane], "float32");
     simd.fn.phaseGrid(simd.ptr(x), batchSize, inHeight, inWidth, inChannels, sh, sw, top, left, hq, wq, cp, simd.ptr(xg));
     const out = backend.makeOutput(filterShape, "float32");
-    const sums = 16 * Math.ceil(taps / 4);
-    simd.withScratch(sums + 4 * taps * outChannels * cp, (at) => {
+    const rows = batchSize * outHeight;
+    // Scratch: int32 tapOff [taps] and rowOff [rows] (16-byte aligned), then float32 sums [taps, co, cp].
+    const tables = 16 * Math.ceil(taps / 4) + 16 * Math.ceil(rows / 4);
+    simd.withScratch(tables + 4 * taps * outChannels * cp, (at) => {
       const tapOff = simd.i32(at, taps);
       for (let kh = 0; kh < filterHeight; kh++)
         for (let kw = 0; kw < filterWidth; kw++) {
@@ -105,15 +107,18 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
           const shift = Math.floor((kh * dh) / sh) * wq + Math.floor((kw * dw) / sw);
           tapOff[kh * filterWidth + kw] = phase * plane + shift * cp;
         }
+      const rowAt = at + 16 * Math.ceil(taps / 4);
+      const rowOff = simd.i32(rowAt, rows);
+      for (let r = 0; r < rows; r++) rowOff[r] = ((Math.floor(r / outHeight) * hq + (r % outHeight)) * wq) * cp * 4;
       // Blocks of rows whose x and dy fit ~32 KB (the L1 cache).
       const rb = Math.max(1, Math.floor(8192 / ((cp + outChannels) * outWidth)));
-      const args = [simd.ptr(xg), simd.ptr(dy), at + sums, batchSize * outHeight, outHeight, outWidth, hq, wq, cp, outChannels, taps, at, rb];
+      const args = (o0: number, o1: number) => [simd.ptr(xg), simd.ptr(dy), at + tables, rows, rowAt, outWidth, cp, outChannels, taps, at, rb, o0, o1];
       // Half the output channels (in fours) on each thread.
       const mid = 4 * Math.ceil(outChannels / 8);
-      if (mid < outChannels) simd.both("dwGemm", [...args, 0, mid], [...args, mid, outChannels]);
-      else simd.fn.dwGemm(...(args as [number, number, number, number, number, number, number, number, number, number, number, number, number]), 0, outChannels);
+      if (mid < outChannels) simd.both("dwGemm", args(0, mid), args(mid, outChannels));
+      else simd.call("dwGemm", args(0, outChannels));
       // [taps, co, cp] -> [taps, ci, co]
-      const g = simd.f32(at + sums, taps * outChannels * cp);
+      const g = simd.f32(at + tables, taps * outChannels * cp);
       const dW = backend.typedArrayFromHeap(out);
       for (let t = 0; t < taps; t++)
         for (let ci = 0; ci < inChannels; ci++)
