@@ -11,13 +11,17 @@ import * as tf from "@tensorflow/tfjs";
 type Numeric = Float32Array | Int32Array | Uint8Array;
 
 /** Tile or Slice of x as its kernel attributes say: the output's shape, and the copy into it. */
-export function copyPlan(name: "Tile" | "Slice", x: tf.TensorInfo, attrs: Record<string, unknown>): { shape: number[]; fill: (xv: Numeric, out: Numeric) => void } {
+export function copyPlan(
+  name: "Tile" | "Slice",
+  x: tf.TensorInfo,
+  attrs: Record<string, unknown>,
+): { shape: number[]; fill: (xv: Numeric, out: Numeric) => void; runs?: (visit: (from: number, run: number) => void) => void } {
   if (name === "Tile") {
     const reps = attrs["reps"] as number[];
     return { shape: x.shape.map((d, i) => d * reps[i]!), fill: (xv, out) => tileInto(xv, x.shape, reps, out) };
   }
   const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs["begin"] as number[], attrs["size"] as number[]);
-  return { shape: size, fill: (xv, out) => sliceInto(xv, x.shape, begin, size, out) };
+  return { shape: size, fill: (xv, out) => sliceInto(xv, x.shape, begin, size, out), runs: (visit) => sliceRuns(x.shape, begin, size, visit) };
 }
 
 function strides(shape: number[]): number[] {
@@ -57,11 +61,13 @@ export function tileInto(x: Numeric, shape: number[], reps: number[], out: Numer
   fill(0, 0, 0);
 }
 
-/** out = x[begin[0] : begin[0] + size[0], ...] (a contiguous-step slice, any rank). */
-export function sliceInto(x: Numeric, shape: number[], begin: number[], size: number[], out: Numeric): void {
+/** Visits the contiguous runs of x[begin[0] : begin[0] + size[0], ...] (a contiguous-step slice,
+ * any rank) in output order: each run starts at x element `from` and is `run` elements long. */
+export function sliceRuns(shape: number[], begin: number[], size: number[], visit: (from: number, run: number) => void): void {
   const rank = shape.length;
+  if (size.some((d) => d === 0)) return;
   if (rank === 0) {
-    out[0] = x[0]!;
+    visit(0, 1);
     return;
   }
   const xs = strides(shape);
@@ -69,16 +75,21 @@ export function sliceInto(x: Numeric, shape: number[], begin: number[], size: nu
   let last = rank - 1;
   while (last > 0 && begin[last] === 0 && size[last] === shape[last]) last--;
   const run = size[last]! * xs[last]!;
-  let o = 0;
   const walk = (dim: number, xOff: number): void => {
     if (dim === last) {
-      const from = xOff + begin[dim]! * xs[dim]!;
-      (out as Float32Array).set((x as Float32Array).subarray(from, from + run), o);
-      o += run;
+      visit(xOff + begin[dim]! * xs[dim]!, run);
       return;
     }
     for (let i = 0; i < size[dim]!; i++) walk(dim + 1, xOff + (begin[dim]! + i) * xs[dim]!);
   };
-  if (size.some((d) => d === 0)) return;
   walk(0, 0);
+}
+
+/** out = x[begin[0] : begin[0] + size[0], ...] (a contiguous-step slice, any rank). */
+export function sliceInto(x: Numeric, shape: number[], begin: number[], size: number[], out: Numeric): void {
+  let o = 0;
+  sliceRuns(shape, begin, size, (from, run) => {
+    (out as Float32Array).set((x as Float32Array).subarray(from, from + run), o);
+    o += run;
+  });
 }

@@ -153,6 +153,18 @@
       (local.set $out (i32.add (local.get $out) (i32.const 16)))
       (br $each))))
 
+;; Gathers runs: dst gets count runs of `run` bytes, one after another, the i-th from src +
+  ;; from[i] (int32 byte offsets; wasm-kernels.ts's Slice).
+  (func (export "gatherRuns") (param $src i32) (param $from i32) (param $count i32) (param $run i32) (param $dst i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $from) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $from) (local.get $end)))
+      (memory.copy (local.get $dst) (i32.add (local.get $src) (i32.load (local.get $from))) (local.get $run))
+      (local.set $dst (i32.add (local.get $dst) (local.get $run)))
+      (local.set $from (i32.add (local.get $from) (i32.const 4)))
+      (br $each))))
+
   ;; Stride-phase grids of a padded NHWC image, for the filter gradient (wasm-kernels.ts):
   ;; out[ph, pw, m, i, j, k] = x[m, i*sh + ph - top, j*sw + pw - left, k] for k < c inside the
   ;; image, 0 elsewhere (the margins, and channels c..cp-1). out is [sh, sw, n, hq, wq, cp].

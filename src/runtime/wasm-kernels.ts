@@ -335,8 +335,24 @@ function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo
     const backend = args.backend as WasmBackend;
     const x = args.inputs["x"]!;
     if (x.dtype === "string" || x.dtype === "complex64") return (stock!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
-    const { shape, fill } = copyPlan(name, x, args.attrs!);
+    const { shape, fill, runs } = copyPlan(name, x, args.attrs!);
     const out = backend.makeOutput(shape, x.dtype as "float32");
+    const simd = simdKernels(backend);
+    if (runs && simd) {
+      // The runs' offsets in a table, then one SIMD-module call copies them all.
+      const bpe = tf.util.bytesPerElement(x.dtype);
+      const from: number[] = [];
+      let run = 0;
+      runs((f, r) => {
+        from.push(f * bpe);
+        run = r * bpe;
+      });
+      simd.withScratch(4 * from.length, (at) => {
+        simd.i32(at, from.length).set(from);
+        simd.fn.gatherRuns(simd.ptr(x), at, from.length, run, simd.ptr(out));
+      });
+      return out;
+    }
     fill(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out));
     return out;
   };
