@@ -1,15 +1,19 @@
 // Training kernels for tfjs's `wasm` backend, registered through tfjs's public kernel API. The
-// wasm backend runs convolutions and matrix products through XNNPACK (SIMD, ~20 GFLOP/s on one
-// core here) but has no Conv2DBackpropFilter and no depthwise gradients, so it cannot train a
+// wasm backend runs convolutions and matrix products through XNNPACK (SIMD, ~10 GMAC/s a core
+// here) but has no Conv2DBackpropFilter and no depthwise gradients, so it cannot train a
 // convolution at all, and its Conv2DBackpropInput is a scalar loop ~10x slower than its forward
-// convolution. These kernels rearrange data in JavaScript, directly in the wasm heap, so that the
-// heavy arithmetic is one call of the backend's own fast kernels:
-//   dW = im2col(x)^T . dy        one BatchMatMul  [kh*kw*Ci, P] x [P, Co]   (P = N*Ho*Wo)
-//   dx = conv(pad(dilate(dy)), rot180(W)^T)   one Conv2D, stride 1, "valid"
+// convolution. Here, with N*Ho*Wo output positions P:
+//   dW  resnetc's own SIMD product (simd.wat dwGemm) over stride-phase grids of x: per tap a
+//       [Ci, P] x [P, Co] sum, blocked so that x and dy stay in cache, half the output channels
+//       on resnetc's helper thread. XNNPACK streams such long sums from memory (it packs one
+//       side and never blocks the long dimension): 2x slower. Without the SIMD module (or Co not
+//       a multiple of 4): one XNNPACK BatchMatMul per tap, on a view of the phase planes.
+//   dx  stride 1: one XNNPACK Conv2D of dy with the filter rotated and its channel axes swapped;
+//       strided: one such Conv2D per stride phase ("sub-pixel", the forward pass's work), put back
+//       in place by the SIMD module; otherwise (or without it) one Conv2D of zero-dilated dy.
 // Depthwise gradients (a few multiply-adds per element) are direct loops; Tile and Slice, which a
-// training step needs (batch-norm gradients, option A shortcuts), are block copies.
-// Multi-threading: the backend's kernels use its thread pool where it has one (the threaded wasm
-// build runs in browsers with cross-origin isolation; in Node tfjs loads the single-threaded one).
+// training step needs (batch-norm gradients, option A shortcuts), are block copies; Identity
+// shares memory instead of copying it.
 // Takes: nothing (it registers kernels). Gives: `registerWasmTrainingKernels()` and the kernel
 // functions (tests compare them with the cpu backend's). Must not: change results beyond float
 // rounding; leak wasm heap memory (every temporary is disposed before returning).
