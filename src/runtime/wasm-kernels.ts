@@ -193,8 +193,17 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   // Stride 1: no zeros to insert, so the convolution pads dy itself (no copy).
   const padBottom = inHeight + filterHeight - 1 - outHeight - padTop;
   const padRight = inWidth + filterWidth - 1 - outWidth - padLeft;
-  if (strideHeight === 1 && strideWidth === 1 && Math.min(padTop, padLeft, padBottom, padRight) >= 0)
+  if (strideHeight === 1 && strideWidth === 1 && Math.min(padTop, padLeft, padBottom, padRight) >= 0) {
+    const simd = simdKernels(backend);
+    if (simd && filterHeight === 3 && filterWidth === 3 && padTop === 1 && padLeft === 1 && padBottom === 1 && padRight === 1) {
+      const dx = winogradConv(backend, simd, dy, wf);
+      if (dx) {
+        backend.disposeData(wf.dataId);
+        return dx;
+      }
+    }
     return conv(dy, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
+  }
   const simd = simdKernels(backend);
   if (simd) {
     const dx = subpixelInput(backend, simd, dy, filter, info);
@@ -223,6 +232,79 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const dx = conv(q, "valid");
   backend.disposeData(q.dataId);
   return dx;
+}
+
+const WINOGRAD_MIN = 1 << 20;
+
+/** A 3x3, stride-1, pad-1 convolution of x [n, h, w, c] with g [3, 3, c, co] by Winograd
+ * F(2x2, 3x3) in the SIMD module (simd.wat winograd): 16 multiply-adds per 2x2 outputs and input
+ * channel x output channel where the direct convolution (XNNPACK's) does 36; the tile blocks are
+ * split across resnetc's helper thread. Undefined where the shape does not fit it (odd sizes,
+ * channels not multiples of 4 and 8); the caller then uses XNNPACK. Float error: a few ulps more
+ * than the direct sum (the transforms add and subtract inputs before the products). */
+function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.TensorInfo): tf.TensorInfo | undefined {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const co = g.shape[3]!;
+  const tilesPerRow = w / 2;
+  const t = tilesPerRow % 8 === 0 ? 8 : tilesPerRow % 4 === 0 ? 4 : 0;
+  if (h % 2 !== 0 || t === 0 || c % 4 !== 0 || co % 8 !== 0 || g.shape[0] !== 3 || g.shape[1] !== 3 || x.dtype !== "float32") return undefined;
+  // Small convolutions: XNNPACK's is done before the hand-over to the helper thread pays off.
+  if (n * h * w * c * co < WINOGRAD_MIN) return undefined;
+  // U[p*4 + q, k, o] = sum over a, b of G[p, a] g[a, b, k, o] G[q, b], G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]
+  const u = backend.makeOutput([16, c, co], "float32");
+  const uv = backend.typedArrayFromHeap(u);
+  const gv = backend.typedArrayFromHeap(g);
+  const kc = c * co;
+  for (let e = 0; e < kc; e++) {
+    const f = (a: number, b: number) => gv[(a * 3 + b) * kc + e]!;
+    // Gg: 4 x 3
+    const r: number[][] = [];
+    for (let b = 0; b < 3; b++) {
+      const g0 = f(0, b), g1 = f(1, b), g2 = f(2, b);
+      r.push([g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2]);
+    }
+    for (let p = 0; p < 4; p++) {
+      const r0 = r[0]![p]!, r1 = r[1]![p]!, r2 = r[2]![p]!;
+      const row = [r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2];
+      for (let q = 0; q < 4; q++) uv[(p * 4 + q) * kc + e] = row[q]!;
+    }
+  }
+  const y = backend.makeOutput([n, h, w, co], "float32");
+  const blocks = n * (h / 2) * (tilesPerRow / t);
+  const bufBytes = 4 * 16 * t * (c + co);
+  simd.withScratch(16 + 2 * bufBytes, (at) => {
+    const args = (b0: number, b1: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(u), co, simd.ptr(y), at + 16 + part * bufBytes, at, t, b0, b1];
+    const half = blocks >> 1;
+    if (half > 0) simd.both("winograd", args(0, half, 0), args(half, blocks, 1));
+    else simd.call("winograd", args(0, blocks, 0));
+  });
+  backend.disposeData(u.dataId);
+  return y;
+}
+
+/** Is this convolution 3x3, stride 1, dilation 1, padded by 1 all round (what Winograd does)? */
+function isWinogradShape(info: Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 && p.top === 1 && p.bottom === 1 && p.left === 1 && p.right === 1;
+}
+
+/** FusedConv2D (tfjs-layers' Conv2D calls it) by Winograd where it fits and has no bias or
+ * activation (what resnetc's convolutions before batch norm are); XNNPACK otherwise. */
+function fusedConv2D(stock: (a: KernelArgs) => tf.TensorInfo): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const backend = args.backend as WasmBackend;
+    const { x, filter, bias, preluActivationWeights } = args.inputs;
+    const attrs = args.attrs!;
+    const simd = simdKernels(backend);
+    if (simd && !bias && !preluActivationWeights && (attrs["activation"] ?? "linear") === "linear" && (attrs["dataFormat"] ?? "NHWC") === "NHWC") {
+      const info = conv2DInfo(x!.shape, filter!.shape, attrs);
+      if (isWinogradShape(info)) {
+        const y = winogradConv(backend, simd, x!, filter!);
+        if (y) return y;
+      }
+    }
+    return stock(args);
+  };
 }
 
 /** The input gradient of a strided convolution by stride phase ("sub-pixel"): the rows of dx with
@@ -388,10 +470,19 @@ let copyKernelsMade: [string, (a: KernelArgs) => tf.TensorInfo][] | undefined;
 /** Registers (or replaces) the wasm backend's training kernels; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
   // Made once, after the wasm backend registered its own (kept for string tensors).
-  copyKernelsMade ??= [["Tile", copyKernel("Tile")], ["Slice", copyKernel("Slice")], ["Identity", aliasIdentity()]];
+  copyKernelsMade ??= [
+    ["Tile", copyKernel("Tile")],
+    ["Slice", copyKernel("Slice")],
+    ["Identity", aliasIdentity()],
+    ["FusedConv2D", fusedConv2D(tf.getKernel("FusedConv2D", "wasm")!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)],
+  ];
   for (const [name, fn] of [...WASM_TRAINING_KERNELS, ...copyKernelsMade]) {
-    if (tf.getKernel(name, "wasm")?.kernelFunc === (fn as unknown)) continue;
-    if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
+    const stock = tf.getKernel(name, "wasm");
+    if (stock?.kernelFunc === (fn as unknown)) continue;
+    if (stock) tf.unregisterKernel(name, "wasm");
+    // The stock kernel's setup binds its C++ function to each new wasm module (tfjs runs it when a
+    // backend starts, e.g. the threaded one after a single-threaded one): keep it, for the
+    // kernels that fall back to the stock one.
+    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc });
   }
 }
