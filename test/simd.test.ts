@@ -1,6 +1,6 @@
 // resnetc's SIMD module (src/runtime/simd.wat): the assembled bytes in simd-wasm.ts are those of
-// the .wat (so the reviewed source is what runs), and ReLU's fused gradient (relu-grad.ts, a
-// SIMD loop on wasm) equals tfjs's dy * step(x) on both CPU backends. The module's other
+// the .wat (so the reviewed source is what runs), ReLU on wasm is max(x, 0), and ReLU's fused
+// gradient (relu-grad.ts, a SIMD loop on wasm) equals tfjs's dy * step(x) on both CPU backends. The module's other
 // kernels are checked where they are used: batchnorm.test.ts, wasm-kernels.test.ts and, with the
 // helper thread, wasm-threads.test.ts.
 import { readFileSync } from "node:fs";
@@ -15,6 +15,20 @@ describe("simd-wasm.ts", () => {
   it("holds exactly what scripts/build-simd.js assembles from simd.wat (run it after editing the .wat)", async () => {
     const { simdModuleSource } = (await import(join(repoRoot, "scripts", "build-simd.js"))) as { simdModuleSource(): Promise<string> };
     expect(readFileSync(join(repoRoot, "src", "runtime", "simd-wasm.ts"), "utf8")).toBe(await simdModuleSource());
+  });
+});
+
+describe("ReLU on wasm", () => {
+  it("equals max(x, 0) for every length (SIMD body and scalar tail), NaN staying NaN", async () => {
+    await tf.setBackend("wasm");
+    registerReluGrad("wasm");
+    expect((tf.getKernel("Relu", "wasm")!.kernelFunc as { resnetc?: boolean }).resnetc).toBe(true);
+    for (const n of [1, 5, 8, 1003]) {
+      const xs = Array.from({ length: n }, (_, i) => (i === 2 ? NaN : i % 5 === 0 ? 0 : Math.sin(i * 1.3)));
+      const y = tf.relu(tf.tensor1d(xs));
+      expect([...y.dataSync()].map((v) => v + 0), `length ${n}`).toEqual(xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0)) + 0).map((v) => Math.fround(v)));
+      y.dispose();
+    }
   });
 });
 

@@ -23,6 +23,7 @@ export interface SimdExports {
   colsumGrad(dy: Ptr, x: Ptr, rows: number, c: number, mean: Ptr, outB: Ptr, outG: Ptr): void;
   affine(x: Ptr, y: Ptr, rows: number, c: number, s: Ptr, t: Ptr): void;
   affine2(u: Ptr, v: Ptr, out: Ptr, rows: number, c: number, a: Ptr, b: Ptr, d: Ptr): void;
+  relu(x: Ptr, out: Ptr, n4: number): void;
   reluGrad(dy: Ptr, x: Ptr, out: Ptr, n4: number): void;
   winograd(x: Ptr, h: number, w: number, c: number, u: Ptr, co: number, y: Ptr, buf: Ptr, zero: Ptr, t: number, b0: number, b1: number): void;
   gatherRuns(src: Ptr, from: Ptr, count: number, run: number, dst: Ptr): void;
@@ -31,7 +32,7 @@ export interface SimdExports {
   dwGemm(xg: Ptr, dy: Ptr, out: Ptr, rows: number, rowOff: Ptr, wo: number, cp: number, co: number, taps: number, tapOff: Ptr, rb: number, o0: number, o1: number): void;
 }
 type Name = keyof SimdExports;
-const NAMES: Name[] = ["colsum", "colsumSqDev", "colsumGrad", "affine", "affine2", "reluGrad", "gatherRuns", "winograd", "phaseGrid", "scatterPhase", "dwGemm"];
+const NAMES: Name[] = ["colsum", "colsumSqDev", "colsumGrad", "affine", "affine2", "relu", "reluGrad", "gatherRuns", "winograd", "phaseGrid", "scatterPhase", "dwGemm"];
 
 /** The parts of tfjs's wasm backend this uses. */
 export interface WasmHeapBackend {

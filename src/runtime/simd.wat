@@ -140,7 +140,18 @@
         (local.set $out (i32.add (local.get $out) (local.get $cb)))
         (br $each))))
 
-;; ReLU's gradient: out[i] = x[i] > 0 ? dy[i] : 0 for i < 4*n4 (relu-grad.ts does the rest).
+;; ReLU: out[i] = max(x[i], 0) for i < 4*n4 (NaN stays NaN; relu-grad.ts does the rest).
+  (func (export "relu") (param $x i32) (param $out i32) (param $n4 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (v128.store (local.get $out) (f32x4.max (v128.load (local.get $x)) (v128.const i32x4 0 0 0 0)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $each))))
+
+  ;; ReLU's gradient: out[i] = x[i] > 0 ? dy[i] : 0 for i < 4*n4 (relu-grad.ts does the rest).
   (func (export "reluGrad") (param $dy i32) (param $x i32) (param $out i32) (param $n4 i32)
     (local $end i32)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
