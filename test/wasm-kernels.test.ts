@@ -131,19 +131,22 @@ describe.each([
   });
 });
 
-describe("3x3 convolutions by Winograd F(2x2, 3x3) on wasm", () => {
-  // Forward (FusedConv2D) and input gradient, resnetc's SIMD Winograd against XNNPACK's direct
-  // convolution (RESNETC_WASM_SIMD=0), on shapes big enough to take the Winograd path: tile
-  // blocks of 8 and of 4 (w = 8), channel counts 16 to 64; and a shape it declines (odd size).
+describe("3x3 convolutions by Winograd on wasm", () => {
+  // Forward (FusedConv2D) and input gradient by F(2x2, 3x3), filter gradient by F(3x3, 2x2):
+  // resnetc's SIMD Winograd against XNNPACK's direct convolution and one BatchMatMul per tap
+  // (RESNETC_WASM_SIMD=0), on shapes big enough to take the Winograd path (>= 2^20 n*h*w*c*co): tile blocks of 8 and
+  // of 4 (w = 8), channel counts 16 to 64, tiles not a multiple of the filter gradient's 32 per
+  // block; and a shape it declines (odd size).
   const saved = process.env["RESNETC_WASM_SIMD"];
   afterAll(() => {
     if (saved === undefined) delete process.env["RESNETC_WASM_SIMD"];
     else process.env["RESNETC_WASM_SIMD"] = saved;
   });
   const shapes: [number, number, number, number, number][] = [
-    [2, 32, 32, 16, 16],
+    [4, 32, 32, 16, 16],
     [4, 8, 8, 64, 64],
-    [3, 16, 8, 32, 64],
+    [6, 16, 8, 32, 64],
+    [8, 10, 14, 32, 32],
     [2, 15, 15, 16, 16],
   ];
   for (const [n, h, w, c, co] of shapes)
@@ -157,14 +160,15 @@ describe("3x3 convolutions by Winograd F(2x2, 3x3) on wasm", () => {
           const g = rand([3, 3, c, co], 22) as tf.Tensor4D;
           const dy = rand([n, h, w, co], 23);
           const y = tf.fused.conv2d({ x, filter: g, strides: 1, pad: "same" });
-          const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, g, 1, "same"), dy)))([x]);
-          return { y: values(y), dx: values(dx!) };
+          const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"), dy)))([x, g]);
+          return { y: values(y), dx: values(dx!), dw: values(dg!) };
         });
       };
       const direct = run("0");
       const wino = run("1");
       expect(relErr(wino.y, direct.y)).toBeLessThan(1e-5);
       expect(relErr(wino.dx, direct.dx)).toBeLessThan(1e-5);
+      expect(relErr(wino.dw, direct.dw)).toBeLessThan(1e-5);
     });
 });
 

@@ -92,6 +92,10 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const rows = Math.min(inHeight, sh * hq - top);
   const cols = Math.min(inWidth, sw * wq - left);
   const simd = simdKernels(backend);
+  if (simd && isWinogradShape(info)) {
+    const dW = winogradFilterGrad(backend, simd, x, dy, filterShape);
+    if (dW) return dW;
+  }
   if (simd && outChannels % 4 === 0) {
     // resnetc's own product (simd.wat dwGemm) over the phase grids, blocked for the cache.
     const cp = Math.ceil(inChannels / 8) * 8;
@@ -280,6 +284,54 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
   });
   backend.disposeData(u.dataId);
   return y;
+}
+
+/** The filter gradient of a 3x3, stride-1, pad-1 convolution by Winograd F(3x3, 2x2) in the SIMD
+ * module (simd.wat winogradDw): 16 multiply-adds per 2x2 output positions and input x output
+ * channel where the direct sum does 36. Each thread sums half the tiles into its own [16, co, c]
+ * transform-domain sums; here they are added and taken back, dW = G'SG. Undefined where the
+ * shape does not fit (odd sizes, c not a multiple of 8, co of 4). */
+function winogradFilterGrad(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[]): tf.TensorInfo | undefined {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const co = dy.shape[3]!;
+  if (h % 2 !== 0 || w % 2 !== 0 || c % 8 !== 0 || co % 4 !== 0 || x.dtype !== "float32" || n * h * w * c * co < WINOGRAD_MIN) return undefined;
+  const tiles = n * (h / 2) * (w / 2);
+  const t = 32;
+  const sBytes = 4 * 16 * co * c;
+  const bufBytes = 4 * 16 * t * (c + co);
+  const out = backend.makeOutput(filterShape, "float32");
+  simd.withScratch(16 + 2 * sBytes + 2 * bufBytes, (at) => {
+    const args = (q0: number, q1: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(dy), co, at + 16 + part * sBytes, at + 16 + 2 * sBytes + part * bufBytes, at, t, q0, q1];
+    const half = tiles >> 1;
+    if (half > 0) simd.both("winogradDw", args(0, half, 0), args(half, tiles, 1));
+    else simd.call("winogradDw", args(0, tiles, 0));
+    const s0 = simd.f32(at + 16, 16 * co * c);
+    const s1 = simd.f32(at + 16 + sBytes, 16 * co * c);
+    const dW = backend.typedArrayFromHeap(out);
+    // dW[a, b, k, o] = sum over p, q of G[p, a] S[p*4 + q, o, k] G[q, b], G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]
+    const G = [
+      [1, 0, 0],
+      [0.5, 0.5, 0.5],
+      [0.5, -0.5, 0.5],
+      [0, 0, 1],
+    ];
+    const S = new Float64Array(16);
+    for (let o = 0; o < co; o++)
+      for (let k = 0; k < c; k++) {
+        for (let f = 0; f < 16; f++) S[f] = s0[(f * co + o) * c + k]! + s1[(f * co + o) * c + k]!;
+        for (let a = 0; a < 3; a++)
+          for (let b = 0; b < 3; b++) {
+            let z = 0;
+            for (let p = 0; p < 4; p++) {
+              const gpa = G[p]![a]!;
+              if (gpa === 0) continue;
+              for (let q = 0; q < 4; q++) z += gpa * S[p * 4 + q]! * G[q]![b]!;
+            }
+            dW[((a * 3 + b) * c + k) * co + o] = z;
+          }
+      }
+  });
+  return out;
 }
 
 /** Is this convolution 3x3, stride 1, dilation 1, padded by 1 all round (what Winograd does)? */
