@@ -180,15 +180,16 @@
   ;; sum over a, b < 3 and k < c of x[m, oh + a - 1, ow + b - 1, k] * g[a, b, k, o] (zero outside x),
   ;; for even h and w. Each 2x2 output tile takes its 4x4 input patch to V = B'dB (16 values a
   ;; channel), the 16 products M[xi] = V[xi] . U[xi] (u: the filter transformed by the caller,
-  ;; [16, c, co]), then y = A'MA: 16 multiply-adds per 2x2x(c x co) instead of 36. Blocks of t tiles
-  ;; along a tile row (w/2 a multiple of t, t a multiple of 4; c % 4 == 0, co % 8 == 0) go through
-  ;; buf ([16, t, c] then [16, t, co] floats) while in cache; this call does blocks [b0, b1).
-  ;; zero: 16 zero bytes, read in place of the padding.
+  ;; [16, c, co]), then y = A'MA: 16 multiply-adds per 2x2x(c x co) instead of 36. Tiles are
+  ;; numbered image by image, row by row; blocks of t of them (t % 4 == 0; c % 4 == 0, co % 8 == 0)
+  ;; go through buf ([16, t, c] then [16, t, co] floats) while in cache; this call does the tiles
+  ;; [first, last). zero: 16 zero bytes, read in place of the padding. A last block of fewer than
+  ;; t tiles multiplies stale rows of buf too (up to the next 4), but writes out only its own.
   (func (export "winograd") (param $x i32) (param $h i32) (param $w i32) (param $c i32) (param $u i32) (param $co i32)
-    (param $y i32) (param $buf i32) (param $zero i32) (param $t i32) (param $b0 i32) (param $b1 i32)
-    (local $b i32) (local $cols i32) (local $m i32) (local $i i32) (local $j0 i32) (local $jj i32) (local $j i32)
+    (param $y i32) (param $buf i32) (param $zero i32) (param $t i32) (param $first i32) (param $last i32)
+    (local $q i32) (local $tb i32) (local $tw i32) (local $th i32) (local $m i32) (local $i i32) (local $jj i32) (local $j i32)
     (local $cb i32) (local $cob i32) (local $g i32) (local $mbuf i32) (local $xi i32) (local $t0 i32) (local $o i32) (local $k i32)
-    (local $vp i32) (local $up i32) (local $mp i32) (local $yp i32) (local $rowsX i32)
+    (local $vp i32) (local $up i32) (local $mp i32) (local $yp i32)
     (local $r0 i32) (local $ok0 i32)
     (local $r1 i32) (local $ok1 i32)
     (local $r2 i32) (local $ok2 i32)
@@ -202,31 +203,34 @@
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128) (local $u0 v128) (local $u1 v128) (local $v v128)
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cob (i32.shl (local.get $co) (i32.const 2)))
-    (local.set $cols (i32.div_u (i32.shr_u (local.get $w) (i32.const 1)) (local.get $t)))
-    (local.set $rowsX (i32.shr_u (local.get $h) (i32.const 1)))
+    (local.set $tw (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $th (i32.shr_u (local.get $h) (i32.const 1)))
     (local.set $mbuf (i32.add (local.get $buf) (i32.mul (i32.shl (local.get $t) (i32.const 4)) (local.get $cb))))
-    (local.set $b (local.get $b0))
+    (local.set $q (local.get $first))
     (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $b) (local.get $b1)))
-      (local.set $j0 (i32.mul (i32.rem_u (local.get $b) (local.get $cols)) (local.get $t)))
-      (local.set $i (i32.rem_u (i32.div_u (local.get $b) (local.get $cols)) (local.get $rowsX)))
-      (local.set $m (i32.div_u (local.get $b) (i32.mul (local.get $cols) (local.get $rowsX))))
-      (local.set $r0 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const -1)))
-      (local.set $ok0 (i32.lt_u (local.get $r0) (local.get $h)))
-      (local.set $r0 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r0)) (local.get $w)) (local.get $cb))))
-      (local.set $r1 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 0)))
-      (local.set $ok1 (i32.lt_u (local.get $r1) (local.get $h)))
-      (local.set $r1 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r1)) (local.get $w)) (local.get $cb))))
-      (local.set $r2 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
-      (local.set $ok2 (i32.lt_u (local.get $r2) (local.get $h)))
-      (local.set $r2 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r2)) (local.get $w)) (local.get $cb))))
-      (local.set $r3 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 2)))
-      (local.set $ok3 (i32.lt_u (local.get $r3) (local.get $h)))
-      (local.set $r3 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r3)) (local.get $w)) (local.get $cb))))
+      (br_if $done (i32.ge_u (local.get $q) (local.get $last)))
+      (local.set $tb (i32.sub (local.get $last) (local.get $q)))
+      (if (i32.gt_u (local.get $tb) (local.get $t)) (then (local.set $tb (local.get $t))))
       ;; input transform, tile by tile, channel group by channel group
       (local.set $jj (i32.const 0))
       (loop $tilesIn
-        (local.set $j (i32.add (local.get $j0) (local.get $jj)))
+        ;; tile q + jj: image m, tile row i, tile column j
+        (local.set $j (i32.add (local.get $q) (local.get $jj)))
+        (local.set $m (i32.div_u (local.get $j) (i32.mul (local.get $tw) (local.get $th))))
+        (local.set $i (i32.rem_u (i32.div_u (local.get $j) (local.get $tw)) (local.get $th)))
+        (local.set $j (i32.rem_u (local.get $j) (local.get $tw)))
+        (local.set $r0 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const -1)))
+        (local.set $ok0 (i32.lt_u (local.get $r0) (local.get $h)))
+        (local.set $r0 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r0)) (local.get $w)) (local.get $cb))))
+        (local.set $r1 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 0)))
+        (local.set $ok1 (i32.lt_u (local.get $r1) (local.get $h)))
+        (local.set $r1 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r1)) (local.get $w)) (local.get $cb))))
+        (local.set $r2 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+        (local.set $ok2 (i32.lt_u (local.get $r2) (local.get $h)))
+        (local.set $r2 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r2)) (local.get $w)) (local.get $cb))))
+        (local.set $r3 (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 2)))
+        (local.set $ok3 (i32.lt_u (local.get $r3) (local.get $h)))
+        (local.set $r3 (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (local.get $r3)) (local.get $w)) (local.get $cb))))
         (local.set $q0 (i32.add (i32.shl (local.get $j) (i32.const 1)) (i32.const -1)))
         (local.set $qk0 (i32.lt_u (local.get $q0) (local.get $w)))
         (local.set $q0 (i32.mul (local.get $q0) (local.get $cb)))
@@ -313,7 +317,7 @@
           (local.set $g (i32.add (local.get $g) (i32.const 16)))
           (br_if $groupsIn (i32.lt_u (local.get $g) (local.get $cb))))
         (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
-        (br_if $tilesIn (i32.lt_u (local.get $jj) (local.get $t))))
+        (br_if $tilesIn (i32.lt_u (local.get $jj) (local.get $tb))))
       ;; the 16 products: M[xi][tile][o] = sum over k of V[xi][tile][k] * U[xi][k][o], tiles of 4 tiles x 8 o
       (local.set $xi (i32.const 0))
       (loop $freq
@@ -364,12 +368,17 @@
             (local.set $o (i32.add (local.get $o) (i32.const 8)))
             (br_if $outGroups (i32.lt_u (local.get $o) (local.get $co))))
           (local.set $t0 (i32.add (local.get $t0) (i32.const 4)))
-          (br_if $tileGroups (i32.lt_u (local.get $t0) (local.get $t))))
+          (br_if $tileGroups (i32.lt_u (local.get $t0) (local.get $tb))))
         (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
         (br_if $freq (i32.lt_u (local.get $xi) (i32.const 16))))
       ;; output transform: y (2x2) = A'MA, A' = [[1, 1, 1, 0], [0, 1, -1, -1]]
       (local.set $jj (i32.const 0))
       (loop $tilesOut
+        (local.set $j (i32.add (local.get $q) (local.get $jj)))
+        (local.set $m (i32.div_u (local.get $j) (i32.mul (local.get $tw) (local.get $th))))
+        (local.set $i (i32.rem_u (i32.div_u (local.get $j) (local.get $tw)) (local.get $th)))
+        (local.set $j (i32.rem_u (local.get $j) (local.get $tw)))
+        (local.set $yp (i32.add (local.get $y) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (i32.shl (local.get $i) (i32.const 1))) (local.get $w)) (i32.shl (local.get $j) (i32.const 1))) (local.get $cob))))
         (local.set $g (i32.const 0))
         (loop $groupsOut
           (local.set $mp (i32.add (i32.add (local.get $mbuf) (i32.mul (local.get $jj) (local.get $cob))) (local.get $g)))
@@ -417,17 +426,15 @@
           (local.set $s0 (f32x4.add (f32x4.add (local.get $d03) (local.get $d13)) (local.get $d23)))
           (local.set $d13 (f32x4.sub (f32x4.sub (local.get $d13) (local.get $d23)) (local.get $d33)))
           (local.set $d03 (local.get $s0))
-          (local.set $j (i32.add (local.get $j0) (local.get $jj)))
-          (local.set $yp (i32.add (i32.add (local.get $y) (local.get $g)) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $m) (local.get $h)) (i32.shl (local.get $i) (i32.const 1))) (local.get $w)) (i32.shl (local.get $j) (i32.const 1))) (local.get $cob))))
-          (v128.store (local.get $yp) (f32x4.add (f32x4.add (local.get $d00) (local.get $d01)) (local.get $d02)))
-          (v128.store (i32.add (local.get $yp) (local.get $cob)) (f32x4.sub (f32x4.sub (local.get $d01) (local.get $d02)) (local.get $d03)))
-          (v128.store (i32.add (local.get $yp) (i32.mul (local.get $w) (local.get $cob))) (f32x4.add (f32x4.add (local.get $d10) (local.get $d11)) (local.get $d12)))
-          (v128.store (i32.add (i32.add (local.get $yp) (i32.mul (local.get $w) (local.get $cob))) (local.get $cob)) (f32x4.sub (f32x4.sub (local.get $d11) (local.get $d12)) (local.get $d13)))
+          (v128.store (i32.add (local.get $yp) (local.get $g)) (f32x4.add (f32x4.add (local.get $d00) (local.get $d01)) (local.get $d02)))
+          (v128.store (i32.add (i32.add (local.get $yp) (local.get $g)) (local.get $cob)) (f32x4.sub (f32x4.sub (local.get $d01) (local.get $d02)) (local.get $d03)))
+          (v128.store (i32.add (i32.add (local.get $yp) (local.get $g)) (i32.mul (local.get $w) (local.get $cob))) (f32x4.add (f32x4.add (local.get $d10) (local.get $d11)) (local.get $d12)))
+          (v128.store (i32.add (i32.add (i32.add (local.get $yp) (local.get $g)) (i32.mul (local.get $w) (local.get $cob))) (local.get $cob)) (f32x4.sub (f32x4.sub (local.get $d11) (local.get $d12)) (local.get $d13)))
           (local.set $g (i32.add (local.get $g) (i32.const 16)))
           (br_if $groupsOut (i32.lt_u (local.get $g) (local.get $cob))))
         (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
-        (br_if $tilesOut (i32.lt_u (local.get $jj) (local.get $t))))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br_if $tilesOut (i32.lt_u (local.get $jj) (local.get $tb))))
+      (local.set $q (i32.add (local.get $q) (local.get $tb)))
       (br $blocks))))
 
 

@@ -244,14 +244,14 @@ const WINOGRAD_MIN = 1 << 20;
  * F(2x2, 3x3) in the SIMD module (simd.wat winograd): 16 multiply-adds per 2x2 outputs and input
  * channel x output channel where the direct convolution (XNNPACK's) does 36; the tile blocks are
  * split across resnetc's helper thread. Undefined where the shape does not fit it (odd sizes,
- * channels not multiples of 4 and 8); the caller then uses XNNPACK. Float error: a few ulps more
+ * channels not multiples of 4 and 8, or too small to pay for the hand-over); the caller then uses
+ * XNNPACK. Float error: a few ulps more
  * than the direct sum (the transforms add and subtract inputs before the products). */
 function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.TensorInfo): tf.TensorInfo | undefined {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const co = g.shape[3]!;
-  const tilesPerRow = w / 2;
-  const t = tilesPerRow % 8 === 0 ? 8 : tilesPerRow % 4 === 0 ? 4 : 0;
-  if (h % 2 !== 0 || t === 0 || c % 4 !== 0 || co % 8 !== 0 || g.shape[0] !== 3 || g.shape[1] !== 3 || x.dtype !== "float32") return undefined;
+  const t = 8;
+  if (h % 2 !== 0 || w % 2 !== 0 || c % 4 !== 0 || co % 8 !== 0 || g.shape[0] !== 3 || g.shape[1] !== 3 || x.dtype !== "float32") return undefined;
   // Small convolutions: XNNPACK's is done before the hand-over to the helper thread pays off.
   if (n * h * w * c * co < WINOGRAD_MIN) return undefined;
   // U[p*4 + q, k, o] = sum over a, b of G[p, a] g[a, b, k, o] G[q, b], G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]
@@ -274,13 +274,14 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
     }
   }
   const y = backend.makeOutput([n, h, w, co], "float32");
-  const blocks = n * (h / 2) * (tilesPerRow / t);
+  const tiles = n * (h / 2) * (w / 2);
   const bufBytes = 4 * 16 * t * (c + co);
   simd.withScratch(16 + 2 * bufBytes, (at) => {
-    const args = (b0: number, b1: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(u), co, simd.ptr(y), at + 16 + part * bufBytes, at, t, b0, b1];
-    const half = blocks >> 1;
-    if (half > 0) simd.both("winograd", args(0, half, 0), args(half, blocks, 1));
-    else simd.call("winograd", args(0, blocks, 0));
+    const args = (first: number, last: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(u), co, simd.ptr(y), at + 16 + part * bufBytes, at, t, first, last];
+    // Half the tiles (in whole blocks) on each thread.
+    const half = t * Math.ceil(tiles / t / 2);
+    if (half < tiles) simd.both("winograd", args(0, half, 0), args(half, tiles, 1));
+    else simd.call("winograd", args(0, tiles, 0));
   });
   backend.disposeData(u.dataId);
   return y;
