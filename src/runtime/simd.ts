@@ -1,6 +1,7 @@
 // resnetc's SIMD kernels (simd.wat) instantiated on the wasm backend's own memory, so they work
-// in place on tfjs tensors: batch norm's sums and affine maps, and the convolution filter
-// gradient's layout change and products. JavaScript runs these loops ~10x slower.
+// in place on tfjs tensors: Winograd convolutions and filter gradients, the filter gradient's
+// blocked product, batch norm's sums and affine maps, ReLU and its gradient, copies. JavaScript
+// runs such loops ~10x slower, and XNNPACK has no kernels for the gradients.
 // On tfjs's threaded build (shared memory) a helper thread instantiates the same module on the
 // same memory, and `both` runs one call on each thread (for kernels that split their output):
 // while resnetc's kernels run, XNNPACK's own thread pool is idle, so this uses the second core.

@@ -68,15 +68,16 @@ function releaseView(backend: WasmBackend, v: tf.TensorInfo): void {
 
 /** dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, oh*s - top + kh*d, ow*s - left + kw*d, ci] * dy[n, oh, ow, co].
  *
- * Tap by tap, dW[kh, kw] is a product [Ci, P] x [P, Co] over output positions P. x is padded and
- * split by stride phase into planes xq[ph, pw, ci] of an (N+1) x Hq x Wq grid, with
- * xq[ph, pw, ci][n, i, j] = x[n, i*s + ph - top, j*s + pw - left, ci]; dy is padded onto the same
- * grid with zeros. Tap (kh, kw) reads phase (kh*d mod s, kw*d mod s) shifted by
- * (floor(kh*d / s), floor(kw*d / s)) grid steps: a shift of the whole plane in memory, so its
- * [Ci, grid] matrix is a view into xq at an offset and the product is one BatchMatMul (XNNPACK)
- * with no im2col. Reads past a plane's end land in the next plane (or the extra zero channel
- * after the last) and meet dy's zero padding, which the extra image n = N and the grid's margins
- * provide. */
+ * 3x3 stride-1 pad-1 convolutions (most of a ResNet) go to Winograd (winogradFilterGrad).
+ * Otherwise, tap by tap, dW[kh, kw] is a product [Ci, P] x [P, Co] over output positions P, on x
+ * padded and split by stride phase: xq[ph, pw, ci][n, i, j] = x[n, i*s + ph - top, j*s + pw - left, ci]
+ * on an Hq x Wq grid. Tap (kh, kw) reads phase (kh*d mod s, kw*d mod s) shifted by
+ * (floor(kh*d / s), floor(kw*d / s)) grid steps, a shift of the whole plane in memory, so no
+ * im2col is needed. With the SIMD module, resnetc's blocked product (simd.wat dwGemm) walks the
+ * phase grids (channels last) and dy directly. Without it, each tap is one BatchMatMul (XNNPACK)
+ * of a view into the channels-first planes at that offset, against dy padded onto an (N+1)-image
+ * grid: reads past a plane's end land in the next plane (or the extra zero channel after the
+ * last) and meet dy's zero padding, which the extra image n = N and the grid's margins provide. */
 export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const x = args.inputs["x"]!;
@@ -104,9 +105,9 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     const xg = backend.makeOutput([sh * sw * plane], "float32");
     simd.fn.phaseGrid(simd.ptr(x), batchSize, inHeight, inWidth, inChannels, sh, sw, top, left, hq, wq, cp, simd.ptr(xg));
     const out = backend.makeOutput(filterShape, "float32");
-    const rows = batchSize * outHeight;
-    // Scratch: int32 tapOff [taps] and rowOff [rows] (16-byte aligned), then float32 sums [taps, co, cp].
-    const tables = 16 * Math.ceil(taps / 4) + 16 * Math.ceil(rows / 4);
+    const outRows = batchSize * outHeight;
+    // Scratch: int32 tapOff [taps] and rowOff [outRows] (16-byte aligned), then float32 sums [taps, co, cp].
+    const tables = 16 * Math.ceil(taps / 4) + 16 * Math.ceil(outRows / 4);
     simd.withScratch(tables + 4 * taps * outChannels * cp, (at) => {
       const tapOff = simd.i32(at, taps);
       for (let kh = 0; kh < filterHeight; kh++)
@@ -116,11 +117,11 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
           tapOff[kh * filterWidth + kw] = phase * plane + shift * cp;
         }
       const rowAt = at + 16 * Math.ceil(taps / 4);
-      const rowOff = simd.i32(rowAt, rows);
-      for (let r = 0; r < rows; r++) rowOff[r] = ((Math.floor(r / outHeight) * hq + (r % outHeight)) * wq) * cp * 4;
+      const rowOff = simd.i32(rowAt, outRows);
+      for (let r = 0; r < outRows; r++) rowOff[r] = ((Math.floor(r / outHeight) * hq + (r % outHeight)) * wq) * cp * 4;
       // Blocks of rows whose x and dy fit ~32 KB (the L1 cache).
       const rb = Math.max(1, Math.floor(8192 / ((cp + outChannels) * outWidth)));
-      const args = (o0: number, o1: number) => [simd.ptr(xg), simd.ptr(dy), at + tables, rows, rowAt, outWidth, cp, outChannels, taps, at, rb, o0, o1];
+      const args = (o0: number, o1: number) => [simd.ptr(xg), simd.ptr(dy), at + tables, outRows, rowAt, outWidth, cp, outChannels, taps, at, rb, o0, o1];
       // Half the output channels (in fours) on each thread.
       const mid = 4 * Math.ceil(outChannels / 8);
       if (mid < outChannels) simd.both("dwGemm", args(0, mid), args(mid, outChannels));
