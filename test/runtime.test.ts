@@ -45,6 +45,16 @@ describe("doctor", () => {
     expect(text).toMatch(/CUDA runtime: +needs 11\.2, found none/);
     expect(text).toMatch(/npm install @tensorflow\/tfjs-node-gpu/);
   });
+  it("with wasm: its threads and whether resnetc's SIMD kernels run", async () => {
+    const withWasm = (simd: boolean, threads: number) =>
+      probe({ importPackage: async (p) => (p.endsWith("wasm") || p === "@tensorflow/tfjs" ? {} : Promise.reject(new Error(`Cannot find package '${p}'`))), wasm: async () => ({ threads, simd }) });
+    const lines: string[] = [];
+    await doctor({ out: (s) => lines.push(s) }, withWasm(true, 2));
+    expect(lines.join("\n")).toMatch(/emitted programs will use: wasm\nwasm: XNNPACK on 2 threads; resnetc's SIMD kernels .*: on/);
+    const off: string[] = [];
+    await doctor({ out: (s) => off.push(s) }, withWasm(false, 1));
+    expect(off.join("\n")).toMatch(/XNNPACK on 1 thread \(RESNETC_WASM_THREADS=0.*SIMD kernels .*: off \(RESNETC_WASM_SIMD=0/);
+  });
   it("with CUDA libraries of the wrong versions: needed vs found, and the fix", async () => {
     const lines: string[] = [];
     const run = (cmd: string) =>

@@ -1,6 +1,7 @@
 // `resnetc doctor`: which TensorFlow.js backends load on this machine, which one emitted
 // programs will use, and for tfjs-node-gpu the CUDA and cuDNN it needs against those found,
-// with the fix for each problem. Takes: probes (injectable for tests). Gives: a report and an
+// with the fix for each problem; for wasm, its threads and whether resnetc's SIMD kernels run.
+// Takes: probes (injectable for tests). Gives: a report and an
 // exit code (0 when at least the cpu backend works). Must not: install or change anything.
 
 import { execFileSync } from "node:child_process";
@@ -11,12 +12,23 @@ export const NEEDS = { libtensorflow: "2.9.1", cuda: "11.2", cudnn: "8.1" };
 
 export interface Probe {
   importPackage(pkg: string): Promise<unknown>;
+  /** Starts the wasm backend as emitted programs do: its thread count and whether resnetc's SIMD
+   * kernels run on it. */
+  wasm?(): Promise<{ threads: number; simd: boolean }>;
   run(cmd: string, args: string[]): { code: number; stdout: string };
   nodeVersion: string;
 }
 
 export const realProbe: Probe = {
   importPackage: (pkg) => import(pkg),
+  async wasm() {
+    const { chooseBackend } = await import("../runtime/backend.js");
+    const { simdKernels } = await import("../runtime/simd.js");
+    const tf = await import("@tensorflow/tfjs");
+    await chooseBackend({ prefer: "wasm" });
+    const b = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+    return { threads: Math.max(1, b.wasm?.tfjs?.getThreadsCount?.() ?? 1), simd: simdKernels(b) !== undefined };
+  },
   run(cmd, args) {
     try {
       return { code: 0, stdout: execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }) };
@@ -57,6 +69,14 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   for (const r of results) io.out(`  ${r.ok ? "ok  " : "--  "} ${r.name.padEnd(15)} ${r.pkg.padEnd(31)} ${r.why}`);
   const best = results.find((r) => r.ok);
   io.out(best ? `emitted programs will use: ${best.name}` : "no backend loads: reinstall @tensorflow/tfjs");
+  if (results[2]!.ok && probe.wasm) {
+    try {
+      const w = await probe.wasm();
+      io.out(`wasm: XNNPACK on ${w.threads} thread${w.threads === 1 ? "" : "s"}${w.threads === 1 ? " (RESNETC_WASM_THREADS=0, one core, or no SharedArrayBuffer)" : ""}; resnetc's SIMD kernels (Winograd convolutions, training gradients): ${w.simd ? "on" : "off (RESNETC_WASM_SIMD=0, or this engine has no WebAssembly SIMD)"}`);
+    } catch (e) {
+      io.out(`wasm: loads but does not start: ${firstLine(e)}`);
+    }
+  }
 
   // GPU: what tfjs-node-gpu needs against what this machine has.
   const smi = probe.run("nvidia-smi", ["--query-gpu=name,driver_version", "--format=csv,noheader"]);
