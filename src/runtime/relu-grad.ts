@@ -1,9 +1,10 @@
-// ReLU's gradient as one kernel on the cpu and wasm backends (and ReLU itself on wasm). tfjs computes it as
-// dy * cast(step(x)): three kernels and three full passes (on wasm the cast to the same type is
-// a copy), for each of the 19 ReLUs of a ResNet-20 step. `registerReluGrad` registers the
+// ReLU's gradient as one kernel on the cpu and wasm backends, and ReLU itself on wasm. tfjs
+// computes the gradient as dy * cast(step(x)): three kernels and three full passes (on wasm the
+// cast to the same type is a copy), for each of the 19 ReLUs of a ResNet-20 step. `registerReluGrad` registers the
 // kernel for a backend and, once, a gradient for Relu that uses it where the running backend has
 // it and tfjs's formula elsewhere (tfjs-node, webgl).
-// Takes: nothing. Gives: `registerReluGrad(backendName)`, `RELU_GRAD` (the kernel's name).
+// Takes: nothing. Gives: `registerReluGrad(backendName)` (which also registers wasm's ReLU),
+// `RELU_GRAD` (the kernel's name).
 // Must not: change results (x > 0 ? dy : 0 is exactly dy * step(x) for finite dy).
 
 import * as tf from "@tensorflow/tfjs";

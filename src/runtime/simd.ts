@@ -162,7 +162,7 @@ export function simdKernels(backend: unknown): Simd | undefined {
         ptr: (t) => b.dataIdMap.get(t.dataId).memoryOffset,
         withScratch(bytes, f) {
           const raw = mod._malloc(bytes + 16) >>> 0;
-          const at = (raw + 15) & ~15;
+          const at = Math.ceil(raw / 16) * 16; // (no bitwise ops: offsets may pass 2^31)
           new Uint8Array(memory.buffer, at, bytes).fill(0);
           try {
             return f(at);
