@@ -260,18 +260,21 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
   const uv = backend.typedArrayFromHeap(u);
   const gv = backend.typedArrayFromHeap(g);
   const kc = c * co;
+  const Gg = new Float64Array(12); // G g for one (k, o): 4 x 3
   for (let e = 0; e < kc; e++) {
-    const f = (a: number, b: number) => gv[(a * 3 + b) * kc + e]!;
-    // Gg: 4 x 3
-    const r: number[][] = [];
     for (let b = 0; b < 3; b++) {
-      const g0 = f(0, b), g1 = f(1, b), g2 = f(2, b);
-      r.push([g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2]);
+      const g0 = gv[b * kc + e]!, g1 = gv[(3 + b) * kc + e]!, g2 = gv[(6 + b) * kc + e]!;
+      Gg[b] = g0;
+      Gg[3 + b] = (g0 + g1 + g2) / 2;
+      Gg[6 + b] = (g0 - g1 + g2) / 2;
+      Gg[9 + b] = g2;
     }
     for (let p = 0; p < 4; p++) {
-      const r0 = r[0]![p]!, r1 = r[1]![p]!, r2 = r[2]![p]!;
-      const row = [r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2];
-      for (let q = 0; q < 4; q++) uv[(p * 4 + q) * kc + e] = row[q]!;
+      const r0 = Gg[p * 3]!, r1 = Gg[p * 3 + 1]!, r2 = Gg[p * 3 + 2]!;
+      uv[(p * 4) * kc + e] = r0;
+      uv[(p * 4 + 1) * kc + e] = (r0 + r1 + r2) / 2;
+      uv[(p * 4 + 2) * kc + e] = (r0 - r1 + r2) / 2;
+      uv[(p * 4 + 3) * kc + e] = r2;
     }
   }
   const y = backend.makeOutput([n, h, w, co], "float32");
