@@ -1,10 +1,9 @@
-// ReLU's gradient as one kernel on the cpu and wasm backends, and ReLU itself on wasm. tfjs
-// computes the gradient as dy * cast(step(x)): three kernels and three full passes (on wasm the
+// ReLU's gradient as one kernel on the cpu and wasm backends (ReLU itself on wasm is in
+// wasm-kernels.ts). tfjs computes the gradient as dy * cast(step(x)): three kernels and three full passes (on wasm the
 // cast to the same type is a copy), for each of the 19 ReLUs of a ResNet-20 step. `registerReluGrad` registers the
 // kernel for a backend and, once, a gradient for Relu that uses it where the running backend has
 // it and tfjs's formula elsewhere (tfjs-node, webgl).
-// Takes: nothing. Gives: `registerReluGrad(backendName)` (which also registers wasm's ReLU),
-// `RELU_GRAD` (the kernel's name).
+// Takes: nothing. Gives: `registerReluGrad(backendName)`, `RELU_GRAD` (the kernel's name).
 // Must not: change results (x > 0 ? dy : 0 is exactly dy * step(x) for finite dy).
 
 import * as tf from "@tensorflow/tfjs";
@@ -38,36 +37,11 @@ function wasmKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-/** ReLU on wasm in the SIMD module: one pass on the main thread; tfjs's goes through XNNPACK's
- * thread pool, whose wake-up costs more than the pass on a 2 MB tensor. */
-function wasmRelu(stock: tf.KernelFunc | undefined) {
-  return ({ inputs, backend }: KernelArgs): tf.TensorInfo => {
-    const x = inputs["x"]!;
-    const simd = simdKernels(backend);
-    if (!simd || x.dtype !== "float32") return (stock as unknown as (a: KernelArgs) => tf.TensorInfo)({ inputs, backend });
-    const b = backend as WasmBackend;
-    const out = b.makeOutput(x.shape, "float32");
-    const n4 = tf.util.sizeFromShape(x.shape) >> 2;
-    simd.fn.relu(simd.ptr(x), simd.ptr(out), n4);
-    const xv = b.typedArrayFromHeap(x);
-    const ov = b.typedArrayFromHeap(out);
-    for (let i = 4 * n4; i < xv.length; i++) ov[i] = xv[i]! > 0 || Number.isNaN(xv[i]!) ? xv[i]! : 0;
-    return out;
-  };
-}
-
 let gradientRegistered = false;
 
 export function registerReluGrad(backendName: "cpu" | "wasm"): void {
   if (!tf.getKernel(RELU_GRAD, backendName))
     tf.registerKernel({ kernelName: RELU_GRAD, backendName, kernelFunc: (backendName === "cpu" ? cpuKernel : wasmKernel) as unknown as tf.KernelFunc });
-  const relu = tf.getKernel("Relu", "wasm");
-  if (backendName === "wasm" && relu && !(relu.kernelFunc as { resnetc?: boolean }).resnetc) {
-    const f = wasmRelu(relu.kernelFunc) as unknown as tf.KernelFunc & { resnetc?: boolean };
-    f.resnetc = true;
-    tf.unregisterKernel("Relu", "wasm");
-    tf.registerKernel({ kernelName: "Relu", backendName: "wasm", kernelFunc: f, setupFunc: relu.setupFunc, disposeFunc: relu.disposeFunc });
-  }
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({
