@@ -1,13 +1,13 @@
 // The corpus of bad programs in test/bad: each file's full `resnetc check` output is pinned in
-// NAME.expected, reviewed when it changes. Regenerate with UPDATE_GOLDEN=1 and read the diff.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// NAME.expected, reviewed when it changes; a missing one fails. Write them with UPDATE_GOLDEN=1
+// (npm run golden) and read the diff.
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, runCli } from "./helpers.js";
+import { expectGolden, repoRoot, runCli } from "./helpers.js";
 
 const dir = join(repoRoot, "test", "bad");
 const cases = readdirSync(dir).filter((f) => f.endsWith(".resnet")).sort();
-const update = process.env["UPDATE_GOLDEN"] === "1";
 const warningsOnly = new Set(["warnings.resnet", "discarded-value.resnet"]);
 
 describe("bad programs", () => {
@@ -25,9 +25,7 @@ describe("bad programs", () => {
       // Every program here has at least one diagnostic; all but the warnings-only ones an error.
       expect(run.stderr).toMatch(/ (error|warning) RN\d{3} /);
       expect(run.code).toBe(warningsOnly.has(file) ? 0 : 1);
-      const golden = join(dir, file.replace(/\.resnet$/, ".expected"));
-      if (update || !existsSync(golden)) writeFileSync(golden, output);
-      expect(output).toBe(readFileSync(golden, "utf8"));
+      expectGolden(output, join(dir, file.replace(/\.resnet$/, ".expected")));
     });
   }
 });

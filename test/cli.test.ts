@@ -1,7 +1,17 @@
 // The command line: commands, formats, exit codes (0 ok, 1 diagnostics, 2 usage or I/O).
 import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, runCli } from "./helpers.js";
+import { codesIn, repoRoot, runCli, type DiagnosticProducers } from "./helpers.js";
+
+/** Codes only the command line produces (from a flag), run by test/docs.test.ts. */
+export const diagnosticProducers: DiagnosticProducers = {
+  "RN126 --model names no model in the file": () => codesIn(runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet21"]).stderr),
+  // A small model and a temp -o, so that a regression writes a small file nobody will commit.
+  "RN601 --weights names a folder without a checkpoint": () =>
+    codesIn(runCli(["compile", "examples/cifar-resnet.resnet", "--model", "ResNet20", "--target", "onnx", "--weights", "test/bad", "-o", join(tmpdir(), `resnetc-rn601-${process.pid}.onnx`)]).stderr),
+};
 
 describe("help and usage", () => {
   it("every command has --help", () => {

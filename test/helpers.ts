@@ -1,4 +1,8 @@
-// Shared test helpers: run the CLI in-process, and check in-memory sources.
+// Shared test helpers: run the CLI in-process, check in-memory sources, compare output with
+// reviewed golden files, and the shape of the diagnostic-producer tables the docs test runs.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { expect } from "vitest";
 import { main } from "../src/cli/main.js";
 import { check, type Host } from "../src/compiler.js";
 import { nodeHost } from "../src/cli/host.js";
@@ -58,4 +62,39 @@ export function graphOf(source: string, model?: string): Graph {
 
 export function codes(source: string): string[] {
   return checkSource(source).diagnostics.map((d) => d.code);
+}
+
+/**
+ * Compares `actual` with the golden file at `path` (absolute, or relative to the repository).
+ * A missing golden fails like a wrong one: a golden written on the fly would pin output nobody
+ * has read. With UPDATE_GOLDEN=1 the file is written instead (only when it changes), so that
+ * the change shows in `git diff` and is reviewed there before it is committed.
+ */
+export function expectGolden(actual: string, path: string): void {
+  const file = isAbsolute(path) ? path : join(repoRoot, path);
+  const shown = relative(repoRoot, file);
+  if (process.env["UPDATE_GOLDEN"] === "1") {
+    if (existsSync(file) && readFileSync(file, "utf8") === actual) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+    return;
+  }
+  const testPath = expect.getState().testPath;
+  const rerun = `UPDATE_GOLDEN=1 npx vitest run ${testPath ? relative(repoRoot, testPath) : ""}`.trimEnd();
+  if (!existsSync(file)) throw new Error(`golden file ${shown} is missing: run \`${rerun}\` to write it, then review it (git status, git diff) before committing it`);
+  expect(actual, `output differs from the golden file ${shown}; if the change is intended, run \`${rerun}\` and review the diff`).toBe(readFileSync(file, "utf8"));
+}
+
+/**
+ * Cases that make real code emit a diagnostic no program in test/bad produces alone (a flag, an
+ * emitter, a checkpoint), keyed by the code each must produce; each returns the codes it got.
+ * A test file exports its table as `diagnosticProducers`, and test/docs.test.ts runs it to show
+ * that every code in the messages table has a producer. The docs test imports the file with
+ * its tests and hooks switched off, so an entry must not rely on the file's beforeAll.
+ */
+export type DiagnosticProducers = Record<string, () => Iterable<string> | Promise<Iterable<string>>>;
+
+/** The codes in CLI output (`file:line:col error RN123 message`). */
+export function codesIn(output: string): string[] {
+  return [...output.matchAll(/ (?:error|warning) (RN\d{3}) /g)].map((m) => m[1]!);
 }

@@ -2,7 +2,7 @@
 // passes onnx.checker (full_check) where python3-onnx is installed, computes hand-checked
 // numbers, and is deterministic, compact and atomic.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
@@ -15,7 +15,7 @@ import { lowerings } from "../src/emit/onnx/lower.js";
 import { allOps } from "../src/semantics/ops/index.js";
 import type { Graph } from "../src/ir/ir.js";
 import { encodeCheckpoint, type Tensor } from "../src/weights/checkpoint.js";
-import { graphOf, repoRoot, runCli } from "./helpers.js";
+import { expectGolden, graphOf, repoRoot, runCli } from "./helpers.js";
 
 const host = nodeHost(repoRoot);
 const work = mkdtempSync(join(tmpdir(), "resnetc-onnx-"));
@@ -159,9 +159,7 @@ describe("properties of the file", () => {
         avgpool flatten dense(10)
       }`);
     const text = modelText(emitOnnx(g, { locate: (s) => s.file }).model!);
-    const golden = join(repoRoot, "test", "golden", "small.onnx.txt");
-    if (process.env["UPDATE_GOLDEN"] === "1" || !existsSync(golden)) writeFileSync(golden, text + "\n");
-    expect(text + "\n").toBe(readFileSync(golden, "utf8"));
+    expectGolden(text + "\n", "test/golden/small.onnx.txt");
   });
 });
 
