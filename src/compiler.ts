@@ -13,12 +13,20 @@ import { elaborateModel } from "./semantics/elaborate.js";
 import { buildProgram, resolve, type Program } from "./semantics/resolve.js";
 import { parseSource } from "./syntax/parse.js";
 
+/** Where an import leads: a path the Host will read, undefined when nothing is there, or a
+ * refusal by the Host's import policy (RN005: outside the project or std; RN006: not a regular
+ * .resnet file), with a reason that names no file outside the project. */
+export type ImportResolution = string | undefined | { refused: "RN005" | "RN006"; reason: string };
+
 export interface Host {
   /** Bytes of a file, or a reason it cannot be read. */
   readFile(path: string): Uint8Array | { error: string };
-  /** The path an `import "spec"` in `fromFile` names, or undefined when none exists. */
-  resolveImport(fromFile: string, spec: string): string | undefined;
+  /** The path an `import "spec"` in `fromFile` names (see ImportResolution). */
+  resolveImport(fromFile: string, spec: string): ImportResolution;
 }
+
+/** Most files one check loads (a root and its imports, transitively). */
+export const MAX_FILES = 1000;
 
 export interface CheckOptions {
   /** Elaborate only this model (default: every model in the root files). */
@@ -53,8 +61,16 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   const loaded = new Set<string>();
   let syntaxErrors = false;
 
+  // Files are loaded depth-first in import order, with an explicit stack rather than recursion,
+  // so a long import chain cannot overflow the call stack.
+  const pending: { path: string; from?: Span }[] = roots.map((path) => ({ path })).reverse();
   const load = (path: string, from?: Span): void => {
     if (loaded.has(path)) return; // each file once, so import cycles are harmless
+    if (loaded.size >= MAX_FILES) {
+      diagnostics.push(diag("RN401", from ?? { file: path, start: 0, end: 0 }, { what: "files loaded (a root and its imports)", value: `${loaded.size + 1}`, limit: `${MAX_FILES}` }));
+      syntaxErrors = true;
+      return;
+    }
     loaded.add(path);
     const bytes = host.readFile(path);
     if ("error" in bytes) {
@@ -77,15 +93,21 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
       syntaxErrors = true;
     }
     files.push(ast);
+    const next: { path: string; from: Span }[] = [];
     for (const imp of ast.imports) {
       const target = host.resolveImport(path, imp.path);
       if (target === undefined) {
         diagnostics.push(diag("RN004", imp.span, { path: imp.path }, { hint: 'paths are relative to the importing file; the standard library is "std/NAME.resnet"' }));
         syntaxErrors = true;
-      } else load(target, imp.span);
+      } else if (typeof target !== "string") {
+        const hint = target.refused === "RN005" ? "imports resolve inside the project (the nearest folder with package.json, .git or resnetc.config.json, or --root DIR) and the standard library (\"std/NAME.resnet\")" : "import .resnet source files only";
+        diagnostics.push(diag(target.refused, imp.span, { path: imp.path, reason: target.reason }, { hint }));
+        syntaxErrors = true;
+      } else next.push({ path: target, from: imp.span });
     }
+    pending.push(...next.reverse());
   };
-  for (const r of roots) load(r);
+  for (let p = pending.pop(); p !== undefined; p = pending.pop()) load(p.path, p.from);
 
   const finish = (graphs: Graph[], program?: Program): CheckResult => {
     const r: CheckResult = { graphs, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sources };

@@ -49,6 +49,8 @@ commands:
 options:
   -h, --help                        help for a command: resnetc <command> --help
   -v, --version                     print the version
+  --root DIR                        project root that imports must stay inside (default: the nearest
+                                    folder above each file with package.json, .git or resnetc.config.json)
 
 exit codes: 0 ok (warnings allowed), 1 errors found, 2 usage or I/O error`,
   check: `usage: resnetc check <files...> [--model NAME] [--deny-warnings]
@@ -111,7 +113,7 @@ type Parsed = { values: Record<string, string | boolean | undefined>; positional
 
 function parse(args: string[], options: OptionSpec): Parsed {
   try {
-    const r = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: true, strict: true });
+    const r = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, root: { type: "string" }, ...options }, allowPositionals: true, strict: true });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -119,8 +121,8 @@ function parse(args: string[], options: OptionSpec): Parsed {
 }
 
 /** Checks each root file on its own (two examples may both define `ResNet18`). */
-function checkEach(files: string[], io: Io, model?: string): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
-  const host = nodeHost(io.cwd);
+function checkEach(files: string[], io: Io, model?: string, root?: string | boolean): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
+  const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
   const results = files.map((f) => check([f], host, model === undefined ? {} : { model }));
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
@@ -153,7 +155,7 @@ function cmdCheck(args: string[], io: Io): number {
   if (positionals.length === 0) throw new UsageError("check: give at least one .resnet file");
   const { files, missing } = expandInputs(io.cwd, positionals);
   if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
-  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
   for (const [i, r] of results.entries()) {
@@ -174,7 +176,7 @@ function cmdLint(args: string[], io: Io): number {
   const { files, missing } = expandInputs(io.cwd, positionals);
   if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
   if (files.length === 0) return io.err(`resnetc: no .resnet files under ${positionals.join(", ")}`), EXIT_USAGE;
-  const { diagnostics, sources } = checkEach(files, io);
+  const { diagnostics, sources } = checkEach(files, io, undefined, values.root);
   if (format === "json") {
     const errors = diagnostics.filter((d) => d.severity === "error").length;
     io.out(JSON.stringify({ files: files.length, errors, warnings: diagnostics.length - errors, diagnostics: diagnostics.map((d) => toJson(d, sources)) }, null, 2));
@@ -195,7 +197,7 @@ function cmdSummary(args: string[], io: Io): number {
   const file = positionals[0]!;
   const { files, missing } = expandInputs(io.cwd, [file]);
   if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
-  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
   if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
@@ -327,7 +329,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const file = positionals[0]!;
   const { files, missing } = expandInputs(io.cwd, [file]);
   if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
-  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined);
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   const report = (ds: readonly Diagnostic[]): void => ds.forEach((d) => io.err(renderText(d, sources) + "\n"));
   report(diagnostics);
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;

@@ -23,6 +23,8 @@ export const messages = {
   RN002: def<{ path: string }>("error", "a file is binary, not .resnet text", (a) => `${a.path} is a binary file, not .resnet source`),
   RN003: def("error", "a file is empty", () => "empty file: expected at least one `block` or `model` definition"),
   RN004: def<{ path: string }>("error", "an imported file does not exist", (a) => `cannot import "${a.path}": no such file`),
+  RN005: def<{ path: string; reason: string }>("error", "an import outside the project or the standard library", (a) => `cannot import "${a.path}": ${a.reason}`),
+  RN006: def<{ path: string; reason: string }>("error", "an import of something other than a regular .resnet file", (a) => `cannot import "${a.path}": ${a.reason}`),
 
   // RN1xx: syntax
   RN101: def<{ char: string }>("error", "a character that is not part of the language", (a) => `unexpected character ${a.char}`),

@@ -14,6 +14,7 @@ import type { Tensor } from "../../weights/checkpoint.js";
 import { fill, graphParams, type ParamSpec } from "../../weights/init.js";
 import { makeFloatTensor, makeInt64Tensor, makeNode, makeValueInfo, onnx, type ModelProto, type NodeProto, type TensorProto } from "./builder.js";
 import { lowerings, type LowerCtx } from "./lower.js";
+import { commentText } from "../escape.js";
 
 export const OPSET_MIN = 11;
 export const OPSET_MAX = 21;
@@ -143,7 +144,8 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
       continue;
     }
     tensorOf[n.id] = n.name;
-    const doc = o.locate ? o.locate(n.span) : "";
+    // Doc strings carry no raw user text (a file name may hold a newline): see emit/escape.ts.
+    const doc = o.locate ? commentText(o.locate(n.span)) : "";
     let tmp = 0;
     const ctx: LowerCtx = {
       node: n,
@@ -196,7 +198,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
     input: inputs,
     output: outputs,
     valueInfo,
-    docString: `${g.name} from ${g.file}: ${g.params} learnable parameters, outputs ${g.outputs.map((x) => `${x.name} ${shapeStr(x.shape)}`).join(", ")}`,
+    docString: `${g.name} from ${commentText(g.file)}: ${g.params} learnable parameters, outputs ${g.outputs.map((x) => `${x.name} ${shapeStr(x.shape)}`).join(", ")}`,
   });
   const model = onnx.ModelProto.create({
     // IR version 8 goes with opsets up to 17 (onnx 1.12); later opsets need 9 or 10.

@@ -12,6 +12,7 @@ import { diag, type Diagnostic, type Span } from "../../diagnostics/diagnostic.j
 import { dimStr } from "../../ir/dims.js";
 import type { BlockInstance, Graph, IrNode } from "../../ir/ir.js";
 import { paramSpecs } from "../../weights/init.js";
+import { commentText, IdentAllocator, tsLiteral } from "../escape.js";
 
 export interface TsOptions {
   locate?: (span: Span) => string;
@@ -27,20 +28,17 @@ export interface TsResult {
 
 const a = (n: IrNode, k: string): number[] => n.attrs[k] as number[];
 const num = (n: IrNode, k: string): number => n.attrs[k] as number;
-const lit = (v: unknown): string => JSON.stringify(v);
-
-/** A TypeScript identifier for a structural name relative to its scope. */
-function ident(rel: string): string {
-  const s = rel.replace(/[^A-Za-z0-9_]/g, "_");
-  return /^[0-9]/.test(s) ? `_${s}` : s;
-}
+const lit = tsLiteral;
 
 interface Scope {
-  /** Expression giving the layer-name prefix: `${name}.` inside functions, "" at top level. */
-  prefix: string;
+  /** Expression for a layer's full name from its name relative to the scope: a string literal
+   * at top level, `name + ".rel"` inside a block function (whose `name` parameter is its prefix). */
+  nameExpr: (rel: string) => string;
   /** Structural-name prefix to strip: "layer1.0." inside that instance's function. */
   strip: string;
   vars: Map<number, string>;
+  /** Variable names of this function (or of buildModel): generated, never user text. */
+  idents: IdentAllocator;
 }
 
 export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
@@ -48,7 +46,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const runtime = o.runtime ?? "resnetc/runtime";
   const functions: string[] = [];
   const fnByBody = new Map<string, string>();
-  const fnCount = new Map<string, number>();
+  const fnNames = new IdentAllocator("b_");
 
   // The instance tree: each instance's direct children.
   const children = new Map<BlockInstance | null, BlockInstance[]>();
@@ -147,8 +145,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       if (kid && kid.start === i) {
         const fn = blockFunction(kid);
         const rel = kid.name.slice(scope.strip.length);
-        const v = ident(rel);
-        lines.push(`const ${v} = ${fn}(${scope.vars.get(kid.input)}, \`${scope.prefix}${rel}\`);`);
+        const v = scope.idents.fresh(rel);
+        lines.push(`const ${v} = ${fn}(${scope.vars.get(kid.input)}, ${scope.nameExpr(rel)});`);
         scope.vars.set(kid.output, v);
         i = kid.end - 1;
         k++;
@@ -156,10 +154,10 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       }
       const n = g.nodes[i]!;
       const rel = n.name.slice(scope.strip.length);
-      const v = ident(rel);
+      const v = scope.idents.fresh(rel);
       const ins = n.inputs.map((id) => scope.vars.get(id) ?? "undefined as never");
-      const where = o.locate ? ` // ${o.locate(n.span)}` : "";
-      lines.push(`const ${v} = ${nodeExpr(n, ins, `\`${scope.prefix}${rel}\``)};${where}`);
+      const where = o.locate ? ` // ${commentText(o.locate(n.span))}` : "";
+      lines.push(`const ${v} = ${nodeExpr(n, ins, scope.nameExpr(rel))};${where}`);
       scope.vars.set(n.id, v);
     }
     // Identity blocks (no nodes) pass their input through.
@@ -168,28 +166,26 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
 
   function blockFunction(b: BlockInstance): string {
     const lines: string[] = [];
-    const scope: Scope = { prefix: "${name}.", strip: `${b.name}.`, vars: new Map([[b.input, "x"]]) };
+    const scope: Scope = { nameExpr: (rel) => `name + ${lit(`.${rel}`)}`, strip: `${b.name}.`, vars: new Map([[b.input, "x"]]), idents: new IdentAllocator("v_") };
     body(b.start, b.end, children.get(b) ?? [], scope, lines);
     lines.push(`return ${scope.vars.get(b.output) ?? "x"};`);
     const text = lines.join("\n");
     const key = `${b.block}\n${text}`;
     const known = fnByBody.get(key);
     if (known) return known;
-    const count = (fnCount.get(b.block) ?? 0) + 1;
-    fnCount.set(b.block, count);
-    const fn = ident(`${b.block}_${count}`);
+    const fn = fnNames.fresh(b.block);
     fnByBody.set(key, fn);
     const where = o.locate ? `, ${o.locate(b.span)}` : "";
-    functions.push(`/** ${b.block}(${b.args})${where} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`);
+    functions.push(`/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`);
     return fn;
   }
 
   const top: string[] = [];
-  const scope: Scope = { prefix: "", strip: "", vars: new Map() };
+  const scope: Scope = { nameExpr: lit, strip: "", vars: new Map(), idents: new IdentAllocator("v_") };
   for (const io of g.inputs) {
     const n = g.nodes[io.node]!;
     if (io.shape.length !== 4 && io.shape.length !== 2) unsupported(n, `a rank-${io.shape.length} input`);
-    const v = ident(n.name);
+    const v = scope.idents.fresh(n.name);
     const shape = io.shape.slice(1).map((d) => (typeof d === "number" ? d : null));
     top.push(`const ${v} = rt.input({ name: ${lit(n.name)}, shape: ${lit(shape)} });`);
     scope.vars.set(n.id, v);
@@ -212,11 +208,11 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const inputs = g.inputs.map((io) => `{ name: ${lit(io.name)}, shape: ${lit(io.shape.slice(1).map((d) => (typeof d === "number" ? d : dimStr(d))))} }`);
   const out0 = g.outputs[0]?.shape;
   const classes = out0 && out0.length === 2 && typeof out0[1] === "number" ? out0[1] : 0;
-  const header = `// Generated by resnetc${o.version ? ` ${o.version}` : ""} from ${g.file}, model ${g.name}. DO NOT EDIT:\n// change the .resnet file and run \`resnetc compile --target ts\` again.`;
+  const header = `// Generated by resnetc${o.version ? ` ${commentText(o.version)}` : ""} from ${commentText(g.file)}, model ${commentText(g.name)}. DO NOT EDIT:\n// change the .resnet file and run \`resnetc compile --target ts\` again.`;
   const model = [
     header,
     `import * as tf from "@tensorflow/tfjs";`,
-    `import * as rt from "${runtime}";`,
+    `import * as rt from ${lit(runtime)};`,
     ``,
     `rt.registerCustomLayers();`,
     ``,
@@ -230,7 +226,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `export const PARAMS: rt.ParamInfo[] = [\n${params.join(",\n")},\n];`,
     ``,
     ...functions.flatMap((f) => [f, ""]),
-    `/** Builds ${g.name}: ${g.params.toLocaleString("en-US")} learnable parameters. */`,
+    `/** Builds ${commentText(g.name)}: ${g.params.toLocaleString("en-US")} learnable parameters. */`,
     `export function buildModel(): tf.LayersModel {`,
     ...top,
     `return tf.model({ name: ${lit(g.name)}, inputs: [${g.inputs.map((io) => scope.vars.get(io.node)).join(", ")}], outputs: [${outputs.join(", ")}] });`,
@@ -239,7 +235,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   ].join("\n");
   const train = [
     header,
-    `import { runTraining } from "${runtime}";`,
+    `import { runTraining } from ${lit(runtime)};`,
     `import { buildModel, CLASSES, INPUTS, MODEL_NAME, PARAMS } from "./model.js";`,
     ``,
     `// Options: --help lists them (data, epochs, steps, batch, lr and schedule, optimizer, out, resume, seed).`,
