@@ -18,7 +18,7 @@
 // Method: examples/cifar-resnet.resnet, model ResNet20, is compiled to model.ts in
 // out/bench-train-step/ (at --size other than 32, a copy of its CifarResNet block with the input
 // resized and the `expect` lines dropped), transpiled with TypeScript's transpileModule (imports
-// pointed at this checkout's dist/runtime and tfjs, as `resnetc train` does) and built; its
+// pointed at this checkout's @resnetc/runtime and tfjs, as `resnetc train` does) and built; its
 // parameters come from the runtime's initParams. The hand-written model has the same layers and
 // starts from the same weight values (copied tensor by tensor, so the zero-skipping in the cpu
 // conv kernel sees the same activations). Each step is one
@@ -34,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import ts from "typescript";
 import { main } from "../dist/cli/main.js";
-import * as rt from "../dist/runtime/index.js";
+import * as rt from "@resnetc/runtime";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opt } = parseArgs({
@@ -116,10 +116,10 @@ if ((await main(["compile", source, "--target", "ts", "--model", "ResNet20", "-o
   process.exit(1);
 }
 const tfjsUrl = import.meta.resolve("@tensorflow/tfjs");
-const runtimeUrl = pathToFileURL(join(root, "dist", "runtime", "index.js")).href;
+const runtimeUrl = import.meta.resolve("@resnetc/runtime");
 const modelTs = readFileSync(join(genDir, "model.ts"), "utf8")
   .replace('from "@tensorflow/tfjs"', `from ${JSON.stringify(tfjsUrl)}`)
-  .replace('from "resnetc/runtime"', `from ${JSON.stringify(runtimeUrl)}`);
+  .replace('from "@resnetc/runtime"', `from ${JSON.stringify(runtimeUrl)}`);
 const js = ts.transpileModule(modelTs, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
 writeFileSync(join(genDir, "model.mjs"), js);
 const gen = await import(pathToFileURL(join(genDir, "model.mjs")).href);

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { commentText, IdentAllocator, tsLiteral } from "../src/emit/escape.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
 
-// Inside the repository, so the emitted `resnetc/runtime` import resolves for tsc.
+// Inside the repository, so the emitted `@resnetc/runtime` import resolves for tsc.
 const work = join(repoRoot, "out", "codegen-safety");
 const bin = join(repoRoot, "bin", "resnetc.js");
 const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");

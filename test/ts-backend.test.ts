@@ -16,7 +16,7 @@ import { PRETTIER_OPTIONS } from "../src/emit/ts/format.js";
 import { decodeCheckpoint } from "../src/weights/checkpoint.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
 
-// Inside the repository, so `resnetc/runtime` resolves to this package (self-reference).
+// Inside the repository, so `@resnetc/runtime` (the workspace package) and tfjs resolve.
 const work = join(repoRoot, "out", "ts-test");
 const host = nodeHost(repoRoot);
 
@@ -112,7 +112,7 @@ describe("small models build and train", () => {
       const r = await runCliAsync(["compile", join(work, "small.resnet"), "--target", "ts", "--model", name, "-o", dir]);
       expect(r.code).toBe(0);
       const mod = await import(join(dir, "model.ts"));
-      const { runTraining } = await import("resnetc/runtime");
+      const { runTraining } = await import("@resnetc/runtime");
       const lines: string[] = [];
       const out = Object.assign(new (await import("node:stream")).Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
       const code = await runTraining({ name, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--steps", "1", "--batch", "2", "--synthetic", "4", "--out", join(dir, "run")], out });
@@ -130,7 +130,7 @@ describe("parity: tfjs and ONNX Runtime compute the same function", () => {
       const dir = join(work, `parity-${name}`);
       expect((await runCliAsync(["compile", join(work, "small.resnet"), "--target", "ts", "--model", name, "-o", dir])).code).toBe(0);
       const mod = await import(join(dir, "model.ts"));
-      const { runTraining, loadCheckpoint } = await import("resnetc/runtime");
+      const { runTraining, loadCheckpoint } = await import("@resnetc/runtime");
       const sink = Object.assign(new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
       const run = join(dir, "run");
       expect(await runTraining({ name, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--steps", "3", "--batch", "4", "--synthetic", "12", "--out", run, "--lr", "0.05"], out: sink })).toBe(0);
@@ -148,7 +148,7 @@ describe("parity: tfjs and ONNX Runtime compute the same function", () => {
       const ortOut = (await session.run({ image: new ort.Tensor("float32", x, [2, 3, 8, 8]) }))["output"]!.data as Float32Array;
 
       // The same run's tfjs-format save loads back through tf.loadLayersModel (custom layers registered).
-      const { loadTfjsModel } = await import("resnetc/runtime");
+      const { loadTfjsModel } = await import("@resnetc/runtime");
       const reloaded = await loadTfjsModel(join(run, "tfjs"));
       const reOut = tf.tidy(() => (reloaded.predict(tf.transpose(tf.tensor4d(x, [2, 3, 8, 8]), [0, 2, 3, 1])) as tf.Tensor).dataSync().slice());
       for (let i = 0; i < tfOut.length; i++) expect(Math.abs(reOut[i]! - tfOut[i]!)).toBeLessThanOrEqual(1e-6);
@@ -175,7 +175,7 @@ describe("parity on the example itself", () => {
     const dir = join(work, "parity-ResNet20");
     expect((await runCliAsync(["compile", "examples/cifar-resnet.resnet", "--target", "ts", "--model", "ResNet20", "-o", dir])).code).toBe(0);
     const mod = await import(join(dir, "model.ts"));
-    const { runTraining, loadCheckpoint } = await import("resnetc/runtime");
+    const { runTraining, loadCheckpoint } = await import("@resnetc/runtime");
     const sink = Object.assign(new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
     const run = join(dir, "run");
     // One step at batch 2: the pure-JS cpu backend's convolution gradients take seconds here.

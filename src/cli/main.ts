@@ -3,17 +3,14 @@
 // 2 usage or I/O error. Must not: be imported by any compiler stage.
 
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { pathToFileURL } from "node:url";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { check, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
+import { AtomicWriteError, writeFileAtomic, writeFilesAtomic } from "../io/atomic-write.js";
 import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
-import { doctor } from "./doctor.js";
 import { diag, type Span } from "../diagnostics/diagnostic.js";
 import { locate as locateSpan } from "../diagnostics/render.js";
 import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
@@ -213,16 +210,32 @@ function intOption(v: string | boolean | undefined, name: string, fallback: numb
   return Number(v);
 }
 
-/** Writes next to the target and renames over it, so readers never see a partial file. */
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
+export const RUNTIME_PACKAGE = "@resnetc/runtime";
+
+/** What the CLI calls in @resnetc/runtime. */
+export interface RuntimeApi {
+  trainEmitted(modelTs: string, argv: string[]): Promise<number>;
+  doctor(io: { out(s: string): void }): Promise<number>;
+}
+
+/** The training runtime, installed beside resnetc or not: linting needs no tfjs, so it is a
+ * package of its own, loaded only by the commands that train or probe backends. */
+async function loadRuntime(command: string): Promise<RuntimeApi> {
   try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    // A specifier in a variable: the compiler builds (and type-checks) before the runtime, which
+    // depends on it; RuntimeApi is the contract, checked by the runtime's own tests.
+    const spec = RUNTIME_PACKAGE;
+    return (await import(spec)) as RuntimeApi;
   } catch (e) {
-    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" && /@resnetc\/runtime/.test((e as Error).message)) throw new RuntimeMissing(command);
     throw e;
+  }
+}
+
+class RuntimeMissing extends Error {
+  constructor(command: string) {
+    super(`\`resnetc ${command}\` needs the training runtime: npm install @resnetc/runtime (from the resnetc repository: npm install ./packages/runtime, or its packed tarball)`);
   }
 }
 
@@ -257,7 +270,9 @@ async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<
     // Format everything first, so a formatting failure writes nothing.
     const formatted: [string, string][] = [];
     for (const [file, text] of Object.entries(r.files)) formatted.push([file, await formatTs(text)]);
-    for (const [file, text] of formatted) writeAtomic(join(dir, file), text);
+    // Both files are written before either replaces its old version: a killed compile never
+    // pairs a new model.ts with an old train.ts.
+    writeFilesAtomic(formatted.map(([file, text]) => [join(dir, file), text] as const));
     io.out(`${displayPath(io.cwd, dir)}: ${g.name} -> model.ts, train.ts`);
   }
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
@@ -291,23 +306,11 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   const graphs = results[0]!.graphs;
   if (graphs.length !== 1) throw new UsageError(`train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`);
   const g = graphs[0]!;
-  // The built runtime of this installation (also when this file runs from source, in tests).
-  const runtimeUrl = pathToFileURL(join(packageRoot, "dist", "runtime", "index.js")).href;
-  const r = emitTs(g, { runtime: runtimeUrl, version: version() });
+  const r = emitTs(g, { version: version() });
   for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
   if (!r.files) return EXIT_DIAGNOSTICS;
-  const ts = (await import("typescript")).default;
-  const dir = mkdtempSync(join(tmpdir(), "resnetc-train-"));
-  try {
-    const tfjsUrl = pathToFileURL(createRequire(import.meta.url).resolve("@tensorflow/tfjs")).href;
-    const js = ts.transpileModule(r.files["model.ts"].replace('from "@tensorflow/tfjs"', `from ${JSON.stringify(tfjsUrl)}`), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    writeFileSync(join(dir, "model.mjs"), js);
-    const mod = (await import(pathToFileURL(join(dir, "model.mjs")).href)) as { buildModel: () => never; INPUTS: never; PARAMS: never; CLASSES: number; MODEL_NAME: string };
-    const { runTraining } = (await import(runtimeUrl)) as typeof import("../runtime/index.js");
-    return await runTraining({ name: mod.MODEL_NAME, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: rest });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const runtime = await loadRuntime("train");
+  return runtime.trainEmitted(r.files["model.ts"], rest);
 }
 
 function cmdCompile(args: string[], io: Io): number | Promise<number> {
@@ -363,7 +366,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
       continue;
     }
     const target = resolve(io.cwd, graphs.length === 1 && !outIsDir ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`));
-    writeAtomic(target, r.bytes);
+    writeFileAtomic(target, r.bytes);
     if (values.text) io.out(modelText(r.model!));
     io.out(`${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`);
   }
@@ -399,7 +402,9 @@ export function main(argv: string[], io: Io): number | Promise<number> {
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return io.out(HELP["doctor"]!), EXIT_OK;
         if (rest.length) throw new UsageError("doctor takes no arguments");
-        return doctor(io).catch((e) => handleError(e, io));
+        return loadRuntime("doctor")
+          .then((rt) => rt.doctor(io))
+          .catch((e) => handleError(e, io));
       default:
         throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, doctor)`);
     }
@@ -409,6 +414,10 @@ export function main(argv: string[], io: Io): number | Promise<number> {
 }
 
 function handleError(e: unknown, io: Io): number {
+  if (e instanceof RuntimeMissing || e instanceof AtomicWriteError) {
+    io.err(`resnetc: ${e.message}`);
+    return EXIT_USAGE;
+  }
   if (e instanceof UsageError) {
     io.err(`resnetc: ${e.message}\nrun \`resnetc --help\` for usage`);
     return EXIT_USAGE;

@@ -1,6 +1,6 @@
 // The TypeScript emitter: graph IR -> `model.ts` (a tfjs LayersModel builder with one function
 // per distinct block instantiation, layer names equal to the ONNX node names) and `train.ts`
-// (the training program, a thin call into resnetc/runtime).
+// (the training program, a thin call into @resnetc/runtime).
 // Takes: one checked graph. Gives: source texts (unformatted; the CLI runs prettier) and
 // diagnostics for what tfjs cannot express yet. Must not: touch files.
 //
@@ -43,7 +43,7 @@ interface Scope {
 
 export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const ds: Diagnostic[] = [];
-  const runtime = o.runtime ?? "resnetc/runtime";
+  const runtime = o.runtime ?? "@resnetc/runtime";
   const functions: string[] = [];
   const fnByBody = new Map<string, string>();
   const fnNames = new IdentAllocator("b_");

@@ -20,7 +20,9 @@ export interface BackendChoice {
   advice?: string;
 }
 
-const CANDIDATES: { name: BackendChoice["name"]; pkg: string; backend: string }[] = [
+/** The backends, fastest first: `chooseBackend` tries them in this order and `resnetc doctor`
+ * reports each (one list, so the two cannot disagree). */
+export const CANDIDATES: readonly { name: BackendChoice["name"]; pkg: string; backend: string }[] = [
   { name: "tensorflow-gpu", pkg: "@tensorflow/tfjs-node-gpu", backend: "tensorflow" },
   { name: "tensorflow", pkg: "@tensorflow/tfjs-node", backend: "tensorflow" },
   { name: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", backend: "wasm" },

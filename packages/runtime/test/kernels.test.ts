@@ -1,7 +1,7 @@
 // The faster cpu convolution gradients equal the stock tfjs kernels on random shapes.
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, registerFastCpuKernels } from "../src/runtime/kernels.js";
+import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, registerFastCpuKernels } from "../src/kernels.js";
 import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
 
 function rand(shape: number[], seed: number): tf.Tensor {
@@ -92,7 +92,7 @@ describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile
     await tf.setBackend("cpu");
     // The first describe may already have registered the fast kernels: compare against the
     // stock functions kept by `original`.
-    const { original } = await import("../src/runtime/kernels.js");
+    const { original } = await import("../src/kernels.js");
     registerFastCpuKernels();
     for (const n of ["Add", "Sum", "Mean", "Tile", "Slice"]) expect(tf.getKernel(n, "cpu")!.kernelFunc).not.toBe(original(n));
     const fast = compute();

@@ -7,15 +7,15 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./helpers.js";
+import { outDir, pkgRoot } from "./helpers.js";
 
-const dir = join(repoRoot, "out", "wasm-threads-test");
+const dir = join(outDir, "wasm-threads-test");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Inside the repository so that the packages resolve; uses the built runtime (npm test builds).
 const SCRIPT = `import * as tf from "@tensorflow/tfjs";
-import { chooseBackend } from "../../dist/runtime/backend.js";
-import { simdKernels } from "../../dist/runtime/simd.js";
+import { chooseBackend } from "../../dist/backend.js";
+import { simdKernels } from "../../dist/simd.js";
 const choice = await chooseBackend({ prefer: "wasm" });
 const x = tf.randomUniform([4, 16, 16, 8], -1, 1, "float32", 1);
 const w = tf.randomUniform([3, 3, 8, 16], -1, 1, "float32", 2);
@@ -31,7 +31,7 @@ function run(env: Record<string, string>): Probe {
   const file = join(dir, "probe.mjs");
   writeFileSync(file, SCRIPT);
   // A hang on the worker threads would hit the timeout and fail the test.
-  const out = execFileSync(process.execPath, [file], { cwd: repoRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+  const out = execFileSync(process.execPath, [file], { cwd: pkgRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 

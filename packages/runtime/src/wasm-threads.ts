@@ -8,6 +8,7 @@
 // Takes: the number of threads. Gives: whether the threaded backend is registered.
 // Must not: break the plain wasm backend: on any failure it leaves the stock registration.
 
+import { writeFileAtomic } from "resnetc/io";
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -25,9 +26,7 @@ let registered: number | undefined;
 /** Writes `text` to `path` unless it is already there (atomically, so parallel runs agree). */
 function ensureFile(path: string, text: string): void {
   if (existsSync(path) && readFileSync(path, "utf8") === text) return;
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 /** Registers the threaded wasm backend with `threads` threads (default: every core). Returns the

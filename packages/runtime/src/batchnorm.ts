@@ -16,7 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { simdKernels, type Simd } from "./simd.js";
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
+import type { KernelArgs } from "./kernel-args.js";
 type Storage = {
   read(t: tf.TensorInfo): Float32Array;
   make(shape: number[]): [tf.TensorInfo, () => Float32Array];

@@ -1,4 +1,4 @@
-// resnetc's SIMD module (src/runtime/simd.wat): the assembled bytes in simd-wasm.ts are those of
+// resnetc's SIMD module (src/simd.wat): the assembled bytes in simd-wasm.ts are those of
 // the .wat (so the reviewed source is what runs), ReLU on wasm is max(x, 0), and ReLU's fused
 // gradient (relu-grad.ts, a SIMD loop on wasm) equals tfjs's dy * step(x) on both CPU backends. The module's other
 // kernels are checked where they are used: batchnorm.test.ts, wasm-kernels.test.ts and, with the
@@ -8,14 +8,14 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
-import { RELU_GRAD, registerReluGrad } from "../src/runtime/relu-grad.js";
-import { registerWasmTrainingKernels } from "../src/runtime/wasm-kernels.js";
-import { repoRoot } from "./helpers.js";
+import { RELU_GRAD, registerReluGrad } from "../src/relu-grad.js";
+import { registerWasmTrainingKernels } from "../src/wasm-kernels.js";
+import { pkgRoot } from "./helpers.js";
 
 describe("simd-wasm.ts", () => {
   it("holds exactly what scripts/build-simd.js assembles from simd.wat (run it after editing the .wat)", async () => {
-    const { simdModuleSource } = (await import(join(repoRoot, "scripts", "build-simd.js"))) as { simdModuleSource(): Promise<string> };
-    expect(readFileSync(join(repoRoot, "src", "runtime", "simd-wasm.ts"), "utf8")).toBe(await simdModuleSource());
+    const { simdModuleSource } = (await import(join(pkgRoot, "scripts", "build-simd.js"))) as { simdModuleSource(): Promise<string> };
+    expect(readFileSync(join(pkgRoot, "src", "simd-wasm.ts"), "utf8")).toBe(await simdModuleSource());
   });
 });
 

@@ -7,16 +7,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic as atomic } from "resnetc/io";
 import { registerCustomLayers } from "./layers.js";
 
 const MODEL = "model.json";
 const WEIGHTS = "model.weights.bin";
 
-function atomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 export async function saveTfjsModel(dir: string, model: tf.LayersModel): Promise<void> {
   mkdirSync(dir, { recursive: true });

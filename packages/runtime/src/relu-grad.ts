@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { simdKernels } from "./simd.js";
 
 export const RELU_GRAD = "ResnetcReluGrad";
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown };
+import type { KernelArgs } from "./kernel-args.js";
 type CpuBackend = { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
 type WasmBackend = { makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
 

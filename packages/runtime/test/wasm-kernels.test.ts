@@ -7,13 +7,13 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chooseBackend } from "../src/runtime/backend.js";
-import { initParams, type ParamInfo } from "../src/runtime/params.js";
-import { sliceInto, tileInto } from "../src/runtime/copy-kernels.js";
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/wasm-kernels.js";
-import { simdKernels } from "../src/runtime/simd.js";
+import { chooseBackend } from "../src/backend.js";
+import { initParams, type ParamInfo } from "../src/params.js";
+import { sliceInto, tileInto } from "../src/copy-kernels.js";
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/wasm-kernels.js";
+import { simdKernels } from "../src/simd.js";
 import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
-import { repoRoot, runCliAsync } from "./helpers.js";
+import { outDir, resnetcRoot, runCliAsync } from "./helpers.js";
 
 const rand = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, "float32", seed);
 const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
@@ -189,7 +189,7 @@ describe("Identity on wasm", () => {
 });
 
 describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
-  const dir = join(repoRoot, "out", "wasm-kernels-test");
+  const dir = join(outDir, "wasm-kernels-test");
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("gives the same loss and gradients on the cpu and wasm backends, each with resnetc's kernels, within 1e-3", async () => {
@@ -224,12 +224,12 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
 describe("every example trains on wasm", () => {
   // One SGD step of every model in examples/ at batch 1 and its real input size, on the wasm
   // backend with resnetc's kernels: no kernel missing, a finite loss, weights that move.
-  const dir = join(repoRoot, "out", "wasm-examples-test");
+  const dir = join(outDir, "wasm-examples-test");
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("one training step of each example model: a finite loss, and the first convolution's weights change", async () => {
     await chooseBackend({ prefer: "wasm" });
-    const files = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".resnet"));
+    const files = readdirSync(join(resnetcRoot, "examples")).filter((f) => f.endsWith(".resnet"));
     const trained: string[] = [];
     for (const f of files) {
       const out = join(dir, f.replace(/\.resnet$/, ""));

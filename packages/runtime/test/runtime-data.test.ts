@@ -1,4 +1,4 @@
-// resnetc/runtime data and augmentation: the IDX and CIFAR-10 loaders on tiny files written here
+// @resnetc/runtime data and augmentation: the IDX and CIFAR-10 loaders on tiny files written here
 // into a temp folder (no binary fixtures in the repository), every DataError a user can meet,
 // synthetic data, seeded shuffling, batching, pad-and-crop and flip; and, where Debian's
 // dataset-fashion-mnist is installed, the real Fashion-MNIST.
@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { augmentBatch, seededRandom } from "../src/runtime/augment.js";
-import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices, syntheticDataset, type Dataset } from "../src/runtime/data.js";
+import { augmentBatch, seededRandom } from "../src/augment.js";
+import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices, syntheticDataset, type Dataset } from "../src/data.js";
 
 const made: string[] = [];
 const tmp = (prefix = "resnetc-data-") => {

@@ -1,9 +1,9 @@
 // The training runtime's tfjs-free helpers: LR schedules, the progress line and bar, and the
 // training-curve SVG.
 import { describe, expect, it } from "vitest";
-import { learningRate, parseSchedule, scheduleText, type LrConfig, type Schedule } from "../src/runtime/schedule.js";
-import { formatDuration, formatProgress, ProgressBar, type ProgressState } from "../src/runtime/progress.js";
-import { trainingCurveSvg, type EpochMetrics } from "../src/runtime/plot.js";
+import { learningRate, parseSchedule, scheduleText, type LrConfig, type Schedule } from "../src/schedule.js";
+import { formatDuration, formatProgress, ProgressBar, type ProgressState } from "../src/progress.js";
+import { trainingCurveSvg, type EpochMetrics } from "../src/plot.js";
 
 const cfg = (schedule: Schedule, over: Partial<LrConfig> = {}): LrConfig => ({ base: 0.1, schedule, warmupEpochs: 0, epochs: 10, stepsPerEpoch: 100, ...over });
 

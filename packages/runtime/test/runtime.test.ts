@@ -1,15 +1,15 @@
-// resnetc/runtime: backend choice, the doctor, and the training program's NaN guard, resume and
+// @resnetc/runtime: backend choice, the doctor, and the training program's NaN guard, resume and
 // `resnetc train` (data loaders and augmentation: runtime-data.test.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { chooseBackend } from "../src/runtime/backend.js";
-import { syntheticDataset } from "../src/runtime/data.js";
-import { setLearningRate } from "../src/runtime/train.js";
-import { doctor, type Probe } from "../src/cli/doctor.js";
-import { repoRoot, runCliAsync } from "./helpers.js";
+import { chooseBackend } from "../src/backend.js";
+import { syntheticDataset } from "../src/data.js";
+import { setLearningRate } from "../src/train.js";
+import { doctor, type Probe } from "../src/doctor.js";
+import { outDir, runCliAsync } from "./helpers.js";
 
 
 describe("backend choice", () => {
@@ -75,7 +75,7 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
   const sink = () => Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
 
   it("resnetc train runs the program; a diverging run stops with a clear message and keeps the last good checkpoint; --resume continues", async () => {
-    const dir = join(repoRoot, "out", "rt-test");
+    const dir = join(outDir, "rt-test");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
     const run = join(dir, "run");
@@ -93,13 +93,9 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     expect(Buffer.compare(before, afterResume)).not.toBe(0);
 
     // An absurd learning rate diverges: exit 3, the message, and the checkpoint untouched.
-    const { runTraining } = await import("resnetc/runtime");
+    const { runTraining } = await import("@resnetc/runtime");
     const out: string[] = [];
     const w = Object.assign(new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) }), { isTTY: false });
-    const { check } = await import("../src/compiler.js");
-    const { nodeHost } = await import("../src/cli/host.js");
-    void check;
-    void nodeHost;
     const gen = join(dir, "gen");
     expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
     const mod = await import(join(gen, "model.ts"));
@@ -112,13 +108,13 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
   }, 120_000);
 
   it("--minutes stops after the session's first step past the limit, --eval limits the held-out set, --steps ends the LR schedule", async () => {
-    const dir = join(repoRoot, "out", "rt-limits-test");
+    const dir = join(outDir, "rt-limits-test");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
     const gen = join(dir, "gen");
     expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
     const mod = await import(join(gen, "model.ts"));
-    const { runTraining } = await import("resnetc/runtime");
+    const { runTraining } = await import("@resnetc/runtime");
     const train = async (args: string[]) => {
       const lines: string[] = [];
       const out = Object.assign(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
@@ -137,12 +133,12 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
   }, 60_000);
 
   it("evaluate's loss is the mean cross-entropy over the set, and its accuracy the hit rate", async () => {
-    const dir = join(repoRoot, "out", "rt-test3");
+    const dir = join(outDir, "rt-test3");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
     expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", join(dir, "gen")])).code).toBe(0);
     const mod = await import(join(dir, "gen", "model.ts"));
-    const { evaluate, initParams } = await import("resnetc/runtime");
+    const { evaluate, initParams } = await import("@resnetc/runtime");
     const tf = await import("@tensorflow/tfjs");
     const model = mod.buildModel();
     initParams(model, mod.PARAMS, 4);
@@ -162,7 +158,7 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
   }, 60_000);
 
   it("bad options and bad data are errors (exit 1), not stack traces", async () => {
-    const dir = join(repoRoot, "out", "rt-test2");
+    const dir = join(outDir, "rt-test2");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
     const bad = await runCliAsync(["train", join(dir, "tiny.resnet"), "--data", "/no/such/dir", "--out", join(dir, "run")]);

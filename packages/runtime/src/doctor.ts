@@ -5,6 +5,7 @@
 // exit code (0 when at least the cpu backend works). Must not: install or change anything.
 
 import { execFileSync } from "node:child_process";
+import { CANDIDATES } from "./backend.js";
 
 /** tfjs-node(-gpu) 4.x binds libtensorflow 2.9.1, built against CUDA 11.2 and cuDNN 8.1
  * (tfjs-node's README, "GPU support"; its scripts/deps-constants.js pins LIBTENSORFLOW_VERSION). */
@@ -22,8 +23,8 @@ export interface Probe {
 export const realProbe: Probe = {
   importPackage: (pkg) => import(pkg),
   async wasm() {
-    const { chooseBackend } = await import("../runtime/backend.js");
-    const { simdKernels } = await import("../runtime/simd.js");
+    const { chooseBackend } = await import("./backend.js");
+    const { simdKernels } = await import("./simd.js");
     const tf = await import("@tensorflow/tfjs");
     await chooseBackend({ prefer: "wasm" });
     const b = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
@@ -56,7 +57,7 @@ function libVersions(ldconfig: string, lib: string): string[] {
 export async function doctor(io: { out(s: string): void }, probe: Probe = realProbe): Promise<number> {
   io.out(`node ${probe.nodeVersion}`);
   const results: { name: string; pkg: string; ok: boolean; why: string }[] = [];
-  for (const [name, pkg] of [["tensorflow-gpu", "@tensorflow/tfjs-node-gpu"], ["tensorflow", "@tensorflow/tfjs-node"], ["wasm", "@tensorflow/tfjs-backend-wasm"], ["cpu", "@tensorflow/tfjs"]] as const) {
+  for (const { name, pkg } of CANDIDATES) {
     try {
       await probe.importPackage(pkg);
       results.push({ name, pkg, ok: true, why: "loads" });
@@ -69,7 +70,8 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   for (const r of results) io.out(`  ${r.ok ? "ok  " : "--  "} ${r.name.padEnd(15)} ${r.pkg.padEnd(31)} ${r.why}`);
   const best = results.find((r) => r.ok);
   io.out(best ? `emitted programs will use: ${best.name}` : "no backend loads: reinstall @tensorflow/tfjs");
-  if (results[2]!.ok && probe.wasm) {
+  const byName = (n: string) => results.find((r) => r.name === n)!;
+  if (byName("wasm").ok && probe.wasm) {
     try {
       const w = await probe.wasm();
       io.out(`wasm: XNNPACK on ${w.threads} thread${w.threads === 1 ? "" : "s"}${w.threads === 1 ? " (RESNETC_WASM_THREADS=0, one core, or no SharedArrayBuffer)" : ""}; resnetc's SIMD kernels (Winograd convolutions, training gradients): ${w.simd ? "on" : "off (RESNETC_WASM_SIMD=0, or this engine has no WebAssembly SIMD)"}`);
@@ -88,8 +90,8 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   io.out(`  CUDA runtime:   needs ${NEEDS.cuda}, found ${cudart.length ? cudart.map((v) => `libcudart.so.${v}`).join(", ") : "none"}`);
   io.out(`  cuDNN:          needs ${NEEDS.cudnn}, found ${cudnn.length ? cudnn.map((v) => `libcudnn.so.${v}`).join(", ") : "none"}`);
   const fixes: string[] = [];
-  const gpu = results[0]!;
-  const cpuNative = results[1]!;
+  const gpu = byName("tensorflow-gpu");
+  const cpuNative = byName("tensorflow");
   if (!gpu.ok) {
     if (gpu.why === "not installed") fixes.push("for the GPU: `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow from storage.googleapis.com: that host must be reachable)");
     else fixes.push("tfjs-node-gpu is present without its native part: `npm rebuild @tensorflow/tfjs-node-gpu` where storage.googleapis.com is reachable (npm may also have skipped its install script: `npm install-scripts ls`)");
@@ -102,5 +104,5 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
     io.out("to get a faster backend:");
     for (const f of fixes) io.out(`  - ${f}`);
   }
-  return results[3]!.ok ? 0 : 1;
+  return byName("cpu").ok ? 0 : 1;
 }

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFileAtomic as writeAtomic } from "resnetc/io";
 import { augmentBatch, seededRandom } from "./augment.js";
 import { chooseBackend, describeChoice } from "./backend.js";
 import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices, syntheticDataset, type Dataset } from "./data.js";
@@ -137,11 +138,6 @@ function parseOptions(argv: string[], name: string): Options | "help" {
   };
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** NCHW batch -> NHWC tensor, as the tfjs model expects. */
 function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tensor {

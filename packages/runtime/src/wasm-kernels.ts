@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
 import { copyPlan } from "./copy-kernels.js";
 import { simdKernels, type Simd } from "./simd.js";
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
+import type { KernelArgs } from "./kernel-args.js";
 interface WasmBackend {
   makeOutput(shape: number[], dtype: "float32", memoryOffset?: number): tf.TensorInfo;
   dataIdMap: { get(id: object): { id: number; memoryOffset: number }; delete(id: object): void };

@@ -7,8 +7,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeCheckpoint, encodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
-import { fill, type Init } from "../weights/init.js";
+// The checkpoint format and the initialisers belong to the compiler (resnetc/weights): the
+// ONNX emitter and this runtime must draw the same numbers and read the same files.
+import { writeFilesAtomic } from "resnetc/io";
+import { decodeCheckpoint, encodeCheckpoint, fill, type Init, type Tensor } from "resnetc/weights";
 
 /** How a canonical tensor maps onto one weight of a tfjs layer. */
 export type Layout =
@@ -107,19 +109,13 @@ export function getParams(model: tf.LayersModel, params: readonly ParamInfo[]): 
 
 /** Writes DIR/weights.json + DIR/weights.bin; each file appears whole or not at all. */
 export function saveCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], modelName?: string): void {
-  mkdirSync(dir, { recursive: true });
   const { json, bin } = encodeCheckpoint(getParams(model, params), modelName);
-  // The .bin first: a manifest never points at a half-written binary.
-  for (const [file, data] of [["weights.bin", bin], ["weights.json", json]] as const) {
-    const tmp = join(dir, `.${file}.tmp-${process.pid}`);
-    try {
-      writeFileSync(tmp, data);
-      renameSync(tmp, join(dir, file));
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-  }
+  // Both written before either is renamed; the .bin renamed first, so a manifest never points
+  // at a half-written binary.
+  writeFilesAtomic([
+    [join(dir, "weights.bin"), bin],
+    [join(dir, "weights.json"), json],
+  ]);
 }
 
 /** Loads a checkpoint into the model; a string is the reason it could not. */

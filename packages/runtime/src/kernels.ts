@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { copyPlan } from "./copy-kernels.js";
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
+import type { KernelArgs } from "./kernel-args.js";
 interface CpuBackend {
   data: { get(id: object): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;

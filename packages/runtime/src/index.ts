@@ -1,7 +1,9 @@
-// resnetc/runtime: what emitted TypeScript programs import. Layers (NHWC helpers and custom
+// @resnetc/runtime: what emitted TypeScript programs import. Layers (NHWC helpers and custom
 // layers), canonical parameters and checkpoints, and the training program.
 export * from "./layers.js";
 export { getParams, initParams, loadCheckpoint, saveCheckpoint, setParams, type Layout, type ParamInfo } from "./params.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
 export { chooseBackend, describeChoice, type BackendChoice } from "./backend.js";
 export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";
+export { trainEmitted } from "./run-emitted.js";
+export { doctor, type Probe } from "./doctor.js";

@@ -1,18 +1,19 @@
-// Assembles src/runtime/simd.wat (resnetc's SIMD kernels for the wasm backend) with wabt, twice:
+// Assembles src/simd.wat (resnetc's SIMD kernels for the wasm backend) with wabt, twice:
 // importing a shared memory (tfjs's threaded build) and a plain one (its single-threaded build),
-// and writes both as base64 into src/runtime/simd-wasm.ts, so that the runtime needs no
+// and writes both as base64 into src/simd-wasm.ts, so that the runtime needs no
 // assembler. `node scripts/build-simd.js` after editing the .wat; test/simd.test.ts fails while
 // simd-wasm.ts is stale.
-// Takes: src/runtime/simd.wat. Gives: `simdModuleSource()` (the text of simd-wasm.ts) and, run as
+// Takes: src/simd.wat. Gives: `simdModuleSource()` (the text of simd-wasm.ts) and, run as
 // a script, the file. Must not: write a partial file (it is written atomically).
 
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "resnetc/io";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const WAT = `${root}src/runtime/simd.wat`;
-const OUT = `${root}src/runtime/simd-wasm.ts`;
+const WAT = `${root}src/simd.wat`;
+const OUT = `${root}src/simd-wasm.ts`;
 const SHARED = "(memory 1 65536 shared)";
 
 export async function simdModuleSource() {
@@ -36,8 +37,6 @@ export async function simdModuleSource() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const tmp = `${OUT}.${process.pid}.tmp`;
-  writeFileSync(tmp, await simdModuleSource());
-  renameSync(tmp, OUT);
+  writeFileAtomic(OUT, await simdModuleSource());
   console.log(`wrote ${OUT}`);
 }

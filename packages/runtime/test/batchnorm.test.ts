@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
-import { BN_FORWARD, FusedBatchNorm, registerFusedBatchNorm } from "../src/runtime/batchnorm.js";
+import { BN_FORWARD, FusedBatchNorm, registerFusedBatchNorm } from "../src/batchnorm.js";
 import { relErr } from "./conv-cases.js";
 
 const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
