@@ -10,13 +10,12 @@ import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
 import { AtomicWriteError, writeFileAtomic, writeFilesAtomic } from "../io/atomic-write.js";
+import { emitModel, spanLocator } from "../api.js";
 import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
-import { diag, type Span } from "../diagnostics/diagnostic.js";
-import { locate as locateSpan } from "../diagnostics/render.js";
+import { diag } from "../diagnostics/diagnostic.js";
 import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
 import { modelText } from "../emit/onnx/text.js";
 import { emitTs } from "../emit/ts/emit.js";
-import { formatTs } from "../emit/ts/format.js";
 import type { Graph } from "../ir/ir.js";
 import { decodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
 
@@ -254,25 +253,19 @@ function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
 /** `--target ts`: DIR/model.ts and DIR/train.ts per model (DIR/NAME/ when there are several). */
 async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, io: Io): Promise<number> {
   if (out === undefined) throw new UsageError("compile --target ts: give the output folder with -o DIR");
-  const locate = (span: Span): string => {
-    const p = locateSpan(span, sources);
-    return `${span.file}:${p.line}:${p.col}`;
-  };
   let failed = false;
   for (const g of graphs) {
-    const r = emitTs(g, { locate, version: version() });
+    // Formatted before anything is written, so a formatting failure writes nothing.
+    const r = await emitModel(g, { target: "ts", version: version() }, sources);
     for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
-    if (!r.files) {
+    if (!r.model?.files) {
       failed = true;
       continue;
     }
     const dir = resolve(io.cwd, graphs.length === 1 ? out : join(out, g.name));
-    // Format everything first, so a formatting failure writes nothing.
-    const formatted: [string, string][] = [];
-    for (const [file, text] of Object.entries(r.files)) formatted.push([file, await formatTs(text)]);
     // Both files are written before either replaces its old version: a killed compile never
     // pairs a new model.ts with an old train.ts.
-    writeFilesAtomic(formatted.map(([file, text]) => [join(dir, file), text] as const));
+    writeFilesAtomic(Object.entries(r.model.files).map(([file, text]) => [join(dir, file), text] as const));
     io.out(`${displayPath(io.cwd, dir)}: ${g.name} -> model.ts, train.ts`);
   }
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
@@ -351,10 +344,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const out = typeof values.out === "string" ? values.out : undefined;
   if (values.target === "ts") return compileTs(graphs, out, sources, io);
   if (graphs.length > 1 && out?.endsWith(".onnx")) throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
-  const locate = (span: Span): string => {
-    const p = locateSpan(span, sources);
-    return `${span.file}:${p.line}:${p.col}`;
-  };
+  const locate = spanLocator(sources);
   // A folder (an existing one, or a path ending in "/") receives NAME.onnx even for one model.
   const outIsDir = out !== undefined && (out.endsWith("/") || (existsSync(resolve(io.cwd, out)) && statSync(resolve(io.cwd, out)).isDirectory()));
   let failed = false;

@@ -1,0 +1,109 @@
+// The programmatic API: what `resnetc check` and `resnetc compile` do, callable from code, with
+// the CLI's file host (imports relative to the importing file, `std/...` from this package, the
+// same import policy).
+// Takes: a .resnet file path and options. Gives: results with diagnostics as data (render them
+// with renderText and the result's `sources`). Must not: print, exit, or write files (the
+// caller decides where outputs go; `writeFileAtomic` from "resnetc/io" writes them safely).
+
+import { nodeHost } from "./cli/host.js";
+import { check, hasErrors, type CheckResult, type Host } from "./compiler.js";
+import type { Diagnostic, SourceFile, Span } from "./diagnostics/diagnostic.js";
+import { locate as locateSpan } from "./diagnostics/render.js";
+import type { Graph } from "./ir/ir.js";
+import type { Tensor } from "./weights/checkpoint.js";
+
+export interface FileOptions {
+  /** Folder that relative paths start from (default: process.cwd()). */
+  cwd?: string;
+  /** Project root imports must stay inside (default: the nearest folder with package.json, .git
+   * or resnetc.config.json above the file). */
+  root?: string;
+  /** Only this model (default: every model in the file). */
+  model?: string;
+  /** Read files some other way (an editor's unsaved buffers, a test's memory). */
+  host?: Host;
+}
+
+export interface CompileOptions extends FileOptions {
+  target: "onnx" | "ts";
+  /** ONNX opset (default 17). */
+  opset?: number;
+  /** Seed of the declared initialisation (default 0). */
+  seed?: number;
+  /** Fold batch norm into the preceding convolution (ONNX). */
+  foldBn?: boolean;
+  /** Trained values by parameter name (a decoded checkpoint). */
+  weights?: ReadonlyMap<string, Tensor>;
+  /** Version written into generated headers and the ONNX producer field. */
+  version?: string;
+}
+
+export interface CompiledModel {
+  name: string;
+  /** Learnable parameters. */
+  params: number;
+  /** `--target onnx`: the serialised ModelProto. */
+  onnx?: Uint8Array;
+  /** `--target ts`: the formatted sources. */
+  files?: { "model.ts": string; "train.ts": string };
+}
+
+export interface CompileResult {
+  /** No errors (warnings allowed). */
+  ok: boolean;
+  models: CompiledModel[];
+  diagnostics: Diagnostic[];
+  /** The files read, for rendering diagnostics (renderText(d, sources)). */
+  sources: Map<string, SourceFile>;
+}
+
+function hostFor(o: FileOptions): Host {
+  return o.host ?? nodeHost(o.cwd ?? process.cwd(), o.root === undefined ? {} : { root: o.root });
+}
+
+/** Parses and shape-checks `file` and its imports: every diagnostic, and a graph per model. */
+export function checkFile(file: string, options: FileOptions = {}): CheckResult {
+  return check([file], hostFor(options), options.model === undefined ? {} : { model: options.model });
+}
+
+/** `file:line:col` of a span, as emitted comments and ONNX doc strings show it. */
+export function spanLocator(sources: ReadonlyMap<string, SourceFile>): (span: Span) => string {
+  return (span) => {
+    const p = locateSpan(span, sources);
+    return `${span.file}:${p.line}:${p.col}`;
+  };
+}
+
+/** One model to ONNX bytes or formatted TypeScript; the diagnostics of that step. */
+export async function emitModel(g: Graph, o: CompileOptions, sources: ReadonlyMap<string, SourceFile>): Promise<{ model?: CompiledModel; diagnostics: Diagnostic[] }> {
+  const locate = spanLocator(sources);
+  const base = { name: g.name, params: g.params };
+  const version = o.version === undefined ? {} : { version: o.version };
+  // The emitters are loaded when used: `resnetc lint` and `check` start without them.
+  if (o.target === "ts") {
+    const [{ emitTs }, { formatTs }] = await Promise.all([import("./emit/ts/emit.js"), import("./emit/ts/format.js")]);
+    const r = emitTs(g, { locate, ...version });
+    if (!r.files) return { diagnostics: r.diagnostics };
+    const files = { "model.ts": await formatTs(r.files["model.ts"]), "train.ts": await formatTs(r.files["train.ts"]) };
+    return { model: { ...base, files }, diagnostics: r.diagnostics };
+  }
+  const { emitOnnx, OPSET_DEFAULT } = await import("./emit/onnx/emit.js");
+  const r = emitOnnx(g, { opset: o.opset ?? OPSET_DEFAULT, seed: o.seed ?? 0, foldBn: o.foldBn === true, ...(o.weights ? { weights: o.weights } : {}), locate, ...(o.version === undefined ? {} : { producerVersion: o.version }) });
+  if (!r.bytes || hasErrors(r.diagnostics)) return { diagnostics: r.diagnostics };
+  return { model: { ...base, onnx: r.bytes }, diagnostics: r.diagnostics };
+}
+
+/** Checks `file` and compiles each of its models (or `options.model`) to the target. */
+export async function compile(file: string, options: CompileOptions): Promise<CompileResult> {
+  const checked = checkFile(file, options);
+  const diagnostics = [...checked.diagnostics];
+  const models: CompiledModel[] = [];
+  if (!hasErrors(diagnostics)) {
+    for (const g of checked.graphs) {
+      const r = await emitModel(g, options, checked.sources);
+      diagnostics.push(...r.diagnostics);
+      if (r.model) models.push(r.model);
+    }
+  }
+  return { ok: !hasErrors(diagnostics), models, diagnostics, sources: checked.sources };
+}
