@@ -66,17 +66,21 @@ export function checkFile(file: string, options: FileOptions = {}): CheckResult 
   return check([file], hostFor(options), options.model === undefined ? {} : { model: options.model });
 }
 
-/** `file:line:col` of a span, as emitted comments and ONNX doc strings show it. */
-export function spanLocator(sources: ReadonlyMap<string, SourceFile>): (span: Span) => string {
+/** `file:line:col` of a span, as emitted comments and ONNX doc strings show it, with the file
+ * named by `stablePath` (so outputs do not depend on the working directory). */
+export function spanLocator(sources: ReadonlyMap<string, SourceFile>, stablePath: (path: string) => string = (p) => p): (span: Span) => string {
   return (span) => {
     const p = locateSpan(span, sources);
-    return `${span.file}:${p.line}:${p.col}`;
+    return `${stablePath(span.file)}:${p.line}:${p.col}`;
   };
 }
 
 /** One model to ONNX bytes or formatted TypeScript; the diagnostics of that step. */
-export async function emitModel(g: Graph, o: CompileOptions, sources: ReadonlyMap<string, SourceFile>): Promise<{ model?: CompiledModel; diagnostics: Diagnostic[] }> {
-  const locate = spanLocator(sources);
+export async function emitModel(source: Graph, o: CompileOptions, sources: ReadonlyMap<string, SourceFile>, stablePath: (path: string) => string = (p) => p): Promise<{ model?: CompiledModel; diagnostics: Diagnostic[] }> {
+  const locate = spanLocator(sources, stablePath);
+  // Outputs name the file relative to its project: the same compile from any folder gives the
+  // same bytes.
+  const g: Graph = { ...source, file: stablePath(source.file) };
   const base = { name: g.name, params: g.params };
   const version = o.version === undefined ? {} : { version: o.version };
   // The emitters are loaded when used: `resnetc lint` and `check` start without them.
@@ -100,7 +104,7 @@ export async function compile(file: string, options: CompileOptions): Promise<Co
   const models: CompiledModel[] = [];
   if (!hasErrors(diagnostics)) {
     for (const g of checked.graphs) {
-      const r = await emitModel(g, options, checked.sources);
+      const r = await emitModel(g, options, checked.sources, checked.stablePath);
       diagnostics.push(...r.diagnostics);
       if (r.model) models.push(r.model);
     }

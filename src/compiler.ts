@@ -23,6 +23,10 @@ export interface Host {
   readFile(path: string): Uint8Array | { error: string };
   /** The path an `import "spec"` in `fromFile` names (see ImportResolution). */
   resolveImport(fromFile: string, spec: string): ImportResolution;
+  /** The name outputs (ONNX doc strings, generated comments) use for a file read through this
+   * Host: independent of the working directory (relative to the project root; `std/NAME.resnet`
+   * for the standard library). Default: the path itself. */
+  stablePath?(path: string): string;
 }
 
 /** Most files one check loads (a root and its imports, transitively). */
@@ -38,6 +42,8 @@ export interface CheckResult {
   diagnostics: Diagnostic[];
   sources: Map<string, SourceFile>;
   program?: Program;
+  /** See Host.stablePath. */
+  stablePath: (path: string) => string;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -110,7 +116,7 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   for (let p = pending.pop(); p !== undefined; p = pending.pop()) load(p.path, p.from);
 
   const finish = (graphs: Graph[], program?: Program): CheckResult => {
-    const r: CheckResult = { graphs, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sources };
+    const r: CheckResult = { graphs, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sources, stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p };
     if (program) r.program = program;
     return r;
   };

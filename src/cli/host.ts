@@ -110,6 +110,15 @@ export function nodeHost(cwd: string, options: NodeHostOptions = {}): Host {
       }
     },
 
+    stablePath(path) {
+      const abs = resolve(cwd, path);
+      if (isInside(stdDir, abs)) return `std/${relative(stdDir, abs).split(sep).join("/")}`;
+      const root = rootFor(path);
+      const rel = relative(root, abs);
+      // A root file outside its own root (possible with --root): its name alone.
+      return isInside(root, abs) && rel ? rel.split(sep).join("/") : abs.split(sep).pop()!;
+    },
+
     resolveImport(fromFile, spec): ImportResolution {
       const refuse = (code: "RN005" | "RN006", reason: string): ImportResolution => ({ refused: code, reason });
       if (spec.includes("\0")) return refuse("RN005", "the path contains a NUL character");

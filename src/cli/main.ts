@@ -251,12 +251,12 @@ function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
 }
 
 /** `--target ts`: DIR/model.ts and DIR/train.ts per model (DIR/NAME/ when there are several). */
-async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, io: Io): Promise<number> {
+async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, stablePath: (path: string) => string, io: Io): Promise<number> {
   if (out === undefined) throw new UsageError("compile --target ts: give the output folder with -o DIR");
   let failed = false;
   for (const g of graphs) {
     // Formatted before anything is written, so a formatting failure writes nothing.
-    const r = await emitModel(g, { target: "ts", version: version() }, sources);
+    const r = await emitModel(g, { target: "ts", version: version() }, sources, stablePath);
     for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
     if (!r.model?.files) {
       failed = true;
@@ -342,14 +342,15 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
     weights = w;
   }
   const out = typeof values.out === "string" ? values.out : undefined;
-  if (values.target === "ts") return compileTs(graphs, out, sources, io);
+  const { stablePath } = results[0]!;
+  if (values.target === "ts") return compileTs(graphs, out, sources, stablePath, io);
   if (graphs.length > 1 && out?.endsWith(".onnx")) throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
-  const locate = spanLocator(sources);
+  const locate = spanLocator(sources, stablePath);
   // A folder (an existing one, or a path ending in "/") receives NAME.onnx even for one model.
   const outIsDir = out !== undefined && (out.endsWith("/") || (existsSync(resolve(io.cwd, out)) && statSync(resolve(io.cwd, out)).isDirectory()));
   let failed = false;
   for (const g of graphs) {
-    const r = emitOnnx(g, { opset, seed, foldBn: values["fold-bn"] === true, ...(weights ? { weights } : {}), locate, producerVersion: version() });
+    const r = emitOnnx({ ...g, file: stablePath(g.file) }, { opset, seed, foldBn: values["fold-bn"] === true, ...(weights ? { weights } : {}), locate, producerVersion: version() });
     report(r.diagnostics);
     if (!r.bytes || hasErrors(r.diagnostics)) {
       failed = true;
