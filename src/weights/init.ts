@@ -135,31 +135,43 @@ function hash(seed: number, name: string): number {
   return h;
 }
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function rng(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+// mulberry32: small, fast, and the same sequence on every platform. Its state is a counter
+// (state_i = hash + i * 0x6d2b79f5), so a stream can be drawn in pieces: each kernel below takes
+// the state before its first value and returns the state after its last.
+const STEP = 0x6d2b79f5;
+
+/** Uniform draws in [-bound, bound): out[i] = (u * 2 - 1) * bound, u = mulberry32 / 2^32. */
+function drawUniform(out: Float32Array, n: number, state: number, bound: number): number {
+  let a = state | 0;
+  for (let i = 0; i < n; i++) {
+    a = (a + STEP) | 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * bound;
+  }
+  return a;
+}
+
+// Acklam's coefficients as plain constants: the table below evaluates this 65536 times per
+// process, mostly before the optimiser has compiled it, so per-call arrays, destructuring and
+// closures cost more than the arithmetic.
+const A0 = -3.969683028665376e1, A1 = 2.209460984245205e2, A2 = -2.759285104469687e2, A3 = 1.38357751867269e2, A4 = -3.066479806614716e1, A5 = 2.506628277459239;
+const B0 = -5.447609879822406e1, B1 = 1.615858368580409e2, B2 = -1.556989798598866e2, B3 = 6.680131188771972e1, B4 = -1.328068155288572e1;
+const C0 = -7.784894002430293e-3, C1 = -3.223964580411365e-1, C2 = -2.400758277161838, C3 = -2.549671010739435, C4 = 4.374664141464968, C5 = 2.938163982698783;
+const D0 = 7.784695709041462e-3, D1 = 3.224671290700398e-1, D2 = 2.445134137142996, D3 = 3.754408661907416;
+const LOW = 0.02425;
+
+function quantileTail(q: number): number {
+  return (((((C0 * q + C1) * q + C2) * q + C3) * q + C4) * q + C5) / ((((D0 * q + D1) * q + D2) * q + D3) * q + 1);
 }
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
 function normalQuantile(p: number): number {
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549671010739435, 4.374664141464968, 2.938163982698783];
-  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  const low = 0.02425;
-  const tail = (q: number): number => (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  if (p < low) return tail(Math.sqrt(-2 * Math.log(p)));
-  if (p > 1 - low) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  if (p < LOW) return quantileTail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - LOW) return -quantileTail(Math.sqrt(-2 * Math.log(1 - p)));
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  return ((((((A0 * r + A1) * r + A2) * r + A3) * r + A4) * r + A5) * q) / (((((B0 * r + B1) * r + B2) * r + B3) * r + B4) * r + 1);
 }
 
 /**
@@ -167,43 +179,90 @@ function normalQuantile(p: number): number {
  * probability cells, linearly interpolated. One uniform and a few flops per value, several
  * times faster than Box-Muller (compiling ResNet-152 draws 60M values); the distribution is
  * exact to well below float32 precision except beyond the outermost cells (|x| > 4.3 sigma,
- * 1 in 65536 draws), which are clamped to the last quantile.
+ * 1 in 65536 draws), which are clamped to the last quantile. Built on first use: checking and
+ * linting never draw.
  */
 const CELLS = 1 << 16;
-const QUANTILES = (() => {
+let quantiles: Float64Array | undefined;
+function quantileTable(): Float64Array {
+  if (quantiles) return quantiles;
   const t = new Float64Array(CELLS + 1);
   for (let i = 0; i < CELLS; i++) t[i] = normalQuantile((i + 0.5) / CELLS);
   t[CELLS] = t[CELLS - 1]!;
-  return t;
-})();
+  return (quantiles = t);
+}
 
-export function fill(spec: ParamSpec, seed: number): Float32Array {
-  const n = prod(spec.dims);
-  const out = new Float32Array(n);
-  const init = spec.init;
-  if (init.kind === "const") return init.value === 0 ? out : out.fill(init.value);
-  if (init.kind === "uniform") {
-    const next = rng(hash(seed, spec.name));
-    for (let i = 0; i < n; i++) out[i] = (next() * 2 - 1) * init.bound;
-    return out;
-  }
-  const std = init.std;
-  // mulberry32 inlined (the same stream as `next`): this loop draws tens of millions of values.
-  let a = hash(seed, spec.name) >>> 0;
+/**
+ * Normal draws with standard deviation `std`. With r the uniform 32-bit draw, the position in
+ * cell units measured from the centre of cell 0 is x = r / 2^16 - 0.5 = (r - 2^15) / 2^16
+ * exactly, so its cell is (r - 2^15) >>> 16 and its fraction ((r - 2^15) & 0xffff) / 2^16, in
+ * integer arithmetic with bit-identical results to the floating-point form.
+ */
+function drawNormal(out: Float32Array, n: number, state: number, std: number): number {
+  const q = quantileTable();
+  const below = q[0]! * std;
+  let a = state | 0;
   for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) | 0;
+    a = (a + STEP) | 0;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    // Position within the cell, measured from the cell centre below.
-    const x = u * CELLS - 0.5;
+    const x = ((t ^ (t >>> 14)) >>> 0) - 32768;
     if (x < 0) {
-      out[i] = QUANTILES[0]! * std;
+      out[i] = below;
       continue;
     }
-    const k = x | 0;
-    const f = x - k;
-    out[i] = (QUANTILES[k]! + (QUANTILES[k + 1]! - QUANTILES[k]!) * f) * std;
+    const k = x >>> 16;
+    const lo = q[k]!;
+    out[i] = (lo + (q[k + 1]! - lo) * ((x & 0xffff) / 65536)) * std;
   }
+  return a;
+}
+
+/** Draws `n` values of `init` into `out[0, n)`, continuing the stream at `state`. */
+function draw(init: Init, out: Float32Array, n: number, state: number): number {
+  if (init.kind === "const") {
+    out.fill(init.value, 0, n);
+    return state;
+  }
+  return init.kind === "uniform" ? drawUniform(out, n, state, init.bound) : drawNormal(out, n, state, init.std);
+}
+
+export function fill(spec: ParamSpec, seed: number): Float32Array {
+  const out = new Float32Array(prod(spec.dims));
+  // A fresh array is zero already: the commonest constant costs nothing.
+  if (spec.init.kind !== "const" || spec.init.value !== 0) draw(spec.init, out, out.length, hash(seed, spec.name));
   return out;
+}
+
+/** Bytes of one float32 tensor as ONNX raw_data and checkpoints store them: little-endian. */
+export const paramBytes = (spec: ParamSpec): number => prod(spec.dims) * 4;
+
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+const CHUNK = 1 << 14;
+
+/**
+ * The values `fill` gives, written as little-endian float32 straight into `dst` (paramBytes(spec)
+ * long, e.g. a slice of the serialised model), so a large model is drawn without an array per
+ * tensor and a second copy of its bytes. `dst` is zero already (a fresh buffer) when `zeroed`.
+ */
+export function fillInto(spec: ParamSpec, seed: number, dst: Uint8Array, zeroed = false): void {
+  const n = prod(spec.dims);
+  const init = spec.init;
+  if (init.kind === "const" && init.value === 0 && zeroed) return;
+  let state = hash(seed, spec.name);
+  // A float32 view needs 4-byte alignment; protobuf puts raw_data wherever its header ends.
+  if (LITTLE_ENDIAN && dst.byteOffset % 4 === 0) {
+    draw(init, new Float32Array(dst.buffer, dst.byteOffset, n), n, state);
+    return;
+  }
+  // Otherwise draw into a small aligned buffer (it stays in cache) and copy the bytes over.
+  const scratch = new Float32Array(Math.min(n, CHUNK));
+  const bytes = new Uint8Array(scratch.buffer);
+  const view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    state = draw(init, scratch, m, state);
+    if (LITTLE_ENDIAN) dst.set(m === CHUNK ? bytes : bytes.subarray(0, m * 4), i * 4);
+    else for (let j = 0; j < m; j++) view.setFloat32((i + j) * 4, scratch[j]!, true);
+  }
 }

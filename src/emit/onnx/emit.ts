@@ -11,9 +11,10 @@ import { diag, type Diagnostic, type Span } from "../../diagnostics/diagnostic.j
 import { shapeStr } from "../../ir/dims.js";
 import type { Graph, IrNode } from "../../ir/ir.js";
 import type { Tensor } from "../../weights/checkpoint.js";
-import { fill, graphParams, type ParamSpec } from "../../weights/init.js";
-import { makeFloatTensor, makeInt64Tensor, makeNode, makeValueInfo, onnx, type ModelProto, type NodeProto, type TensorProto } from "./builder.js";
+import { fill, fillInto, graphParams, paramBytes, type ParamSpec } from "../../weights/init.js";
+import { makeFloatTensor, makeInt64Tensor, makeNode, makeValueInfo, type ModelProto, type NodeProto, type TensorProto } from "./builder.js";
 import { lowerings, type LowerCtx } from "./lower.js";
+import { encode, MODEL, type Deferred } from "./proto.js";
 import { commentText } from "../escape.js";
 
 export const OPSET_MIN = 11;
@@ -39,9 +40,37 @@ export interface OnnxResult {
   parameterElements: number;
 }
 
+/** A parameter's values: given (a checkpoint's, or folded), or its declared initialisation, drawn
+ * only when needed: straight into the model's bytes when written, or here when folding reads it. */
+type Value = Tensor | { dims: number[]; spec: ParamSpec; seed: number };
+type Values = Map<string, Value>;
+
+function dataOf(values: Values, name: string): Float32Array | undefined {
+  const v = values.get(name);
+  if (!v || "data" in v) return v?.data;
+  const data = fill(v.spec, v.seed);
+  values.set(name, { dims: v.dims, data });
+  return data;
+}
+
+/**
+ * A declared initialisation as raw_data drawn while the model is encoded, straight into the
+ * model's bytes (which start zeroed): one buffer for a whole ResNet, no array per tensor and no
+ * second copy. `placed` is then that slice of the bytes, the tensor's raw_data from there on.
+ */
+function drawn(spec: ParamSpec, seed: number): Deferred & { placed?: Uint8Array } {
+  return {
+    byteLength: paramBytes(spec),
+    write(dst) {
+      fillInto(spec, seed, dst, true);
+      this.placed = dst;
+    },
+  };
+}
+
 /** Parameter values: the checkpoint's where given and valid, else the declared initialisation. */
-function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagnostic[]): Map<string, Tensor> {
-  const values = new Map<string, Tensor>();
+function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagnostic[]): Values {
+  const values: Values = new Map();
   const spanOf = new Map<string, Span>();
   for (const n of g.nodes) spanOf.set(n.name, n.span);
   const nodeOf = (name: string): Span => spanOf.get(name.slice(0, name.lastIndexOf("."))) ?? spanOf.get(name.split(".").slice(0, -2).join(".")) ?? g.nodes[0]!.span;
@@ -55,7 +84,7 @@ function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagn
       values.set(s.name, t);
       continue;
     }
-    values.set(s.name, { dims: s.dims, data: fill(s, o.seed ?? 0) });
+    values.set(s.name, { dims: s.dims, spec: s, seed: o.seed ?? 0 });
   }
   if (o.weights) {
     const extra = [...o.weights.keys()].filter((k) => !values.has(k) || !specs.some((s) => s.name === k));
@@ -65,7 +94,7 @@ function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagn
 }
 
 /** Folds each BN that is its conv's only consumer into the conv's weight and bias. */
-function foldBatchNorms(g: Graph, values: Map<string, Tensor>): Set<number> {
+function foldBatchNorms(g: Graph, values: Values): Set<number> {
   const consumers = g.nodes.map(() => 0);
   for (const n of g.nodes) for (const i of n.inputs) consumers[i]!++;
   const outputs = new Set(g.outputs.map((o) => o.node));
@@ -74,16 +103,16 @@ function foldBatchNorms(g: Graph, values: Map<string, Tensor>): Set<number> {
     if (bn.op !== "bn") continue;
     const conv = g.nodes[bn.inputs[0]!]!;
     if (conv.op !== "conv" || consumers[conv.id] !== 1 || outputs.has(conv.id)) continue;
-    const gamma = values.get(`${bn.name}.weight`)!.data;
-    const beta = values.get(`${bn.name}.bias`)!.data;
-    const mean = values.get(`${bn.name}.running_mean`)!.data;
-    const variance = values.get(`${bn.name}.running_var`)!.data;
+    const gamma = dataOf(values, `${bn.name}.weight`)!;
+    const beta = dataOf(values, `${bn.name}.bias`)!;
+    const mean = dataOf(values, `${bn.name}.running_mean`)!;
+    const variance = dataOf(values, `${bn.name}.running_var`)!;
     const eps = bn.attrs["eps"] as number;
-    const w = values.get(`${conv.name}.weight`)!;
+    const w = { dims: values.get(`${conv.name}.weight`)!.dims, data: dataOf(values, `${conv.name}.weight`)! };
     const out = w.dims[0]!;
     const per = w.data.length / out;
     const wf = new Float32Array(w.data.length);
-    const bias = values.get(`${conv.name}.bias`)?.data ?? new Float32Array(out);
+    const bias = dataOf(values, `${conv.name}.bias`) ?? new Float32Array(out);
     const bf = new Float32Array(out);
     for (let o = 0; o < out; o++) {
       const s = gamma[o]! / Math.sqrt(variance[o]! + eps);
@@ -121,10 +150,10 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   let parameterElements = 0;
   const addParam = (name: string): string => {
     if (!initNames.has(name)) {
-      const t = values.get(name)!;
-      inits.push(makeFloatTensor(name, t.dims, t.data));
+      const v = values.get(name)!;
+      inits.push(makeFloatTensor(name, v.dims, "data" in v ? v.data : drawn(v.spec, v.seed)));
       initNames.add(name);
-      parameterElements += t.data.length;
+      parameterElements += v.dims.reduce((a, b) => a * b, 1);
     }
     return name;
   };
@@ -191,7 +220,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   const valueInfo = g.nodes.filter((n) => tensorOf[n.id] === n.name && !ioNames.has(n.name) && n.op !== "input").map((n) => makeValueInfo(n.name, n.shape));
   valueInfo.push(...tmpInfos);
 
-  const graph = onnx.GraphProto.create({
+  const graph = {
     name: g.name,
     node: nodes,
     initializer: inits,
@@ -199,16 +228,17 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
     output: outputs,
     valueInfo,
     docString: `${g.name} from ${commentText(g.file)}: ${g.params} learnable parameters, outputs ${g.outputs.map((x) => `${x.name} ${shapeStr(x.shape)}`).join(", ")}`,
-  });
-  const model = onnx.ModelProto.create({
+  };
+  const model: ModelProto = {
     // IR version 8 goes with opsets up to 17 (onnx 1.12); later opsets need 9 or 10.
     irVersion: opset <= 17 ? 8 : opset <= 20 ? 9 : 10,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: "", version: opset })],
+    opsetImport: [{ domain: "", version: opset }],
     producerName: "resnetc",
     producerVersion: o.producerVersion ?? "",
     graph,
-  });
-  const bytes = onnx.ModelProto.encode(model).finish();
+  };
+  const bytes = encode(model, MODEL);
+  for (const t of inits) if (!(t.rawData instanceof Uint8Array)) t.rawData = (t.rawData as ReturnType<typeof drawn>).placed!;
   return { model, bytes, diagnostics: ds, parameterElements };
 }
 

@@ -3,14 +3,13 @@
 // Takes: a ModelProto. Gives: a string. Must not: print.
 
 import { commentText } from "../escape.js";
-import { onnx, type ModelProto } from "./builder.js";
-import type { onnx as OnnxTypes } from "onnx-proto";
+import { AttributeType, DataType, type AttributeProto, type ModelProto } from "./builder.js";
 
 type Dim = { dimValue?: unknown; dimParam?: string | null };
 const dims = (ds: Dim[] | null | undefined): string => `[${(ds ?? []).map((d) => (d.dimParam ? d.dimParam : String(Number(d.dimValue ?? 0)))).join(", ")}]`;
 
-function attr(a: OnnxTypes.IAttributeProto): string {
-  const T = onnx.AttributeProto.AttributeType;
+function attr(a: AttributeProto): string {
+  const T = AttributeType;
   switch (a.type) {
     case T.INT:
       return `${a.name}=${Number(a.i)}`;
@@ -31,7 +30,7 @@ export function modelText(m: ModelProto): string {
   // hostile model or file name holds (a newline would forge lines, an escape colour the terminal).
   const lines = [`model ${commentText(g.name ?? "")} (ir ${Number(m.irVersion)}, opset ${(m.opsetImport ?? []).map((o) => Number(o.version)).join(",")}, producer ${m.producerName})`];
   for (const i of g.input ?? []) lines.push(`input ${i.name}: float${dims(i.type?.tensorType?.shape?.dim as Dim[])}`);
-  for (const t of g.initializer ?? []) lines.push(`init ${t.name}: ${t.dataType === onnx.TensorProto.DataType.INT64 ? "int64" : "float"}[${(t.dims ?? []).map(Number).join(", ")}]`);
+  for (const t of g.initializer ?? []) lines.push(`init ${t.name}: ${t.dataType === DataType.INT64 ? "int64" : "float"}[${(t.dims ?? []).map(Number).join(", ")}]`);
   const shapes = new Map((g.valueInfo ?? []).map((v) => [v.name, dims(v.type?.tensorType?.shape?.dim as Dim[])]));
   for (const n of g.node ?? []) {
     const out = (n.output ?? []).map((o) => `${o}${shapes.has(o) ? `: ${shapes.get(o)}` : ""}`).join(", ");
