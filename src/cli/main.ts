@@ -17,7 +17,7 @@ import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit
 import { modelText } from "../emit/onnx/text.js";
 import { emitTs } from "../emit/ts/emit.js";
 import type { Graph } from "../ir/ir.js";
-import { decodeCheckpoint, type Tensor } from "../weights/checkpoint.js";
+import { readCheckpoint, type Tensor } from "../weights/checkpoint.js";
 
 export interface Io {
   cwd: string;
@@ -239,15 +239,9 @@ class RuntimeMissing extends Error {
 }
 
 function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
-  const abs = resolve(io.cwd, dir);
-  try {
-    const json = readFileSync(join(abs, "weights.json"), "utf8");
-    const bin = readFileSync(join(abs, "weights.bin"));
-    return decodeCheckpoint(json, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? `${(e as NodeJS.ErrnoException).path ?? dir} does not exist` : (e as Error).message;
-  }
+  // Bounded, non-blocking reads and a checked manifest (resnetc/weights): a link to /dev/zero or
+  // a corrupt checkpoint is a one-line reason, never a hang or an internal error.
+  return readCheckpoint(resolve(io.cwd, dir));
 }
 
 /** `--target ts`: DIR/model.ts and DIR/train.ts per model (DIR/NAME/ when there are several). */

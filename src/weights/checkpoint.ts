@@ -1,24 +1,47 @@
 // The checkpoint format shared by every backend: `weights.json` (a manifest) + `weights.bin`
-// (little-endian float32, tensors back to back). Names and layouts are those of `init.ts`
-// (PyTorch state_dict style, NCHW/OIHW), so a checkpoint written by the TypeScript backend's
-// training run loads into the ONNX emitter, and a PyTorch state_dict converts with a few lines.
-// Takes/gives: bytes and tensors. Must not: touch files (the CLI reads and writes them).
+// (little-endian float32, tensors at the manifest's offsets). Names and layouts are those of
+// `init.ts` (PyTorch state_dict style, NCHW/OIHW), so a checkpoint written by the TypeScript
+// backend's training run loads into the ONNX emitter, and a PyTorch state_dict converts with a
+// few lines. The training runtime keeps its optimizer state in the same format (`optimizer.*`).
+// Takes: bytes and tensors; or a folder, read through resnetc/io's bounded reader. Gives: tensors,
+// or a one-line reason naming the file and the field that is wrong. Must not: write files, trust
+// any field of a manifest (a checkpoint can come from anywhere), or accept a value that is not
+// finite (a diverged run is never saved, so NaN in a checkpoint means corruption).
+
+import { join } from "node:path";
+import { formatBytes, readFileLimited, ReadFileError } from "../io/read-file.js";
 
 export const CHECKPOINT_FORMAT = "resnetc-weights/1";
+
+/** A manifest lists names and shapes: megabytes even for 10^5 tensors. */
+export const MANIFEST_LIMIT = 64 * 1024 * 1024;
+/** ONNX's own 2 GiB model limit: a larger checkpoint could not be emitted anyway. */
+export const BIN_LIMIT = 2 * 1024 * 1024 * 1024;
+/** Dimensions of a tensor: ONNX and PyTorch models stay far below this. */
+const MAX_RANK = 8;
 
 export interface Tensor {
   dims: number[];
   data: Float32Array;
 }
 
-interface Manifest {
+interface Entry {
+  name: string;
+  dims: number[];
+  dtype: "float32";
+  offset: number;
+}
+
+export interface Manifest {
   format: string;
   model?: string;
-  tensors: { name: string; dims: number[]; dtype: "float32"; offset: number }[];
+  tensors: Entry[];
+  /** Where the last tensor ends: the size weights.bin must have. */
+  byteLength: number;
 }
 
 export function encodeCheckpoint(tensors: ReadonlyMap<string, Tensor>, model?: string): { json: string; bin: Uint8Array } {
-  const manifest: Manifest = { format: CHECKPOINT_FORMAT, tensors: [] };
+  const manifest: Omit<Manifest, "byteLength"> = { format: CHECKPOINT_FORMAT, tensors: [] };
   if (model !== undefined) manifest.model = model;
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -32,25 +55,91 @@ export function encodeCheckpoint(tensors: ReadonlyMap<string, Tensor>, model?: s
   return { json: JSON.stringify(manifest, null, 1), bin };
 }
 
-/** Parses a checkpoint; a string is the reason it is not one. */
-export function decodeCheckpoint(json: string, bin: Uint8Array): Map<string, Tensor> | string {
-  let m: Manifest;
+/** A value quoted in a message: short, and never raw bytes of a hostile file. */
+const shown = (v: unknown): string => (v === undefined ? "nothing" : (JSON.stringify(v) ?? String(v)).slice(0, 60));
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Parses and checks weights.json: every field's type and range, and that no two tensors share bytes. */
+export function parseManifest(json: string, file = "weights.json"): Manifest | string {
+  let m: unknown;
   try {
-    m = JSON.parse(json) as Manifest;
+    m = JSON.parse(json);
   } catch (e) {
-    return `weights.json is not JSON (${(e as Error).message})`;
+    return `${file} is not JSON (${(e as Error).message})`;
   }
-  if (m.format !== CHECKPOINT_FORMAT || !Array.isArray(m.tensors)) return `weights.json is not a ${CHECKPOINT_FORMAT} manifest`;
+  if (!isObject(m)) return `${file}: expected an object with "format" and "tensors", found ${shown(m)}`;
+  if (m.format !== CHECKPOINT_FORMAT) return `${file}: "format" is ${shown(m.format)}, expected "${CHECKPOINT_FORMAT}"`;
+  if (m.model !== undefined && typeof m.model !== "string") return `${file}: "model" must be a string, found ${shown(m.model)}`;
+  if (!Array.isArray(m.tensors)) return `${file}: "tensors" must be a list, found ${shown(m.tensors)}`;
+  const tensors: Entry[] = [];
+  const seen = new Map<string, number>();
+  for (const [i, t] of (m.tensors as unknown[]).entries()) {
+    const at = `${file}: tensors[${i}]`;
+    if (!isObject(t)) return `${at} must be an object with name, dims, dtype and offset, found ${shown(t)}`;
+    if (typeof t.name !== "string" || t.name === "") return `${at}.name must be a non-empty string, found ${shown(t.name)}`;
+    if (seen.has(t.name)) return `${at}.name ${shown(t.name)} is also tensors[${seen.get(t.name)}]'s`;
+    seen.set(t.name, i);
+    const d = t.dims;
+    if (!Array.isArray(d) || d.length > MAX_RANK || d.some((x) => !Number.isSafeInteger(x) || (x as number) < 0)) return `${at}.dims (${t.name}) must be a list of at most ${MAX_RANK} whole numbers >= 0, found ${shown(d)}`;
+    const dims = d as number[];
+    const bytes = dims.reduce((a, b) => a * b, 1) * 4;
+    if (bytes > BIN_LIMIT) return `${at}.dims (${t.name}) ${shown(dims)} make ${formatBytes(bytes)}, more than the ${formatBytes(BIN_LIMIT)} a checkpoint can hold`;
+    if (t.dtype !== "float32") return `${at}.dtype (${t.name}) is ${shown(t.dtype)}; only "float32" is supported`;
+    if (!Number.isSafeInteger(t.offset) || (t.offset as number) < 0 || (t.offset as number) > BIN_LIMIT) return `${at}.offset (${t.name}) must be a whole number of bytes from 0 to ${BIN_LIMIT}, found ${shown(t.offset)}`;
+    tensors.push({ name: t.name, dims, dtype: "float32", offset: t.offset as number });
+  }
+  // Two tensors on the same bytes (every offset 0, say) would load, and silently alias.
+  const spans = tensors.map((t, i) => ({ i, start: t.offset, end: t.offset + t.dims.reduce((a, b) => a * b, 1) * 4 })).filter((s) => s.end > s.start);
+  spans.sort((a, b) => a.start - b.start);
+  for (let k = 1; k < spans.length; k++) {
+    const [a, b] = [spans[k - 1]!, spans[k]!];
+    if (b.start < a.end) return `${file}: tensors[${b.i}] (${tensors[b.i]!.name}) at offset ${b.start} overlaps tensors[${a.i}] (${tensors[a.i]!.name}), bytes ${a.start}..${a.end}`;
+  }
+  const byteLength = spans.reduce((e, s) => Math.max(e, s.end), 0);
+  return { format: CHECKPOINT_FORMAT, ...(typeof m.model === "string" ? { model: m.model } : {}), tensors, byteLength };
+}
+
+/** The tensors of a checked manifest, from its binary: each within it, each value finite. */
+export function decodeTensors(m: Manifest, bin: Uint8Array, file = "weights.bin"): Map<string, Tensor> | string {
+  if (bin.byteLength !== m.byteLength)
+    return `${file} has ${bin.byteLength} bytes, but its manifest's tensors ${bin.byteLength < m.byteLength ? "run to" : "end at"} byte ${m.byteLength}: ${bin.byteLength < m.byteLength ? "the file is truncated" : "the two files do not belong together"}`;
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const out = new Map<string, Tensor>();
   for (const t of m.tensors) {
-    if (typeof t.name !== "string" || !Array.isArray(t.dims) || t.dims.some((d) => !Number.isInteger(d) || d < 0) || !Number.isInteger(t.offset)) return `malformed entry ${JSON.stringify(t).slice(0, 80)}`;
-    if (t.dtype !== "float32") return `tensor ${t.name}: dtype ${t.dtype} (only float32 is supported)`;
     const n = t.dims.reduce((a, b) => a * b, 1);
-    if (t.offset < 0 || t.offset + n * 4 > bin.byteLength) return `tensor ${t.name} runs past the end of weights.bin (${bin.byteLength} bytes)`;
     const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = view.getFloat32(t.offset + i * 4, true);
+    for (let i = 0; i < n; i++) {
+      const v = view.getFloat32(t.offset + i * 4, true);
+      if (!Number.isFinite(v)) return `${file}: tensor ${t.name} holds ${v} at element ${i}: the checkpoint is corrupt (a diverged run is never saved)`;
+      data[i] = v;
+    }
     out.set(t.name, { dims: t.dims, data });
   }
   return out;
+}
+
+/** Parses a checkpoint; a string is the reason it is not one. */
+export function decodeCheckpoint(json: string, bin: Uint8Array, files = { json: "weights.json", bin: "weights.bin" }): Map<string, Tensor> | string {
+  const m = parseManifest(json, files.json);
+  return typeof m === "string" ? m : decodeTensors(m, bin, files.bin);
+}
+
+/**
+ * Reads DIR/BASE.json + DIR/BASE.bin (BASE "weights" by default). The manifest is read first and
+ * checked, so the binary is read with its exact size as the limit: a link to /dev/zero or a huge
+ * file is refused before any large allocation.
+ */
+export function readCheckpoint(dir: string, base = "weights"): Map<string, Tensor> | string {
+  const jsonPath = join(dir, `${base}.json`);
+  const binPath = join(dir, `${base}.bin`);
+  try {
+    const m = parseManifest(readFileLimited(jsonPath, { limit: MANIFEST_LIMIT, what: "a checkpoint manifest" }).toString("utf8"), jsonPath);
+    if (typeof m === "string") return m;
+    const bin = readFileLimited(binPath, { limit: m.byteLength, what: `${base}.bin (the tensors ${base}.json lists take ${m.byteLength} bytes)` });
+    return decodeTensors(m, bin, binPath);
+  } catch (e) {
+    if (e instanceof ReadFileError) return e.message;
+    throw e;
+  }
 }

@@ -4,5 +4,5 @@
 // initial weights as the ONNX emitter.
 // Takes: nothing. Gives: re-exports. Must not: import anything that pulls in a compiler stage
 // beyond the IR types (the runtime loads this module).
-export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type Tensor } from "./checkpoint.js";
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, readCheckpoint, type Tensor } from "./checkpoint.js";
 export { fill, type Init, type ParamSpec } from "./init.js";

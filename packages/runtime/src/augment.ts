@@ -5,15 +5,28 @@
 // Takes: a [B, C, H, W] float batch, changed in place, and a seeded random source. Gives: nothing.
 // Must not: allocate per pixel or per sample (it runs on every step), or depend on tfjs.
 
+/** A seeded source of uniforms in [0, 1) whose position can be saved and taken up again. */
+export interface Random {
+  (): number;
+  /** The generator's 32-bit state: `randomFromState(r.state())` continues exactly where r is. */
+  state(): number;
+}
+
 /** mulberry32: a small seeded generator of uniforms in [0, 1), the same sequence on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
+export function seededRandom(seed: number): Random {
+  return randomFromState((seed ^ 0x9e3779b9) >>> 0);
+}
+
+/** Continues a generator from its saved state (a resumed training run's augmentation). */
+export function randomFromState(state: number): Random {
+  let a = state >>> 0;
+  const next = (): number => {
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  return Object.assign(next, { state: () => a >>> 0 });
 }
 
 /**

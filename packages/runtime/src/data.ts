@@ -1,13 +1,17 @@
 // Training data for emitted programs: synthetic sets, IDX files (MNIST, Fashion-MNIST) and
 // CIFAR-10 binary batches, as NCHW float32 pixels in [0, 1] with int32 labels 0..9.
+// Every file is read through resnetc/io's bounded reader (regular files only, at most
+// DATA_FILE_LIMIT bytes), and a .gz file is decompressed only as far as its IDX header promises,
+// so a FIFO, /dev/zero or a gzip bomb fails in milliseconds with a message, not gigabytes later.
 // Takes: a folder or a recipe. Gives: datasets, seeded orders and batches, or a DataError whose
 // message names the file, says what is wrong with it and how to fix it.
 // Must not: depend on tfjs (it works on plain typed arrays), print, or exit: the training
 // program turns a DataError into one line and exit code 1.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { createGunzip } from "node:zlib";
+import { formatBytes, readFileLimited, ReadFileError } from "resnetc/io";
 import { seededRandom } from "./augment.js";
 
 export interface Dataset {
@@ -70,19 +74,63 @@ export function syntheticDataset(opts: { count: number; shape: [number, number, 
 
 const hex = (n: number) => "0x" + n.toString(16).padStart(8, "0");
 
-function readBytes(path: string): Buffer {
-  let raw: Buffer;
+/**
+ * The most bytes one data file may hold, compressed or decompressed: 20 times MNIST's training
+ * images, and as float32 pixels (four times as many bytes) still within one process's memory.
+ */
+export const DATA_FILE_LIMIT = 1024 * 1024 * 1024;
+
+function readRaw(path: string): Buffer {
   try {
-    raw = readFileSync(path);
+    return readFileLimited(path, { limit: DATA_FILE_LIMIT, what: "a training data file" });
   } catch (e) {
-    throw new DataError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw e instanceof ReadFileError ? new DataError(e.message) : e;
   }
+}
+
+/**
+ * A file's bytes, decompressed when it ends in .gz. `sizeFor` reads the first `headBytes`
+ * (decompressed) bytes, checks them and returns the size the whole file must have: decompression
+ * stops as soon as the output passes it, so a small bomb never becomes gigabytes.
+ */
+async function readBytes(path: string, headBytes: number, sizeFor: (head: Buffer) => number): Promise<Buffer> {
+  const raw = readRaw(path);
   if (!path.endsWith(".gz")) return raw;
-  try {
-    return gunzipSync(raw);
-  } catch (e) {
-    throw new DataError(`${path} is not a valid gzip file (${(e as Error).message}): download it again, or unpack it and drop the .gz`);
-  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const z = createGunzip();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let limit = DATA_FILE_LIMIT;
+    let headSeen = false;
+    let settled = false;
+    const fail = (e: unknown): void => {
+      if (settled) return;
+      settled = true;
+      z.destroy();
+      reject(e);
+    };
+    z.on("data", (c: Buffer) => {
+      if (settled) return;
+      chunks.push(c);
+      total += c.length;
+      try {
+        if (!headSeen && total >= headBytes) {
+          headSeen = true;
+          limit = sizeFor(Buffer.concat(chunks, total).subarray(0, headBytes));
+        }
+      } catch (e) {
+        return fail(e);
+      }
+      if (total > limit) fail(new DataError(`${path} decompresses to more than the ${limit} bytes its header promises: the file is corrupt (or a decompression bomb); download it again`));
+    });
+    z.on("end", () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, total));
+    });
+    z.on("error", (e) => fail(new DataError(`${path} is not a valid gzip file (${e.message}): download it again, or unpack it and drop the .gz`)));
+    z.end(raw);
+  });
 }
 
 /** Why a magic number is wrong, when we can tell: gzip bytes in a plain file, or the other IDX kind. */
@@ -93,16 +141,28 @@ function magicHint(magic: number, path: string): string {
   return "";
 }
 
-/** IDX header: magic 0x00000803 = unsigned bytes, 3 dimensions (count, rows, columns). */
-function idxImages(path: string): { pixels: Uint8Array; count: number; h: number; w: number } {
-  const b = readBytes(path);
-  if (b.length < 16) throw new DataError(`${path} has ${b.length} bytes, too few for an IDX image header (16 bytes): the file is truncated or not an IDX file`);
+/** IDX headers: magic 0x00000803 = unsigned bytes, 3 dimensions (count, rows, columns); 0x00000801 = 1 dimension (count). */
+const IDX = {
+  images: { magic: 0x803, header: 16, kind: "image" },
+  labels: { magic: 0x801, header: 8, kind: "label" },
+} as const;
+
+/** Checks an IDX header and gives its dims and the size the whole file must have. */
+function idxHeader(b: Buffer, path: string, what: keyof typeof IDX): { count: number; h: number; w: number; size: number } {
+  const f = IDX[what];
+  if (b.length < f.header) throw new DataError(`${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is truncated or not an IDX file`);
   const magic = b.readUInt32BE(0);
-  if (magic !== 0x803) throw new DataError(`${path} is not an IDX image file: the magic number is ${hex(magic)}, expected 0x00000803${magicHint(magic, path)}`);
+  if (magic !== f.magic) throw new DataError(`${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, expected ${hex(f.magic)}${magicHint(magic, path)}`);
   const count = b.readUInt32BE(4);
-  const h = b.readUInt32BE(8);
-  const w = b.readUInt32BE(12);
-  const want = 16 + count * h * w;
+  const [h, w] = what === "images" ? [b.readUInt32BE(8), b.readUInt32BE(12)] : [1, 1];
+  const size = f.header + count * h * w;
+  if (size > DATA_FILE_LIMIT) throw new DataError(`${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} (${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: the file is corrupt`);
+  return { count, h, w, size };
+}
+
+async function idxImages(path: string): Promise<{ pixels: Uint8Array; count: number; h: number; w: number }> {
+  const b = await readBytes(path, IDX.images.header, (head) => idxHeader(head, path, "images").size);
+  const { count, h, w, size: want } = idxHeader(b, path, "images");
   if (b.length !== want)
     throw new DataError(
       `${path} has ${b.length} bytes, but its header promises ${count} images of ${h}x${w} (${want} bytes): ` +
@@ -111,13 +171,9 @@ function idxImages(path: string): { pixels: Uint8Array; count: number; h: number
   return { pixels: b.subarray(16), count, h, w };
 }
 
-/** IDX header: magic 0x00000801 = unsigned bytes, 1 dimension (count). */
-function idxLabels(path: string): Uint8Array {
-  const b = readBytes(path);
-  if (b.length < 8) throw new DataError(`${path} has ${b.length} bytes, too few for an IDX label header (8 bytes): the file is truncated or not an IDX file`);
-  const magic = b.readUInt32BE(0);
-  if (magic !== 0x801) throw new DataError(`${path} is not an IDX label file: the magic number is ${hex(magic)}, expected 0x00000801${magicHint(magic, path)}`);
-  const count = b.readUInt32BE(4);
+async function idxLabels(path: string): Promise<Uint8Array> {
+  const b = await readBytes(path, IDX.labels.header, (head) => idxHeader(head, path, "labels").size);
+  const { count } = idxHeader(b, path, "labels");
   if (b.length !== 8 + count) throw new DataError(`${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is truncated or corrupt; download it again`);
   return b.subarray(8);
 }
@@ -131,10 +187,12 @@ function toUnit(pixels: Uint8Array, out: Float32Array, at = 0): void {
   for (let i = 0; i < pixels.length; i++) out[at + i] = pixels[i]! / 255;
 }
 
-function idxSet(imagesFile: string, labelsFile: string, name: string): Dataset {
-  const im = idxImages(imagesFile);
-  const lb = idxLabels(labelsFile);
+async function idxSet(imagesFile: string, labelsFile: string, name: string, role: "training" | "test"): Promise<Dataset> {
+  const im = await idxImages(imagesFile);
+  const lb = await idxLabels(labelsFile);
   if (lb.length !== im.count) throw new DataError(`${imagesFile} has ${im.count} images but ${labelsFile} has ${lb.length} labels: they must be the same set`);
+  // An empty set would train no step, or report a test accuracy of 0/0 = NaN at the end.
+  if (im.count === 0) throw new DataError(`${imagesFile} holds no images (its header says 0): ${role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on"}; download the file again`);
   const images = new Float32Array(im.pixels.length);
   toUnit(im.pixels, images);
   const labels = new Int32Array(lb.length);
@@ -148,7 +206,7 @@ const CIFAR_RECORD = 1 + CIFAR_PIXELS;
 
 function cifarSet(files: string[], name: string): Dataset {
   const parts = files.map((f) => {
-    const b = readBytes(f);
+    const b = readRaw(f);
     if (b.length === 0 || b.length % CIFAR_RECORD !== 0)
       throw new DataError(`${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are not read; use cifar-10-binary.tar.gz)`);
     return { f, b };
@@ -209,7 +267,7 @@ function whereElse(dir: string): string {
 }
 
 /** Loads IDX files (MNIST / Fashion-MNIST) or CIFAR-10 binary batches, told apart by their names. */
-export function loadDirectory(dir: string): Split {
+export async function loadDirectory(dir: string): Promise<Split> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`--data ${dir}: no such folder; give a folder of ${IDX_EXPECTED} or of ${CIFAR_EXPECTED}, or --data synthetic`);
 
   const idx = Object.entries(IDX_NAMES).map(([k, names]) => [k, findFile(dir, names), names[0]] as const);
@@ -218,8 +276,8 @@ export function loadDirectory(dir: string): Split {
     if (missing.length) throw new DataError(`--data ${dir}: has IDX files but not ${missing.join(", ")}: all four of ${IDX_EXPECTED} are needed (t10k is the test set)`);
     const [trainImages, trainLabels, testImages, testLabels] = idx.map(([, f]) => f!) as [string, string, string, string];
     const kind = idxKind(dir);
-    const train = idxSet(trainImages, trainLabels, `${kind} (${dir})`);
-    const test = idxSet(testImages, testLabels, `${kind} test set (${dir})`);
+    const train = await idxSet(trainImages, trainLabels, `${kind} (${dir})`, "training");
+    const test = await idxSet(testImages, testLabels, `${kind} test set (${dir})`, "test");
     if (train.shape.join("x") !== test.shape.join("x")) throw new DataError(`${trainImages} holds ${train.shape.slice(1).join("x")} images but ${testImages} holds ${test.shape.slice(1).join("x")} ones: the training and test sets must have one image size`);
     return { train, test };
   }

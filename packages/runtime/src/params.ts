@@ -5,12 +5,11 @@
 // canonical tensors. Must not: know which op a layer came from beyond the table's `layout`.
 
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 // The checkpoint format and the initialisers belong to the compiler (resnetc/weights): the
 // ONNX emitter and this runtime must draw the same numbers and read the same files.
 import { writeFilesAtomic } from "resnetc/io";
-import { decodeCheckpoint, encodeCheckpoint, fill, type Init, type Tensor } from "resnetc/weights";
+import { encodeCheckpoint, fill, readCheckpoint, type Init, type Tensor } from "resnetc/weights";
 
 /** How a canonical tensor maps onto one weight of a tfjs layer. */
 export type Layout =
@@ -120,15 +119,8 @@ export function saveCheckpoint(dir: string, model: tf.LayersModel, params: reado
 
 /** Loads a checkpoint into the model; a string is the reason it could not. */
 export function loadCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[]): string | undefined {
-  let json: string;
-  let bin: Buffer;
-  try {
-    json = readFileSync(join(dir, "weights.json"), "utf8");
-    bin = readFileSync(join(dir, "weights.bin"));
-  } catch (e) {
-    return `cannot read a checkpoint in ${dir}: ${(e as Error).message}`;
-  }
-  const tensors = decodeCheckpoint(json, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
+  // Bounded reads and a checked manifest (resnetc/weights), as `resnetc compile --weights` reads it.
+  const tensors = readCheckpoint(dir);
   if (typeof tensors === "string") return tensors;
   for (const p of params) {
     const t = tensors.get(p.name);

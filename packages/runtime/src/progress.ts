@@ -18,6 +18,13 @@ export interface ProgressState {
   samplesPerSec: number;
   /** Seconds since the run began, evaluation included, so the ETA includes it too. */
   elapsedSec: number;
+  /**
+   * What is really left, when the trainer knows better than "the rest of the epochs": the steps
+   * every limit allows (--epochs, --steps) at this session's seconds per step.
+   */
+  remaining?: { steps: number; secPerStep: number };
+  /** Seconds left of a --minutes budget: the run stops then, so the ETA is never later. */
+  timeLeftSec?: number;
 }
 
 const BAR_WIDTH = 16;
@@ -31,11 +38,19 @@ export function formatProgress(s: ProgressState): string {
   const pct = `${Math.floor(frac * 100)}%`;
   const loss = `loss ${Number.isFinite(s.loss) ? s.loss.toFixed(4) : String(s.loss)}`;
   const acc = `acc ${Number.isFinite(s.accuracy) ? (s.accuracy * 100).toFixed(1) + "%" : "--"}`;
-  return `epoch ${s.epoch}/${s.epochs} [${bar}] ${pct} ${loss} ${acc} ${formatRate(s.samplesPerSec)} ETA ${formatDuration(eta(s))}`;
+  const left = eta(s);
+  return `epoch ${s.epoch}/${s.epochs} [${bar}] ${pct} ${loss} ${acc} ${formatRate(s.samplesPerSec)} ETA ${formatDuration(left.sec)}${left.byClock ? " (--minutes)" : ""}`;
 }
 
-/** Seconds left for the whole run, at the mean rate of the steps done so far; NaN before any. */
-function eta(s: ProgressState): number {
+/** Seconds left for the run, and whether the --minutes budget is what ends it. */
+function eta(s: ProgressState): { sec: number; byClock: boolean } {
+  const bySteps = s.remaining ? (s.remaining.steps > 0 ? s.remaining.steps * s.remaining.secPerStep : 0) : stepsEta(s);
+  if (s.timeLeftSec !== undefined && !(bySteps <= s.timeLeftSec)) return { sec: Math.max(0, s.timeLeftSec), byClock: true };
+  return { sec: bySteps, byClock: false };
+}
+
+/** Seconds left for all the epochs, at the mean rate of the steps done so far; NaN before any. */
+function stepsEta(s: ProgressState): number {
   const total = s.epochs * s.stepsPerEpoch;
   const done = (s.epoch - 1) * s.stepsPerEpoch + s.step;
   if (!(done > 0) || !(s.elapsedSec > 0)) return NaN;

@@ -2,6 +2,7 @@
 // resnetc's public API, as a user of both packages would).
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { main } from "resnetc";
 
@@ -23,4 +24,22 @@ export async function runCliAsync(args: string[], cwd = resnetcRoot): Promise<Cl
   const err: string[] = [];
   const code = await main(args, { cwd, out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+/**
+ * Compiles DIR/tiny.resnet to DIR/gen and gives a function that trains it in this process with
+ * the options given, its output collected (not a terminal, so one line per state).
+ */
+export async function inProcessTrainer(dir: string): Promise<(argv: string[]) => Promise<{ code: number; text: string }>> {
+  const gen = join(dir, "gen");
+  const compiled = await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen]);
+  if (compiled.code !== 0) throw new Error(`compile failed: ${compiled.stderr}`);
+  const mod = await import(join(gen, "model.ts"));
+  const { runTraining } = await import("@resnetc/runtime");
+  return async (argv) => {
+    const lines: string[] = [];
+    const out = Object.assign(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
+    const code = await runTraining({ name: mod.MODEL_NAME, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv, out });
+    return { code, text: lines.join("") };
+  };
 }

@@ -155,6 +155,13 @@ describe("formatProgress", () => {
     // 3 of 10 epochs done in 90 s: 7 more take 210 s.
     expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90 }))).toMatch(/ETA 3m30s$/);
   });
+
+  it("under --minutes the ETA is never past the time limit, and says so; --steps counts only the steps left", () => {
+    // Before, both fields were ignored: the ETA was 3m30s for all ten epochs in each case.
+    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, timeLeftSec: 30 }))).toMatch(/ETA 30s \(--minutes\)$/);
+    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, timeLeftSec: 3600 }))).toMatch(/ETA 3m30s$/);
+    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, remaining: { steps: 40, secPerStep: 0.25 } }))).toMatch(/ETA 10s$/);
+  });
 });
 
 describe("formatDuration", () => {

@@ -9,7 +9,7 @@ import { chooseBackend } from "../src/backend.js";
 import { syntheticDataset } from "../src/data.js";
 import { setLearningRate } from "../src/train.js";
 import { doctor, type Probe } from "../src/doctor.js";
-import { outDir, runCliAsync } from "./helpers.js";
+import { inProcessTrainer, outDir, runCliAsync } from "./helpers.js";
 
 
 describe("backend choice", () => {
@@ -111,21 +111,19 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const dir = join(outDir, "rt-limits-test");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
-    const gen = join(dir, "gen");
-    expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
-    const mod = await import(join(gen, "model.ts"));
-    const { runTraining } = await import("@resnetc/runtime");
+    const trainer = await inProcessTrainer(dir);
     const train = async (args: string[]) => {
-      const lines: string[] = [];
-      const out = Object.assign(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
-      const code = await runTraining({ name: "Tiny", buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--batch", "4", "--synthetic", "8", "--no-augment", ...args], out });
+      const { code, text } = await trainer(["--batch", "4", "--synthetic", "8", "--no-augment", ...args]);
       expect(code).toBe(0);
-      return lines.join("");
+      return text;
     };
     // 8 samples in batches of 4: 2 steps per epoch, 10 epochs by default. --minutes 0 leaves one step.
     const text = await train(["--minutes", "0", "--eval", "3", "--out", join(dir, "timed")]);
     expect(text).toMatch(/\(8 samples, 3 held out\)/);
-    expect(text).toMatch(/after 1 epoch/);
+    // The epoch stopped after its first of 2 steps: the bar says 50%, not 100% (as it did before).
+    expect(text).toMatch(/epoch 1\/10 \[########\.{8}\] 50% .*\(stopped at step 1 of 2\)/);
+    expect(text).not.toMatch(/100%/);
+    expect(text).toMatch(/after 0 epochs and part of epoch 1; .*--resume continues the epoch/);
     expect(JSON.parse(readFileSync(join(dir, "timed", "metrics.json"), "utf8")).epochs).toHaveLength(1);
     // A cosine over the 2 steps run, not over 10 epochs: the second step's LR is half the base.
     await train(["--steps", "2", "--schedule", "cosine", "--out", join(dir, "steps")]);
