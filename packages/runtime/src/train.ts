@@ -56,7 +56,8 @@ export const TRAIN_HELP = `options:
                          (default runs/MODEL)
   --resume               continue from the checkpoint in --out
   --seed N               seed of the initialisation, shuffling and augmentation (default 0)
-  --backend NAME         force a backend: tensorflow-gpu, tensorflow, wasm, cpu
+  --backend NAME         auto (default: node-gpu, hardware webgpu, node, wasm, cpu: the first
+                         that loads), or one of them; webgpu on a software adapter only when named
   --synthetic N          samples in the synthetic training set (default 512)`;
 
 interface Options {
