@@ -90,7 +90,7 @@ if (opt["stock-kernels"]) {
 } else {
   // What emitted programs get: the fastest backend present (here: cpu, with resnetc's kernels).
   const choice = await rt.chooseBackend(opt.backend ? { prefer: opt.backend } : {});
-  backendName = choice.name === "cpu" || choice.name === "wasm" ? `${choice.name} (with resnetc's kernels)` : choice.name;
+  backendName = choice.name === "cpu" || choice.name === "wasm" ? `${choice.name} (with resnetc's kernels)` : choice.adapter ? `${choice.name} on ${rt.adapterLine(choice.adapter)}` : choice.name;
 }
 
 // ---- (a) the emitted model -----------------------------------------------------------------------
@@ -229,9 +229,11 @@ const layerTypes = (m) => {
 
 function trainer(model) {
   const optimizer = tf.train.momentum(lr, 0.9);
-  return (x, y) => {
+  // The loss is read asynchronously: the webgpu backend has no synchronous read in Node, and
+  // on a GPU an async read is what a real training loop does.
+  return async (x, y) => {
     const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
-    const loss = cost.dataSync()[0];
+    const loss = (await cost.data())[0];
     cost.dispose();
     return loss;
   };
@@ -259,7 +261,7 @@ for (const [name, m] of Object.entries(models))
 for (let i = 0; i < warmup; i++)
   for (const [name, m] of Object.entries(models)) {
     const t0 = performance.now();
-    m.step(batches[i].x, batches[i].y);
+    await m.step(batches[i].x, batches[i].y);
     console.log(`  warm-up ${i + 1}: ${name} ${fmt(performance.now() - t0)}`);
   }
 const afterWarmup = tf.memory().numTensors;
@@ -271,7 +273,7 @@ for (let i = 0; i < steps; i++) {
   for (const name of order) {
     const m = models[name];
     const t0 = performance.now();
-    m.losses.push(m.step(b.x, b.y));
+    m.losses.push(await m.step(b.x, b.y));
     const ms = performance.now() - t0;
     m.ms.push(ms);
     line.push(`${name} ${fmt(ms)}`);
@@ -374,15 +376,21 @@ function child(cmd, args) {
 // thread); torch-1thread is the single-core figure. This machine's speed drifts (a shared VM: the
 // same convolution takes 3 ms or 6 ms from one minute to the next), so wasm runs 10 steps and
 // reports the median with its spread, and the ratio to PyTorch measured minutes apart.
-const imagesPerSec = { "tfjs-cpu": null, cpu: null, wasm: null, torch: null, "torch-1thread": null };
+const imagesPerSec = { "tfjs-cpu": null, cpu: null, wasm: null, webgpu: null, torch: null, "torch-1thread": null };
 const throughput = {};
 if (!opt["no-backends"] && size === 32) {
   const self = fileURLToPath(import.meta.url);
+  const gpuProbe = await rt.probeWebGpu();
+  const webgpuHardware = gpuProbe.ok && !gpuProbe.adapter.software;
+  console.log(`WebGPU: ${gpuProbe.ok ? rt.adapterLine(gpuProbe.adapter) : gpuProbe.why}`);
   const stockBatch = posInt("stock-batch", opt["stock-batch"]);
   const runs = [
     ["tfjs-cpu", process.execPath, [self, "--throughput-only", "--stock-kernels", "--batch", String(stockBatch), "--steps", "1", "--warmup", "0"]],
     ["cpu", process.execPath, [self, "--throughput-only", "--backend", "cpu", "--batch", "32", "--steps", "2", "--warmup", "1"]],
     ["wasm", process.execPath, [self, "--throughput-only", "--backend", "wasm", "--batch", "32", "--steps", String(Math.max(steps, 10)), "--warmup", "1"]],
+    // WebGPU on a hardware adapter only (on SwiftShader a step of 32 takes minutes; run
+    // `--backend webgpu` with a small --batch to prove that path).
+    ...(webgpuHardware ? [["webgpu", process.execPath, [self, "--throughput-only", "--backend", "webgpu", "--batch", "32", "--steps", String(Math.max(steps, 5)), "--warmup", "2"]]] : []),
     ["torch", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3"]],
     ["torch-1thread", "/usr/bin/python3", [join(root, "bench", "torch_resnet20.py"), "32", "20", "3", "1"]],
   ];

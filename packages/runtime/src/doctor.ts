@@ -6,6 +6,7 @@
 
 import { execFileSync } from "node:child_process";
 import { CANDIDATES } from "./backend.js";
+import { adapterLine, probeWebGpu, type WebGpuProbe } from "./webgpu.js";
 
 /** tfjs-node(-gpu) 4.x binds libtensorflow 2.9.1, built against CUDA 11.2 and cuDNN 8.1
  * (tfjs-node's README, "GPU support"; its scripts/deps-constants.js pins LIBTENSORFLOW_VERSION). */
@@ -18,10 +19,13 @@ export interface Probe {
   wasm?(): Promise<{ threads: number; simd: boolean }>;
   run(cmd: string, args: string[]): { code: number; stdout: string };
   nodeVersion: string;
+  /** The WebGPU adapter (Dawn in Node), or why there is none. */
+  webgpu?(): Promise<WebGpuProbe>;
 }
 
 export const realProbe: Probe = {
   importPackage: (pkg) => import(pkg),
+  webgpu: () => probeWebGpu(),
   async wasm() {
     const { chooseBackend } = await import("./backend.js");
     const { simdKernels } = await import("./simd.js");
@@ -57,9 +61,18 @@ function libVersions(ldconfig: string, lib: string): string[] {
 export async function doctor(io: { out(s: string): void }, probe: Probe = realProbe): Promise<number> {
   io.out(`node ${probe.nodeVersion}`);
   const results: { name: string; pkg: string; ok: boolean; why: string }[] = [];
+  let webgpu: WebGpuProbe | undefined;
   for (const { name, pkg } of CANDIDATES) {
     try {
       await probe.importPackage(pkg);
+      if (name === "webgpu") {
+        // Loading the package is not enough: auto uses WebGPU on a hardware adapter only.
+        const w = probe.webgpu ? await probe.webgpu() : ({ ok: false, why: "not probed", hint: "" } as const);
+        webgpu = w;
+        if (!w.ok) results.push({ name, pkg, ok: false, why: `loads; ${w.why}` });
+        else results.push({ name, pkg, ok: !w.adapter.software, why: w.adapter.software ? `loads; software adapter only (used with --backend webgpu)` : "loads; hardware adapter" });
+        continue;
+      }
       results.push({ name, pkg, ok: true, why: "loads" });
     } catch (e) {
       const msg = firstLine(e);
@@ -80,6 +93,10 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
     }
   }
 
+  // WebGPU: the adapter, hardware or software, and its limits; or what is missing.
+  if (webgpu?.ok) io.out(`WebGPU adapter: ${adapterLine(webgpu.adapter)}; max storage binding ${(webgpu.adapter.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, workgroup storage ${(webgpu.adapter.limits.maxComputeWorkgroupStorageSize / 1024).toFixed(0)} KiB`);
+  else io.out(`WebGPU: ${webgpu ? webgpu.why : "@tensorflow/tfjs-backend-webgpu not installed"}`);
+
   // GPU: what tfjs-node-gpu needs against what this machine has.
   const smi = probe.run("nvidia-smi", ["--query-gpu=name,driver_version", "--format=csv,noheader"]);
   const ld = probe.run("ldconfig", ["-p"]);
@@ -90,8 +107,8 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   io.out(`  CUDA runtime:   needs ${NEEDS.cuda}, found ${cudart.length ? cudart.map((v) => `libcudart.so.${v}`).join(", ") : "none"}`);
   io.out(`  cuDNN:          needs ${NEEDS.cudnn}, found ${cudnn.length ? cudnn.map((v) => `libcudnn.so.${v}`).join(", ") : "none"}`);
   const fixes: string[] = [];
-  const gpu = byName("tensorflow-gpu");
-  const cpuNative = byName("tensorflow");
+  const gpu = byName("node-gpu");
+  const cpuNative = byName("node");
   if (!gpu.ok) {
     if (gpu.why === "not installed") fixes.push("for the GPU: `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow from storage.googleapis.com: that host must be reachable)");
     else fixes.push("tfjs-node-gpu is present without its native part: `npm rebuild @tensorflow/tfjs-node-gpu` where storage.googleapis.com is reachable (npm may also have skipped its install script: `npm install-scripts ls`)");
@@ -99,6 +116,7 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   if (smi.code !== 0) fixes.push("no NVIDIA driver found: install the driver for your GPU (nvidia-smi must work) before tfjs-node-gpu can use it");
   if (!cudart.some((v) => v.startsWith("11"))) fixes.push(`install the CUDA ${NEEDS.cuda} runtime (libcudart.so.11.0) and put it on the linker path (ldconfig or LD_LIBRARY_PATH)`);
   if (!cudnn.some((v) => v.startsWith("8"))) fixes.push(`install cuDNN ${NEEDS.cudnn} for CUDA 11 (libcudnn.so.8)`);
+  if (!webgpu?.ok || webgpu.adapter.software) fixes.push(`for WebGPU (any GPU with a Vulkan, Metal or D3D12 driver): ${webgpu && !webgpu.ok && webgpu.hint ? webgpu.hint : "a GPU and its driver"}`);
   if (!cpuNative.ok) fixes.push("without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains faster than the wasm and cpu backends (multi-threaded, oneDNN)");
   if (fixes.length) {
     io.out("to get a faster backend:");

@@ -3,7 +3,8 @@
 export * from "./layers.js";
 export { getParams, initParams, loadCheckpoint, saveCheckpoint, setParams, type Layout, type ParamInfo } from "./params.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
-export { chooseBackend, describeChoice, type BackendChoice } from "./backend.js";
+export { chooseBackend, describeChoice, BACKEND_NAMES, type BackendChoice, type BackendName } from "./backend.js";
+export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "./webgpu.js";
 export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";
 export { trainEmitted } from "./run-emitted.js";
 export { doctor, type Probe } from "./doctor.js";

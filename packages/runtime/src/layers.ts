@@ -33,14 +33,16 @@ export class OptionAShortcut extends tf.layers.Layer {
       let x = Array.isArray(inputs) ? inputs[0]! : inputs;
       if (this.stride > 1) {
         // x[:, ::s, ::s, :] through reshape + slice, which (unlike stridedSlice) have gradients
-        // in every tfjs backend: pad H and W up to multiples of s, view each as (H/s, s), keep
-        // offset 0.
+        // in every tfjs backend: pad H and W up to multiples of s, view x as [n*H/s, s, W/s, s*c]
+        // (row offset, column offset folded with the channels) and keep offset 0 of both. Rank 4
+        // throughout: the gradient of a rank-6 slice is a rank-6 pad, whose WGSL in tfjs's webgpu
+        // backend does not compile ("cannot index type 'vec6'").
         const s = this.stride;
         const [n, h, w, c] = x.shape as [number, number, number, number];
         const hs = Math.ceil(h / s);
         const ws = Math.ceil(w / s);
         if (hs * s > h || ws * s > w) x = tf.pad(x, [[0, 0], [0, hs * s - h], [0, ws * s - w], [0, 0]]);
-        x = tf.reshape(tf.slice(tf.reshape(x, [n, hs, s, ws, s, c]), [0, 0, 0, 0, 0, 0], [n, hs, 1, ws, 1, c]), [n, hs, ws, c]);
+        x = tf.reshape(tf.slice(tf.reshape(x, [n * hs, s, ws, s * c]), [0, 0, 0, 0], [n * hs, 1, ws, c]), [n, hs, ws, c]);
       }
       return this.before || this.after ? tf.pad(x, [[0, 0], [0, 0], [0, 0], [this.before, this.after]]) : x;
     });

@@ -63,7 +63,8 @@ export const TRAIN_HELP = `options:
                          training-curve.svg (default runs/MODEL)
   --resume               continue exactly where the checkpoint in --out stopped (mid-epoch too)
   --seed N               seed of the initialisation, shuffling and augmentation (default 0)
-  --backend NAME         force a backend: tensorflow-gpu, tensorflow, wasm, cpu
+  --backend NAME         auto (default: node-gpu, hardware webgpu, node, wasm, cpu: the first
+                         that loads), or one of them; webgpu on a software adapter only when named
   --synthetic N          samples in the synthetic training set (default 512)
 Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and exits 130 / 143.`;
 

@@ -13,14 +13,19 @@ import { inProcessTrainer, outDir, runCliAsync } from "./helpers.js";
 
 
 describe("backend choice", () => {
-  it("prefers tfjs-node-gpu, then tfjs-node; a package that fails to load is skipped with its reason", async () => {
+  it("prefers tfjs-node-gpu, then WebGPU, then tfjs-node; a package that fails to load is skipped with its reason", async () => {
     const importer = async (pkg: string) => {
       if (pkg.endsWith("node-gpu")) throw new Error("libtensorflow.so: cannot open shared object file");
       throw new Error(`Cannot find package '${pkg}'`);
     };
     const c = await chooseBackend({ importer });
     expect(c.name).toBe("cpu");
-    expect(c.skipped).toEqual(["@tensorflow/tfjs-node-gpu: libtensorflow.so: cannot open shared object file", "@tensorflow/tfjs-node: not installed", "@tensorflow/tfjs-backend-wasm: not installed"]);
+    expect(c.skipped).toEqual([
+      "@tensorflow/tfjs-node-gpu: libtensorflow.so: cannot open shared object file",
+      "@tensorflow/tfjs-backend-webgpu: the `webgpu` package (Dawn for Node) is not installed (npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have skipped them))",
+      "@tensorflow/tfjs-node: not installed",
+      "@tensorflow/tfjs-backend-wasm: not installed",
+    ]);
     expect(c.advice).toMatch(/tfjs-node/);
     await expect(chooseBackend({ prefer: "tensorflow", importer })).rejects.toThrow(/backend tensorflow is not available: not installed/);
   });

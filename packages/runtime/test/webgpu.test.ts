@@ -1,0 +1,98 @@
+// WebGPU in Node (issue: GPU training through WebGPU): Dawn through the `webgpu` package, on
+// SwiftShader (a Vulkan on the CPU from Debian's chromium package) where there is no GPU. It
+// proves the path: the backend is chosen only when asked for on a software adapter, doctor
+// describes the adapter, and a training step of CIFAR ResNet-20 and of a bottleneck model gives
+// the loss and gradients of the cpu backend. Under CI=true these never skip (.ci/run installs
+// chromium); elsewhere they skip when SwiftShader is not installed.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chooseBackend } from "../src/backend.js";
+import { doctor } from "../src/doctor.js";
+import { initParams, type ParamInfo } from "../src/params.js";
+import { SWIFTSHADER_ICD } from "../src/webgpu.js";
+import { relErr } from "./conv-cases.js";
+import { outDir, runCliAsync } from "./helpers.js";
+
+const haveSwiftShader = existsSync(SWIFTSHADER_ICD);
+if (process.env["CI"] === "true" && !haveSwiftShader) throw new Error(`CI: ${SWIFTSHADER_ICD} is missing (apt-get install chromium, as .ci/run does)`);
+// Dawn reads the Vulkan loader's ICD list when it starts: set before anything creates it.
+if (haveSwiftShader) process.env["VK_ICD_FILENAMES"] = SWIFTSHADER_ICD;
+
+const dir = join(outDir, "webgpu-test");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Emitted = { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
+
+/** Loss and every trainable weight's gradient for one batch, read asynchronously (the webgpu
+ * backend cannot read synchronously in Node: it has no OffscreenCanvas). */
+async function step(mod: Emitted, input: [number, number, number, number], classes: number): Promise<{ loss: number; grads: { name: string; g: Float32Array }[] }> {
+  const model = mod.buildModel();
+  initParams(model, mod.PARAMS, 7);
+  const x = tf.randomUniform(input, 0, 1, "float32", 11);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: input[0] }, (_, i) => (3 * i + 1) % classes), "int32"), classes);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+  const loss = (await value.data())[0]!;
+  const out: { name: string; g: Float32Array }[] = [];
+  for (const w of model.trainableWeights) out.push({ name: w.name, g: (await grads[(w.read() as tf.Variable).name]!.data()) as Float32Array });
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+  model.dispose();
+  return { loss, grads: out };
+}
+
+async function compiled(name: string, args: string[]): Promise<Emitted> {
+  const out = join(dir, name);
+  const r = await runCliAsync(["compile", ...args, "--target", "ts", "-o", out]);
+  expect(r.stderr).toBe("");
+  return (await import(join(out, "model.ts"))) as Emitted;
+}
+
+describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
+  beforeAll(() => mkdirSync(dir, { recursive: true }));
+
+  it("auto never picks a software adapter; --backend webgpu does, and names it", async () => {
+    const auto = await chooseBackend();
+    expect(auto.name).not.toBe("webgpu");
+    expect(auto.skipped.join("\n")).toMatch(/@tensorflow\/tfjs-backend-webgpu: only a software adapter \(google .*swiftshader.*software/i);
+    const forced = await chooseBackend({ prefer: "webgpu" });
+    expect(forced.name).toBe("webgpu");
+    expect(tf.getBackend()).toBe("webgpu");
+    expect(forced.adapter?.software).toBe(true);
+    expect(forced.reason).toMatch(/as asked; .*swiftshader.*software: correct but slow/i);
+    expect(forced.advice).toMatch(/Vulkan, Metal or D3D12/);
+  }, 120_000);
+
+  it("doctor reports the adapter: vendor, software, limits", async () => {
+    const lines: string[] = [];
+    await doctor({ out: (s) => lines.push(s) });
+    const text = lines.join("\n");
+    expect(text).toMatch(/--\s+webgpu\s+@tensorflow\/tfjs-backend-webgpu loads; software adapter only/);
+    expect(text).toMatch(/WebGPU adapter: google .*\(software: correct but slow\), max buffer \d+ MiB; max storage binding \d+ MiB/);
+  }, 120_000);
+
+  it("one training step of CIFAR ResNet-20 (32x32, option A shortcuts): webgpu equals cpu within 1e-3", async () => {
+    const mod = await compiled("resnet20", ["examples/cifar-resnet.resnet", "--model", "ResNet20"]);
+    await chooseBackend({ prefer: "cpu" });
+    const cpu = await step(mod, [2, 32, 32, 3], 10);
+    await chooseBackend({ prefer: "webgpu" });
+    const gpu = await step(mod, [2, 32, 32, 3], 10);
+    expect(Number.isFinite(cpu.loss)).toBe(true);
+    expect(Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-3);
+    expect(gpu.grads.length).toBe(cpu.grads.length);
+    expect(cpu.grads.length).toBeGreaterThanOrEqual(19 + 2 * 19 + 2);
+    cpu.grads.forEach((c, i) => expect(relErr(gpu.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
+  }, 600_000);
+
+  it("one training step of a bottleneck model (1x1 projections, strides): webgpu equals cpu within 1e-3", async () => {
+    writeFileSync(join(dir, "bottleneck.resnet"), 'import "std/resnet.resnet"\nmodel B {\n  input image: f32[N, 3, 16, 16]\n  conv(16, k=3) bn relu\n  Bottleneck(8, stride=2)\n  Bottleneck(8)\n  avgpool flatten dense(5)\n}\n');
+    const mod = await compiled("bottleneck", [join(dir, "bottleneck.resnet")]);
+    await chooseBackend({ prefer: "cpu" });
+    const cpu = await step(mod, [2, 16, 16, 3], 5);
+    await chooseBackend({ prefer: "webgpu" });
+    const gpu = await step(mod, [2, 16, 16, 3], 5);
+    expect(Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-3);
+    cpu.grads.forEach((c, i) => expect(relErr(gpu.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
+  }, 600_000);
+});
