@@ -55,22 +55,28 @@ export function toTfjs(p: ParamInfo, data: Float32Array): tf.Tensor {
   }
 }
 
-/** tfjs -> canonical. */
-export function fromTfjs(p: ParamInfo, t: tf.Tensor): Float32Array {
-  return tf.tidy(() => {
+/** tfjs -> canonical. Read asynchronously: the webgpu backend has no synchronous read in Node
+ * (its readSync draws through an OffscreenCanvas), and on a GPU an async read does not stall. */
+export async function fromTfjs(p: ParamInfo, t: tf.Tensor): Promise<Float32Array> {
+  const canonical = tf.tidy(() => {
     switch (p.layout) {
       case "oihw":
-        return tf.transpose(t, [3, 2, 0, 1]).dataSync() as Float32Array;
+        return tf.transpose(t, [3, 2, 0, 1]);
       case "dw": {
         const [kh, kw, c, m] = t.shape as number[];
-        return tf.reshape(tf.transpose(t, [2, 3, 0, 1]), [c! * m!, 1, kh!, kw!]).dataSync() as Float32Array;
+        return tf.reshape(tf.transpose(t, [2, 3, 0, 1]), [c! * m!, 1, kh!, kw!]);
       }
       case "oi":
-        return tf.transpose(t, [1, 0]).dataSync() as Float32Array;
+        return tf.transpose(t, [1, 0]);
       case "same":
-        return t.dataSync() as Float32Array;
+        return tf.clone(t);
     }
-  }).slice();
+  });
+  try {
+    return ((await canonical.data()) as Float32Array).slice();
+  } finally {
+    canonical.dispose();
+  }
 }
 
 function layerWeights(model: tf.LayersModel, params: readonly ParamInfo[]): Map<string, tf.Tensor[]> {
@@ -99,16 +105,16 @@ export function initParams(model: tf.LayersModel, params: readonly ParamInfo[], 
   setParams(model, params, (p) => fill({ name: p.name, dims: p.dims, learnable: p.learnable, init: p.init }, seed));
 }
 
-export function getParams(model: tf.LayersModel, params: readonly ParamInfo[]): Map<string, Tensor> {
+export async function getParams(model: tf.LayersModel, params: readonly ParamInfo[]): Promise<Map<string, Tensor>> {
   const ws = layerWeights(model, params);
   const out = new Map<string, Tensor>();
-  for (const p of params) out.set(p.name, { dims: p.dims, data: fromTfjs(p, ws.get(p.layer)![p.index]!) });
+  for (const p of params) out.set(p.name, { dims: p.dims, data: await fromTfjs(p, ws.get(p.layer)![p.index]!) });
   return out;
 }
 
 /** Writes DIR/weights.json + DIR/weights.bin; each file appears whole or not at all. */
-export function saveCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], modelName?: string): void {
-  const { json, bin } = encodeCheckpoint(getParams(model, params), modelName);
+export async function saveCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], modelName?: string): Promise<void> {
+  const { json, bin } = encodeCheckpoint(await getParams(model, params), modelName);
   // Both written before either is renamed; the .bin renamed first, so a manifest never points
   // at a half-written binary.
   writeFilesAtomic([

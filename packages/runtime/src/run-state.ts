@@ -89,8 +89,8 @@ export async function optimizerTensors(opt: tf.Optimizer, kind: OptimizerKind, v
   if (slots.length === 0) return out;
   const names = SLOTS[kind];
   if (slots.length !== names.length * vars.length) throw new Error(`the ${kind} optimizer has ${slots.length} slots for ${vars.length} variables`);
-  names.forEach((slot, k) => vars.forEach(({ p }, i) => out.set(`${p.name}/${slot}`, { dims: p.dims, data: fromTfjs(p, slots[k * vars.length + i]!.tensor) })));
-  if (kind === "adam") for (const a of ADAM_POWERS) out.set(`adam/${a}`, { dims: [], data: (opt as unknown as AdamInternals)[a].dataSync().slice() as Float32Array });
+  for (const [k, slot] of names.entries()) for (const [i, { p }] of vars.entries()) out.set(`${p.name}/${slot}`, { dims: p.dims, data: await fromTfjs(p, slots[k * vars.length + i]!.tensor) });
+  if (kind === "adam") for (const a of ADAM_POWERS) out.set(`adam/${a}`, { dims: [], data: ((await (opt as unknown as AdamInternals)[a].data()) as Float32Array).slice() });
   return out;
 }
 
@@ -121,7 +121,7 @@ export async function restoreOptimizer(opt: tf.Optimizer, kind: OptimizerKind, v
  * first and state.json last, so a state.json never describes files that are not there yet.
  */
 export async function saveRun(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], opt: { optimizer: tf.Optimizer; vars: readonly TrainableParam[] }, state: TrainState): Promise<void> {
-  const weights = encodeCheckpoint(getParams(model, params), state.model);
+  const weights = encodeCheckpoint(await getParams(model, params), state.model);
   const optimizer = encodeCheckpoint(await optimizerTensors(opt.optimizer, state.optimizer, opt.vars), state.model);
   writeFilesAtomic([
     [join(dir, "weights.bin"), weights.bin],

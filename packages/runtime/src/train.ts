@@ -164,22 +164,24 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
 }
 
 /** Mean loss and accuracy of the model on a dataset, in inference mode. */
-export function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape: number[], classes: number): { loss: number; accuracy: number } {
+export async function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape: number[], classes: number): Promise<{ loss: number; accuracy: number }> {
   let loss = 0;
   let correct = 0;
   const idx = Uint32Array.from({ length: d.count }, (_, i) => i);
   for (let s = 0; s < d.count; s += batch) {
     const b = gatherBatch(d, idx, s, Math.min(batch, d.count - s));
-    const [l, c] = tf.tidy(() => {
+    const [ls, ok] = tf.tidy(() => {
       const logits = model.predict(toModelInput(b.images, b.size, shape)) as tf.Tensor;
       const labels = tf.oneHot(tf.tensor1d(b.labels, "int32"), classes);
       // Per-sample losses, summed here: the mean is taken over the whole set below.
       const ls = tf.sum(tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.NONE));
       const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.tensor1d(b.labels, "int32")), "float32"));
-      return [ls.dataSync()[0]!, ok.dataSync()[0]!];
+      return [ls, ok];
     });
-    loss += l;
-    correct += c;
+    // Async reads (webgpu has no synchronous one in Node).
+    loss += (await ls.data())[0]!;
+    correct += (await ok.data())[0]!;
+    tf.dispose([ls, ok]);
   }
   return { loss: loss / d.count, accuracy: correct / d.count };
 }
@@ -341,8 +343,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
           // The variables in PARAMS order: the optimizer's slots are saved under their names.
           decayed,
         );
-        const loss = cost!.dataSync()[0]!;
-        const hit = hits!.dataSync()[0]!;
+        const loss = (await cost!.data())[0]!;
+        const hit = (await hits!.data())[0]!;
         tf.dispose([x, yIdx, y, cost!, hits!]);
         step++;
         if (!Number.isFinite(loss)) {
@@ -371,7 +373,7 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
         await new Promise<void>((r) => setImmediate(r));
       }
       if (seen === 0) break;
-      const ev = evaluate(model, test, Math.max(o.batch, 64), dims, spec.classes);
+      const ev = await evaluate(model, test, Math.max(o.batch, 64), dims, spec.classes);
       const seconds = (Date.now() - epochStart) / 1000;
       const m: EpochMetrics = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, samplesPerSec: seen / seconds, seconds };
       const finished = s >= train.count;

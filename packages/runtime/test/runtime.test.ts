@@ -146,7 +146,7 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const model = mod.buildModel();
     initParams(model, mod.PARAMS, 4);
     const d = syntheticDataset({ count: 6, shape: [3, 8, 8], classes: 4, seed: 2 });
-    const r = evaluate(model, d, 4, [3, 8, 8], 4);
+    const r = await evaluate(model, d, 4, [3, 8, 8], 4);
     const logits = tf.tidy(() => (model.predict(tf.transpose(tf.tensor4d(d.images, [6, 3, 8, 8]), [0, 2, 3, 1])) as import("@tensorflow/tfjs").Tensor).arraySync() as number[][]);
     let ce = 0;
     let hits = 0;

@@ -4,7 +4,7 @@
 // describes the adapter, and a training step of CIFAR ResNet-20 and of a bottleneck model gives
 // the loss and gradients of the cpu backend. Under CI=true these never skip (.ci/run installs
 // chromium); elsewhere they skip when SwiftShader is not installed.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,6 +63,17 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
     expect(forced.reason).toMatch(/as asked; .*swiftshader.*software: correct but slow/i);
     expect(forced.advice).toMatch(/Vulkan, Metal or D3D12/);
   }, 120_000);
+
+  it("resnetc train --backend webgpu trains, evaluates and writes a checkpoint (every read asynchronous)", async () => {
+    writeFileSync(join(dir, "tiny.resnet"), 'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  Basic(8, sc=pad)\n  avgpool flatten dense(4)\n}\n');
+    const run = join(dir, "run");
+    const r = await runCliAsync(["train", join(dir, "tiny.resnet"), "--backend", "webgpu", "--synthetic", "16", "--batch", "8", "--epochs", "1", "--out", run]);
+    expect(r.code, r.stderr).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")) as { backend: string; epochs: { testAccuracy?: number; trainLoss?: number }[] };
+    expect(metrics.backend).toBe("webgpu");
+    expect(metrics.epochs).toHaveLength(1);
+    expect(statSync(join(run, "weights.bin")).size).toBeGreaterThan(0);
+  }, 600_000);
 
   it("doctor reports the adapter: vendor, software, limits", async () => {
     const lines: string[] = [];
