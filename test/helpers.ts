@@ -2,7 +2,8 @@
 // reviewed golden files, and the shape of the diagnostic-producer tables the docs test runs.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
-import { expect } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
 import { check, type Host } from "../src/compiler.js";
 import { nodeHost } from "../src/cli/host.js";
@@ -97,4 +98,24 @@ export type DiagnosticProducers = Record<string, () => Iterable<string> | Promis
 /** The codes in CLI output (`file:line:col error RN123 message`). */
 export function codesIn(output: string): string[] {
   return [...output.matchAll(/ (?:error|warning) (RN\d{3}) /g)].map((m) => m[1]!);
+}
+
+/**
+ * A test that runs onnx.checker.check_model(full_check=True) over the ONNX files `paths()` gives,
+ * with Debian's python3-onnx in /usr/bin/python3. Where it is not installed the test is skipped
+ * with a warning, except under CI, where that is a failing test instead.
+ */
+export function itPassesOnnxChecker(title: string, paths: () => string[], timeout = 120_000): void {
+  const available = spawnSync("/usr/bin/python3", ["-c", "import onnx"], { encoding: "utf8" }).status === 0;
+  if (!available) {
+    const why = "python3-onnx is not installed (apt-get install python3-onnx); skipping onnx.checker";
+    if (process.env["CI"]) it("python3-onnx must be installed in CI", () => expect.fail(why));
+    else console.warn(why);
+  }
+  it.runIf(available)(title, () => {
+    const files = paths();
+    expect(files.length).toBeGreaterThan(0);
+    const script = "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+    expect(execFileSync("/usr/bin/python3", ["-c", script, ...files], { encoding: "utf8" }).trim()).toBe(`ok ${files.length}`);
+  }, timeout);
 }

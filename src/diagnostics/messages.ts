@@ -51,6 +51,8 @@ export const messages = {
   RN125: def<{ what: string }>("error", "a statement in the wrong place", (a) => `${a.what}`),
   RN127: def<{ found: string }>("error", "a number (or other non-tensor) where a tensor is needed", (a) => `expected a tensor, found ${a.found}`),
   RN126: def<{ name: string; available: string }>("error", "`--model` names no model in the file", (a) => `no model named \`${a.name}\` (models here: ${a.available})`),
+  RN128: def<{ kind: "input" | "output"; name: string; taken: string }>("error", "an input or output name that is already taken", (a) => `${a.kind} name \`${a.name}\` is already taken by ${a.taken}`),
+  RN129: def<{ name: string }>("error", "a model without output", (a) => `model \`${a.name}\` has no output`),
 
   // RN2xx: shapes
   RN201: def<{ merge: string; branch: string; shortcut: string }>("error", "residual merge of mismatched shapes", (a) => `residual ${a.merge}: branch gives ${a.branch}, shortcut gives ${a.shortcut}`),

@@ -8,6 +8,7 @@ import type { Arg, Definition, Expr, Stmt } from "../ast/ast.js";
 import { compilerAssert, diag, type Diagnostic, type Note, type Span } from "../diagnostics/diagnostic.js";
 import type { Code, MessageArgs } from "../diagnostics/messages.js";
 import type { AttrValue, BlockInstance, Graph, GraphIO, IrNode } from "../ir/ir.js";
+import { settleIoNames } from "./io-names.js";
 import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
 import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
 import { lookupOp, type ArgValue, type OpDef } from "./ops/index.js";
@@ -46,6 +47,8 @@ export class Elaborator {
   readonly blocks: BlockInstance[] = [];
   sawInput = false;
   readonly outputs: GraphIO[] = [];
+  readonly outputSpans: Span[] = [];
+  sawOutput = false;
 
   constructor(
     readonly program: Program,
@@ -449,10 +452,12 @@ export class Elaborator {
         return;
       case "output": {
         if (f.def.kind !== "model") return;
+        this.sawOutput = true;
         const v = this.flow(s.value, f, f.cur);
         if (v.k === "tensor") {
-          const name = s.name ?? (this.outputs.length === 0 ? "output" : `output${this.outputs.length + 1}`);
-          this.outputs.push({ name, node: v.id, shape: v.shape, dtype: "f32" });
+          // Unnamed outputs are named once the model is complete (settleIoNames).
+          this.outputs.push({ name: s.name ?? "", node: v.id, shape: v.shape, dtype: "f32" });
+          this.outputSpans.push(s.span);
         } else if (v.k !== "poison") this.report("RN127", s.value.span, { found: describe(v) });
         return;
       }
@@ -626,7 +631,11 @@ export function elaborateModel(program: Program, model: Definition, recursive: R
     if (el.bindParams(model, given, f, model.nameSpan)) {
       el.exec(model.body, f);
       if (!el.sawInput) el.report("RN122", model.nameSpan, { name: model.name });
-      else if (el.outputs.length === 0 && f.cur?.k === "tensor") el.outputs.push({ name: "output", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
+      else if (el.outputs.length === 0 && f.cur?.k === "tensor") {
+        el.outputs.push({ name: "", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
+        el.outputSpans.push(model.nameSpan);
+      } else if (!el.sawOutput && f.cur === undefined) el.report("RN129", model.nameSpan, { name: model.name }, "with several inputs nothing flows to the end by itself: say what the model returns with `output NAME = ...`");
+      settleIoNames(el.nodes, el.inputs, el.outputs, el.outputSpans, (code, span, args, hint, notes) => void el.report(code, span, args, hint, notes));
     }
   } catch (e) {
     if (!(e instanceof Abort)) throw e;

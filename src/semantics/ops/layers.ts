@@ -4,7 +4,7 @@
 // Must not: depend on what comes before or after them.
 
 import { isConst, shapeStr } from "../../ir/dims.js";
-import { concreteDim, expectRank, slideWindow } from "./common.js";
+import { checkAxis, concreteDim, expectRank, slideWindow } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
 
 const same = (ctx: InferCtx): InferResult => ({ shape: [...ctx.inputs[0]!] });
@@ -93,7 +93,17 @@ export const layerOps: OpDef[] = [
   activation("sigmoid", "logistic sigmoid"),
   activation("tanh", "hyperbolic tangent"),
   activation("hardswish", "hard swish (MobileNetV3)"),
-  activation("softmax", "softmax along `axis`", [{ name: "axis", type: "int", default: 1, doc: "axis (default: channels)" }]),
+  {
+    name: "softmax",
+    family: "activation",
+    summary: "softmax along `axis`",
+    arity: 1,
+    args: [{ name: "axis", type: "int", default: 1, doc: "axis (default: channels); negative counts from the end" }],
+    infer: (ctx) => {
+      const axis = checkAxis(ctx, "axis", ctx.inputs[0]!.length);
+      return axis === undefined ? undefined : { shape: [...ctx.inputs[0]!], attrs: { axis } };
+    },
+  },
   ...(["maxpool", "avgpool"] as const).map(
     (name): OpDef => ({
       name,
@@ -104,8 +114,8 @@ export const layerOps: OpDef[] = [
       args: [
         { name: "k", type: "ints", positional: true, ...(name === "avgpool" ? { default: 0 } : {}), doc: "window size" + (name === "avgpool" ? " (0 or absent: global)" : "") },
         { name: "stride", type: "ints", default: 0, doc: "stride (default: the window size)" },
-        { name: "padding", type: { enum: ["auto", "same", "valid"], orInts: true }, default: "auto", doc: "`auto` = (k-1)/2 per side" },
-        { name: "ceil", type: "bool", default: false, doc: "round output sizes up (PyTorch ceil_mode)" },
+        { name: "padding", type: { enum: ["auto", "same", "valid"], orInts: true }, default: "auto", doc: "`auto` = (k-1)/2 per side; explicit padding must be smaller than k (ONNX)" },
+        { name: "ceil", type: "bool", default: false, doc: "round output sizes up (PyTorch ceil_mode), without a last window that would start in the padding" },
       ],
       infer: (ctx): InferResult | undefined => {
         const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
@@ -113,9 +123,10 @@ export const layerOps: OpDef[] = [
         if (name === "avgpool" && ctx.args["k"] === 0) return { shape: [s[0]!, s[1]!, ...s.slice(2).map(() => 1)], attrs: { global: true } };
         const args = { ...ctx.args };
         if (args["stride"] === 0) args["stride"] = args["k"]!;
-        const w = slideWindow({ ...ctx, args }, s, args["padding"]!, args["ceil"] as boolean);
+        const w = slideWindow({ ...ctx, args }, s, args["padding"]!, { ceil: args["ceil"] as boolean, padsIgnored: name === "maxpool" });
         if (!w) return undefined;
-        return { shape: [s[0]!, s[1]!, ...w.out], attrs: { kernel: w.kernel, stride: w.stride, pads: w.pads, global: false } };
+        // `ceil` as the emitters need it: only where it still changes a size (see tightCeil).
+        return { shape: [s[0]!, s[1]!, ...w.out], attrs: { kernel: w.kernel, stride: w.stride, pads: w.pads, ceil: w.ceil, global: false } };
       },
     }),
   ),

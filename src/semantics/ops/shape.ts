@@ -4,7 +4,7 @@
 // (none of these has any).
 
 import { dimAdd, dimDivExact, dimEq, dimMul, dimProduct, dimStr, shapeStr, type Dim } from "../../ir/dims.js";
-import { expectRank } from "./common.js";
+import { checkAxis, expectRank } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
 
 /** NumPy-style broadcasting, as ONNX Add/Mul do it. */
@@ -128,9 +128,8 @@ export const shapeOps: OpDef[] = [
     infer: (ctx) => {
       const first = ctx.inputs[0]!;
       const rank = first.length;
-      let axis = ctx.args["axis"] as number;
-      if (axis < 0) axis += rank;
-      if (axis < 0 || axis >= rank) return ctx.error("RN119", { what: "concat axis", value: `in 0..${rank - 1}, found ${ctx.args["axis"]}` });
+      const axis = checkAxis(ctx, "axis", rank);
+      if (axis === undefined) return undefined;
       let total: Dim = 0;
       for (const s of ctx.inputs) {
         if (s.length !== rank || s.some((d, i) => i !== axis && !dimEq(d, first[i]!)))
