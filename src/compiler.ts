@@ -147,6 +147,20 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   return finish(graphs, program);
 }
 
+/**
+ * `check` for one root of many (`lint .`): an exception escaping the compiler, which is a bug in
+ * resnetc, becomes an RN007 diagnostic at the top of that file, so the other files are still
+ * checked and reported (one such file used to abort the run before any SARIF was written).
+ */
+export function checkIsolated(root: string, host: Host, options: CheckOptions = {}, run: typeof check = check): CheckResult {
+  try {
+    return run([root], host, options);
+  } catch (e) {
+    const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { graphs: [], diagnostics: [diag("RN007", { file: root, start: 0, end: 0 }, { path: root, reason: reason.replace(/^CompilerBug: /, "") })], sources: new Map() };
+  }
+}
+
 export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === "error");
 }

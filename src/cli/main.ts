@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { check, hasErrors, type CheckResult } from "../compiler.js";
+import { check, checkIsolated, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
@@ -119,7 +119,8 @@ function parse(args: string[], options: OptionSpec): Parsed {
 /** Checks each root file on its own (two examples may both define `ResNet18`). */
 function checkEach(files: string[], io: Io, model?: string, root?: string | boolean): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
   const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
-  const results = files.map((f) => check([f], host, model === undefined ? {} : { model }));
+  // Each file on its own: a compiler bug on one becomes its RN007 and the others still report.
+  const results = files.map((f) => checkIsolated(f, host, model === undefined ? {} : { model }));
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];

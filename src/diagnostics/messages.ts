@@ -25,6 +25,7 @@ export const messages = {
   RN004: def<{ path: string }>("error", "an imported file does not exist", (a) => `cannot import "${a.path}": no such file`),
   RN005: def<{ path: string; reason: string }>("error", "an import outside the project or the standard library", (a) => `cannot import "${a.path}": ${a.reason}`),
   RN006: def<{ path: string; reason: string }>("error", "an import of something other than a regular .resnet file", (a) => `cannot import "${a.path}": ${a.reason}`),
+  RN007: def<{ path: string; reason: string }>("error", "checking a file stopped on a bug in resnetc (the other files are still checked)", (a) => `resnetc could not finish checking ${a.path} (${a.reason}): this is a bug in resnetc, please report it with this file`),
 
   // RN1xx: syntax
   RN101: def<{ char: string }>("error", "a character that is not part of the language", (a) => `unexpected character ${a.char}`),
@@ -76,6 +77,9 @@ export const messages = {
   RN401: def<{ what: string; value: string; limit: string }>("error", "a count over resnetc's limit", (a) => `${a.what} ${a.value} exceeds the limit of ${a.limit}`),
   RN402: def<{ limit: number }>("error", "a model with too many layers", (a) => `the model expands to more than ${a.limit} layers`),
   RN403: def<{ limit: number }>("error", "blocks nested too deeply", (a) => `blocks nest more than ${a.limit} levels deep`),
+  RN404: def<{ limit: number }>("error", "brackets, braces or prefix operators nested too deeply in the source", (a) => `nesting deeper than ${a.limit} levels (brackets, braces, \`-\`/\`not\`, \`when\` and \`else if\` count)`),
+  RN405: def<{ limit: number }>("error", "a model whose statements and expressions nest too deeply once its blocks are expanded", (a) => `statements and expressions nest more than ${a.limit} levels deep once blocks are expanded`),
+  RN406: def<{ what: string; limit: string }>("error", "generated code over its size limit", (a) => `the generated ${a.what} would exceed ${a.limit}`),
 
   // RN5xx: emitting (ONNX, TypeScript)
   RN501: def<{ op: string; needed: number; opset: number }>("error", "an op that does not exist in the requested opset", (a) => `${a.op} needs opset ${a.needed} or later; the requested opset is ${a.opset}`),

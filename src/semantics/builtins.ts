@@ -39,8 +39,28 @@ export const LIMITS = {
   nodes: 500_000,
   /** deepest nesting of block instantiations */
   depth: 200,
-  /** most learnable parameters in one layer (exact in a double, far above any real layer) */
-  layerParams: 1e12,
+  /** most learnable parameters in one layer: 2^28 float32 values are 1 GiB, more than 100x the
+   * largest layer of the ResNet family (2.4M; VGG's fc6, 103M, fits too), and the most a
+   * runtime can hold in one typed array without trouble (`dense(50000)` on 50,000 features,
+   * 2.5e9, passed check and died with "Invalid typed array length" after 35 s and 9.8 GB) */
+  layerParams: 2 ** 28,
+  /** most learnable parameters in one model: as float32, 2.0e9 bytes, which keeps the ONNX file
+   * under protobuf's 2 GiB limit (2,147,483,648 bytes) with 147 MB left for the graph and its
+   * names (see `layerNameChars`); ResNet-152 has 60M, ResNet-1202 19M, WRN-28-10 36M */
+  modelParams: 500_000_000,
+  /** most elements in one tensor, symbolic dims (the batch) counted as 1: ONNX Runtime and tfjs
+   * index elements with int32; a tensor of 10^8 x 10^8 passed check before */
+  tensorElements: 2 ** 31 - 1,
+  /** longest structural layer name (`layer1.0.conv1`): stage and block names nest */
+  layerName: 1024,
+  /** total characters of all layer names in one model: each name is written about five times in
+   * an ONNX file (node, output, edges, value_info, initializers), so 16 MiB of names stays well
+   * inside the 147 MB that `modelParams` leaves (ResNet-1202's names total 117 KB) */
+  layerNameChars: 16 * 2 ** 20,
+  /** deepest nesting of `flow` (expressions) and statements once blocks are expanded: the
+   * elaborator recurses along it. Bounds a 200-deep block nesting whose blocks each nest
+   * statements, and left-deep sums (`x + x + ...`, one level per term) */
+  expandDepth: 500,
 };
 
 /** Levenshtein distance, for "did you mean" hints. */

@@ -15,7 +15,7 @@ import { lookupOp, type ArgValue, type OpDef } from "./ops/index.js";
 import type { InferCtx, InferResult } from "./ops/registry.js";
 import { residualUnit } from "./residual.js";
 import type { Program } from "./resolve.js";
-import { Env, Naming } from "./scope.js";
+import { Env, Naming, NameTable } from "./scope.js";
 import { scalarBuiltin } from "./scalar-builtins.js";
 import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
 
@@ -41,7 +41,11 @@ export interface Frame {
 export class Elaborator {
   readonly nodes: IrNode[] = [];
   readonly diagnostics: Diagnostic[] = [];
-  private readonly names = new Set<string>();
+  private readonly names = new NameTable();
+  /** Running total of learnable parameters (before `bias=auto` is settled), for the model limit. */
+  private params = 0;
+  /** Current nesting of `flow` and statements: the call stack's depth, bounded by LIMITS.expandDepth. */
+  private depth = 0;
   private readonly callStack: { def: Definition; span: Span }[] = [];
   readonly inputs: GraphIO[] = [];
   readonly blocks: BlockInstance[] = [];
@@ -77,13 +81,27 @@ export class Elaborator {
       this.report("RN402", span, { limit: LIMITS.nodes }, "reduce repeat counts or depth");
       throw new Abort();
     }
-    for (const d of res.shape)
-      if (isConst(d) && d > LIMITS.dim) return this.report("RN401", span, { what: "dimension", value: String(d), limit: String(LIMITS.dim) });
+    let elements = 1;
+    for (const d of res.shape) {
+      if (!isConst(d)) continue;
+      if (d > LIMITS.dim) return this.report("RN401", span, { what: "dimension", value: String(d), limit: String(LIMITS.dim) });
+      elements *= d;
+    }
+    if (elements > LIMITS.tensorElements) return this.report("RN401", span, { what: `elements of one tensor (${shapeStr(res.shape)})`, value: count(elements), limit: count(LIMITS.tensorElements) }, "symbolic dims such as the batch count as 1");
     const params = res.params ?? 0;
-    if (params > LIMITS.layerParams) return this.report("RN401", span, { what: "parameter count of one layer", value: params.toExponential(2), limit: LIMITS.layerParams.toExponential(0) });
-    let unique = name;
-    for (let i = 2; this.names.has(unique); i++) unique = `${name}_${i}`;
-    this.names.add(unique);
+    if (params > LIMITS.layerParams) return this.report("RN401", span, { what: "parameter count of one layer", value: count(params), limit: count(LIMITS.layerParams) });
+    this.params += params;
+    if (this.params > LIMITS.modelParams) {
+      // Stop here: the model is already over, and every later layer would say so again.
+      this.report("RN401", span, { what: "parameter count of the model", value: `${count(this.params)} (at this layer)`, limit: count(LIMITS.modelParams) }, "ONNX files are limited to 2 GiB");
+      throw new Abort();
+    }
+    if (name.length > LIMITS.layerName) return this.report("RN401", span, { what: "layer name length", value: String(name.length), limit: String(LIMITS.layerName) }, "shorten stage and block names, or nest them less");
+    const unique = this.names.claim(name);
+    if (this.names.chars > LIMITS.layerNameChars) {
+      this.report("RN401", span, { what: "total length of the layer names", value: `${count(this.names.chars)} (at this layer)`, limit: count(LIMITS.layerNameChars) }, "shorten stage and block names");
+      throw new Abort();
+    }
     // `attrs` is a fresh object per call (the op's checked arguments): extend it in place.
     if (res.attrs) Object.assign(attrs, res.attrs);
     const node: IrNode = { id: this.nodes.length, op, name: unique, inputs, attrs, shape: res.shape, dtype: "f32", params, macs: res.macs ?? 0, span };
@@ -252,8 +270,21 @@ export class Elaborator {
 
   // ---- expressions ----
 
-  /** Whether `e` denotes a number (or bool, enum word, list, dim) rather than a pipeline or tensor. */
-  isScalarExpr(e: Expr, f: Frame): boolean {
+  /** Whether `e` denotes a number (or bool, enum word, list, dim) rather than a pipeline or tensor:
+   * whether every part `scalarPart` looks at is scalar, walked with an explicit stack because a
+   * long sum is a left-deep tree as deep as it has terms. */
+  isScalarExpr(root: Expr, f: Frame): boolean {
+    const todo: Expr[] = [root];
+    for (let e = todo.pop(); e; e = todo.pop()) {
+      const r = this.scalarPart(e, f);
+      if (r === false) return false;
+      if (r !== true) todo.push(...r);
+    }
+    return true;
+  }
+
+  /** One step of `isScalarExpr`: a verdict, or the sub-expressions that decide it. */
+  private scalarPart(e: Expr, f: Frame): boolean | Expr[] {
     switch (e.kind) {
       case "num":
       case "str":
@@ -268,17 +299,17 @@ export class Elaborator {
         return !this.isCallableName(e.name) && e.name !== "identity";
       }
       case "unary":
-        return this.isScalarExpr(e.arg, f);
+        return [e.arg];
       case "binary":
         if (e.op === "==" || e.op === "!=" || e.op === "and" || e.op === "or" || e.op === "<" || e.op === "<=" || e.op === ">" || e.op === ">=") return true;
-        return this.isScalarExpr(e.left, f) && this.isScalarExpr(e.right, f);
+        return [e.right, e.left];
       case "call":
         return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
       case "cond":
-        return this.isScalarExpr(e.then, f);
+        return [e.then];
       case "chain":
         // `(n)` is a bracketed scalar; `(relu)` a one-stage pipeline.
-        return e.items.length === 1 && this.isScalarExpr(e.items[0]!, f);
+        return e.items.length === 1 && [e.items[0]!];
     }
   }
 
@@ -302,7 +333,22 @@ export class Elaborator {
     return v;
   }
 
+  /** Evaluates `e` on the current value. Every recursion of the elaborator passes through here
+   * or `stmt`, so their depth bounds its call stack (RN405 past LIMITS.expandDepth). */
   flow(e: Expr, f: Frame, cur: Value | undefined): Value {
+    this.enter(e.span);
+    const v = this.flowExpr(e, f, cur);
+    this.depth--;
+    return v;
+  }
+
+  private enter(span: Span): void {
+    if (++this.depth <= LIMITS.expandDepth) return;
+    this.report("RN405", span, { limit: LIMITS.expandDepth }, "split long sums with `let`, or nest blocks less deeply");
+    throw new Abort();
+  }
+
+  private flowExpr(e: Expr, f: Frame, cur: Value | undefined): Value {
     if (cur?.k === "poison" && !this.isScalarExpr(e, f)) return POISON;
     switch (e.kind) {
       case "num":
@@ -435,8 +481,22 @@ export class Elaborator {
     if (n.v < 0) return this.report("RN119", countExpr.span, { what: "repeat count", value: `at least 0, found ${n.v}` });
     if (n.v > LIMITS.repeat) return this.report("RN401", countExpr.span, { what: "repeat count", value: String(n.v), limit: String(LIMITS.repeat) });
     let v = this.needCur(cur, body.span, "repeat");
-    for (let i = 0; i < n.v && v.k === "tensor"; i++) v = this.flow(body, f, v);
+    const start = this.nodes.length;
+    for (let i = 0; i < n.v && v.k === "tensor"; i++) {
+      v = this.flow(body, f, v);
+      if (i === 0) this.projectNodes(start, n.v, countExpr.span);
+    }
     return v;
+  }
+
+  /** After the first of `count` repetitions, which added the nodes from `start` on: stops with
+   * RN402 now if the rest would pass the layer limit, before they are built. Nested repeats
+   * (`(relu * 100000) * 4`) are caught at the outer count instead of after 500,000 nodes. */
+  private projectNodes(start: number, count: number, span: Span): void {
+    const per = this.nodes.length - start;
+    if (this.nodes.length + per * (count - 1) <= LIMITS.nodes) return;
+    this.report("RN402", span, { limit: LIMITS.nodes }, `one repetition adds ${per} layers; reduce the count or depth`);
+    throw new Abort();
   }
 
   // ---- statements ----
@@ -445,6 +505,12 @@ export class Elaborator {
   }
 
   private stmt(s: Stmt, f: Frame): void {
+    this.enter(s.span);
+    this.stmtInner(s, f);
+    this.depth--;
+  }
+
+  private stmtInner(s: Stmt, f: Frame): void {
     switch (s.kind) {
       case "input":
         // Only models have inputs and outputs; the resolver reported these in a block.
@@ -490,7 +556,9 @@ export class Elaborator {
           this.report("RN401", s.to.span, { what: "loop length", value: String(b.v - a.v + 1), limit: String(LIMITS.repeat) });
           return;
         }
+        const start = this.nodes.length;
         for (let i = a.v; i <= b.v && f.cur?.k !== "poison"; i++) {
+          if (i === a.v + 1) this.projectNodes(start, b.v - a.v + 1, s.to.span);
           const env = new Env(f.env);
           env.declare(s.var, int(i));
           const inner: Frame = { ...f, env: new Env(env) };
@@ -548,6 +616,7 @@ export class Elaborator {
       else shape.push(v.v);
     }
     const t = this.addNode("input", [], { shape }, { dtype: s.dtype }, s.span, s.name);
+    if (t.k !== "tensor") return bad(); // over a limit, reported
     f.env.declare(s.name, t);
     if (t.k === "tensor") this.inputs.push({ name: s.name, node: t.id, shape, dtype: s.dtype });
     // One input flows into the pipeline; with several, statements must name the one they use.
@@ -581,6 +650,11 @@ export class Elaborator {
   }
 }
 
+/** A count as it reads best in a message: 500,000,000. */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
 function valueText(v: Value | undefined): string {
   if (!v) return "?";
   if (v.k === "int" || v.k === "float" || v.k === "bool" || v.k === "atom") return String(v.v);
@@ -588,10 +662,15 @@ function valueText(v: Value | undefined): string {
   return describe(v);
 }
 
-function usesSlash(e: Expr): boolean {
-  if (e.kind === "binary") return e.op === "/" || usesSlash(e.left) || usesSlash(e.right);
-  if (e.kind === "unary") return usesSlash(e.arg);
-  if (e.kind === "cond") return usesSlash(e.then) || usesSlash(e.else);
+function usesSlash(root: Expr): boolean {
+  const todo = [root];
+  for (let e = todo.pop(); e; e = todo.pop()) {
+    if (e.kind === "binary") {
+      if (e.op === "/") return true;
+      todo.push(e.left, e.right);
+    } else if (e.kind === "unary") todo.push(e.arg);
+    else if (e.kind === "cond") todo.push(e.then, e.else);
+  }
   return false;
 }
 

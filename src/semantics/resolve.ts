@@ -32,7 +32,11 @@ class Scope {
   readonly names = new Map<string, Binding>();
   constructor(readonly parent?: Scope) {}
   lookup(n: string): Binding | undefined {
-    return this.names.get(n) ?? this.parent?.lookup(n);
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const b = s.names.get(n);
+      if (b) return b;
+    }
+    return undefined;
   }
 }
 
@@ -152,23 +156,34 @@ export function resolve(program: Program): ResolveResult {
         expr(e, scope, false);
       }
 
-      function expr(e: Expr, scope: Scope, flow: boolean, atomsOk = false): void {
+      /** Walks an expression with an explicit stack: a 10,000-term sum is a left-deep tree as
+       * deep as it is long, and must not cost a call frame per term. Children are pushed in
+       * reverse so they are visited in source order, as diagnostics were before. */
+      function expr(root: Expr, scope: Scope, rootFlow: boolean, rootAtomsOk = false): void {
+        const todo: [Expr, boolean, boolean][] = [[root, rootFlow, rootAtomsOk]];
+        const push = (...items: [Expr, boolean, boolean][]): void => void todo.push(...items.reverse());
+        for (let item = todo.pop(); item; item = todo.pop()) {
+          const [e, flow, atomsOk] = item;
+          exprNode(e, scope, flow, atomsOk, push);
+        }
+      }
+
+      function exprNode(e: Expr, scope: Scope, flow: boolean, atomsOk: boolean, push: (...items: [Expr, boolean, boolean][]) => void): void {
         switch (e.kind) {
           case "name":
             name(e.name, e.span, scope, flow, atomsOk);
             return;
           case "list":
-            for (const i of e.items) expr(i, scope, flow, atomsOk);
+            push(...e.items.map((i): [Expr, boolean, boolean] => [i, flow, atomsOk]));
             return;
           case "unary":
-            expr(e.arg, scope, flow);
+            push([e.arg, flow, false]);
             return;
           case "binary":
-            expr(e.left, scope, flow);
-            expr(e.right, scope, flow);
+            push([e.left, flow, false], [e.right, flow, false]);
             return;
           case "chain":
-            for (const i of e.items) expr(i, scope, true);
+            push(...e.items.map((i): [Expr, boolean, boolean] => [i, true, false]));
             return;
           case "call":
             if (e.callee.kind === "name") {
@@ -180,18 +195,14 @@ export function resolve(program: Program): ResolveResult {
               if (block && block.kind === "block")
                 for (const a of e.args) if (a.name && !block.params.some((x) => x.name === a.name)) out.push(diag("RN112", a.nameSpan!, { op: block.name, arg: a.name, known: block.params.map((x) => x.name).join(", ") || "no arguments" }, optHint(a.name, block.params.map((x) => x.name))));
             } else {
-              expr(e.callee, scope, true);
-              for (const a of e.args) arg(a, scope, false);
+              push([e.callee, true, false], ...e.args.map((a): [Expr, boolean, boolean] => [a.value, true, false]));
             }
             return;
           case "index":
-            expr(e.obj, scope, flow);
-            expr(e.index, scope, false);
+            push([e.obj, flow, false], [e.index, false, false]);
             return;
           case "cond":
-            expr(e.cond, scope, false);
-            expr(e.then, scope, flow, atomsOk);
-            expr(e.else, scope, flow, atomsOk);
+            push([e.cond, false, false], [e.then, flow, atomsOk], [e.else, flow, atomsOk]);
             return;
           default:
             return;
@@ -233,11 +244,25 @@ export function resolve(program: Program): ResolveResult {
   // Recursive blocks: any cycle in the block reference graph.
   const recursive = new Set<string>();
   const state = new Map<string, 1 | 2>();
+  // Depth-first with an explicit stack (`path`, each entry with its remaining references): a
+  // chain of 10,000 blocks, each using the next, is as deep as it is long.
   const path: string[] = [];
-  const visit = (n: string): void => {
+  const pending: Iterator<string>[] = [];
+  const enter = (n: string): void => {
     state.set(n, 1);
     path.push(n);
-    for (const m of refs.get(n) ?? []) {
+    pending.push((refs.get(n) ?? new Set<string>()).values());
+  };
+  const visit = (start: string): void => {
+    enter(start);
+    while (path.length) {
+      const next = pending[pending.length - 1]!.next();
+      if (next.done) {
+        state.set(path.pop()!, 2);
+        pending.pop();
+        continue;
+      }
+      const m = next.value;
       if (state.get(m) === 1) {
         const cycle = path.slice(path.indexOf(m));
         for (const c of cycle) {
@@ -247,10 +272,8 @@ export function resolve(program: Program): ResolveResult {
           const rot = [...cycle.slice(cycle.indexOf(c)), ...cycle.slice(0, cycle.indexOf(c)), c];
           out.push(diag("RN117", def.nameSpan, { cycle: rot.join(" -> ") }, { hint: "a block cannot instantiate itself, directly or through others; use `* n` or `for` to repeat" }));
         }
-      } else if (!state.has(m)) visit(m);
+      } else if (!state.has(m)) enter(m);
     }
-    path.pop();
-    state.set(n, 2);
   };
   for (const n of [...refs.keys()].sort()) if (!state.has(n)) visit(n);
 

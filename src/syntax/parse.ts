@@ -7,6 +7,7 @@ import type { FileAst } from "../ast/ast.js";
 import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { allTokens, Block, Import, lex, Model, Newline } from "./lexer.js";
+import { checkSourceLimits } from "./nesting.js";
 
 const TOP_LEVEL = new Set<TokenType>([Block, Model, Import]);
 import { parser } from "./parser.js";
@@ -78,6 +79,15 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
   for (const e of lexed.errors) {
     if (e.kind === "string") diagnostics.push(diag("RN103", span(e.start, e.end), {}, { hint: "close the string with `\"` on the same line" }));
     else diagnostics.push(diag("RN101", span(e.start, e.end), { char: JSON.stringify(e.text) }));
+  }
+  // Nesting past the limit is never parsed: the parser and every later stage recurse along it.
+  for (const e of checkSourceLimits(lexed.tokens)) {
+    const at = span(e.token.startOffset, (e.token.endOffset ?? e.token.startOffset) + 1);
+    if (e.code === "RN404") {
+      diagnostics.push(diag("RN404", at, { limit: e.limit }, { hint: "split the expression with `let`, or the nesting into blocks" }));
+      return [{ file, imports: [], definitions: [] }, diagnostics];
+    }
+    diagnostics.push(diag("RN401", at, { what: e.what!, value: String(e.value), limit: String(e.limit) }));
   }
   // Text between definitions that belongs to none stops Chevrotain's top rule; report it and
   // parse again from the next line that starts a definition, so later definitions are checked.

@@ -26,6 +26,12 @@ export interface TsResult {
   diagnostics: Diagnostic[];
 }
 
+/** Most characters of generated TypeScript (model.ts before formatting): prettier needs about
+ * 150 bytes of heap per character (7 MB took 1 GB), so 8 MiB keeps formatting near 1.3 GB. The
+ * 10,000-block residual MLP of bench/check-scaling.js is 7.1 MB; ResNet-1202 is 1.1 MB.
+ * `(relu * 100000) * 4` (34 MB) died of V8 out-of-memory at 4.4 GB before this limit. */
+export const TS_MAX_CHARS = 8 * 2 ** 20;
+
 const a = (n: IrNode, k: string): number[] => n.attrs[k] as number[];
 const num = (n: IrNode, k: string): number => n.attrs[k] as number;
 const lit = tsLiteral;
@@ -47,6 +53,16 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const functions: string[] = [];
   const fnByBody = new Map<string, string>();
   const fnNames = new IdentAllocator("b_");
+  // Characters of emitted text so far (top-level statements, distinct functions, PARAMS rows):
+  // emission stops at the first one over TS_MAX_CHARS, before prettier ever sees it.
+  let size = 0;
+  const tooBig = (text: string, span: Span): boolean => {
+    if (size > TS_MAX_CHARS) return true;
+    size += text.length + 1;
+    if (size <= TS_MAX_CHARS) return false;
+    ds.push(diag("RN406", span, { what: "TypeScript", limit: `${TS_MAX_CHARS.toLocaleString("en-US")} characters` }, { hint: "compile to ONNX instead, or repeat blocks fewer times" }));
+    return true;
+  };
 
   // The instance tree: each instance's direct children.
   const children = new Map<BlockInstance | null, BlockInstance[]>();
@@ -147,6 +163,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         const rel = kid.name.slice(scope.strip.length);
         const v = scope.idents.fresh(rel);
         lines.push(`const ${v} = ${fn}(${scope.vars.get(kid.input)}, ${scope.nameExpr(rel)});`);
+        if (scope === topScope && tooBig(lines[lines.length - 1]!, kid.span)) return;
         scope.vars.set(kid.output, v);
         i = kid.end - 1;
         k++;
@@ -158,6 +175,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       const ins = n.inputs.map((id) => scope.vars.get(id) ?? "undefined as never");
       const where = o.locate ? ` // ${commentText(o.locate(n.span))}` : "";
       lines.push(`const ${v} = ${nodeExpr(n, ins, scope.nameExpr(rel))};${where}`);
+      if (scope === topScope && tooBig(lines[lines.length - 1]!, n.span)) return;
       scope.vars.set(n.id, v);
     }
     // Identity blocks (no nodes) pass their input through.
@@ -176,12 +194,14 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     const fn = fnNames.fresh(b.block);
     fnByBody.set(key, fn);
     const where = o.locate ? `, ${o.locate(b.span)}` : "";
+    if (tooBig(text, b.span)) return fn;
     functions.push(`/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`);
     return fn;
   }
 
   const top: string[] = [];
   const scope: Scope = { nameExpr: lit, strip: "", vars: new Map(), idents: new IdentAllocator("v_") };
+  const topScope = scope;
   for (const io of g.inputs) {
     const n = g.nodes[io.node]!;
     if (io.shape.length !== 4 && io.shape.length !== 2) unsupported(n, `a rank-${io.shape.length} input`);
@@ -194,13 +214,16 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   if (firstNonInput >= 0) body(firstNonInput, g.nodes.length, children.get(null) ?? [], scope, top);
   const outputs = g.outputs.map((io) => scope.vars.get(io.node)!);
 
+  if (size > TS_MAX_CHARS) return { diagnostics: ds };
   const params = g.nodes.flatMap((n) =>
     paramSpecs(n).map((p) => {
       const suffix = p.name.slice(n.name.length + 1);
       const layout = n.op === "dense" && suffix === "weight" ? "oi" : (n.op === "conv" || n.op === "dwconv") && suffix === "weight" ? (n.op === "dwconv" || num(n, "groups") > 1 ? "dw" : "oihw") : "same";
       const index = n.op === "bn" ? ["weight", "bias", "running_mean", "running_var"].indexOf(suffix) : suffix === "bias" ? 1 : 0;
       const extra = layout === "dw" ? `, channels: ${num(n, "in")}` : "";
-      return `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
+      if (size > TS_MAX_CHARS) return "";
+      const row = `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
+      return tooBig(row, n.span) ? "" : row;
     }),
   );
   if (ds.length) return { diagnostics: ds };
