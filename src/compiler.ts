@@ -157,7 +157,7 @@ export function checkIsolated(root: string, host: Host, options: CheckOptions = 
     return run([root], host, options);
   } catch (e) {
     const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { graphs: [], diagnostics: [diag("RN007", { file: root, start: 0, end: 0 }, { path: root, reason: reason.replace(/^CompilerBug: /, "") })], sources: new Map() };
+    return { graphs: [], diagnostics: [diag("RN007", { file: root, start: 0, end: 0 }, { path: root, reason: reason.replace(/^CompilerBug: /, "") })], sources: new Map(), stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p };
   }
 }
 
