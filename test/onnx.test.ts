@@ -260,3 +260,22 @@ afterAll(() => {
   // Leave the temp folder for inspection only when asked.
   if (!process.env["KEEP_ONNX"]) spawnSync("rm", ["-rf", work]);
 });
+
+describe("resnetc's protobuf encoder (src/emit/onnx/proto.ts)", () => {
+  // onnx-proto (protobufjs, generated from onnx.proto) is the reference: it must read every field
+  // back, and writing what it read must give the very same bytes.
+  it("writes what onnx-proto decodes and re-encodes to the same bytes, for every example model", async () => {
+    const { default: onnxProto } = await import("onnx-proto");
+    const models = ["examples/resnet18.resnet", "examples/cifar-resnet.resnet"].flatMap((f) => check([f], host).graphs);
+    expect(models.length).toBeGreaterThanOrEqual(7);
+    for (const g of models) {
+      for (const opts of [{}, { foldBn: true, opset: 13 }]) {
+        const r = emitOnnx(g, { ...opts, locate: () => "a.resnet:1:2" });
+        const decoded = onnxProto.onnx.ModelProto.decode(r.bytes!);
+        expect(decoded.graph!.node!.length, g.name).toBeGreaterThan(10);
+        const again = onnxProto.onnx.ModelProto.encode(decoded).finish();
+        expect(Buffer.compare(Buffer.from(again), Buffer.from(r.bytes!)), g.name).toBe(0);
+      }
+    }
+  }, 120_000);
+});
