@@ -1,5 +1,6 @@
 // Table-driven parser tests: source -> a compact rendering of the AST, and syntax errors.
 import { describe, expect, it } from "vitest";
+import { ResnetParser } from "../src/syntax/parser.js";
 import type { Expr, Stmt } from "../src/ast/ast.js";
 import { parseSource } from "../src/syntax/parse.js";
 
@@ -120,4 +121,12 @@ describe("syntax errors", () => {
     expect(ast.definitions.map((d) => d.name)).toEqual(["A", "B"]);
   });
   it("missing closing brace at end of file", () => expect(errors("block A() {\n relu\n")).toEqual(["RN102 expected `}`, found end of file"]));
+});
+
+describe("the grammar itself", () => {
+  // The shared parser skips Chevrotain's grammar validations to start faster; they run here, so
+  // an ambiguous or left-recursive rule still fails the build.
+  it("passes Chevrotain's validations (ambiguities, left recursion, unreachable alternatives)", () => {
+    expect(() => new ResnetParser({ validate: true })).not.toThrow();
+  });
 });

@@ -9,8 +9,14 @@ import { CstParser, EOF, type IToken, type TokenType } from "./chevrotain.js";
 import * as T from "./lexer.js";
 
 export class ResnetParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full" });
+  /**
+   * `validate`: run Chevrotain's grammar validations (ambiguities, left recursion) in
+   * performSelfAnalysis. They only find bugs in this file and cost ~40% of the parser's start-up
+   * (which every `resnetc lint` pays), so the shared instance skips them and a test constructs
+   * one with them on (Chevrotain's `skipValidations` is meant for exactly this).
+   */
+  constructor(options: { validate?: boolean } = {}) {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full", skipValidations: options.validate !== true });
     this.performSelfAnalysis();
   }
 
