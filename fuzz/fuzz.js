@@ -1,7 +1,7 @@
 // The structure-aware fuzzer (issue 16): `npm run fuzz -- --runs N --seed S`.
 //
 //   node fuzz/fuzz.js [--runs 1000] [--seed 1] [--jobs J] [--out out/fuzz-failures]
-//                     [--ts-every 150] [--minimise 40] [--no-ort] [--case N]
+//                     [--ts-every 40] [--minimise 100] [--no-ort] [--case N]
 //
 // Takes: the options above; the repository's examples/, std/ and test/bad/ as seeds; dist/ (the
 // built package: run `npm run build` first, which `npm run fuzz` does).
@@ -35,7 +35,7 @@ const HARD_SECONDS = 30;
 export const FAILURE_KINDS = ["internalError", "slow", "invalidOnnx", "shapeDisagreement", "tsTypeError", "oversized"];
 
 function parseArgs(argv) {
-  const o = { runs: 1000, seed: 1, jobs: Math.min(availableParallelism(), 4), out: "out/fuzz-failures", tsEvery: 150, minimise: 40, minimiseSeconds: 10, ort: true, case: undefined };
+  const o = { runs: 1000, seed: 1, jobs: Math.min(availableParallelism(), 4), out: "out/fuzz-failures", tsEvery: 40, minimise: 100, minimiseSeconds: 10, ort: true, case: undefined };
   const ints = { "--runs": "runs", "--seed": "seed", "--jobs": "jobs", "--ts-every": "tsEvery", "--minimise": "minimise", "--minimise-seconds": "minimiseSeconds", "--case": "case" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
