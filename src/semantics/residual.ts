@@ -34,6 +34,11 @@ const MODIFIER_NAMES = MODIFIERS.map((m) => ({ name: m.name }));
 export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual" }>, f: Frame): Value {
   const x = el.needCur(f.cur, s.headSpan, "residual");
   if (x.k !== "tensor") return POISON;
+  // The resolver checks the argument names of ops and blocks, not a residual's modifiers: an
+  // unknown one is reported here, or the unit (and all after it) would vanish without a word.
+  const unknown = s.args.filter((a) => a.name !== undefined && !MODIFIERS.some((m) => m.name === a.name));
+  for (const a of unknown) el.report("RN112", a.nameSpan ?? a.span, { op: "residual", arg: a.name!, known: MODIFIERS.map((m) => m.name).join(", ") });
+  if (unknown.length) return POISON;
   const bound = el.bindArgs("residual", MODIFIER_NAMES, s.args, f, (n) => {
     const t = MODIFIERS.find((m) => m.name === n)!.type;
     return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
@@ -82,6 +87,8 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
 
 /** The stride that maps the input's spatial size onto the branch's (as a strided 1x1 conv would). */
 function findStride(from: readonly Dim[], to: readonly Dim[]): number | undefined {
+  // Ranks that differ have no stride (and the merge's hint asks before comparing ranks).
+  if (from.length !== to.length) return undefined;
   for (let st = 1; st <= 64; st++) {
     if (from.every((d, i) => dimEq(dimAdd(dimFloorDiv(dimAdd(d, -1), st), 1), to[i]!))) return st;
   }

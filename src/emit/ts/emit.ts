@@ -246,7 +246,9 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `export const CLASSES = ${classes};`,
     `/** Every parameter in canonical (PyTorch state_dict) naming and layout, with its initialisation. */`,
     `// prettier-ignore`,
-    `export const PARAMS: rt.ParamInfo[] = [\n${params.join(",\n")},\n];`,
+    // One entry per line, each with its comma: a model without parameters gets `[]`, not `[,]`
+    // (an array with a hole, which tsc types as undefined[]).
+    `export const PARAMS: rt.ParamInfo[] = [\n${params.map((p) => `${p},\n`).join("")}];`,
     ``,
     ...functions.flatMap((f) => [f, ""]),
     `/** Builds ${commentText(g.name)}: ${g.params.toLocaleString("en-US")} learnable parameters. */`,
