@@ -352,6 +352,9 @@ export class Elaborator {
     if (cur?.k === "poison" && !this.isScalarExpr(e, f)) return POISON;
     switch (e.kind) {
       case "num":
+        // An integer literal past 2^53 is not exact in a double, and past 2^63 it would reach
+        // ONNX's int64 attributes as a wrapped (negative) number: refuse it here.
+        if (e.isInt && !Number.isSafeInteger(e.value)) return this.report("RN401", e.span, { what: "integer literal", value: String(e.value), limit: "2^53 - 1" });
         return e.isInt ? int(e.value) : { k: "float", v: e.value };
       case "str":
         return { k: "str", v: e.value };
@@ -369,6 +372,9 @@ export class Elaborator {
         if (e.name === "identity") return this.needCur(cur, e.span, "identity");
         if (this.isCallableName(e.name)) return this.applyCallable(e.name, [], e.span, f, cur);
         if (ATOMS.has(e.name)) return { k: "atom", v: e.name };
+        // A scalar function is not a value: `conv(2) (int)` used to become poison silently,
+        // leaving a model without output that check called ok (found by the fuzzer).
+        if (SCALAR_FUNCTIONS.has(e.name)) return this.report("RN115", e.span, { what: `\`${e.name}\``, expected: "a value or a stage", found: `a function of numbers (call it: \`${e.name}(...)\`)` });
         return POISON; // unknown: reported by the resolver
       }
       case "unary": {
