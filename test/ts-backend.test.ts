@@ -103,6 +103,16 @@ describe("what tfjs cannot express yet", () => {
     expect(r.stderr).toMatch(/error RN503 grouped conv \(groups=2\) cannot be emitted to TypeScript \(tfjs\) yet/);
     expect(existsSync(join(work, "grouped", "model.ts"))).toBe(false);
   });
+
+  it("softmax over W of an NCHW tensor is RN503 (tfjs would normalise over channels); over channels it compiles", async () => {
+    const src = join(work, "softmax.resnet");
+    for (const [axis, ok] of [["3", false], ["-1", false], ["1", true]] as const) {
+      writeFileSync(src, `model S {\n  input x: f32[N, 3, 4, 5]\n  softmax(axis=${axis})\n}\n`);
+      const r = await runCliAsync(["compile", src, "--target", "ts", "-o", join(work, `softmax${axis}`)]);
+      expect(r.code, r.stderr).toBe(ok ? 0 : 1);
+      if (!ok) expect(r.stderr).toMatch(/error RN503 softmax over axis 3 \(tfjs: the channel axis only\)/);
+    }
+  });
 });
 
 describe("small models build and train", () => {

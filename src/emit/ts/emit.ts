@@ -110,7 +110,9 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       case "silu":
         return `rt.activation(${x}, { name: ${name}, fn: "swish" })`;
       case "softmax":
-        if (num(n, "axis") !== 1 && num(n, "axis") !== -1 && num(n, "axis") !== rank - 1) return unsupported(n, `softmax over axis ${num(n, "axis")}`);
+        // tfjs's softmax runs over the last axis, which in NHWC is the channel axis: NCHW axis 1
+        // (the shape rule stores axes non-negative). W (axis 3 of a rank-4 tensor) is not it.
+        if (num(n, "axis") !== 1) return unsupported(n, `softmax over axis ${num(n, "axis")} (tfjs: the channel axis only)`);
         return `rt.activation(${x}, { name: ${name}, fn: "softmax" })`;
       case "leaky":
         return `rt.leaky(${x}, { name: ${name}, alpha: ${num(n, "slope")} })`;
