@@ -105,7 +105,10 @@ export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgVa
         begin.push(Math.floor(total / 2));
         end.push(total - Math.floor(total / 2));
       } else {
-        // Symbolic input size and a stride: pads depend on the size; emitters use auto_pad=SAME_UPPER.
+        // Symbolic input size and a stride: pads depend on the size; emitters use auto_pad=SAME_UPPER,
+        // which ONNX Runtime refuses together with a dilation ("Dilation not supported for
+        // AutoPadType::SAME_UPPER"): an error here rather than a model that does not load.
+        if (d > 1) return ctx.error("RN119", { what: `${ctx.op} with padding=same, stride ${s} and dilation ${d} on the symbolic size ${dimStr(size)}`, value: "given a fixed size, stride 1 or dilation 1 (the pads would depend on the size, and ONNX Runtime cannot run SAME padding with a dilation)" });
         begin.push(-1);
         end.push(-1);
       }
