@@ -69,9 +69,12 @@ export function checkFile(file: string, options: FileOptions = {}): CheckResult 
 /** `file:line:col` of a span, as emitted comments and ONNX doc strings show it, with the file
  * named by `stablePath` (so outputs do not depend on the working directory). */
 export function spanLocator(sources: ReadonlyMap<string, SourceFile>, stablePath: (path: string) => string = (p) => p): (span: Span) => string {
+  const names = new Map<string, string>(); // one path computation per file, not per node
   return (span) => {
     const p = locateSpan(span, sources);
-    return `${stablePath(span.file)}:${p.line}:${p.col}`;
+    let name = names.get(span.file);
+    if (name === undefined) names.set(span.file, (name = stablePath(span.file)));
+    return `${name}:${p.line}:${p.col}`;
   };
 }
 

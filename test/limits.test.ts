@@ -157,17 +157,13 @@ describe("finding 6: cost amplification", () => {
   });
 
   it("nested repeats over the layer limit stop at the outer count after one repetition", () => {
-    expect(located(model("  (relu * 100000) * 10"))).toEqual(["RN402@3:21"]); // the `10`
-    expect(located(model("  for i in 1..10 { relu * 100000 }"))).toEqual(["RN402@3:15"]);
+    expect(located(model("  (relu * 10000) * 10"))).toEqual(["RN402@3:20"]); // the `10`
+    expect(located(model("  for i in 1..10 { relu * 10000 }"))).toEqual(["RN402@3:15"]);
   });
 
-  it("`(relu * 100000) * 4` checks, and its TypeScript is RN406 instead of 4.4 GB of heap", () => {
-    const g = graphOf(model("  (relu * 100000) * 4"));
-    expect(g.nodes).toHaveLength(400_001);
-    const ts = emitTs(g);
-    expect(ts.files).toBeUndefined();
-    expect(ts.diagnostics.map((d) => d.message)).toEqual([`the generated TypeScript would exceed ${TS_MAX_CHARS.toLocaleString("en-US")} characters`]);
-  }, 120_000); // 400,000 layers take seconds to check on a busy machine: a guard, not a speed claim
+  it("`(relu * 100000) * 4` (400,000 layers: 4.4 GB of heap in the TS emitter before) is RN402 at check", () => {
+    expect(located(model("  (relu * 100000) * 4"))).toEqual(["RN402@3:11"]); // the inner count: one repetition is already over
+  });
 
   it("RN406 is located at the layer whose line passes the limit", () => {
     const r = emitTs(graphOf(model(`  stage ${"s".repeat(200)} { relu * 25000 }`)));

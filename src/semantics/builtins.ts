@@ -35,8 +35,11 @@ export const LIMITS = {
   dim: 2 ** 31 - 1,
   /** largest `* n` repeat or `for` range */
   repeat: 100_000,
-  /** most IR nodes in one model: keeps memory bounded for absurd programs */
-  nodes: 500_000,
+  /** most IR nodes in one model: keeps checking and emitting each well under 2 s (a 200,000-node
+   * model took 10 s to emit, found by the fuzzer). The deepest real networks have a few thousand
+   * (CIFAR ResNet-1202: ~4,200; PreAct ResNet-1001: ~3,500); bench/check-scaling's 10,000-block
+   * residual MLP has 50,003. */
+  nodes: 60_000,
   /** deepest nesting of block instantiations */
   depth: 200,
   /** most learnable parameters in one layer: 2^28 float32 values are 1 GiB, more than 100x the

@@ -501,7 +501,7 @@ export class Elaborator {
   private projectNodes(start: number, count: number, span: Span): void {
     const per = this.nodes.length - start;
     if (this.nodes.length + per * (count - 1) <= LIMITS.nodes) return;
-    this.report("RN402", span, { limit: LIMITS.nodes }, `one repetition adds ${per} layers; reduce the count or depth`);
+    this.report("RN402", span, { limit: LIMITS.nodes }, `one repetition adds ${per} layer${per === 1 ? "" : "s"}; reduce the count or depth`);
     throw new Abort();
   }
 
