@@ -9,7 +9,7 @@ import { check, checkIsolated, hasErrors, type CheckResult } from "../compiler.j
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
-import { AtomicWriteError, writeFileAtomic, writeFilesAtomic } from "../io/atomic-write.js";
+import { AtomicWriteError, writeFileAtomic, writeFolderAtomic } from "../io/atomic-write.js";
 import { emitModel, spanLocator } from "../api.js";
 import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
 import { diag } from "../diagnostics/diagnostic.js";
@@ -258,9 +258,8 @@ async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<
       continue;
     }
     const dir = resolve(io.cwd, graphs.length === 1 ? out : join(out, g.name));
-    // Both files are written before either replaces its old version: a killed compile never
-    // pairs a new model.ts with an old train.ts.
-    writeFilesAtomic(Object.entries(r.model.files).map(([file, text]) => [join(dir, file), text] as const));
+    // One folder swap: a killed compile never pairs a new model.ts with an old train.ts.
+    writeFolderAtomic(dir, r.model.files);
     io.out(`${displayPath(io.cwd, dir)}: ${g.name} -> model.ts, train.ts`);
   }
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;

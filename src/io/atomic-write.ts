@@ -6,7 +6,7 @@
 // leave a temporary file behind on failure or on SIGINT/SIGTERM, or write outside the target's
 // own folder (the temporary file sits beside it, so the rename never crosses file systems).
 
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export class AtomicWriteError extends Error {}
@@ -19,7 +19,7 @@ function installSignalCleanup(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   const cleanup = (): void => {
-    for (const tmp of pending) rmSync(tmp, { force: true });
+    for (const tmp of pending) rmSync(tmp, { force: true, recursive: true });
     pending.clear();
   };
   process.on("exit", cleanup);
@@ -111,4 +111,65 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
     throw e instanceof AtomicWriteError ? e : new AtomicWriteError(`cannot write ${files.map(([p]) => p).join(", ")}: ${(e as Error).message}`);
   }
   for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
+}
+
+/**
+ * Writes a folder of generated files (`compile --target ts`: model.ts and train.ts) as one swap:
+ * the files are written and fsynced in a new sibling folder, which then takes the target's name
+ * (the old folder renamed away first, then removed), so a killed compile leaves the old folder or
+ * the new one, never a new model.ts beside an old train.ts. A target folder that holds anything
+ * else (the user's own files) is not swapped away: then the files are replaced one by one, all
+ * written before any is renamed (writeFilesAtomic).
+ */
+export function writeFolderAtomic(dir: string, files: Readonly<Record<string, Uint8Array | string>>): void {
+  const names = Object.keys(files);
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    st = undefined;
+  }
+  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw new AtomicWriteError(`refusing to write into ${dir}: it is ${st.isSymbolicLink() ? "a symbolic link" : "not a folder"}`);
+  if (st && readdirSync(dir).some((e) => !names.includes(e))) {
+    writeFilesAtomic(names.map((n) => [join(dir, n), files[n]!] as const));
+    return;
+  }
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  installSignalCleanup();
+  const tmp = mkdtempSync(join(parent, `.${basename(dir)}.tmp-${process.pid}-`));
+  pending.add(tmp);
+  // mkdtemp makes 0700; the folder gets the old one's mode, or a plain folder's.
+  chmodSync(tmp, st ? st.mode & 0o7777 : 0o755 & ~process.umask());
+  const old = `${tmp}.old`;
+  try {
+    for (const n of names) {
+      const fd = openSync(join(tmp, n), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      try {
+        const data = files[n]!;
+        const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    fsyncDir(tmp);
+    if (existsSync(dir)) {
+      pending.add(old);
+      renameSync(dir, old);
+    }
+    renameSync(tmp, dir);
+    pending.delete(tmp);
+    fsyncDir(parent);
+  } catch (e) {
+    // Put the old folder back if it was moved away and the new one did not take its place.
+    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
+    throw e instanceof AtomicWriteError ? e : new AtomicWriteError(`cannot write ${dir}: ${(e as Error).message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+    pending.delete(tmp);
+    pending.delete(old);
+  }
 }
