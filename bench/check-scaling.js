@@ -90,13 +90,45 @@ const cases = [
   // depth = weighted layers (the number in the name); blocks = residual blocks (3 stages * n).
   // `scale` is what the "per 10x" ratios compare: layers for the ResNets (1202/110, as the issue
   // states it), blocks for the MLPs (exactly 10x; their layer counts 2,002 -> 20,002 are 9.99x).
-  { key: "resnet110", label: "CIFAR ResNet-110", file: CIFAR, model: "ResNet110", depth: 110, blocks: 3 * 18, scale: 110 },
-  { key: "resnet1202", label: "CIFAR ResNet-1202", file: CIFAR, model: "ResNet1202", depth: 1202, blocks: 3 * 200, scale: 1202 },
+  {
+    key: "resnet110",
+    label: "CIFAR ResNet-110",
+    file: CIFAR,
+    model: "ResNet110",
+    depth: 110,
+    blocks: 3 * 18,
+    scale: 110,
+  },
+  {
+    key: "resnet1202",
+    label: "CIFAR ResNet-1202",
+    file: CIFAR,
+    model: "ResNet1202",
+    depth: 1202,
+    blocks: 3 * 200,
+    scale: 1202,
+  },
   { key: "mlp1000", label: "ResMLP x1,000", blocks: 1000, model: "DeepMLP1000" },
   { key: "mlp10000", label: "ResMLP x10,000", blocks: 10000, model: "DeepMLP10000" },
   // Name de-duplication: 10x the clashing names should cost ~10x, not 100x.
-  { key: "dedupe2000", label: "same-name stages x2,000", model: "Dedupe2000", depth: 2000, blocks: 0, scale: 2000, source: dedupeSource(2000) },
-  { key: "dedupe20000", label: "same-name stages x20,000", model: "Dedupe20000", depth: 20000, blocks: 0, scale: 20000, source: dedupeSource(20000) },
+  {
+    key: "dedupe2000",
+    label: "same-name stages x2,000",
+    model: "Dedupe2000",
+    depth: 2000,
+    blocks: 0,
+    scale: 2000,
+    source: dedupeSource(2000),
+  },
+  {
+    key: "dedupe20000",
+    label: "same-name stages x20,000",
+    model: "Dedupe20000",
+    depth: 20000,
+    blocks: 0,
+    scale: 20000,
+    source: dedupeSource(20000),
+  },
 ];
 for (const c of cases) {
   if (c.source) {
@@ -163,7 +195,8 @@ const gcObserver = new PerformanceObserver((list) => gcEntries.push(...list.getE
 gcObserver.observe({ entryTypes: ["gc"] });
 try {
   const t0 = performance.now();
-  for (let round = 0; round < opts.warmup || performance.now() - t0 < WARM_MS; round++) for (const c of cases) runOnce(c);
+  for (let round = 0; round < opts.warmup || performance.now() - t0 < WARM_MS; round++)
+    for (const c of cases) runOnce(c);
   for (const c of cases) {
     for (let i = 0; i < SETTLE_RUNS; i++) runOnce(c);
     c.times = [];
@@ -184,7 +217,11 @@ try {
 await new Promise((r) => setTimeout(r, 50)); // let the observer deliver the last gc entries
 gcObserver.disconnect();
 for (const c of cases) {
-  c.gc = median(c.windows.map(([a, b]) => gcEntries.filter((e) => e.startTime >= a && e.startTime < b).reduce((sum, e) => sum + e.duration, 0)));
+  c.gc = median(
+    c.windows.map(([a, b]) =>
+      gcEntries.filter((e) => e.startTime >= a && e.startTime < b).reduce((sum, e) => sum + e.duration, 0),
+    ),
+  );
   c.median = median(c.times);
   c.min = Math.min(...c.times);
   c.max = Math.max(...c.times);
@@ -224,19 +261,36 @@ const fmt = (x, d = 1) => x.toFixed(d);
 const int = (x) => x.toLocaleString("en-US");
 const rows = [
   ["model", "file", "depth", "blocks", "nodes", "runs", "median ms", "min ms", "max ms", "gc ms"],
-  ...cases.map((c) => [c.label, c.file, int(c.depth), int(c.blocks), int(c.nodes), String(c.times.length), fmt(c.median), fmt(c.min), fmt(c.max), fmt(c.gc)]),
+  ...cases.map((c) => [
+    c.label,
+    c.file,
+    int(c.depth),
+    int(c.blocks),
+    int(c.nodes),
+    String(c.times.length),
+    fmt(c.median),
+    fmt(c.min),
+    fmt(c.max),
+    fmt(c.gc),
+  ]),
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => r.map((v, i) => (i <= 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
 
-console.log(`check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} untimed + >=${opts.runs} timed runs per case (>=${MIN_TIMED_MS} ms of them), median reported`);
-console.log("depth = weighted layers (ResNet: the number in its name; ResMLP: 2 dense per block + 2); gc ms = median GC pause time inside one run");
+console.log(
+  `check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} untimed + >=${opts.runs} timed runs per case (>=${MIN_TIMED_MS} ms of them), median reported`,
+);
+console.log(
+  "depth = weighted layers (ResNet: the number in its name; ResMLP: 2 dense per block + 2); gc ms = median GC pause time inside one run",
+);
 console.log("");
 console.log(line(rows[0]));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows.slice(1)) console.log(line(r));
 console.log("");
-console.log("ratio per 10x depth = raw_ratio ** (1 / log10(depth_ratio))  (power-law normalisation: 10^k for time ~ depth^k)");
+console.log(
+  "ratio per 10x depth = raw_ratio ** (1 / log10(depth_ratio))  (power-law normalisation: 10^k for time ~ depth^k)",
+);
 console.log(
   `  ResNet-1202 / ResNet-110: depth x${fmt(resnet.depthRatio, 2)}, time x${fmt(resnet.raw, 2)} raw, ` +
     `x${fmt(resnet.per10x, 2)} per 10x depth (k = ${fmt(resnet.exponent, 2)}; from minimums x${fmt(resnet.per10xMin, 2)})`,
@@ -246,16 +300,22 @@ console.log(
     `x${fmt(mlp.per10x, 2)} per 10x depth (k = ${fmt(mlp.exponent, 2)}; from minimums x${fmt(mlp.per10xMin, 2)})`,
 );
 console.log(`  same-name stages 20,000 / 2,000: x${fmt(dedupe.raw, 2)} (quadratic de-duplication would be ~x100)`);
-console.log("  (the ResNet pair also pays a depth-independent cost, parsing all of cifar-resnet.resnet and std/resnet.resnet,");
+console.log(
+  "  (the ResNet pair also pays a depth-independent cost, parsing all of cifar-resnet.resnet and std/resnet.resnet,",
+);
 console.log("   which weighs most on ResNet-110; the MLP pair has almost none, so it is the cleaner linearity test)");
 console.log("");
 const verdict = (ok) => (ok ? "PASS" : "FAIL");
-console.log(`${verdict(targets.resnet1202_under_300ms)}  ResNet-1202 checked in under ${LIMIT_MS} ms (median ${fmt(byKey.resnet1202.median)} ms)`);
+console.log(
+  `${verdict(targets.resnet1202_under_300ms)}  ResNet-1202 checked in under ${LIMIT_MS} ms (median ${fmt(byKey.resnet1202.median)} ms)`,
+);
 console.log(
   `${verdict(targets.linear_within_12x)}  10x the depth costs at most ${LIMIT_RATIO}x the time ` +
     `(ResNet x${fmt(resnet.per10x, 2)}, ResMLP x${fmt(mlp.per10x, 2)})`,
 );
-console.log(`${verdict(targets.dedupe_linear_within_12x)}  name de-duplication: 10x the clashing names costs at most ${LIMIT_RATIO}x the time (x${fmt(dedupe.per10x, 2)})`);
+console.log(
+  `${verdict(targets.dedupe_linear_within_12x)}  name de-duplication: 10x the clashing names costs at most ${LIMIT_RATIO}x the time (x${fmt(dedupe.per10x, 2)})`,
+);
 console.log("(benchmarks report, they do not gate: exit status is 0 whatever the targets say)");
 
 const round = (x, d = 2) => Number(x.toFixed(d));

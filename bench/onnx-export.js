@@ -53,14 +53,24 @@ const OPSET = 17;
 const t0 = performance.now();
 
 // ---- options -------------------------------------------------------------------------------
-const opts = { runs: 5, "torch-runs": 5, "ort-runs": 20, "ort-warmup": 3, threads: 2, python: "/usr/bin/python3", torch: true };
+const opts = {
+  runs: 5,
+  "torch-runs": 5,
+  "ort-runs": 20,
+  "ort-warmup": 3,
+  threads: 2,
+  python: "/usr/bin/python3",
+  torch: true,
+};
 for (const a of process.argv.slice(2)) {
   const m = /^--(runs|torch-runs|ort-runs|ort-warmup|threads|python)=(.+)$/.exec(a);
   if (a === "--no-torch") opts.torch = false;
   else if (m && m[1] === "python") opts.python = m[2];
   else if (m) opts[m[1]] = Math.max(m[1] === "ort-warmup" ? 0 : 1, Number.parseInt(m[2], 10) || 0);
   else {
-    console.error(`onnx-export: unknown argument ${a} (expected --runs=N, --torch-runs=N, --ort-runs=N, --ort-warmup=N, --threads=N, --python=PATH, --no-torch)`);
+    console.error(
+      `onnx-export: unknown argument ${a} (expected --runs=N, --torch-runs=N, --ort-runs=N, --ort-warmup=N, --threads=N, --python=PATH, --no-torch)`,
+    );
     process.exit(2);
   }
 }
@@ -75,7 +85,8 @@ const median = (xs) => {
   const n = s.length;
   return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
-const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+const round = (x, d = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d;
 const ms = (x, d = 1) => (x === null ? "n/a" : `${x.toFixed(d)} ms`);
 const spread = (xs, d = 1) => `min ${Math.min(...xs).toFixed(d)}, max ${Math.max(...xs).toFixed(d)}`;
 
@@ -101,8 +112,12 @@ function timedSpawn(cmd, args, what) {
 
 const section = (title) => console.log(`\n== ${title}`);
 
-console.log(`onnx-export benchmark: node ${process.version}, ${availableParallelism()} CPUs, opset ${OPSET}, temp ${tmp}`);
-console.log(`runs: resnetc ${opts.runs}, torch ${opts["torch-runs"]}, ORT ${opts["ort-runs"]} (+${opts["ort-warmup"]} warm-up)`);
+console.log(
+  `onnx-export benchmark: node ${process.version}, ${availableParallelism()} CPUs, opset ${OPSET}, temp ${tmp}`,
+);
+console.log(
+  `runs: resnetc ${opts.runs}, torch ${opts["torch-runs"]}, ORT ${opts["ort-runs"]} (+${opts["ort-warmup"]} warm-up)`,
+);
 
 // ---- 1. resnetc, end to end ------------------------------------------------------------------
 const MODELS = [
@@ -135,9 +150,15 @@ timedSpawn(process.execPath, lintArgs, "resnetc lint examples"); // warm-up: dis
 const lintRuns = [];
 for (let i = 0; i < opts.runs; i++) lintRuns.push(timedSpawn(process.execPath, lintArgs, "resnetc lint examples").wall);
 const lintMs = median(lintRuns);
-console.log(`  ${"lint".padEnd(10)} median ${ms(lintMs)}  (${spread(lintRuns)}; n=${lintRuns.length})  \`resnetc lint examples\``);
+console.log(
+  `  ${"lint".padEnd(10)} median ${ms(lintMs)}  (${spread(lintRuns)}; n=${lintRuns.length})  \`resnetc lint examples\``,
+);
 // The folded variant of ResNet-50, for the ORT comparison (compiled once, untimed).
-timedSpawn(process.execPath, [bin, "compile", MODELS[0].file, "--target", "onnx", "--opset", String(OPSET), "--fold-bn", "-o", paths.ours_fold_bn], "resnetc compile --fold-bn");
+timedSpawn(
+  process.execPath,
+  [bin, "compile", MODELS[0].file, "--target", "onnx", "--opset", String(OPSET), "--fold-bn", "-o", paths.ours_fold_bn],
+  "resnetc compile --fold-bn",
+);
 
 // ---- 1b. resnetc, in process ----------------------------------------------------------------
 section("resnetc check() + emitOnnx() in process (warm Node, for information)");
@@ -152,7 +173,8 @@ for (const m of MODELS) {
       fail(`check ${m.file} (model ${m.model}) failed:\n${text}`);
     }
     const e = emitOnnx(r.graphs[0], { opset: OPSET, seed: 0 });
-    if (!e.bytes || hasErrors(e.diagnostics)) fail(`emitOnnx ${m.model} failed: ${e.diagnostics.map((d) => d.message ?? d.code).join("; ")}`);
+    if (!e.bytes || hasErrors(e.diagnostics))
+      fail(`emitOnnx ${m.model} failed: ${e.diagnostics.map((d) => d.message ?? d.code).join("; ")}`);
     return performance.now() - start;
   };
   once(); // warm-up
@@ -181,9 +203,14 @@ let torch = null; // { e2e, exportCall, import, build, versions }
 let torchSkip = null;
 if (!opts.torch) torchSkip = "--no-torch given";
 else {
-  const probe = spawnSync(opts.python, ["-c", "import torch, torchvision, sys; print(torch.__version__, torchvision.__version__)"], { encoding: "utf8" });
+  const probe = spawnSync(
+    opts.python,
+    ["-c", "import torch, torchvision, sys; print(torch.__version__, torchvision.__version__)"],
+    { encoding: "utf8" },
+  );
   if (probe.error) torchSkip = `cannot run ${opts.python}: ${probe.error.message}`;
-  else if (probe.status !== 0) torchSkip = `torch/torchvision not importable under ${opts.python}: ${(probe.stderr.trim().split("\n").pop() || `exit ${probe.status}`)}`;
+  else if (probe.status !== 0)
+    torchSkip = `torch/torchvision not importable under ${opts.python}: ${probe.stderr.trim().split("\n").pop() || `exit ${probe.status}`}`;
 }
 if (torchSkip) console.log(`  skipped: ${torchSkip}`);
 else {
@@ -216,15 +243,21 @@ else {
   };
   console.log(`  torch ${warm.torch}, torchvision ${warm.torchvision}`);
   console.log(`  end to end (fresh python3 process)  median ${ms(torch.e2e)}  (${spread(e2e)}; n=${e2e.length})`);
-  console.log(`    of which: import torch+torchvision ${ms(torch.import)}, build resnet50 ${ms(torch.build)}, export call ${ms(torch.exportCall)}`);
+  console.log(
+    `    of which: import torch+torchvision ${ms(torch.import)}, build resnet50 ${ms(torch.build)}, export call ${ms(torch.exportCall)}`,
+  );
   console.log(`  export call alone                   median ${ms(torch.exportCall)}  (${spread(call)})`);
-  console.log(`  resnetc ResNet-50, alternating with torch, median ${ms(torch.ours)}  (${spread(ours)}; n=${ours.length})`);
+  console.log(
+    `  resnetc ResNet-50, alternating with torch, median ${ms(torch.ours)}  (${spread(ours)}; n=${ours.length})`,
+  );
 }
 const speedup = torch ? torch.e2e / torch.ours : null;
 const speedupCall = torch ? torch.exportCall / inprocMs.resnet50 : null;
 if (torch) {
   console.log(`  speedup (headline) = end-to-end torch / end-to-end resnetc, ResNet-50: ${speedup.toFixed(2)}x`);
-  console.log(`  speedup (in process) = torch export call / resnetc check+emitOnnx, ResNet-50: ${speedupCall.toFixed(2)}x`);
+  console.log(
+    `  speedup (in process) = torch export call / resnetc check+emitOnnx, ResNet-50: ${speedupCall.toFixed(2)}x`,
+  );
 }
 
 // ---- graphs: what each file holds ------------------------------------------------------------
@@ -238,8 +271,12 @@ for (const [name, p] of Object.entries(paths)) {
   for (const n of model.graph.node) counts[n.opType] = (counts[n.opType] ?? 0) + 1;
   const sorted = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
   opCounts[name] = { nodes: model.graph.node.length, initializers: model.graph.initializer.length, ops: sorted };
-  const list = Object.entries(sorted).map(([k, v]) => `${v} ${k}`).join(", ");
-  console.log(`  ${name.padEnd(13)} ${String(model.graph.node.length).padStart(3)} nodes, ${String(model.graph.initializer.length).padStart(3)} initializers: ${list}`);
+  const list = Object.entries(sorted)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(", ");
+  console.log(
+    `  ${name.padEnd(13)} ${String(model.graph.node.length).padStart(3)} nodes, ${String(model.graph.initializer.length).padStart(3)} initializers: ${list}`,
+  );
 }
 
 // ---- 3. ONNX Runtime inference ---------------------------------------------------------------
@@ -261,7 +298,12 @@ try {
 } catch (e) {
   ortSkip = `onnxruntime-node not importable: ${e.message}`;
 }
-const ortMs = { ours: { b1: null, b8: null }, ours_fold_bn: { b1: null, b8: null }, torch: { b1: null, b8: null }, torch_again: { b1: null, b8: null } };
+const ortMs = {
+  ours: { b1: null, b8: null },
+  ours_fold_bn: { b1: null, b8: null },
+  torch: { b1: null, b8: null },
+  torch_again: { b1: null, b8: null },
+};
 const ortSpread = {};
 let foldDiff = {};
 const optimized = {};
@@ -270,32 +312,48 @@ if (ortSkip) console.log(`  skipped: ${ortSkip}`);
 else {
   let ortVersion = null;
   try {
-    ortVersion = JSON.parse(readFileSync(join(repoRoot, "node_modules", "onnxruntime-node", "package.json"), "utf8")).version;
+    ortVersion = JSON.parse(
+      readFileSync(join(repoRoot, "node_modules", "onnxruntime-node", "package.json"), "utf8"),
+    ).version;
   } catch {}
-  console.log(`  onnxruntime-node ${ortVersion ?? "?"}; session options (identical for every model): ${JSON.stringify(sessionOptions)}`);
+  console.log(
+    `  onnxruntime-node ${ortVersion ?? "?"}; session options (identical for every model): ${JSON.stringify(sessionOptions)}`,
+  );
   const names = Object.keys(paths).filter((k) => k !== "torch" || torch);
   // What ORT actually runs: each model once more (untimed, same options) with the optimised graph
   // saved, compared node by node (domain, op, attributes, initializer shapes; names ignored).
   for (const k of names) {
     const file = join(tmp, `${k}.ort-optimized.onnx`);
-    const s = await ort.InferenceSession.create(paths[k], { ...sessionOptions, optimizedModelFilePath: file, logSeverityLevel: 3 });
+    const s = await ort.InferenceSession.create(paths[k], {
+      ...sessionOptions,
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
     await s.release?.();
     const g = onnx.ModelProto.decode(readFileSync(file)).graph;
     rmSync(file, { force: true });
     const dims = new Map(g.initializer.map((t) => [t.name, `[${t.dims.map(Number)}]`]));
     const sig = g.node.map((n) => {
-      const attrs = n.attribute.map((a) => JSON.stringify(onnx.AttributeProto.toObject(a, { longs: String, bytes: String }))).sort();
+      const attrs = n.attribute
+        .map((a) => JSON.stringify(onnx.AttributeProto.toObject(a, { longs: String, bytes: String })))
+        .sort();
       return `${n.domain}:${n.opType}(${n.input.map((i) => dims.get(i) ?? "x").join(",")}){${attrs.join(",")}}`;
     });
     const ops = {};
-    for (const n of g.node) ops[`${n.domain ? `${n.domain}:` : ""}${n.opType}`] = (ops[`${n.domain ? `${n.domain}:` : ""}${n.opType}`] ?? 0) + 1;
+    for (const n of g.node)
+      ops[`${n.domain ? `${n.domain}:` : ""}${n.opType}`] =
+        (ops[`${n.domain ? `${n.domain}:` : ""}${n.opType}`] ?? 0) + 1;
     optimized[k] = { nodes: g.node.length, ops, sig: sig.join("\n") };
   }
   for (const k of names) {
     const same = torch && k !== "torch" ? optimized[k].sig === optimized.torch.sig : null;
     if (k !== "torch") optimizedSame[k] = same;
-    const list = Object.entries(optimized[k].ops).map(([o, c]) => `${c} ${o}`).join(", ");
-    console.log(`  after ORT's optimiser, ${k.padEnd(13)} ${optimized[k].nodes} nodes: ${list}${same === null ? "" : same ? "  (identical to torch's)" : "  (DIFFERS from torch's)"}`);
+    const list = Object.entries(optimized[k].ops)
+      .map(([o, c]) => `${c} ${o}`)
+      .join(", ");
+    console.log(
+      `  after ORT's optimiser, ${k.padEnd(13)} ${optimized[k].nodes} nodes: ${list}${same === null ? "" : same ? "  (identical to torch's)" : "  (DIFFERS from torch's)"}`,
+    );
   }
   const sessions = {};
   // "torch_again": a second session on torch's own file, timed like the others: an A/A control
@@ -328,7 +386,8 @@ else {
         outs[k] = r.output;
       }
       const o = outs[k];
-      if (o.dims.length !== 2 || o.dims[0] !== B || o.dims[1] !== 1000) fail(`${k}, batch ${B}: output shape [${o.dims}], expected [${B}, 1000]`);
+      if (o.dims.length !== 2 || o.dims[0] !== B || o.dims[1] !== 1000)
+        fail(`${k}, batch ${B}: output shape [${o.dims}], expected [${B}, 1000]`);
       if (!o.data.every(Number.isFinite)) fail(`${k}, batch ${B}: output has non-finite values`);
     }
     // Folding BN must not change what the model computes (same seed, same weights).
@@ -349,18 +408,25 @@ else {
       }
     }
     const outShapes = timed.map((k) => `${k} [${outs[k].dims}]`).join(", ");
-    console.log(`  batch ${B}: output shapes ${outShapes}; ours vs ours_fold_bn max |diff| ${maxDiff.toExponential(2)} (max |output| ${maxAbs.toExponential(2)})`);
+    console.log(
+      `  batch ${B}: output shapes ${outShapes}; ours vs ours_fold_bn max |diff| ${maxDiff.toExponential(2)} (max |output| ${maxAbs.toExponential(2)})`,
+    );
     for (const k of timed) {
       ortMs[k][`b${B}`] = median(times[k]);
       ortSpread[`${k}_b${B}`] = times[k];
-      console.log(`    ${k.padEnd(13)} median ${ms(ortMs[k][`b${B}`], 2)}  (${spread(times[k], 2)}; n=${times[k].length})`);
+      console.log(
+        `    ${k.padEnd(13)} median ${ms(ortMs[k][`b${B}`], 2)}  (${spread(times[k], 2)}; n=${times[k].length})`,
+      );
     }
   }
   for (const k of timed) await sessions[k].release?.();
 }
 const ratio = (a, b) => (a === null || b === null ? null : a / b);
 const ortRatio = { b1: ratio(ortMs.ours.b1, ortMs.torch.b1), b8: ratio(ortMs.ours.b8, ortMs.torch.b8) };
-const ortRatioFold = { b1: ratio(ortMs.ours_fold_bn.b1, ortMs.torch.b1), b8: ratio(ortMs.ours_fold_bn.b8, ortMs.torch.b8) };
+const ortRatioFold = {
+  b1: ratio(ortMs.ours_fold_bn.b1, ortMs.torch.b1),
+  b8: ratio(ortMs.ours_fold_bn.b8, ortMs.torch.b8),
+};
 const ortRatioAA = { b1: ratio(ortMs.torch_again.b1, ortMs.torch.b1), b8: ratio(ortMs.torch_again.b8, ortMs.torch.b8) };
 
 // ---- summary ----------------------------------------------------------------------------------
@@ -377,18 +443,40 @@ const targets = {
 const fx = (x, d, suffix = "") => (x === null ? "n/a" : `${x.toFixed(d)}${suffix}`);
 section("Targets");
 const rows = [
-  ["compile >= 7x faster than torch.onnx.export (end to end, ResNet-50, alternating)", targets.compile_7x_faster, `${fx(speedup, 2, "x")} (torch ${fx(torch?.e2e ?? null, 0, " ms")} / resnetc ${fx(torch?.ours ?? null, 0, " ms")})`],
+  [
+    "compile >= 7x faster than torch.onnx.export (end to end, ResNet-50, alternating)",
+    targets.compile_7x_faster,
+    `${fx(speedup, 2, "x")} (torch ${fx(torch?.e2e ?? null, 0, " ms")} / resnetc ${fx(torch?.ours ?? null, 0, " ms")})`,
+  ],
   ["`resnetc lint examples` under 0.4 s (end to end)", targets.lint_under_400ms, `${fx(lintMs, 0, " ms")}`],
-  ["ORT inference of ours no slower than torch's export, batch 1", targets.ort_no_slower_b1, `ours/torch ${fx(ortRatio.b1, 3)} (${fx(ortMs.ours.b1, 2, " ms")} vs ${fx(ortMs.torch.b1, 2, " ms")})`],
-  ["ORT inference of ours no slower than torch's export, batch 8", targets.ort_no_slower_b8, `ours/torch ${fx(ortRatio.b8, 3)} (${fx(ortMs.ours.b8, 2, " ms")} vs ${fx(ortMs.torch.b8, 2, " ms")})`],
-  ["  same, ours compiled with --fold-bn, batch 1", targets.ort_fold_bn_no_slower_b1, `ours/torch ${fx(ortRatioFold.b1, 3)} (${fx(ortMs.ours_fold_bn.b1, 2, " ms")} vs ${fx(ortMs.torch.b1, 2, " ms")})`],
-  ["  same, ours compiled with --fold-bn, batch 8", targets.ort_fold_bn_no_slower_b8, `ours/torch ${fx(ortRatioFold.b8, 3)} (${fx(ortMs.ours_fold_bn.b8, 2, " ms")} vs ${fx(ortMs.torch.b8, 2, " ms")})`],
+  [
+    "ORT inference of ours no slower than torch's export, batch 1",
+    targets.ort_no_slower_b1,
+    `ours/torch ${fx(ortRatio.b1, 3)} (${fx(ortMs.ours.b1, 2, " ms")} vs ${fx(ortMs.torch.b1, 2, " ms")})`,
+  ],
+  [
+    "ORT inference of ours no slower than torch's export, batch 8",
+    targets.ort_no_slower_b8,
+    `ours/torch ${fx(ortRatio.b8, 3)} (${fx(ortMs.ours.b8, 2, " ms")} vs ${fx(ortMs.torch.b8, 2, " ms")})`,
+  ],
+  [
+    "  same, ours compiled with --fold-bn, batch 1",
+    targets.ort_fold_bn_no_slower_b1,
+    `ours/torch ${fx(ortRatioFold.b1, 3)} (${fx(ortMs.ours_fold_bn.b1, 2, " ms")} vs ${fx(ortMs.torch.b1, 2, " ms")})`,
+  ],
+  [
+    "  same, ours compiled with --fold-bn, batch 8",
+    targets.ort_fold_bn_no_slower_b8,
+    `ours/torch ${fx(ortRatioFold.b8, 3)} (${fx(ortMs.ours_fold_bn.b8, 2, " ms")} vs ${fx(ortMs.torch.b8, 2, " ms")})`,
+  ],
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
 for (const [label, ok, detail] of rows) console.log(`  ${verdict(ok)}  ${label.padEnd(w)}  ${detail}`);
 console.log(`  (ratio <= 1.000 counts as "no slower"; no noise allowance. Timings are wall-clock and load-dependent.)`);
 if (ortRatioAA.b1 !== null)
-  console.log(`  noise floor: A/A control (torch's file in a second session / torch) ${fx(ortRatioAA.b1, 3)} at batch 1, ${fx(ortRatioAA.b8, 3)} at batch 8`);
+  console.log(
+    `  noise floor: A/A control (torch's file in a second session / torch) ${fx(ortRatioAA.b1, 3)} at batch 1, ${fx(ortRatioAA.b8, 3)} at batch 8`,
+  );
 if (torchSkip) console.log(`  torch targets n/a: ${torchSkip}`);
 if (ortSkip) console.log(`  ORT targets n/a: ${ortSkip}`);
 console.log(`  total bench time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -401,7 +489,12 @@ console.log(
     node: process.version,
     cpus: availableParallelism(),
     opset: OPSET,
-    runs: { resnetc: opts.runs, torch: torch ? opts["torch-runs"] : 0, ort: opts["ort-runs"], ort_warmup: opts["ort-warmup"] },
+    runs: {
+      resnetc: opts.runs,
+      torch: torch ? opts["torch-runs"] : 0,
+      ort: opts["ort-runs"],
+      ort_warmup: opts["ort-warmup"],
+    },
     resnetc_compile_ms: r2(compileMs),
     resnetc_compile_alternating_ms: torch ? round(torch.ours, 2) : null,
     resnetc_lint_examples_ms: round(lintMs, 2),
@@ -409,14 +502,25 @@ console.log(
     torch_versions: torch?.versions ?? null,
     torch_skipped: torchSkip,
     torch_export_ms: torch
-      ? { end_to_end: round(torch.e2e, 2), export_call: round(torch.exportCall, 2), import_torch: round(torch.import, 2), build_model: round(torch.build, 2) }
+      ? {
+          end_to_end: round(torch.e2e, 2),
+          export_call: round(torch.exportCall, 2),
+          import_torch: round(torch.import, 2),
+          build_model: round(torch.build, 2),
+        }
       : { end_to_end: null, export_call: null },
     compile_speedup: round(speedup, 3),
-    compile_speedup_basis: "median end-to-end torch process / median end-to-end resnetc process, ResNet-50, alternating rounds",
+    compile_speedup_basis:
+      "median end-to-end torch process / median end-to-end resnetc process, ResNet-50, alternating rounds",
     compile_speedup_inprocess: round(speedupCall, 3),
     ort_skipped: ortSkip,
     session_options: sessionOptions,
-    ort_ms: { ours: r3(ortMs.ours), ours_fold_bn: r3(ortMs.ours_fold_bn), torch: r3(ortMs.torch), torch_again: r3(ortMs.torch_again) },
+    ort_ms: {
+      ours: r3(ortMs.ours),
+      ours_fold_bn: r3(ortMs.ours_fold_bn),
+      torch: r3(ortMs.torch),
+      torch_again: r3(ortMs.torch_again),
+    },
     ort_ratio: r3(ortRatio),
     ort_ratio_fold_bn: r3(ortRatioFold),
     ort_ratio_aa_control: r3(ortRatioAA),

@@ -17,7 +17,10 @@ const CORPUS_DIRS = ["examples", "std", "test/bad"];
 export function loadCorpus(repoRoot) {
   const files = new Map();
   for (const dir of CORPUS_DIRS)
-    for (const f of readdirSync(join(repoRoot, dir)).filter((x) => x.endsWith(".resnet")).sort()) files.set(`${dir}/${f}`, readFileSync(join(repoRoot, dir, f), "utf8"));
+    for (const f of readdirSync(join(repoRoot, dir))
+      .filter((x) => x.endsWith(".resnet"))
+      .sort())
+      files.set(`${dir}/${f}`, readFileSync(join(repoRoot, dir, f), "utf8"));
   return files;
 }
 

@@ -35,8 +35,26 @@ const HARD_SECONDS = 30;
 export const FAILURE_KINDS = ["internalError", "slow", "invalidOnnx", "shapeDisagreement", "tsTypeError", "oversized"];
 
 function parseArgs(argv) {
-  const o = { runs: 1000, seed: 1, jobs: Math.min(availableParallelism(), 4), out: "out/fuzz-failures", tsEvery: 40, minimise: 100, minimiseSeconds: 10, ort: true, case: undefined };
-  const ints = { "--runs": "runs", "--seed": "seed", "--jobs": "jobs", "--ts-every": "tsEvery", "--minimise": "minimise", "--minimise-seconds": "minimiseSeconds", "--case": "case" };
+  const o = {
+    runs: 1000,
+    seed: 1,
+    jobs: Math.min(availableParallelism(), 4),
+    out: "out/fuzz-failures",
+    tsEvery: 40,
+    minimise: 100,
+    minimiseSeconds: 10,
+    ort: true,
+    case: undefined,
+  };
+  const ints = {
+    "--runs": "runs",
+    "--seed": "seed",
+    "--jobs": "jobs",
+    "--ts-every": "tsEvery",
+    "--minimise": "minimise",
+    "--minimise-seconds": "minimiseSeconds",
+    "--case": "case",
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes("=") ? a.split(/=(.*)/s) : [a, undefined];
@@ -61,7 +79,10 @@ class Pool {
   spawn() {
     // A 1 MiB stack, like the command line's main thread (a worker's default is 4): recursion
     // depth limits are then the ones users hit.
-    const w = new Worker(new URL("./worker.js", import.meta.url), { workerData: this.workerData, resourceLimits: { stackSizeMb: 1, maxOldGenerationSizeMb: 3072 } });
+    const w = new Worker(new URL("./worker.js", import.meta.url), {
+      workerData: this.workerData,
+      resourceLimits: { stackSizeMb: 1, maxOldGenerationSizeMb: 3072 },
+    });
     // Between requests nobody listens; an error then (a worker that fails to load) is seen by
     // the next request as a dead worker, not as an unhandled event that ends the run.
     w.on("error", () => {});
@@ -105,7 +126,14 @@ class Pool {
 function deadOutcome(index, dead) {
   const kind = dead.timeout ? "slow" : "internalError";
   const message = dead.timeout ? `killed after ${HARD_SECONDS} s` : `the worker died: ${dead.dead}`;
-  return { index, outcome: kind, failure: { kind, message, signature: `${kind}: ${normaliseMessage(message)}` }, seconds: dead.timeout ? HARD_SECONDS : 0, skippedOrt: 0, skippedEmit: 0 };
+  return {
+    index,
+    outcome: kind,
+    failure: { kind, message, signature: `${kind}: ${normaliseMessage(message)}` },
+    seconds: dead.timeout ? HARD_SECONDS : 0,
+    skippedOrt: 0,
+    skippedEmit: 0,
+  };
 }
 
 function header(f, seed, count) {
@@ -125,7 +153,12 @@ async function main() {
   if (o.case !== undefined) {
     o.runs = 1;
   }
-  const pool = new Pool(o.case !== undefined ? 1 : Math.min(o.jobs, Math.max(1, o.runs)), { seed: o.seed, repoRoot, tsEvery: o.tsEvery, ort: o.ort });
+  const pool = new Pool(o.case !== undefined ? 1 : Math.min(o.jobs, Math.max(1, o.runs)), {
+    seed: o.seed,
+    repoRoot,
+    tsEvery: o.tsEvery,
+    ort: o.ort,
+  });
   const results = new Array(o.runs);
   const indices = o.case !== undefined ? [o.case] : Array.from({ length: o.runs }, (_, i) => i);
   let next = 0;
@@ -134,7 +167,9 @@ async function main() {
   const progress = () => {
     if (performance.now() - lastReport < 10_000) return;
     lastReport = performance.now();
-    process.stderr.write(`fuzz: ${done}/${indices.length} cases, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    process.stderr.write(
+      `fuzz: ${done}/${indices.length} cases, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    );
   };
   await Promise.all(
     pool.slots.map(async (_, k) => {
@@ -144,7 +179,12 @@ async function main() {
         const reply = await pool.run(k, { type: "case", index }, HARD_SECONDS);
         if (reply.dead) {
           const c = buildCase(corpus, o.seed, index);
-          results[slot] = { ...deadOutcome(index, reply), origin: c.origin, applied: c.applied, text: c.files.get(c.root) };
+          results[slot] = {
+            ...deadOutcome(index, reply),
+            origin: c.origin,
+            applied: c.applied,
+            text: c.files.get(c.root),
+          };
         } else results[slot] = reply;
         done++;
         progress();
@@ -155,9 +195,13 @@ async function main() {
   if (o.case !== undefined) {
     const r = results[0];
     const c = buildCase(corpus, o.seed, o.case);
-    const tsError = r.ts ? typecheck(new Map([[o.case, r.ts]]), join(repoRoot, "out", "fuzz-ts"), repoRoot).get(o.case) : undefined;
+    const tsError = r.ts
+      ? typecheck(new Map([[o.case, r.ts]]), join(repoRoot, "out", "fuzz-ts"), repoRoot).get(o.case)
+      : undefined;
     if (tsError) Object.assign(r, { outcome: "tsTypeError", failure: { kind: "tsTypeError", message: tsError } });
-    process.stdout.write(`${c.files.get(c.root)}\n---\n${c.origin}; ${c.applied.join(", ")}\n${r.outcome}${r.failure ? `: ${r.failure.message}` : ""} (${r.seconds.toFixed(3)} s)\n`);
+    process.stdout.write(
+      `${c.files.get(c.root)}\n---\n${c.origin}; ${c.applied.join(", ")}\n${r.outcome}${r.failure ? `: ${r.failure.message}` : ""} (${r.seconds.toFixed(3)} s)\n`,
+    );
     await pool.close();
     process.exitCode = r.failure ? 1 : 0;
     return;
@@ -197,7 +241,18 @@ async function main() {
         const { first } = chosen[taken++];
         first.kept = first.text;
         if (first.kind === "tsTypeError" || first.kind === "slow") continue;
-        const reply = await pool.run(k, { type: "minimise", index: first.index, text: first.text, kind: first.kind, message: first.failure.message, seconds: o.minimiseSeconds }, o.minimiseSeconds + HARD_SECONDS);
+        const reply = await pool.run(
+          k,
+          {
+            type: "minimise",
+            index: first.index,
+            text: first.text,
+            kind: first.kind,
+            message: first.failure.message,
+            seconds: o.minimiseSeconds,
+          },
+          o.minimiseSeconds + HARD_SECONDS,
+        );
         if (!reply.dead && reply.minimised.trim()) {
           first.kept = reply.minimised;
           first.minimised = true;
@@ -207,7 +262,10 @@ async function main() {
   );
   chosen.forEach(({ first, count: c }, n) => {
     const name = `${String(n + 1).padStart(2, "0")}-${first.kind}-case${first.index}.resnet`;
-    writeFileSync(join(outDir, name), `${header(first, o.seed, c)}\n${first.kept}${first.kept.endsWith("\n") ? "" : "\n"}`);
+    writeFileSync(
+      join(outDir, name),
+      `${header(first, o.seed, c)}\n${first.kept}${first.kept.endsWith("\n") ? "" : "\n"}`,
+    );
   });
   await pool.close();
 
@@ -245,10 +303,14 @@ async function main() {
     ["skipped emitters (large model)", summary.skippedEmit],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  const out = [`fuzz: ${o.runs} cases, seed ${o.seed}, ${summary.generated} generated, ${o.runs - summary.generated} mutated; ${seconds.toFixed(1)} s on ${summary.jobs} workers (${summary.casesPerSecond} cases/s)`, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)];
+  const out = [
+    `fuzz: ${o.runs} cases, seed ${o.seed}, ${summary.generated} generated, ${o.runs - summary.generated} mutated; ${seconds.toFixed(1)} s on ${summary.jobs} workers (${summary.casesPerSecond} cases/s)`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
+  ];
   if (bySignature.size) {
     out.push(`distinct failures (${bySignature.size}; minimised into ${o.out}):`);
-    for (const [s, { first, count: c }] of [...bySignature].sort((a, b) => b[1].count - a[1].count)) out.push(`  ${String(c).padStart(5)}  ${s.slice(0, 150)}  (case ${first.index})`);
+    for (const [s, { first, count: c }] of [...bySignature].sort((a, b) => b[1].count - a[1].count))
+      out.push(`  ${String(c).padStart(5)}  ${s.slice(0, 150)}  (case ${first.index})`);
   }
   process.stdout.write(`${out.join("\n")}\n${JSON.stringify(summary)}\n`);
   process.exitCode = failures.length ? 1 : 0;

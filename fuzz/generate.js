@@ -21,7 +21,10 @@ export function generate(r) {
     [1, 0],
   ]); // spatial dims; 0 = features [N, F]
   const symbolic = rank > 0 && r.chance(0.15);
-  let shape = rank === 0 ? [r.pick([4, 8, 16, 30])] : [r.pick([1, 3, 4, 8]), ...Array(rank).fill(r.pick(rank === 3 ? [4, 6, 8] : [5, 7, 8, 12, 16, 32]))];
+  let shape =
+    rank === 0
+      ? [r.pick([4, 8, 16, 30])]
+      : [r.pick([1, 3, 4, 8]), ...Array(rank).fill(r.pick(rank === 3 ? [4, 6, 8] : [5, 7, 8, 12, 16, 32]))];
   const dimText = (d, i) => (symbolic && i > 0 ? "S" : String(d));
   lines.push(`  input x: f32[N, ${shape.map(dimText).join(", ")}]`);
   let exact = !symbolic; // known sizes: expect statements and size-dependent choices are safe
@@ -52,10 +55,28 @@ export function generate(r) {
     ];
     switch (r.weighted(choices)) {
       case "act":
-        return r.pick(["relu", "gelu", "silu", "swish", "sigmoid", "tanh", "hardswish", "leaky", "leaky(0.2)", "prelu", spatial() ? "prelu(per_channel=true)" : "prelu"]);
+        return r.pick([
+          "relu",
+          "gelu",
+          "silu",
+          "swish",
+          "sigmoid",
+          "tanh",
+          "hardswish",
+          "leaky",
+          "leaky(0.2)",
+          "prelu",
+          spatial() ? "prelu(per_channel=true)" : "prelu",
+        ]);
       case "norm":
         if (!spatial()) return "layernorm";
-        return r.pick(["bn", "bn(gamma=zeros)", "layernorm", `groupnorm(${[1, 2, 4].filter((g) => c % g === 0).pop()})`, r.chance(0.1) ? "groupnorm(3)" : "bn"]);
+        return r.pick([
+          "bn",
+          "bn(gamma=zeros)",
+          "layernorm",
+          `groupnorm(${[1, 2, 4].filter((g) => c % g === 0).pop()})`,
+          r.chance(0.1) ? "groupnorm(3)" : "bn",
+        ]);
       case "softmax": {
         const rankAll = shape.length + 1;
         const axis = r.chance(0.85) ? r.int(1, rankAll - 1) : r.pick([0, -1, rankAll, rankAll + 1]);
@@ -76,10 +97,25 @@ export function generate(r) {
           [1, String(r.int(0, 3))],
         ]);
         const out = small();
-        const groups = r.chance(0.15) ? [2, 4].find((g) => c % g === 0 && out % g === 0) ?? 1 : 1;
-        const p = pad === "auto" ? Math.floor((d * (k - 1)) / 2) : pad === "valid" ? 0 : pad === "same" ? undefined : Number(pad);
+        const groups = r.chance(0.15) ? ([2, 4].find((g) => c % g === 0 && out % g === 0) ?? 1) : 1;
+        const p =
+          pad === "auto"
+            ? Math.floor((d * (k - 1)) / 2)
+            : pad === "valid"
+              ? 0
+              : pad === "same"
+                ? undefined
+                : Number(pad);
         const op = r.pick(["conv", "conv", `conv${sizes().length}d`, "sepconv"]);
-        const args = [String(out), `k=${k}`, ...(s > 1 ? [`stride=${s}`] : []), ...(pad !== "auto" ? [`padding=${pad}`] : []), ...(d > 1 ? [`dilation=${d}`] : []), ...(groups > 1 && op !== "sepconv" ? [`groups=${groups}`] : []), ...(r.chance(0.1) ? [`bias=${r.pick(["true", "false"])}`] : [])];
+        const args = [
+          String(out),
+          `k=${k}`,
+          ...(s > 1 ? [`stride=${s}`] : []),
+          ...(pad !== "auto" ? [`padding=${pad}`] : []),
+          ...(d > 1 ? [`dilation=${d}`] : []),
+          ...(groups > 1 && op !== "sepconv" ? [`groups=${groups}`] : []),
+          ...(r.chance(0.1) ? [`bias=${r.pick(["true", "false"])}`] : []),
+        ];
         shape = [out, ...sizes().map((h) => (p === undefined ? Math.ceil(h / s) : convOut(h, k, s, p, d)))];
         return `${op}(${args.join(", ")})`;
       }
@@ -101,23 +137,46 @@ export function generate(r) {
           return r.pick(["gap", "avgpool"]);
         }
         const p = pad ?? Math.floor((k - 1) / 2);
-        shape = [c, ...sizes().map((h) => (ceil ? Math.ceil((h + 2 * p - k) / stride) + 1 : Math.floor((h + 2 * p - k) / stride) + 1))];
+        shape = [
+          c,
+          ...sizes().map((h) =>
+            ceil ? Math.ceil((h + 2 * p - k) / stride) + 1 : Math.floor((h + 2 * p - k) / stride) + 1,
+          ),
+        ];
         return `${op}(k=${k}${s ? `, stride=${s}` : ""}${pad !== undefined ? `, padding=${pad}` : ""}${ceil ? ", ceil=true" : ""})`;
       }
       case "shape":
         return r.weighted([
-          [2, () => ((shape = [c, ...sizes().map((h) => h * 2)]), r.pick(["upsample", "upsample(2)", "upsample(2, mode=linear)"]))],
+          [
+            2,
+            () => (
+              (shape = [c, ...sizes().map((h) => h * 2)]),
+              r.pick(["upsample", "upsample(2)", "upsample(2, mode=linear)"])
+            ),
+          ],
           [1, () => (c % 4 === 0 ? ((shape = [c / 4, ...sizes().map((h) => h * 2)]), "pixel_shuffle(2)") : "identity")],
-          [1, () => {
-            const perm = [0, 1, ...sizes().map((_, i) => i + 2).reverse()];
-            shape = [c, ...sizes().reverse()];
-            return `transpose([${perm.join(", ")}])`;
-          }],
-          [1, () => {
-            const n = shape.reduce((a, b) => a * b, 1);
-            shape = [c, n / c];
-            return r.chance(0.5) ? `reshape([${c}, -1])` : `reshape([${c}, ${n / c}])`;
-          }],
+          [
+            1,
+            () => {
+              const perm = [
+                0,
+                1,
+                ...sizes()
+                  .map((_, i) => i + 2)
+                  .reverse(),
+              ];
+              shape = [c, ...sizes().reverse()];
+              return `transpose([${perm.join(", ")}])`;
+            },
+          ],
+          [
+            1,
+            () => {
+              const n = shape.reduce((a, b) => a * b, 1);
+              shape = [c, n / c];
+              return r.chance(0.5) ? `reshape([${c}, -1])` : `reshape([${c}, ${n / c}])`;
+            },
+          ],
         ])();
       case "flatten":
         shape = [shape.reduce((a, b) => a * b, 1)];
@@ -157,10 +216,14 @@ export function generate(r) {
           [0.3, "merge=and"],
           [0.3, "merge=iand"],
         ]);
-        const mods = [merge, ...(r.chance(0.3) ? [r.pick(["scale=0.1", "gate=0", "layerscale=1e-5", "drop_path=0.1"])] : [])].filter(Boolean);
+        const mods = [
+          merge,
+          ...(r.chance(0.3) ? [r.pick(["scale=0.1", "gate=0", "layerscale=1e-5", "drop_path=0.1"])] : []),
+        ].filter(Boolean);
         const body = pipeline(r.int(1, 3));
         const sc = r.pick(["auto", "auto", "identity", "pad", "project", "avgproject", "none", "{ bn }"]);
-        if (merge === "merge=concat" && shape.length === before.length) shape = [shape[0] + before[0], ...shape.slice(1)];
+        if (merge === "merge=concat" && shape.length === before.length)
+          shape = [shape[0] + before[0], ...shape.slice(1)];
         return `residual${mods.length ? `(${mods.join(", ")})` : ""} { ${body} } shortcut ${sc}`;
       }
       case "let": {
@@ -176,7 +239,9 @@ export function generate(r) {
         const body = pipeline(r.int(1, 3));
         const after = shape;
         // The block's first conv width becomes a parameter, used once.
-        blocks.push(`block ${name}(c: int = ${bodyStart[0]}, sc: shortcut = auto) {\n  ${r.chance(0.5) ? `residual { ${body} } shortcut sc` : body}\n}`);
+        blocks.push(
+          `block ${name}(c: int = ${bodyStart[0]}, sc: shortcut = auto) {\n  ${r.chance(0.5) ? `residual { ${body} } shortcut sc` : body}\n}`,
+        );
         shape = after;
         return r.chance(0.5) ? name : `${name}(sc=${r.pick(["auto", "pad", "project", "none"])})`;
       }
@@ -198,7 +263,10 @@ export function generate(r) {
     lines.push(`  ${statement()}`);
     if (shape.some((d) => !Number.isInteger(d) || d <= 0)) exact = false;
   }
-  if (r.chance(0.3)) lines.push(`  output ${r.pick(["logits", "y", "out"])} = ${shape.length > 1 && r.chance(0.5) ? "gap flatten" : "identity"}`);
+  if (r.chance(0.3))
+    lines.push(
+      `  output ${r.pick(["logits", "y", "out"])} = ${shape.length > 1 && r.chance(0.5) ? "gap flatten" : "identity"}`,
+    );
   if (r.chance(0.1)) lines.push(`  output ${r.pick(["z", "x", "logits"])} = x ${r.pick(["relu", "bn", "flatten"])}`);
   return `${blocks.join("\n\n")}${blocks.length ? "\n\n" : ""}model Gen {\n${lines.join("\n")}\n}\n`;
 }

@@ -10,7 +10,7 @@ import { tokenize } from "./mutate.js";
 async function shrink(units, glue, stillFails, budget) {
   let cur = units;
   for (let size = Math.max(1, Math.floor(cur.length / 2)); size >= 1; size = Math.floor(size / 2)) {
-    for (let at = 0; at < cur.length && !budget.spent(); ) {
+    for (let at = 0; at < cur.length && !budget.spent();) {
       const next = [...cur.slice(0, at), ...cur.slice(at + size)];
       if (next.length < cur.length && (await stillFails(next.join(glue)))) cur = next;
       else at += size;
@@ -38,6 +38,10 @@ export async function minimise(text, stillFails, { attempts = 4000, seconds = 20
     else units.push(t.text);
   }
   const out = await shrink(units, "", counted, budget);
-  const tidy = out.join("").split("\n").filter((l) => l.trim() !== "").join("\n");
+  const tidy = out
+    .join("")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .join("\n");
   return { text: (await counted(tidy)) ? tidy : out.join(""), attempts: tries };
 }

@@ -11,15 +11,98 @@ import { allOps } from "../dist/semantics/ops/index.js";
 
 const OPS = allOps();
 export const OP_NAMES = OPS.flatMap((o) => [o.name, ...(o.aliases ?? [])]);
-const KEYWORDS = ["import", "block", "model", "input", "output", "let", "for", "in", "if", "else", "when", "residual", "shortcut", "expect", "stage", "true", "false", "and", "or", "not"];
-const WORDS = ["identity", "auto", "pad", "project", "avgproject", "none", "same", "valid", "zeros", "ones", "kaiming", "add", "mul", "concat", "iand", "nearest", "linear", "shape", "len", "min", "max", "ceil", "floor", "round", "sqrt", "abs", "int", "float", "N", "_", "C", "H", "W", "S"];
+const KEYWORDS = [
+  "import",
+  "block",
+  "model",
+  "input",
+  "output",
+  "let",
+  "for",
+  "in",
+  "if",
+  "else",
+  "when",
+  "residual",
+  "shortcut",
+  "expect",
+  "stage",
+  "true",
+  "false",
+  "and",
+  "or",
+  "not",
+];
+const WORDS = [
+  "identity",
+  "auto",
+  "pad",
+  "project",
+  "avgproject",
+  "none",
+  "same",
+  "valid",
+  "zeros",
+  "ones",
+  "kaiming",
+  "add",
+  "mul",
+  "concat",
+  "iand",
+  "nearest",
+  "linear",
+  "shape",
+  "len",
+  "min",
+  "max",
+  "ceil",
+  "floor",
+  "round",
+  "sqrt",
+  "abs",
+  "int",
+  "float",
+  "N",
+  "_",
+  "C",
+  "H",
+  "W",
+  "S",
+];
 /** The values where off-by-one, overflow and float handling go wrong. */
-const EDGE_NUMBERS = ["0", "1", "-1", "2", "3", "7", "16", "255", "65536", "100000", "100001", "50000", "2147483647", "2147483648", "4294967296", "9007199254740993", "1" + "0".repeat(40), "1e308", "1e-320", "0.5", "1.5", "0.0", "-0.0", "2.5e3", "1e5"];
+const EDGE_NUMBERS = [
+  "0",
+  "1",
+  "-1",
+  "2",
+  "3",
+  "7",
+  "16",
+  "255",
+  "65536",
+  "100000",
+  "100001",
+  "50000",
+  "2147483647",
+  "2147483648",
+  "4294967296",
+  "9007199254740993",
+  "1" + "0".repeat(40),
+  "1e308",
+  "1e-320",
+  "0.5",
+  "1.5",
+  "0.0",
+  "-0.0",
+  "2.5e3",
+  "1e5",
+];
 const NEST_DEPTHS = [2, 5, 20, 60, 120, 150, 400, 1500, 10000];
 
 /** Tokens that keep the text exactly: joining them gives the input back. */
 export function tokenize(text) {
-  const re = /(#[^\n]*)|(\n)|([ \t\r\f\u00a0\ufeff]+)|("[^"\n]*"?)|(\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\.\.|\/\/|==|!=|<=|>=)|([\s\S])/g;
+  const re =
+    /(#[^\n]*)|(\n)|([ \t\r\f\u00a0\ufeff]+)|("[^"\n]*"?)|(\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\.\.|\/\/|==|!=|<=|>=)|([\s\S])/g;
   const kinds = ["comment", "newline", "space", "string", "float", "int", "name", "op", "punct"];
   const out = [];
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -47,7 +130,9 @@ function argValue(r, type) {
 export function randomCall(r) {
   const op = r.pick(OPS);
   const name = r.pick([op.name, ...(op.aliases ?? [])]);
-  const args = op.args.filter((a) => a.default === undefined || r.chance(0.4)).map((a) => `${a.name}=${argValue(r, a.type)}`);
+  const args = op.args
+    .filter((a) => a.default === undefined || r.chance(0.4))
+    .map((a) => `${a.name}=${argValue(r, a.type)}`);
   if (op.arity === "many") return r.chance(0.5) ? `${name}(identity)` : name;
   return args.length || r.chance(0.3) ? `${name}(${args.join(", ")})` : name;
 }
@@ -112,7 +197,23 @@ const mutations = {
       [3, () => r.pick(fileNames)], // a clash with another name of the same file
       [1, () => "x".repeat(r.pick([64, 1000, 100000]))],
       [1, () => `${old}_${r.int(0, 9)}`],
-      [1, () => r.pick(["class", "tf", "rt", "yield", "constructor", "__proto__", "prototype", "toString", "output", "input1", "image"])],
+      [
+        1,
+        () =>
+          r.pick([
+            "class",
+            "tf",
+            "rt",
+            "yield",
+            "constructor",
+            "__proto__",
+            "prototype",
+            "toString",
+            "output",
+            "input1",
+            "image",
+          ]),
+      ],
     ])();
     // Every occurrence, or just this one: renaming all keeps the program consistent.
     if (r.chance(0.5)) for (const k of names) if (toks[k].text === old) toks[k].text = replacement;
@@ -143,7 +244,10 @@ const mutations = {
     if (!calls.length) return text;
     const i = r.pick(calls);
     const op = OPS.find((o) => o.name === toks[i].text || o.aliases?.includes(toks[i].text));
-    const spec = op && op.args.length ? r.pick(op.args) : { name: r.pick(["k", "stride", "padding", "axis", "groups", "c", "ceil", "dilation", "p"]), type: "int" };
+    const spec =
+      op && op.args.length
+        ? r.pick(op.args)
+        : { name: r.pick(["k", "stride", "padding", "axis", "groups", "c", "ceil", "dilation", "p"]), type: "int" };
     const arg = r.chance(0.2) ? argValue(r, spec.type) : `${spec.name}=${argValue(r, spec.type)}`;
     const empty = toks[i + 2]?.text === ")";
     toks[i + 1].text = empty ? `(${arg}` : `(${arg}, `;
@@ -197,7 +301,30 @@ const mutations = {
   insertToken(text, r) {
     const toks = tokenize(text);
     const k = r.int(0, toks.length);
-    toks.splice(k, 0, { kind: "punct", text: r.pick(["(", ")", "{", "}", "[", "]", ",", "=", "..", "*", "-", "\n", ";", '"', "#", "\u0000", "é", "\ud83d\ude00", ...KEYWORDS]) });
+    toks.splice(k, 0, {
+      kind: "punct",
+      text: r.pick([
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        "=",
+        "..",
+        "*",
+        "-",
+        "\n",
+        ";",
+        '"',
+        "#",
+        "\u0000",
+        "é",
+        "\ud83d\ude00",
+        ...KEYWORDS,
+      ]),
+    });
     return join(toks);
   },
   truncate(text, r) {
@@ -212,11 +339,19 @@ const mutations = {
     const indent = /^\s*/.exec(lines[at])[0];
     const stmt = r.weighted([
       [4, () => `${randomCall(r)} ${randomCall(r)}`],
-      [2, () => `residual(${r.pick(["", "merge=concat", "scale=0.1", "gate=0", "layerscale=1e-5", "drop_path=0.2", "merge=mul", "merge=and"])}) { ${randomCall(r)} } shortcut ${r.pick(["auto", "identity", "pad", "project", "avgproject", "none", "{ bn }"])}`],
+      [
+        2,
+        () =>
+          `residual(${r.pick(["", "merge=concat", "scale=0.1", "gate=0", "layerscale=1e-5", "drop_path=0.2", "merge=mul", "merge=and"])}) { ${randomCall(r)} } shortcut ${r.pick(["auto", "identity", "pad", "project", "avgproject", "none", "{ bn }"])}`,
+      ],
       [1, () => `let ${r.pick(["x", "h", "y", "image", "relu"])} = ${randomCall(r)}`],
       [1, () => `expect [${r.pick(["N, _, _, _", "N, 64, 7, 7", "_", "N, C", "N, C, H, W"])}]`],
       [1, () => `output ${r.pick(["", "o = ", "image = ", "conv1 = ", "output = "])}${randomCall(r)}`],
-      [1, () => `input ${r.pick(["x", "image", "y"])}: f32[${r.pick(["N, 3, 8, 8", "N, 16", "N, 4, 8", "1, 1, 1, 1", "N, 0, 8, 8"])}]`],
+      [
+        1,
+        () =>
+          `input ${r.pick(["x", "image", "y"])}: f32[${r.pick(["N, 3, 8, 8", "N, 16", "N, 4, 8", "1, 1, 1, 1", "N, 0, 8, 8"])}]`,
+      ],
     ])();
     lines.splice(at + r.int(0, 1), 0, indent + stmt);
     return lines.join("\n");

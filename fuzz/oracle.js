@@ -146,7 +146,9 @@ export function normaliseMessage(m) {
 /** The first stack frame inside the compiler (`parser.js:subrule`), which tells one stack
  * overflow from another. */
 function compilerFrame(err) {
-  const lines = String(err?.stack ?? "").split("\n").slice(1);
+  const lines = String(err?.stack ?? "")
+    .split("\n")
+    .slice(1);
   for (const l of lines) {
     const m = /at (?:(\S+) )?\(?.*\/dist\/(.*?\.js):\d+:\d+\)?/.exec(l);
     // The file, not the function: a stack overflow surfaces in whichever frame of the
@@ -195,8 +197,16 @@ export async function runCase(files, root, options = {}) {
   // the emitters, so multi-model files do not cost six emissions per case.
   for (const g of checked.graphs) {
     const big = g.nodes.find((n) => product(n.shape.map((d) => evalDim(d, bindOne) ?? 1)) > MAX_TENSOR_ELEMENTS);
-    if (big) return fail(failure("oversized", `check ok, but \`${big.name}\` (${big.op}) has more than 2^31 elements per sample`, big.op));
-    if (g.params > MAX_MODEL_PARAMS) return fail(failure("oversized", `check ok, but ${g.params} parameters exceed ONNX's 2 GiB`));
+    if (big)
+      return fail(
+        failure(
+          "oversized",
+          `check ok, but \`${big.name}\` (${big.op}) has more than 2^31 elements per sample`,
+          big.op,
+        ),
+      );
+    if (g.params > MAX_MODEL_PARAMS)
+      return fail(failure("oversized", `check ok, but ${g.params} parameters exceed ONNX's 2 GiB`));
   }
   const g = checked.graphs[(options.pick ?? 0) % Math.max(1, checked.graphs.length)];
   if (!g) return result;
@@ -211,7 +221,14 @@ export async function runCase(files, root, options = {}) {
     const bad = internalDiagnostic(r.diagnostics);
     if (bad) return fail(failure("internalError", `emit onnx: ${bad.code} ${bad.message}`));
     const errors = r.diagnostics.filter((d) => d.severity === "error");
-    if (errors.length) return fail(failure("invalidOnnx", `check ok, but the ONNX emitter refused: ${errors[0].code} ${errors[0].message}`, errors[0].code));
+    if (errors.length)
+      return fail(
+        failure(
+          "invalidOnnx",
+          `check ok, but the ONNX emitter refused: ${errors[0].code} ${errors[0].message}`,
+          errors[0].code,
+        ),
+      );
     onnx = r.model.onnx;
   } catch (err) {
     return fail(thrown(err, "emit onnx"));
@@ -229,7 +246,8 @@ export async function runCase(files, root, options = {}) {
   }
   const tsSeconds = (performance.now() - t2) / 1000;
   result.seconds += onnxSeconds + tsSeconds;
-  if (onnxSeconds > SLOW_SECONDS + EMIT_SECONDS_PER_PARAM * g.params) return fail(failure("slow", `ONNX emission took ${onnxSeconds.toFixed(1)} s for ${g.params} parameters`));
+  if (onnxSeconds > SLOW_SECONDS + EMIT_SECONDS_PER_PARAM * g.params)
+    return fail(failure("slow", `ONNX emission took ${onnxSeconds.toFixed(1)} s for ${g.params} parameters`));
   if (tsSeconds > SLOW_SECONDS) return fail(failure("slow", `TypeScript emission took ${tsSeconds.toFixed(1)} s`));
   if (ts && options.keepTs) {
     // The sample is type-checked as users get it: formatted by emitModel's TS path.
@@ -257,10 +275,16 @@ async function runInOrt(g, bytes) {
     if (dims.some((d) => d === undefined || d <= 0)) return "skipped";
     elements += product(dims);
   }
-  if (elements > ORT_MAX_ELEMENTS || g.macs * BINDINGS.N > ORT_MAX_MACS || g.nodes.length > ORT_MAX_NODES) return "skipped";
+  if (elements > ORT_MAX_ELEMENTS || g.macs * BINDINGS.N > ORT_MAX_MACS || g.nodes.length > ORT_MAX_NODES)
+    return "skipped";
   let session;
   try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "basic", logSeverityLevel: 4 });
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "basic",
+      logSeverityLevel: 4,
+    });
   } catch (err) {
     return failure("invalidOnnx", `ONNX Runtime refused the model: ${String(err?.message ?? err)}`, "load");
   }
@@ -280,10 +304,19 @@ async function runInOrt(g, bytes) {
     for (const o of g.outputs) {
       const got = Object.hasOwn(out, o.name) ? out[o.name] : undefined;
       const node = g.nodes[o.node];
-      if (!got) return failure("invalidOnnx", `output \`${o.name}\` missing from ONNX Runtime's outputs (${Object.keys(out).join(", ")})`, "outputs");
+      if (!got)
+        return failure(
+          "invalidOnnx",
+          `output \`${o.name}\` missing from ONNX Runtime's outputs (${Object.keys(out).join(", ")})`,
+          "outputs",
+        );
       const want = o.shape.map((d) => evalDim(d, bindSmall));
       if (want.length !== got.dims.length || want.some((d, k) => d !== got.dims[k]))
-        return failure("shapeDisagreement", `output \`${o.name}\` from ${node?.op}: resnetc [${o.shape.map((d) => (typeof d === "number" ? d : d.key)).join(", ")}] = [${want.join(", ")}], ONNX Runtime [${got.dims.join(", ")}]`, node?.op ?? "");
+        return failure(
+          "shapeDisagreement",
+          `output \`${o.name}\` from ${node?.op}: resnetc [${o.shape.map((d) => (typeof d === "number" ? d : d.key)).join(", ")}] = [${want.join(", ")}], ONNX Runtime [${got.dims.join(", ")}]`,
+          node?.op ?? "",
+        );
     }
     return undefined;
   } finally {

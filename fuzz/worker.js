@@ -24,7 +24,13 @@ parentPort.on("message", async (m) => {
   const c = buildCase(corpus, seed, m.index);
   if (m.type === "case") {
     const r = await runCase(c.files, c.root, { pick: m.index, ort, keepTs: tsEvery > 0 && m.index % tsEvery === 0 });
-    parentPort.postMessage({ index: m.index, origin: c.origin, applied: c.applied, ...r, text: r.outcome === "ok" || r.outcome === "diagnostics" ? undefined : c.files.get(c.root) });
+    parentPort.postMessage({
+      index: m.index,
+      origin: c.origin,
+      applied: c.applied,
+      ...r,
+      text: r.outcome === "ok" || r.outcome === "diagnostics" ? undefined : c.files.get(c.root),
+    });
   } else if (m.type === "minimise") {
     const want = `${m.kind}: ${normaliseMessage(m.message)}`;
     const same = async (text) => {

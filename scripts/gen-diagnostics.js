@@ -35,7 +35,8 @@ const lines = [
 ];
 for (const [prefix, title] of groups) {
   lines.push(`## ${title}`, "", "| code | severity | meaning |", "| --- | --- | --- |");
-  for (const [code, entry] of Object.entries(messages)) if (code.startsWith(prefix)) lines.push(`| ${code} | ${entry.severity} | ${entry.summary} |`);
+  for (const [code, entry] of Object.entries(messages))
+    if (code.startsWith(prefix)) lines.push(`| ${code} | ${entry.severity} | ${entry.summary} |`);
   lines.push("");
 }
 const text = lines.join("\n");

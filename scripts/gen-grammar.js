@@ -78,21 +78,40 @@ function diagramsHtml() {
   const version = JSON.parse(readFileSync(join(chevDir, "package.json"), "utf8")).version;
   const PLACEHOLDER = "resnetc-inline:";
   // Trailing spaces in chevrotain's template are dropped so that editors do not fight the check.
-  const raw = createSyntaxDiagramsCode(parser.getSerializedGastProductions(), { resourceBase: PLACEHOLDER, css: `${PLACEHOLDER}diagrams.css` }).replace(/[ \t]+$/gm, "");
+  const raw = createSyntaxDiagramsCode(parser.getSerializedGastProductions(), {
+    resourceBase: PLACEHOLDER,
+    css: `${PLACEHOLDER}diagrams.css`,
+  }).replace(/[ \t]+$/gm, "");
   const inline = (file) => {
-    const text = readFileSync(join(chevDir, "diagrams", file), "utf8").replace(/\r\n/g, "\n").trimEnd();
+    const text = readFileSync(join(chevDir, "diagrams", file), "utf8")
+      .replace(/\r\n/g, "\n")
+      .trimEnd();
     if (/<\/(script|style)/i.test(text)) throw new Error(`${file} contains a closing tag and cannot be inlined`);
     return text;
   };
-  const from = (file) => `<!-- inlined from node_modules/chevrotain/diagrams/${file} (chevrotain ${version}; ${file.startsWith("vendor/") ? "CC0" : "Apache-2.0"}) -->`;
+  const from = (file) =>
+    `<!-- inlined from node_modules/chevrotain/diagrams/${file} (chevrotain ${version}; ${file.startsWith("vendor/") ? "CC0" : "Apache-2.0"}) -->`;
   let count = 0;
   // Function replacements: the inlined code contains `$` sequences that a string replacement would expand.
   let html = raw
-    .replace(/<link rel='stylesheet' href='resnetc-inline:([^']+)'>/g, (_m, file) => (count++, `${from(file)}\n<style>\n${inline(file)}\n</style>`))
-    .replace(/<script src='resnetc-inline:([^']+)'><\/script>/g, (_m, file) => (count++, `${from(file)}\n<script>\n${inline(file)}\n</script>`));
+    .replace(
+      /<link rel='stylesheet' href='resnetc-inline:([^']+)'>/g,
+      (_m, file) => (count++, `${from(file)}\n<style>\n${inline(file)}\n</style>`),
+    )
+    .replace(
+      /<script src='resnetc-inline:([^']+)'><\/script>/g,
+      (_m, file) => (count++, `${from(file)}\n<script>\n${inline(file)}\n</script>`),
+    );
   const title = '<meta charset="utf-8">';
-  if (count !== 5 || !html.includes(title) || html.includes(PLACEHOLDER) || /<(script|link)\b[^>]*\b(src|href)\s*=/i.test(html))
-    throw new Error(`createSyntaxDiagramsCode() of chevrotain ${version} emits a page this script does not know how to inline; update scripts/gen-grammar.js`);
+  if (
+    count !== 5 ||
+    !html.includes(title) ||
+    html.includes(PLACEHOLDER) ||
+    /<(script|link)\b[^>]*\b(src|href)\s*=/i.test(html)
+  )
+    throw new Error(
+      `createSyntaxDiagramsCode() of chevrotain ${version} emits a page this script does not know how to inline; update scripts/gen-grammar.js`,
+    );
   html = html.replace(title, `${title}\n<title>resnetc grammar: railroad diagrams</title>`);
   const banner = [
     "<!--",
@@ -119,8 +138,10 @@ const cell = (s) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 function signature(op) {
   const parts = [];
   if (op.arity === "many") parts.push("tensor, ...");
-  for (const a of op.args.filter((x) => x.positional)) parts.push(a.default === undefined ? a.name : `${a.name}=${plain(a.default)}`);
-  for (const a of op.args.filter((x) => !x.positional)) parts.push(a.default === undefined ? `${a.name}=?` : `${a.name}=${plain(a.default)}`);
+  for (const a of op.args.filter((x) => x.positional))
+    parts.push(a.default === undefined ? a.name : `${a.name}=${plain(a.default)}`);
+  for (const a of op.args.filter((x) => !x.positional))
+    parts.push(a.default === undefined ? `${a.name}=?` : `${a.name}=${plain(a.default)}`);
   return `${op.name}(${parts.join(", ")})`;
 }
 
@@ -162,14 +183,21 @@ function opsMarkdown() {
     "| op | aliases | family | summary |",
     "| --- | --- | --- | --- |",
   ];
-  for (const op of ops) L.push(`| [\`${op.name}\`](#${op.name}) | ${cell((op.aliases ?? []).map((a) => `\`${a}\``).join(", "))} | ${op.family} | ${cell(op.summary)} |`);
+  for (const op of ops)
+    L.push(
+      `| [\`${op.name}\`](#${op.name}) | ${cell((op.aliases ?? []).map((a) => `\`${a}\``).join(", "))} | ${op.family} | ${cell(op.summary)} |`,
+    );
   L.push("");
   for (const op of ops) {
     L.push(`## ${op.name}`, "", `\`${signature(op)}\``, "");
     L.push(`${op.summary.charAt(0).toUpperCase()}${op.summary.slice(1)}.`, "");
     const facts = [`Family: ${op.family}.`];
     if (op.aliases?.length) facts.push(`Also called ${op.aliases.map((a) => `\`${a}\``).join(", ")}.`);
-    facts.push(op.arity === "many" ? "Takes: the tensors given as positional arguments (with one, the flowing value and that one)." : "Takes: the flowing value.");
+    facts.push(
+      op.arity === "many"
+        ? "Takes: the tensors given as positional arguments (with one, the flowing value and that one)."
+        : "Takes: the flowing value.",
+    );
     L.push(facts.join(" "), "");
     if (op.args.length === 0) {
       L.push("No arguments.", "");
@@ -185,9 +213,15 @@ function opsMarkdown() {
     L.push("");
   }
 
-  L.push("## Parameter types", "", "The types a `block` or `model` parameter may declare (`c: int`, `sc: shortcut = auto`).", "");
+  L.push(
+    "## Parameter types",
+    "",
+    "The types a `block` or `model` parameter may declare (`c: int`, `sc: shortcut = auto`).",
+    "",
+  );
   L.push("| type | values |", "| --- | --- |");
-  for (const [name, t] of Object.entries(PARAM_TYPES)) L.push(`| \`${name}\` | ${typeof t === "string" ? t : cell(t.map((v) => `\`${v}\``).join(" | "))} |`);
+  for (const [name, t] of Object.entries(PARAM_TYPES))
+    L.push(`| \`${name}\` | ${typeof t === "string" ? t : cell(t.map((v) => `\`${v}\``).join(" | "))} |`);
   L.push("");
   L.push("## Scalar functions", "", "Usable wherever an expression is; see README.md for what each computes.", "");
   L.push([...SCALAR_FUNCTIONS].map((f) => `\`${f}\``).join(", "), "");
@@ -210,10 +244,20 @@ function readmeProblems() {
     count++;
     // A name beside README.md, so `import "std/..."` and relative imports resolve as for a real file.
     const file = `grammar/README.md.line${line}.resnet`;
-    const exampleHost = { ...host, readFile: (p) => (p === file ? new TextEncoder().encode(source) : host.readFile(p)) };
-    const got = [...new Set(checkProgram([file], exampleHost).diagnostics.map((d) => `${d.severity} ${d.code}`))].sort();
-    const want = [...new Set([...source.matchAll(/#.*?\b(error|warning) (RN\d{3})\b/g)].map((x) => `${x[1]} ${x[2]}`))].sort();
-    if (got.join() !== want.join()) problems.push(`grammar/README.md:${line}: example gives [${got.join(", ")}], its comments name [${want.join(", ")}]`);
+    const exampleHost = {
+      ...host,
+      readFile: (p) => (p === file ? new TextEncoder().encode(source) : host.readFile(p)),
+    };
+    const got = [
+      ...new Set(checkProgram([file], exampleHost).diagnostics.map((d) => `${d.severity} ${d.code}`)),
+    ].sort();
+    const want = [
+      ...new Set([...source.matchAll(/#.*?\b(error|warning) (RN\d{3})\b/g)].map((x) => `${x[1]} ${x[2]}`)),
+    ].sort();
+    if (got.join() !== want.join())
+      problems.push(
+        `grammar/README.md:${line}: example gives [${got.join(", ")}], its comments name [${want.join(", ")}]`,
+      );
   }
   // The hand-written EBNF must have one line `rule = ...` per parser rule, with the same names.
   const rules = parser.getSerializedGastProductions().map((r) => r.name);
@@ -221,7 +265,8 @@ function readmeProblems() {
   const missing = rules.filter((r) => !ebnf.includes(r));
   const extra = ebnf.filter((r) => !rules.includes(r));
   if (missing.length > 0) problems.push(`grammar/README.md: the EBNF lacks parser rule(s) ${missing.join(", ")}`);
-  if (extra.length > 0) problems.push(`grammar/README.md: the EBNF has rule(s) ${extra.join(", ")} that parser.ts does not`);
+  if (extra.length > 0)
+    problems.push(`grammar/README.md: the EBNF has rule(s) ${extra.join(", ")} that parser.ts does not`);
   return { count, problems };
 }
 
@@ -243,14 +288,18 @@ function read(path) {
 
 const readme = readmeProblems();
 if (readme.problems.length > 0) {
-  console.error(`${readme.problems.join("\n")}\nupdate grammar/README.md (an example may name the diagnostics it expects: \`# error RN113\`), or fix the compiler`);
+  console.error(
+    `${readme.problems.join("\n")}\nupdate grammar/README.md (an example may name the diagnostics it expects: \`# error RN113\`), or fix the compiler`,
+  );
   process.exitCode = 1;
 } else console.log(`grammar/README.md: its ${readme.count} examples and its EBNF agree with the compiler`);
 
 if (check) {
   const stale = outputs.filter(([path, text]) => read(path) !== text).map(([path]) => relative(root, path));
   if (stale.length > 0) {
-    console.error(`out of date: ${stale.join(", ")}\nthe parser or the op registry changed since they were generated: run \`npm run docs\` and commit the result`);
+    console.error(
+      `out of date: ${stale.join(", ")}\nthe parser or the op registry changed since they were generated: run \`npm run docs\` and commit the result`,
+    );
     process.exit(1);
   }
   console.log(`up to date: ${outputs.map(([p]) => relative(root, p)).join(", ")}`);

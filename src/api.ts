@@ -68,7 +68,10 @@ export function checkFile(file: string, options: FileOptions = {}): CheckResult 
 
 /** `file:line:col` of a span, as emitted comments and ONNX doc strings show it, with the file
  * named by `stablePath` (so outputs do not depend on the working directory). */
-export function spanLocator(sources: ReadonlyMap<string, SourceFile>, stablePath: (path: string) => string = (p) => p): (span: Span) => string {
+export function spanLocator(
+  sources: ReadonlyMap<string, SourceFile>,
+  stablePath: (path: string) => string = (p) => p,
+): (span: Span) => string {
   const names = new Map<string, string>(); // one path computation per file, not per node
   return (span) => {
     const p = locateSpan(span, sources);
@@ -79,7 +82,12 @@ export function spanLocator(sources: ReadonlyMap<string, SourceFile>, stablePath
 }
 
 /** One model to ONNX bytes or formatted TypeScript; the diagnostics of that step. */
-export async function emitModel(source: Graph, o: CompileOptions, sources: ReadonlyMap<string, SourceFile>, stablePath: (path: string) => string = (p) => p): Promise<{ model?: CompiledModel; diagnostics: Diagnostic[] }> {
+export async function emitModel(
+  source: Graph,
+  o: CompileOptions,
+  sources: ReadonlyMap<string, SourceFile>,
+  stablePath: (path: string) => string = (p) => p,
+): Promise<{ model?: CompiledModel; diagnostics: Diagnostic[] }> {
   const locate = spanLocator(sources, stablePath);
   // Outputs name the file relative to its project: the same compile from any folder gives the
   // same bytes.
@@ -95,7 +103,14 @@ export async function emitModel(source: Graph, o: CompileOptions, sources: Reado
     return { model: { ...base, files }, diagnostics: r.diagnostics };
   }
   const { emitOnnx, OPSET_DEFAULT } = await import("./emit/onnx/emit.js");
-  const r = emitOnnx(g, { opset: o.opset ?? OPSET_DEFAULT, seed: o.seed ?? 0, foldBn: o.foldBn === true, ...(o.weights ? { weights: o.weights } : {}), locate, ...(o.version === undefined ? {} : { producerVersion: o.version }) });
+  const r = emitOnnx(g, {
+    opset: o.opset ?? OPSET_DEFAULT,
+    seed: o.seed ?? 0,
+    foldBn: o.foldBn === true,
+    ...(o.weights ? { weights: o.weights } : {}),
+    locate,
+    ...(o.version === undefined ? {} : { producerVersion: o.version }),
+  });
   if (!r.bytes || hasErrors(r.diagnostics)) return { diagnostics: r.diagnostics };
   return { model: { ...base, onnx: r.bytes }, diagnostics: r.diagnostics };
 }

@@ -7,7 +7,14 @@
 // checking (they become silent "poison" values).
 
 import type { FileAst } from "./ast/ast.js";
-import { dedupeDiagnostics, diag, sortDiagnostics, SourceFile, type Diagnostic, type Span } from "./diagnostics/diagnostic.js";
+import {
+  dedupeDiagnostics,
+  diag,
+  sortDiagnostics,
+  SourceFile,
+  type Diagnostic,
+  type Span,
+} from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/ir.js";
 import { elaborateModel } from "./semantics/elaborate.js";
 import { buildProgram, resolve, type Program } from "./semantics/resolve.js";
@@ -73,7 +80,13 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   const load = (path: string, from?: Span): void => {
     if (loaded.has(path)) return; // each file once, so import cycles are harmless
     if (loaded.size >= MAX_FILES) {
-      diagnostics.push(diag("RN401", from ?? { file: path, start: 0, end: 0 }, { what: "files loaded (a root and its imports)", value: `${loaded.size + 1}`, limit: `${MAX_FILES}` }));
+      diagnostics.push(
+        diag("RN401", from ?? { file: path, start: 0, end: 0 }, {
+          what: "files loaded (a root and its imports)",
+          value: `${loaded.size + 1}`,
+          limit: `${MAX_FILES}`,
+        }),
+      );
       syntaxErrors = true;
       return;
     }
@@ -103,10 +116,20 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
     for (const imp of ast.imports) {
       const target = host.resolveImport(path, imp.path);
       if (target === undefined) {
-        diagnostics.push(diag("RN004", imp.span, { path: imp.path }, { hint: 'paths are relative to the importing file; the standard library is "std/NAME.resnet"' }));
+        diagnostics.push(
+          diag(
+            "RN004",
+            imp.span,
+            { path: imp.path },
+            { hint: 'paths are relative to the importing file; the standard library is "std/NAME.resnet"' },
+          ),
+        );
         syntaxErrors = true;
       } else if (typeof target !== "string") {
-        const hint = target.refused === "RN005" ? "imports resolve inside the project (the nearest folder with package.json, .git or resnetc.config.json, or --root DIR) and the standard library (\"std/NAME.resnet\")" : "import .resnet source files only";
+        const hint =
+          target.refused === "RN005"
+            ? 'imports resolve inside the project (the nearest folder with package.json, .git or resnetc.config.json, or --root DIR) and the standard library ("std/NAME.resnet")'
+            : "import .resnet source files only";
         diagnostics.push(diag(target.refused, imp.span, { path: imp.path, reason: target.reason }, { hint }));
         syntaxErrors = true;
       } else next.push({ path: target, from: imp.span });
@@ -116,7 +139,12 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   for (let p = pending.pop(); p !== undefined; p = pending.pop()) load(p.path, p.from);
 
   const finish = (graphs: Graph[], program?: Program): CheckResult => {
-    const r: CheckResult = { graphs, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sources, stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p };
+    const r: CheckResult = {
+      graphs,
+      diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)),
+      sources,
+      stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p,
+    };
     if (program) r.program = program;
     return r;
   };
@@ -128,13 +156,21 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   const resolved = resolve(program);
   diagnostics.push(...resolved.diagnostics);
 
-  const models = files.filter((f) => rootSet.has(f.file)).flatMap((f) => f.definitions.filter((d) => d.kind === "model" && program.defs.get(d.name) === d));
+  const models = files
+    .filter((f) => rootSet.has(f.file))
+    .flatMap((f) => f.definitions.filter((d) => d.kind === "model" && program.defs.get(d.name) === d));
   let chosen = models;
   if (options.model !== undefined) {
     chosen = models.filter((m) => m.name === options.model);
     if (chosen.length === 0) {
       const first = files[0];
-      diagnostics.push(diag("RN126", { file: first?.file ?? roots[0] ?? "", start: 0, end: 0 }, { name: options.model, available: models.map((m) => m.name).join(", ") || "none" }));
+      diagnostics.push(
+        diag(
+          "RN126",
+          { file: first?.file ?? roots[0] ?? "", start: 0, end: 0 },
+          { name: options.model, available: models.map((m) => m.name).join(", ") || "none" },
+        ),
+      );
       return finish([], program);
     }
   }
@@ -152,12 +188,24 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
  * resnetc, becomes an RN007 diagnostic at the top of that file, so the other files are still
  * checked and reported (one such file used to abort the run before any SARIF was written).
  */
-export function checkIsolated(root: string, host: Host, options: CheckOptions = {}, run: typeof check = check): CheckResult {
+export function checkIsolated(
+  root: string,
+  host: Host,
+  options: CheckOptions = {},
+  run: typeof check = check,
+): CheckResult {
   try {
     return run([root], host, options);
   } catch (e) {
     const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { graphs: [], diagnostics: [diag("RN007", { file: root, start: 0, end: 0 }, { path: root, reason: reason.replace(/^CompilerBug: /, "") })], sources: new Map(), stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p };
+    return {
+      graphs: [],
+      diagnostics: [
+        diag("RN007", { file: root, start: 0, end: 0 }, { path: root, reason: reason.replace(/^CompilerBug: /, "") }),
+      ],
+      sources: new Map(),
+      stablePath: host.stablePath ? (p) => host.stablePath!(p) : (p) => p,
+    };
   }
 }
 

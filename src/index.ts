@@ -10,6 +10,14 @@ export type { Graph, IrNode, GraphIO } from "./ir/ir.js";
 export { summaryJson, summaryTable } from "./ir/summary.js";
 export { parseSource } from "./syntax/parse.js";
 export { main } from "./cli/main.js";
-export { checkFile, compile, emitModel, type CompiledModel, type CompileOptions, type CompileResult, type FileOptions } from "./api.js";
+export {
+  checkFile,
+  compile,
+  emitModel,
+  type CompiledModel,
+  type CompileOptions,
+  type CompileResult,
+  type FileOptions,
+} from "./api.js";
 export { nodeHost, type NodeHostOptions } from "./cli/host.js";
 export type { ImportResolution } from "./compiler.js";

@@ -16,7 +16,11 @@ describe("the programmatic API", () => {
     const dir = join(repoRoot, "out", "api-test");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "example.mjs"), m![1]!);
-    const r = spawnSync(process.execPath, [join(dir, "example.mjs")], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(dir, "example.mjs")], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ResNet18: 11689512 parameters, \d{8} bytes of ONNX\n$/);
@@ -27,7 +31,9 @@ describe("the programmatic API", () => {
     expect(bad.ok).toBe(false);
     expect(bad.models).toEqual([]);
     expect(bad.diagnostics.map((d) => d.code)).toContain("RN201");
-    expect(checkFile("test/bad/residual-add-mismatch.resnet", { cwd: repoRoot }).diagnostics.map((d) => d.code)).toContain("RN201");
+    expect(
+      checkFile("test/bad/residual-add-mismatch.resnet", { cwd: repoRoot }).diagnostics.map((d) => d.code),
+    ).toContain("RN201");
   });
 
   it("compile --target ts gives formatted sources, one model picked with `model`", async () => {

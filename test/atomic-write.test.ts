@@ -4,7 +4,19 @@
 // target is one folder swap; a killed compile leaves no temporary file behind (100-240 MB
 // `X.onnx.tmp-PID` files were left before).
 import { spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -80,7 +92,11 @@ describe("a compile killed while it writes", () => {
     const out = join(dir, "r152.onnx");
     writeFileSync(out, "previous");
     // ResNet-152 is 240 MB of ONNX: SIGTERM lands while it is drawn and written.
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "resnetc.js"), "compile", "examples/resnet152.resnet", "--target", "onnx", "-o", out], { cwd: repoRoot, stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "bin", "resnetc.js"), "compile", "examples/resnet152.resnet", "--target", "onnx", "-o", out],
+      { cwd: repoRoot, stdio: "ignore" },
+    );
     await new Promise((r) => setTimeout(r, 1200));
     child.kill("SIGTERM");
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));

@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import { expectGolden, repoRoot, runCli } from "./helpers.js";
 
 const dir = join(repoRoot, "test", "bad");
-const cases = readdirSync(dir).filter((f) => f.endsWith(".resnet")).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith(".resnet"))
+  .sort();
 const warningsOnly = new Set(["warnings.resnet", "discarded-value.resnet"]);
 
 describe("bad programs", () => {

@@ -38,12 +38,18 @@ describe("readFileLimited", () => {
     const f = join(work, "ten");
     writeFileSync(f, "0123456789");
     expect(readFileLimited(f, { limit: 10, what: "a test" }).toString()).toBe("0123456789");
-    fails(() => readFileLimited(f, { limit: 9, what: "a test file" }), /ten is larger than 9 bytes, the limit for a test file$/);
+    fails(
+      () => readFileLimited(f, { limit: 9, what: "a test file" }),
+      /ten is larger than 9 bytes, the limit for a test file$/,
+    );
   });
   it("refuses devices, FIFOs and folders at once instead of blocking or reading forever", () => {
     const zero = join(work, "zero");
     symlinkSync("/dev/zero", zero);
-    fails(() => readFileLimited(zero, { limit: 1 << 20, what: "x" }), /refusing to read .*zero: it is a character device, not a regular file/);
+    fails(
+      () => readFileLimited(zero, { limit: 1 << 20, what: "x" }),
+      /refusing to read .*zero: it is a character device, not a regular file/,
+    );
     const fifo = join(work, "fifo");
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
     fails(() => readFileLimited(fifo, { limit: 1 << 20, what: "x" }), /fifo: it is a FIFO/);
@@ -66,24 +72,62 @@ describe("decodeCheckpoint checks every field", () => {
     ["weights.json = null", () => null, /^weights\.json: expected an object with "format" and "tensors", found null$/],
     ["not JSON", () => "{", /^weights\.json is not JSON/],
     ["another format", () => ({ ...manifest(), format: "x/2" }), /"format" is "x\/2", expected "resnetc-weights\/1"/],
-    ["tensors: [null]", () => ({ ...manifest(), tensors: [null] }), /^weights\.json: tensors\[0\] must be an object .*found null$/],
+    [
+      "tensors: [null]",
+      () => ({ ...manifest(), tensors: [null] }),
+      /^weights\.json: tensors\[0\] must be an object .*found null$/,
+    ],
     ["tensors not a list", () => ({ ...manifest(), tensors: 3 }), /"tensors" must be a list, found 3/],
-    ["a name that is not a string", () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], name: 7 }] }), /tensors\[0\]\.name must be a non-empty string, found 7/],
-    ["a name twice", () => ({ ...manifest(), tensors: [manifest().tensors[0], { ...manifest().tensors[1], name: "conv.weight" }] }), /tensors\[1\]\.name "conv\.weight" is also tensors\[0\]'s/],
-    ["a negative dim", () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dims: [-2, 1] }] }), /tensors\[0\]\.dims \(conv\.weight\) must be a list of at most 8 whole numbers >= 0, found \[-2,1\]/],
-    ["a dim beyond 2 GiB", () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dims: [1e6, 1e6] }] }), /make 3\.6 TiB, more than the 2 GiB a checkpoint can hold/],
-    ["another dtype", () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dtype: "int8" }] }), /tensors\[0\]\.dtype \(conv\.weight\) is "int8"; only "float32"/],
-    ["a negative offset", () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], offset: -4 }] }), /tensors\[0\]\.offset \(conv\.weight\) must be a whole number of bytes from 0 to \d+, found -4/],
-    ["every offset 0", () => ({ ...manifest(), tensors: manifest().tensors.map((t) => ({ ...t, offset: 0 })) }), /tensors\[1\] \(conv\.bias\) at offset 0 overlaps tensors\[0\] \(conv\.weight\), bytes 0\.\.8/],
+    [
+      "a name that is not a string",
+      () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], name: 7 }] }),
+      /tensors\[0\]\.name must be a non-empty string, found 7/,
+    ],
+    [
+      "a name twice",
+      () => ({ ...manifest(), tensors: [manifest().tensors[0], { ...manifest().tensors[1], name: "conv.weight" }] }),
+      /tensors\[1\]\.name "conv\.weight" is also tensors\[0\]'s/,
+    ],
+    [
+      "a negative dim",
+      () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dims: [-2, 1] }] }),
+      /tensors\[0\]\.dims \(conv\.weight\) must be a list of at most 8 whole numbers >= 0, found \[-2,1\]/,
+    ],
+    [
+      "a dim beyond 2 GiB",
+      () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dims: [1e6, 1e6] }] }),
+      /make 3\.6 TiB, more than the 2 GiB a checkpoint can hold/,
+    ],
+    [
+      "another dtype",
+      () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], dtype: "int8" }] }),
+      /tensors\[0\]\.dtype \(conv\.weight\) is "int8"; only "float32"/,
+    ],
+    [
+      "a negative offset",
+      () => ({ ...manifest(), tensors: [{ ...manifest().tensors[0], offset: -4 }] }),
+      /tensors\[0\]\.offset \(conv\.weight\) must be a whole number of bytes from 0 to \d+, found -4/,
+    ],
+    [
+      "every offset 0",
+      () => ({ ...manifest(), tensors: manifest().tensors.map((t) => ({ ...t, offset: 0 })) }),
+      /tensors\[1\] \(conv\.bias\) at offset 0 overlaps tensors\[0\] \(conv\.weight\), bytes 0\.\.8/,
+    ],
   ])("%s", (_, j, re) => expect(reason(j())).toMatch(re));
   it("offsets within weights.bin, and no bytes left over", () => {
-    expect(reason(json, bin.subarray(0, 12))).toMatch(/^weights\.bin has 12 bytes, but its manifest's tensors run to byte 16: the file is truncated$/);
-    expect(reason(json, new Uint8Array(20))).toMatch(/^weights\.bin has 20 bytes, but its manifest's tensors end at byte 16: the two files do not belong together$/);
+    expect(reason(json, bin.subarray(0, 12))).toMatch(
+      /^weights\.bin has 12 bytes, but its manifest's tensors run to byte 16: the file is truncated$/,
+    );
+    expect(reason(json, new Uint8Array(20))).toMatch(
+      /^weights\.bin has 20 bytes, but its manifest's tensors end at byte 16: the two files do not belong together$/,
+    );
   });
   it("a NaN or infinite value is corruption, not something to train from", () => {
     const nan = new Uint8Array(bin);
     new DataView(nan.buffer).setFloat32(12, NaN, true);
-    expect(reason(json, nan)).toBe("weights.bin: tensor conv.bias holds NaN at element 1: the checkpoint is corrupt (a diverged run is never saved)");
+    expect(reason(json, nan)).toBe(
+      "weights.bin: tensor conv.bias holds NaN at element 1: the checkpoint is corrupt (a diverged run is never saved)",
+    );
   });
 });
 
@@ -97,15 +141,33 @@ describe("readCheckpoint and resnetc compile --weights", () => {
   };
   it("names the file: a link to /dev/zero is refused, a larger weights.bin than the manifest describes too", () => {
     const zero = ckpt("zero-ckpt", (d) => symlinkSync("/dev/zero", join(d, "weights.bin")));
-    expect(readCheckpoint(zero)).toMatch(/refusing to read .*zero-ckpt\/weights\.bin: it is a character device, not a regular file/);
+    expect(readCheckpoint(zero)).toMatch(
+      /refusing to read .*zero-ckpt\/weights\.bin: it is a character device, not a regular file/,
+    );
     const big = ckpt("big", (d) => writeFileSync(join(d, "weights.bin"), new Uint8Array(1 << 16)));
-    expect(readCheckpoint(big)).toMatch(/big\/weights\.bin is larger than 16 bytes, the limit for weights\.bin \(the tensors weights\.json lists take 16 bytes\)/);
+    expect(readCheckpoint(big)).toMatch(
+      /big\/weights\.bin is larger than 16 bytes, the limit for weights\.bin \(the tensors weights\.json lists take 16 bytes\)/,
+    );
   });
   it("compile --weights DIR with weights.bin linked to /dev/zero ends at once with RN601 (it hung before)", () => {
     const zero = join(work, "zero-ckpt");
     writeFileSync(join(work, "tiny.resnet"), "model Tiny { input x: f32[N, 1, 4, 4]; conv(2, k=1) }\n");
     // A child process with a timeout: the old code never returned, which a test in-process could not survive.
-    const r = spawnSync(process.execPath, [join(repoRoot, "bin/resnetc.js"), "compile", join(work, "tiny.resnet"), "--target", "onnx", "--weights", zero, "-o", join(work, "tiny.onnx")], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, "bin/resnetc.js"),
+        "compile",
+        join(work, "tiny.resnet"),
+        "--target",
+        "onnx",
+        "--weights",
+        zero,
+        "-o",
+        join(work, "tiny.onnx"),
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
     expect(r.signal).toBeNull();
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/RN601 .*character device, not a regular file/);

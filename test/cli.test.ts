@@ -7,10 +7,24 @@ import { codesIn, repoRoot, runCli, type DiagnosticProducers } from "./helpers.j
 
 /** Codes only the command line produces (from a flag), run by test/docs.test.ts. */
 export const diagnosticProducers: DiagnosticProducers = {
-  "RN126 --model names no model in the file": () => codesIn(runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet21"]).stderr),
+  "RN126 --model names no model in the file": () =>
+    codesIn(runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet21"]).stderr),
   // A small model and a temp -o, so that a regression writes a small file nobody will commit.
   "RN601 --weights names a folder without a checkpoint": () =>
-    codesIn(runCli(["compile", "examples/cifar-resnet.resnet", "--model", "ResNet20", "--target", "onnx", "--weights", "test/bad", "-o", join(tmpdir(), `resnetc-rn601-${process.pid}.onnx`)]).stderr),
+    codesIn(
+      runCli([
+        "compile",
+        "examples/cifar-resnet.resnet",
+        "--model",
+        "ResNet20",
+        "--target",
+        "onnx",
+        "--weights",
+        "test/bad",
+        "-o",
+        join(tmpdir(), `resnetc-rn601-${process.pid}.onnx`),
+      ]).stderr,
+    ),
 };
 
 describe("help and usage", () => {
@@ -67,16 +81,31 @@ describe("lint", () => {
     expect(log.version).toBe("2.1.0");
     const run = log.runs[0];
     expect(run.tool.driver.name).toBe("resnetc");
-    expect(run.results.map((x: { ruleId: string; level: string }) => `${x.ruleId}:${x.level}`)).toEqual(["RN110:error", "RN115:error", "RN203:error", "RN301:warning", "RN302:warning", "RN303:warning", "RN304:warning"]);
+    expect(run.results.map((x: { ruleId: string; level: string }) => `${x.ruleId}:${x.level}`)).toEqual([
+      "RN110:error",
+      "RN115:error",
+      "RN203:error",
+      "RN301:warning",
+      "RN302:warning",
+      "RN303:warning",
+      "RN304:warning",
+    ]);
     const first = run.results[0];
-    expect(first.locations[0].physicalLocation).toEqual({ artifactLocation: { uri: "test/bad/independent-errors.resnet" }, region: { startLine: 4, startColumn: 12, endLine: 4, endColumn: 17 } });
+    expect(first.locations[0].physicalLocation).toEqual({
+      artifactLocation: { uri: "test/bad/independent-errors.resnet" },
+      region: { startLine: 4, startColumn: 12, endLine: 4, endColumn: 17 },
+    });
     expect(run.tool.driver.rules[first.ruleIndex].id).toBe("RN110");
   });
   it("--format json lists diagnostics with positions and counts", () => {
     const r = runCli(["lint", "--format", "json", "test/bad/syntax-multiple.resnet"]);
     const j = JSON.parse(r.stdout);
     expect(j.errors).toBe(3);
-    expect(j.diagnostics.map((d: { line: number; column: number }) => [d.line, d.column])).toEqual([[2, 16], [8, 16], [9, 7]]);
+    expect(j.diagnostics.map((d: { line: number; column: number }) => [d.line, d.column])).toEqual([
+      [2, 16],
+      [8, 16],
+      [9, 7],
+    ]);
   });
 });
 
@@ -85,12 +114,22 @@ describe("summary", () => {
     const r = runCli(["summary", "examples/resnet18.resnet", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      models: [{ name: "ResNet18", params: 11_689_512, macs: expect.any(Number), inputs: [{ name: "image", shape: ["N", 3, 224, 224] }], outputs: [{ name: "output", shape: ["N", 1000] }] }],
+      models: [
+        {
+          name: "ResNet18",
+          params: 11_689_512,
+          macs: expect.any(Number),
+          inputs: [{ name: "image", shape: ["N", 3, 224, 224] }],
+          outputs: [{ name: "output", shape: ["N", 1000] }],
+        },
+      ],
     });
   });
   it("--model picks one model; an unknown one is an error naming the others", () => {
     const r = runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet20", "--json"]);
-    expect(JSON.parse(r.stdout).models.map((m: { name: string; params: number }) => [m.name, m.params])).toEqual([["ResNet20", 269_722]]);
+    expect(JSON.parse(r.stdout).models.map((m: { name: string; params: number }) => [m.name, m.params])).toEqual([
+      ["ResNet20", 269_722],
+    ]);
     const bad = runCli(["summary", "examples/cifar-resnet.resnet", "--model", "ResNet21"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/RN126 no model named `ResNet21` \(models here: ResNet20, ResNet32/);
@@ -104,9 +143,15 @@ describe("summary", () => {
 
 describe("the installed command", () => {
   it("bin/resnetc.js runs (after the build) and sets the exit code", () => {
-    const ok = spawnSync(process.execPath, ["bin/resnetc.js", "check", "examples/resnet18.resnet"], { cwd: repoRoot, encoding: "utf8" });
+    const ok = spawnSync(process.execPath, ["bin/resnetc.js", "check", "examples/resnet18.resnet"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    });
     expect(ok.status).toBe(0);
-    const bad = spawnSync(process.execPath, ["bin/resnetc.js", "check", "test/bad/binary.resnet"], { cwd: repoRoot, encoding: "utf8" });
+    const bad = spawnSync(process.execPath, ["bin/resnetc.js", "check", "test/bad/binary.resnet"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/RN002/);
   });

@@ -19,14 +19,33 @@ function codeOutsideCommentsAndStrings(text: string): string {
   const scanner = ts.createScanner(ts.ScriptTarget.ES2022, false, ts.LanguageVariant.Standard, text);
   const parts: string[] = [];
   for (let k = scanner.scan(); k !== ts.SyntaxKind.EndOfFileToken; k = scanner.scan()) {
-    if (k === ts.SyntaxKind.SingleLineCommentTrivia || k === ts.SyntaxKind.MultiLineCommentTrivia || k === ts.SyntaxKind.StringLiteral || k === ts.SyntaxKind.NoSubstitutionTemplateLiteral) continue;
+    if (
+      k === ts.SyntaxKind.SingleLineCommentTrivia ||
+      k === ts.SyntaxKind.MultiLineCommentTrivia ||
+      k === ts.SyntaxKind.StringLiteral ||
+      k === ts.SyntaxKind.NoSubstitutionTemplateLiteral
+    )
+      continue;
     parts.push(scanner.getTokenText());
   }
   return parts.join(" ");
 }
 
 function typeCheck(files: string[]): void {
-  const args = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--types", "node", ...files];
+  const args = [
+    "--noEmit",
+    "--strict",
+    "--target",
+    "es2022",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--skipLibCheck",
+    "--types",
+    "node",
+    ...files,
+  ];
   const r = spawnSync(process.execPath, [tsc, ...args], { cwd: repoRoot, encoding: "utf8" });
   expect(r.stdout + r.stderr).toBe("");
   expect(r.status).toBe(0);
@@ -65,7 +84,11 @@ describe("strings in .resnet files", () => {
     expect(codeOutsideCommentsAndStrings(model)).not.toContain("INJECTED");
     typeCheck([join(dir, "model.ts"), join(dir, "train.ts")]);
     // Before the fix, the first payload made this print INJECTED 42.
-    const r = spawnSync(process.execPath, [bin, "train", join(work, "strings", "m.resnet"), "--help"], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, [bin, "train", join(work, "strings", "m.resnet"), "--help"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(r.stdout + r.stderr).not.toContain("INJECTED");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("--epochs");

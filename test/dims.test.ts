@@ -1,6 +1,17 @@
 // Symbolic dimensions: canonical forms, so equal dims print (and compare) equal.
 import { describe, expect, it } from "vitest";
-import { dimAdd, dimCeilDiv, dimDivExact, dimEq, dimFloorDiv, dimMul, dimProduct, dimStr, dimSub, sym } from "../src/ir/dims.js";
+import {
+  dimAdd,
+  dimCeilDiv,
+  dimDivExact,
+  dimEq,
+  dimFloorDiv,
+  dimMul,
+  dimProduct,
+  dimStr,
+  dimSub,
+  sym,
+} from "../src/ir/dims.js";
 
 const H = sym("H");
 const W = sym("W");

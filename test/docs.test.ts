@@ -19,14 +19,20 @@ const codesOf = (ds: readonly Diagnostic[]): string[] => ds.map((d) => d.code);
 
 /** Codes that need a missing file, an emitter or a checkpoint: no program in test/bad gives them. */
 const producers: DiagnosticProducers = {
-  "RN001 a file that cannot be read": () => codesOf(check(["test/bad/no-such-file.resnet"], nodeHost(repoRoot)).diagnostics),
-  "RN501 an op newer than the requested opset": () => codesOf(emitOnnx(graphOf(`model T { input x: f32[N, 16, 64]; layernorm dense(64) }`), { opset: 16 }).diagnostics),
-  "RN502 an opset resnetc cannot emit": () => codesOf(emitOnnx(graphOf(`model T { input x: f32[N, 4]; relu }`), { opset: 10 }).diagnostics),
+  "RN001 a file that cannot be read": () =>
+    codesOf(check(["test/bad/no-such-file.resnet"], nodeHost(repoRoot)).diagnostics),
+  "RN501 an op newer than the requested opset": () =>
+    codesOf(emitOnnx(graphOf(`model T { input x: f32[N, 16, 64]; layernorm dense(64) }`), { opset: 16 }).diagnostics),
+  "RN502 an opset resnetc cannot emit": () =>
+    codesOf(emitOnnx(graphOf(`model T { input x: f32[N, 4]; relu }`), { opset: 10 }).diagnostics),
   "RN503 an op without an ONNX lowering": () => {
     const g = graphOf(`model T { input x: f32[N, 4]; relu }`);
-    return codesOf(emitOnnx({ ...g, nodes: g.nodes.map((n) => (n.op === "relu" ? { ...n, op: "mystery" } : n)) }).diagnostics);
+    return codesOf(
+      emitOnnx({ ...g, nodes: g.nodes.map((n) => (n.op === "relu" ? { ...n, op: "mystery" } : n)) }).diagnostics,
+    );
   },
-  "RN503 a grouped conv, which tfjs cannot express": () => codesOf(emitTs(graphOf(`model G { input x: f32[N, 8, 8, 8]; conv(8, k=3, groups=2) }`)).diagnostics),
+  "RN503 a grouped conv, which tfjs cannot express": () =>
+    codesOf(emitTs(graphOf(`model G { input x: f32[N, 8, 8, 8]; conv(8, k=3, groups=2) }`)).diagnostics),
   ...checkpointProducers(),
 };
 
@@ -39,8 +45,10 @@ function checkpointProducers(): DiagnosticProducers {
   const codes = (...tensors: [string, Tensor][]) => codesOf(emitOnnx(g, { weights: new Map(tensors) }).diagnostics);
   return {
     "RN602 a parameter the checkpoint lacks": () => codes(weight),
-    "RN603 a tensor of the wrong shape": () => codes([weight[0], { dims: [1, 1, 5, 5], data: new Float32Array(25) }], bias),
-    "RN604 a tensor the model does not use": () => codes(weight, bias, ["fc.weight", { dims: [2], data: new Float32Array(2) }]),
+    "RN603 a tensor of the wrong shape": () =>
+      codes([weight[0], { dims: [1, 1, 5, 5], data: new Float32Array(25) }], bias),
+    "RN604 a tensor the model does not use": () =>
+      codes(weight, bias, ["fc.weight", { dims: [2], data: new Float32Array(2) }]),
     "RN605 a value that is not finite": () => codes(weight, [bias[0], { dims: [1], data: Float32Array.of(NaN) }]),
   };
 }
@@ -59,10 +67,16 @@ async function exportedProducers(): Promise<Record<string, DiagnosticProducers>>
   // but not `then`, so that nothing mistakes it for a promise and awaits it forever.
   const off: unknown = new Proxy(() => off, { get: (_, key) => (key === "then" ? undefined : off) });
   const names = ["describe", "suite", "it", "test", "bench", "beforeAll", "afterAll", "beforeEach", "afterEach"];
-  vi.doMock("vitest", async (real) => ({ ...(await real<object>()), ...Object.fromEntries(names.map((n) => [n, off])) }));
+  vi.doMock("vitest", async (real) => ({
+    ...(await real<object>()),
+    ...Object.fromEntries(names.map((n) => [n, off])),
+  }));
   const tables: Record<string, DiagnosticProducers> = {};
   try {
-    for (const f of files) tables[f] = ((await import(/* @vite-ignore */ join(testDir, f))) as { diagnosticProducers: DiagnosticProducers }).diagnosticProducers;
+    for (const f of files)
+      tables[f] = (
+        (await import(/* @vite-ignore */ join(testDir, f))) as { diagnosticProducers: DiagnosticProducers }
+      ).diagnosticProducers;
   } finally {
     vi.doUnmock("vitest");
   }
@@ -71,11 +85,15 @@ async function exportedProducers(): Promise<Record<string, DiagnosticProducers>>
 
 describe("docs", () => {
   it("docs/diagnostics.md matches the messages table (npm run docs)", () => {
-    expect(() => execFileSync(process.execPath, ["scripts/gen-diagnostics.js", "--check"], { cwd: repoRoot, stdio: "pipe" })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, ["scripts/gen-diagnostics.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
+    ).not.toThrow();
   });
 
   it("grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree with the compiler", () => {
-    expect(() => execFileSync(process.execPath, ["scripts/gen-grammar.js", "--check"], { cwd: repoRoot, stdio: "pipe" })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, ["scripts/gen-grammar.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
+    ).not.toThrow();
   });
 
   it("every diagnostic code is produced by a program in test/bad or a producer case", async () => {
@@ -95,6 +113,9 @@ describe("docs", () => {
       }
     expect(wrong, "producer cases that did not produce the code their name starts with").toEqual([]);
     const missing = Object.keys(messages).filter((c) => !produced.has(c));
-    expect(missing, "codes no case produces: add a program to test/bad (npm run golden, then review its .expected), or an entry to a test file's exported diagnosticProducers").toEqual([]);
+    expect(
+      missing,
+      "codes no case produces: add a program to test/bad (npm run golden, then review its .expected), or an entry to a test file's exported diagnosticProducers",
+    ).toEqual([]);
   });
 });

@@ -39,7 +39,16 @@ describe("ImageNet ResNets match torchvision exactly", () => {
   it("names follow torchvision's modules", () => {
     const g = model("resnet50.resnet", "ResNet50");
     const names = new Set(g.nodes.map((n) => n.name));
-    for (const n of ["conv1", "bn1", "layer1.0.conv1", "layer1.0.downsample.0", "layer1.0.downsample.1", "layer2.0.conv2", "layer4.2.bn3"]) expect(names).toContain(n);
+    for (const n of [
+      "conv1",
+      "bn1",
+      "layer1.0.conv1",
+      "layer1.0.downsample.0",
+      "layer1.0.downsample.1",
+      "layer2.0.conv2",
+      "layer4.2.bn3",
+    ])
+      expect(names).toContain(n);
     // The stride sits on the bottleneck's 3x3 (torchvision "v1.5"), not the first 1x1.
     const byName = new Map(g.nodes.map((n) => [n.name, n]));
     expect(byName.get("layer2.0.conv2")!.attrs["stride"]).toEqual([2, 2]);
@@ -71,7 +80,10 @@ describe("CIFAR ResNets (option A) match the paper's Table 6", () => {
 
 describe("plain baselines", () => {
   it("plain-20/56 have their ResNet's parameters (option A shortcuts have none) and no merges", () => {
-    for (const [name, params] of [["Plain20", 269_722], ["Plain56", 853_018]] as const) {
+    for (const [name, params] of [
+      ["Plain20", 269_722],
+      ["Plain56", 853_018],
+    ] as const) {
       const g = model("plain-cifar.resnet", name);
       expect(g.params).toBe(params);
       expect(g.nodes.filter((n) => n.op === "add" || n.op === "shortcut_pad")).toEqual([]);
@@ -79,7 +91,11 @@ describe("plain baselines", () => {
   });
   it("plain-18/34 are ResNet-18/34 less the three 1x1 projections and their BNs", () => {
     // 64->128, 128->256, 256->512 projections: weights c_in*c_out, BN 2*c_out.
-    const projections = [[64, 128], [128, 256], [256, 512]].reduce((s, [a, b]) => s + a! * b! + 2 * b!, 0);
+    const projections = [
+      [64, 128],
+      [128, 256],
+      [256, 512],
+    ].reduce((s, [a, b]) => s + a! * b! + 2 * b!, 0);
     expect(projections).toBe(173_824);
     expect(model("plain-imagenet.resnet", "Plain18").params).toBe(11_689_512 - projections);
     expect(model("plain-imagenet.resnet", "Plain34").params).toBe(21_797_672 - projections);
@@ -102,7 +118,10 @@ describe("the README", () => {
   it("its first example is ResNet-18 with torchvision's parameter count", () => {
     const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
     const code = /```\n(# ResNet basic block[\s\S]*?)```/.exec(readme)![1]!;
-    const r = check(["readme.resnet"], { readFile: (p) => (p === "readme.resnet" ? new TextEncoder().encode(code) : { error: "no such file" }), resolveImport: () => undefined });
+    const r = check(["readme.resnet"], {
+      readFile: (p) => (p === "readme.resnet" ? new TextEncoder().encode(code) : { error: "no such file" }),
+      resolveImport: () => undefined,
+    });
     expect(r.diagnostics).toEqual([]);
     expect(r.graphs[0]!.params).toBe(11_689_512);
   });

@@ -24,29 +24,40 @@ const kept = readdirSync(dir)
   .map((f) => {
     const text = readFileSync(join(dir, f), "utf8");
     const field = (name: string) => new RegExp(`^# ${name}: (.*)$`, "m").exec(text)?.[1]?.trim();
-    return { file: f, text, kind: field("fuzz")?.split(":")[0], origin: field("origin") ?? "generated", expectFail: field("expect-fail") };
+    return {
+      file: f,
+      text,
+      kind: field("fuzz")?.split(":")[0],
+      origin: field("origin") ?? "generated",
+      expectFail: field("expect-fail"),
+    };
   });
 
 describe("crashes the fuzzer found, kept in test/fuzz-regressions", () => {
   it("are there, each saying what failed", () => {
     expect(kept.length).toBeGreaterThanOrEqual(5);
-    for (const k of kept) expect(k.kind, k.file).toMatch(/^(internalError|slow|invalidOnnx|shapeDisagreement|tsTypeError|oversized)$/);
+    for (const k of kept)
+      expect(k.kind, k.file).toMatch(/^(internalError|slow|invalidOnnx|shapeDisagreement|tsTypeError|oversized)$/);
   });
   for (const k of kept) {
     const run = k.expectFail ? it.fails : it;
-    run(`${k.file}: no internal error, ONNX Runtime agrees${k.expectFail ? ` (expected to fail until ${k.expectFail})` : ""}`, async () => {
-      // The kept program takes its original's place, so relative imports resolve as they did.
-      const root = k.origin === "generated" ? "gen/case.resnet" : k.origin;
-      const files = new Map(corpus);
-      files.set(root, k.text);
-      const r = await runCase(files, root, { keepTs: k.kind === "tsTypeError" });
-      expect(r.failure?.message ?? "", k.file).toBe("");
-      if (k.kind === "tsTypeError") {
-        expect(r.ts, "the model emits TypeScript").toBeDefined();
-        const errors = typecheck(new Map([[0, r.ts!]]), join(repoRoot, "out", "fuzz-regressions-ts"), repoRoot);
-        expect(errors.get(0) ?? "").toBe("");
-      }
-    }, 120_000);
+    run(
+      `${k.file}: no internal error, ONNX Runtime agrees${k.expectFail ? ` (expected to fail until ${k.expectFail})` : ""}`,
+      async () => {
+        // The kept program takes its original's place, so relative imports resolve as they did.
+        const root = k.origin === "generated" ? "gen/case.resnet" : k.origin;
+        const files = new Map(corpus);
+        files.set(root, k.text);
+        const r = await runCase(files, root, { keepTs: k.kind === "tsTypeError" });
+        expect(r.failure?.message ?? "", k.file).toBe("");
+        if (k.kind === "tsTypeError") {
+          expect(r.ts, "the model emits TypeScript").toBeDefined();
+          const errors = typecheck(new Map([[0, r.ts!]]), join(repoRoot, "out", "fuzz-regressions-ts"), repoRoot);
+          expect(errors.get(0) ?? "").toBe("");
+        }
+      },
+      120_000,
+    );
   }
 });
 
@@ -66,7 +77,11 @@ describe("the fuzzer", () => {
   });
 
   it("npm run fuzz: a short run prints its table and one JSON line whose counts add up", () => {
-    const r = spawnSync(process.execPath, ["fuzz/fuzz.js", "--runs", "40", "--seed", "11", "--jobs", "1", "--minimise", "0", "--out", "out/fuzz-test"], { cwd: repoRoot, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      ["fuzz/fuzz.js", "--runs", "40", "--seed", "11", "--jobs", "1", "--minimise", "0", "--out", "out/fuzz-test"],
+      { cwd: repoRoot, encoding: "utf8" },
+    );
     const last = r.stdout.trim().split("\n").pop()!;
     const s = JSON.parse(last);
     expect(s.runs).toBe(40);

@@ -15,7 +15,9 @@ describe("expectGolden", () => {
   it("fails when the golden is missing, tells how to write it, and writes nothing", () => {
     vi.stubEnv("UPDATE_GOLDEN", "");
     const golden = join(work, "missing.txt");
-    expect(() => expectGolden("output\n", golden)).toThrow(/golden file .*missing\.txt is missing: run `UPDATE_GOLDEN=1 npx vitest run test\/helpers\.test\.ts` to write it, then review it/);
+    expect(() => expectGolden("output\n", golden)).toThrow(
+      /golden file .*missing\.txt is missing: run `UPDATE_GOLDEN=1 npx vitest run test\/helpers\.test\.ts` to write it, then review it/,
+    );
     expect(existsSync(golden)).toBe(false);
   });
 
@@ -32,7 +34,9 @@ describe("expectGolden", () => {
     vi.stubEnv("UPDATE_GOLDEN", "");
     const golden = join(work, "old.txt");
     writeFileSync(golden, "old\n");
-    expect(() => expectGolden("new\n", golden)).toThrow(/output differs from the golden file .*old\.txt; if the change is intended, run `UPDATE_GOLDEN=1/);
+    expect(() => expectGolden("new\n", golden)).toThrow(
+      /output differs from the golden file .*old\.txt; if the change is intended, run `UPDATE_GOLDEN=1/,
+    );
     expect(readFileSync(golden, "utf8")).toBe("old\n");
     vi.stubEnv("UPDATE_GOLDEN", "1");
     expectGolden("new\n", golden);

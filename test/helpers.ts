@@ -82,8 +82,14 @@ export function expectGolden(actual: string, path: string): void {
   }
   const testPath = expect.getState().testPath;
   const rerun = `UPDATE_GOLDEN=1 npx vitest run ${testPath ? relative(repoRoot, testPath) : ""}`.trimEnd();
-  if (!existsSync(file)) throw new Error(`golden file ${shown} is missing: run \`${rerun}\` to write it, then review it (git status, git diff) before committing it`);
-  expect(actual, `output differs from the golden file ${shown}; if the change is intended, run \`${rerun}\` and review the diff`).toBe(readFileSync(file, "utf8"));
+  if (!existsSync(file))
+    throw new Error(
+      `golden file ${shown} is missing: run \`${rerun}\` to write it, then review it (git status, git diff) before committing it`,
+    );
+  expect(
+    actual,
+    `output differs from the golden file ${shown}; if the change is intended, run \`${rerun}\` and review the diff`,
+  ).toBe(readFileSync(file, "utf8"));
 }
 
 /**
@@ -112,10 +118,17 @@ export function itPassesOnnxChecker(title: string, paths: () => string[], timeou
     if (process.env["CI"]) it("python3-onnx must be installed in CI", () => expect.fail(why));
     else console.warn(why);
   }
-  it.runIf(available)(title, () => {
-    const files = paths();
-    expect(files.length).toBeGreaterThan(0);
-    const script = "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
-    expect(execFileSync("/usr/bin/python3", ["-c", script, ...files], { encoding: "utf8" }).trim()).toBe(`ok ${files.length}`);
-  }, timeout);
+  it.runIf(available)(
+    title,
+    () => {
+      const files = paths();
+      expect(files.length).toBeGreaterThan(0);
+      const script =
+        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+      expect(execFileSync("/usr/bin/python3", ["-c", script, ...files], { encoding: "utf8" }).trim()).toBe(
+        `ok ${files.length}`,
+      );
+    },
+    timeout,
+  );
 }

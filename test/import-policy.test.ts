@@ -14,14 +14,16 @@ const bin = join(repoRoot, "bin", "resnetc.js");
 
 /** For the docs test: each import-policy code, produced by the real Host (no fixtures needed). */
 export const diagnosticProducers: DiagnosticProducers = {
-  "RN005 an absolute import": () => checkSource('import "/etc/passwd"\nmodel M {\n  input x: f32[N, 4]\n}\n').diagnostics.map((d) => d.code),
-  "RN006 an import of a folder": () => checkSource('import "test/bad"\nmodel M {\n  input x: f32[N, 4]\n}\n').diagnostics.map((d) => d.code),
+  "RN005 an absolute import": () =>
+    checkSource('import "/etc/passwd"\nmodel M {\n  input x: f32[N, 4]\n}\n').diagnostics.map((d) => d.code),
+  "RN006 an import of a folder": () =>
+    checkSource('import "test/bad"\nmodel M {\n  input x: f32[N, 4]\n}\n').diagnostics.map((d) => d.code),
 };
 const SECRET = "TOP_SECRET_7f3a9c";
 let base: string;
 let proj: string;
 
-const model = 'model M {\n  input x: f32[N, 4]\n  dense(2)\n}\n';
+const model = "model M {\n  input x: f32[N, 4]\n  dense(2)\n}\n";
 const importing = (spec: string): string => `import "${spec}"\n${model}`;
 
 beforeAll(() => {
@@ -43,7 +45,11 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
  * device read by mistake would otherwise hang the test runner or exhaust its memory). */
 function checkIn(source: string, args: string[] = []): { code: number | null; out: string } {
   writeFileSync(join(proj, "main.resnet"), source);
-  const r = spawnSync(process.execPath, [bin, "check", "main.resnet", ...args], { cwd: proj, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [bin, "check", "main.resnet", ...args], {
+    cwd: proj,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
@@ -51,8 +57,16 @@ describe("imports outside the project (RN005)", { timeout: 60_000 }, () => {
   const cases: [string, string, RegExp][] = [
     ["an absolute path", "/etc/passwd", /RN005 cannot import "\/etc\/passwd": absolute paths are not allowed/],
     ["an absolute .resnet path", join("/tmp", "x.resnet"), /RN005 .*absolute paths are not allowed/],
-    ["`..` out of the project", "../secret.resnet", /RN005 cannot import "\.\.\/secret\.resnet": it leaves the project root/],
-    ["`..` to procfs (the process environment)", "../../../../../../proc/self/environ", /RN005 .*it leaves the project root/],
+    [
+      "`..` out of the project",
+      "../secret.resnet",
+      /RN005 cannot import "\.\.\/secret\.resnet": it leaves the project root/,
+    ],
+    [
+      "`..` to procfs (the process environment)",
+      "../../../../../../proc/self/environ",
+      /RN005 .*it leaves the project root/,
+    ],
     ["std/ followed by `..`", "std/../package.json", /RN005 .*it leaves the standard library/],
     ["std/ climbing further", "std/../../../../../etc/passwd", /RN005 .*it leaves the standard library/],
     ["a symbolic link to a file outside", "sub/link.resnet", /RN005 .*symbolic link to a file outside the project/],
@@ -69,12 +83,21 @@ describe("imports outside the project (RN005)", { timeout: 60_000 }, () => {
   }
 
   it("--root widens the project: a library one folder up is allowed, and still nothing above it", () => {
-    writeFileSync(join(proj, "sub", "uses-lib.resnet"), `import "../lib.resnet"\nmodel M {\n  input x: f32[N, 4]\n  Twice(3)\n}\n`);
+    writeFileSync(
+      join(proj, "sub", "uses-lib.resnet"),
+      `import "../lib.resnet"\nmodel M {\n  input x: f32[N, 4]\n  Twice(3)\n}\n`,
+    );
     writeFileSync(join(proj, "sub", "package.json"), "{}\n"); // sub/ is now a project of its own
     try {
-      const narrow = spawnSync(process.execPath, [bin, "check", "sub/uses-lib.resnet"], { cwd: proj, encoding: "utf8" });
+      const narrow = spawnSync(process.execPath, [bin, "check", "sub/uses-lib.resnet"], {
+        cwd: proj,
+        encoding: "utf8",
+      });
       expect(narrow.stderr).toMatch(/RN005 .*leaves the project root/);
-      const wide = spawnSync(process.execPath, [bin, "check", "sub/uses-lib.resnet", "--root", "."], { cwd: proj, encoding: "utf8" });
+      const wide = spawnSync(process.execPath, [bin, "check", "sub/uses-lib.resnet", "--root", "."], {
+        cwd: proj,
+        encoding: "utf8",
+      });
       expect(wide.stderr).toBe("");
       expect(wide.stdout).toContain("sub/uses-lib.resnet: ok");
     } finally {
@@ -84,7 +107,9 @@ describe("imports outside the project (RN005)", { timeout: 60_000 }, () => {
   });
 
   it("inside the project and from std/, imports still work", () => {
-    const r = checkIn(`import "lib.resnet"\nimport "std/resnet.resnet"\nmodel M {\n  input x: f32[N, 4]\n  Twice(3)\n}\n`);
+    const r = checkIn(
+      `import "lib.resnet"\nimport "std/resnet.resnet"\nmodel M {\n  input x: f32[N, 4]\n  Twice(3)\n}\n`,
+    );
     expect(r.out).toContain("main.resnet: ok");
     expect(r.code).toBe(0);
   });
@@ -118,7 +143,11 @@ describe("lint over a folder with hostile links", { timeout: 60_000 }, () => {
     writeFileSync(join(proj, "main.resnet"), importing("../secret.resnet"));
     writeFileSync(join(proj, "good.resnet"), model);
     for (const format of ["text", "json", "sarif", "github"]) {
-      const r = spawnSync(process.execPath, [bin, "lint", ".", "--format", format], { cwd: proj, encoding: "utf8", timeout: 20_000 });
+      const r = spawnSync(process.execPath, [bin, "lint", ".", "--format", format], {
+        cwd: proj,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
       const out = r.stdout + r.stderr;
       expect(out).not.toContain(SECRET);
       expect(out).toContain("sub/link.resnet");
@@ -127,9 +156,13 @@ describe("lint over a folder with hostile links", { timeout: 60_000 }, () => {
       expect(out).toContain("RN005");
       expect(r.status).toBe(2); // unreadable root files are I/O errors
     }
-    const json = JSON.parse(spawnSync(process.execPath, [bin, "lint", ".", "--format", "json"], { cwd: proj, encoding: "utf8" }).stdout) as { files: number; diagnostics: { code: string; file: string; message: string }[] };
+    const json = JSON.parse(
+      spawnSync(process.execPath, [bin, "lint", ".", "--format", "json"], { cwd: proj, encoding: "utf8" }).stdout,
+    ) as { files: number; diagnostics: { code: string; file: string; message: string }[] };
     expect(json.files).toBeGreaterThanOrEqual(6);
-    expect(json.diagnostics.find((d) => d.file === "sub/link.resnet")!.message).toBe("cannot read sub/link.resnet: it is a symbolic link to a file outside the project");
+    expect(json.diagnostics.find((d) => d.file === "sub/link.resnet")!.message).toBe(
+      "cannot read sub/link.resnet: it is a symbolic link to a file outside the project",
+    );
     rmSync(join(proj, "good.resnet"));
   });
 

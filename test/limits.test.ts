@@ -28,9 +28,13 @@ function located(source: string): string[] {
 /** RN405 needs a program too long for a readable test/bad case; RN406 and RN007 come from the TypeScript emitter and the per-file isolation: no .resnet in
  * test/bad gives them, so test/docs.test.ts runs these. */
 export const diagnosticProducers: DiagnosticProducers = {
-  "RN405 a 1,500-term sum": () => checkSource(model(`  let y = x\n  y = ${Array(1500).fill("x").join(" + ")}\n  output y`)).diagnostics.map((d) => d.code),
+  "RN405 a 1,500-term sum": () =>
+    checkSource(model(`  let y = x\n  y = ${Array(1500).fill("x").join(" + ")}\n  output y`)).diagnostics.map(
+      (d) => d.code,
+    ),
   // 25,000 layers whose lines carry a 200-character stage name: ~9.2 MB of TypeScript.
-  "RN406 TypeScript over its size limit": () => emitTs(graphOf(model(`  stage ${"s".repeat(200)} { relu * 25000 }`))).diagnostics.map((d) => d.code),
+  "RN406 TypeScript over its size limit": () =>
+    emitTs(graphOf(model(`  stage ${"s".repeat(200)} { relu * 25000 }`))).diagnostics.map((d) => d.code),
   "RN007 an exception inside the compiler, isolated to its file": () =>
     checkIsolated("a.resnet", memoryHost({}), {}, () => {
       throw new RangeError("Maximum call stack size exceeded");
@@ -45,17 +49,27 @@ describe("finding 4: nesting is a located limit, not a stack overflow", () => {
     ["140 nested `(`", model(`  ${"(".repeat(140)}relu${")".repeat(140)}`), `RN404@3:${2 + n}`], // the n-th `(`
     ["150 nested `[`", model(`  dense(${"[".repeat(150)}1${"]".repeat(150)})`), `RN404@3:${7 + n}`], // the (n-1)-th `[`
     ["400 nested stages", model(`${"stage s {\n".repeat(400)}relu\n${"}\n".repeat(400)}`), `RN404@${2 + n}:9`], // the n-th
-    ["400 nested residual units", model(`${"residual {\n".repeat(400)}relu\n${"}\n".repeat(400)}`), `RN404@${2 + n}:10`],
+    [
+      "400 nested residual units",
+      model(`${"residual {\n".repeat(400)}relu\n${"}\n".repeat(400)}`),
+      `RN404@${2 + n}:10`,
+    ],
     ["10,000 unary minus", model(`  dense(${"-".repeat(10000)}8)`), `RN404@3:${7 + n}`], // the (n-1)-th `-`
     ["10,000 `not`", model(`  dense(8 when ${"not ".repeat(10000)}true else 4)`), `RN404@3:${16 + 4 * (n - 3)}`], // the (n-2)-th `not`
     ["2,000 chained `when`", model(`  dense(${"1 when false else ".repeat(2000)}8)`), `RN404@3:${11 + 18 * (n - 2)}`], // the (n-1)-th `when`
-    ["1,000 `else if`", model(`  if false { relu }${" else if false { relu }".repeat(1000)}`), `RN404@3:${35 + 23 * (n - 2)}`], // the `{` after the (n-1)-th
+    [
+      "1,000 `else if`",
+      model(`  if false { relu }${" else if false { relu }".repeat(1000)}`),
+      `RN404@3:${35 + 23 * (n - 2)}`,
+    ], // the `{` after the (n-1)-th
   ];
   for (const [what, source, expected] of cases) it(what, () => expect(located(source)).toEqual([expected]));
 
   it("a long name or string is RN401 at its token", () => {
     expect(located(model(`  stage ${"s".repeat(100_000)} { relu * 1000 }`))).toEqual(["RN401@3:9"]);
-    expect(located(`block B(t: str) { relu }\n${model(`  B(t="${"x".repeat(SOURCE_LIMITS.string + 1)}")`)}`)).toEqual(["RN401@4:7"]);
+    expect(located(`block B(t: str) { relu }\n${model(`  B(t="${"x".repeat(SOURCE_LIMITS.string + 1)}")`)}`)).toEqual([
+      "RN401@4:7",
+    ]);
   });
 
   it("nesting at the limit checks and compiles, with Node's stack cut to 60%", () => {
@@ -75,7 +89,9 @@ describe("finding 4: nesting is a located limit, not a stack overflow", () => {
     const dir = mkdtempSync(join(tmpdir(), "resnetc-nesting-"));
     try {
       for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, `${name}.resnet`), text);
-      const r = spawnSync(process.execPath, ["--stack-size=600", join(repoRoot, "bin/resnetc.js"), "check", dir], { encoding: "utf8" });
+      const r = spawnSync(process.execPath, ["--stack-size=600", join(repoRoot, "bin/resnetc.js"), "check", dir], {
+        encoding: "utf8",
+      });
       expect(r.stderr).toBe("");
       expect(r.stdout.split("\n").filter((l) => / ok \(M /.test(l))).toHaveLength(Object.keys(files).length);
       expect(r.status).toBe(0);
@@ -96,12 +112,17 @@ describe("finding 4: long flat sums and chains", () => {
 
   it("a 1,500-term sum is RN405 at the term where it passes the limit, not a stack overflow", () => {
     expect(located(model(`  let y = x\n  y = ${sum(1500, "x")}\n  output y`))).toEqual(["RN405@4:7"]);
-    expect(located(`model M(c: int = ${sum(1500, "1")}) {\n  input x: f32[N, 8]\n  dense(c)\n}\n`)).toEqual(["RN405@1:18"]);
+    expect(located(`model M(c: int = ${sum(1500, "1")}) {\n  input x: f32[N, 8]\n  dense(c)\n}\n`)).toEqual([
+      "RN405@1:18",
+    ]);
   });
 
   it("a pipeline of 10,000 stages and a chain of 1,500 blocks each using the next are flat", () => {
     expect(graphOf(model(`  ${"relu ".repeat(10_000)}`)).nodes).toHaveLength(10_001);
-    const blocks = Array.from({ length: 1500 }, (_, i) => `block L${i}() { ${i === 1499 ? "relu" : `L${i + 1}`} }`).join("\n");
+    const blocks = Array.from(
+      { length: 1500 },
+      (_, i) => `block L${i}() { ${i === 1499 ? "relu" : `L${i + 1}`} }`,
+    ).join("\n");
     // The resolver walks the block graph with an explicit stack; elaboration stops at RN403.
     expect(located(`${blocks}\n${model("  L0")}`).map((c) => c.slice(0, 5))).toEqual(["RN403"]);
   });
@@ -117,8 +138,14 @@ describe("finding 4: one bad file never stops lint", () => {
     writeFileSync(join(dir, "models", "b-bad.resnet"), model("  conv(8, k=3)"));
     writeFileSync(join(dir, "models", "c-good.resnet"), model("  relu"));
     const r = runCli(["lint", "--format", "sarif", "models"], dir);
-    const sarif = JSON.parse(r.stdout) as { runs: { results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[] };
-    const results = sarif.runs[0]!.results.map((x) => `${x.ruleId} ${x.locations[0]!.physicalLocation.artifactLocation.uri}`);
+    const sarif = JSON.parse(r.stdout) as {
+      runs: {
+        results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[];
+      }[];
+    };
+    const results = sarif.runs[0]!.results.map(
+      (x) => `${x.ruleId} ${x.locations[0]!.physicalLocation.artifactLocation.uri}`,
+    );
     expect(results).toEqual(["RN404 models/a-deep.resnet", "RN207 models/b-bad.resnet"]);
     expect(r.code).toBe(1);
   });
@@ -127,7 +154,13 @@ describe("finding 4: one bad file never stops lint", () => {
     const r = checkIsolated("x.resnet", memoryHost({ "x.resnet": model("  relu") }), {}, () => {
       throw new Error("boom");
     });
-    expect(r.diagnostics.map((d) => [d.code, d.span.file, d.message])).toEqual([["RN007", "x.resnet", "resnetc could not finish checking x.resnet (Error: boom): this is a bug in resnetc, please report it with this file"]]);
+    expect(r.diagnostics.map((d) => [d.code, d.span.file, d.message])).toEqual([
+      [
+        "RN007",
+        "x.resnet",
+        "resnetc could not finish checking x.resnet (Error: boom): this is a bug in resnetc, please report it with this file",
+      ],
+    ]);
   });
 });
 
@@ -147,13 +180,18 @@ describe("finding 6: cost amplification", () => {
 
   it("a layer name over 1,024 characters, and 16 MiB of names in all, are RN401", () => {
     const long = "s".repeat(SOURCE_LIMITS.name);
-    const nested = (depth: number, inner: string): string => `${`stage ${long} {\n`.repeat(depth)}${inner}\n${"}\n".repeat(depth)}`;
+    const nested = (depth: number, inner: string): string =>
+      `${`stage ${long} {\n`.repeat(depth)}${inner}\n${"}\n".repeat(depth)}`;
     expect(located(model(nested(5, "relu")))).toEqual(["RN401@8:1"]); // the relu inside
     // Names of ~977 characters (3 x 257 + 201 + the index) under the 1,024 of one name: 17,500
     // of them pass 16 MiB in all, which stops the model at the layer that passes it.
     const total = checkSource(model(nested(3, `stage ${"t".repeat(200)} { relu * 17500 }`))).diagnostics;
     expect(total.map((d) => d.code)).toEqual(["RN401"]);
-    expect(total[0]!.message).toMatch(new RegExp(`^total length of the layer names 16,77\\d,\\d{3} \\(at this layer\\) exceeds the limit of ${LIMITS.layerNameChars.toLocaleString("en-US")}$`));
+    expect(total[0]!.message).toMatch(
+      new RegExp(
+        `^total length of the layer names 16,77\\d,\\d{3} \\(at this layer\\) exceeds the limit of ${LIMITS.layerNameChars.toLocaleString("en-US")}$`,
+      ),
+    );
   });
 
   it("nested repeats over the layer limit stop at the outer count after one repetition", () => {

@@ -33,9 +33,17 @@ const one = (name: string, shape: string, body: string): Case => ({ name, body, 
  */
 const CASES: Case[] = [
   one("conv k3 s2 auto, odd sizes", "N, 3, 7, 9", "conv(4, k=3, stride=2)"),
-  one("conv per-dim k, stride, padding, dilation", "N, 2, 11, 8", "conv(3, k=[3, 5], stride=[2, 1], padding=[1, 2], dilation=[2, 1])"),
+  one(
+    "conv per-dim k, stride, padding, dilation",
+    "N, 2, 11, 8",
+    "conv(3, k=[3, 5], stride=[2, 1], padding=[1, 2], dilation=[2, 1])",
+  ),
   one("conv same, even kernel, stride 3 (asymmetric pads)", "N, 2, 10, 7", "conv(3, k=4, stride=3, padding=same)"),
-  one("conv same on symbolic sizes, dilated (explicit pads at stride 1)", "N, 2, H, W", "conv(3, k=3, dilation=2, padding=same)"),
+  one(
+    "conv same on symbolic sizes, dilated (explicit pads at stride 1)",
+    "N, 2, H, W",
+    "conv(3, k=3, dilation=2, padding=same)",
+  ),
   one("conv same on symbolic sizes, strided (auto_pad)", "N, 2, H, W", "conv(3, k=4, stride=3, padding=same)"),
   one("conv valid k5 s3", "N, 1, 12, 13", "conv(2, k=5, stride=3, padding=valid)"),
   one("conv groups, k1, bias", "N, 4, 5, 5", "conv(6, k=1, groups=2, bias=true)"),
@@ -55,11 +63,23 @@ const CASES: Case[] = [
   one("softmax axis -1, rank 3", "N, 3, 7", "softmax(axis=-1)"),
   one("softmax axis 2, rank 4", "N, 2, 3, 5", "softmax(axis=2)"),
   one("maxpool k3 s2 auto, odd size (ResNet stem)", "N, 2, 9, 9", "maxpool(k=3, stride=2)"),
-  one("maxpool ceil, last window in the padding (issue 16)", "N, 1, 9, 9", "maxpool(k=2, stride=2, padding=1, ceil=true)"),
-  one("maxpool ceil, last window in the padding, symbolic", "N, 1, H, W", "maxpool(k=2, stride=2, padding=1, ceil=true)"),
+  one(
+    "maxpool ceil, last window in the padding (issue 16)",
+    "N, 1, 9, 9",
+    "maxpool(k=2, stride=2, padding=1, ceil=true)",
+  ),
+  one(
+    "maxpool ceil, last window in the padding, symbolic",
+    "N, 1, H, W",
+    "maxpool(k=2, stride=2, padding=1, ceil=true)",
+  ),
   one("maxpool ceil, stride below kernel", "N, 2, 10, 10", "maxpool(k=3, stride=2, ceil=true)"),
   one("maxpool ceil, stride above kernel", "N, 1, 5, 8", "maxpool(k=1, stride=3, ceil=true)"),
-  one("maxpool ceil, one dim rounds up, the other drops its last window", "N, 1, 7, 5", "maxpool(k=[2, 1], stride=[2, 3], padding=0, ceil=true)"),
+  one(
+    "maxpool ceil, one dim rounds up, the other drops its last window",
+    "N, 1, 7, 5",
+    "maxpool(k=[2, 1], stride=[2, 3], padding=0, ceil=true)",
+  ),
   one("avgpool ceil, padding k-1", "N, 1, 8, 8", "avgpool(k=3, stride=3, padding=2, ceil=true)"),
   one("avgpool ceil, k2 (ResNet-D), odd size", "N, 1, 7, 7", "avgpool(k=2, ceil=true)"),
   one("avgpool ceil, symbolic", "N, 1, H, W", "avgpool(k=3, stride=2, padding=1, ceil=true)"),
@@ -81,17 +101,35 @@ const CASES: Case[] = [
   one("upsample linear x3", "N, 2, 3, 5", "upsample(3, mode=linear)"),
   one("upsample 1d", "N, 2, 7", "upsample(2)"),
   one("pixel_shuffle", "N, 8, 3, 5", "pixel_shuffle(2)"),
-  { name: "add and broadcasting mul", inputs: { x: "N, 4, 5, 5" }, body: "let a = x relu\nlet g = x gap sigmoid\noutput add(a, x) * g" },
+  {
+    name: "add and broadcasting mul",
+    inputs: { x: "N, 4, 5, 5" },
+    body: "let a = x relu\nlet g = x gap sigmoid\noutput add(a, x) * g",
+  },
   { name: "concat on channels", inputs: { x: "N, 2, 3, 5", y: "N, 3, 3, 5" }, body: "output concat(x, y)" },
-  { name: "concat on a negative axis", inputs: { x: "N, 2, 3, 5", y: "N, 2, 3, 4" }, body: "output concat(x, y, axis=-1)" },
+  {
+    name: "concat on a negative axis",
+    inputs: { x: "N, 2, 3, 5", y: "N, 2, 3, 4" },
+    body: "output concat(x, y, axis=-1)",
+  },
   one("shortcut pad (option A), odd size", "N, 4, 9, 9", "residual { conv(8, k=3, stride=2) bn } shortcut pad"),
-  one("shortcut avgproject (ResNet-D), odd size", "N, 4, 9, 9", "residual { conv(8, k=3, stride=2) bn } shortcut avgproject"),
+  one(
+    "shortcut avgproject (ResNet-D), odd size",
+    "N, 4, 9, 9",
+    "residual { conv(8, k=3, stride=2) bn } shortcut avgproject",
+  ),
   one("shortcut project", "N, 4, 9, 7", "residual { conv(8, k=3, stride=2) bn } shortcut project"),
-  one("SEW merges", "N, 4, 5, 5", "residual(merge=and) { relu } shortcut identity\nresidual(merge=iand) { sigmoid } shortcut identity\nresidual(merge=mul) { tanh } shortcut identity"),
+  one(
+    "SEW merges",
+    "N, 4, 5, 5",
+    "residual(merge=and) { relu } shortcut identity\nresidual(merge=iand) { sigmoid } shortcut identity\nresidual(merge=mul) { tanh } shortcut identity",
+  ),
 ];
 
 function source(c: Case, sizes: Record<string, number> = {}): string {
-  const inputs = Object.entries(c.inputs).map(([n, s]) => `  input ${n}: f32[${s.replace(/\b[A-Z]\b/g, (d) => (d !== "N" && sizes[d] ? String(sizes[d]) : d))}]`);
+  const inputs = Object.entries(c.inputs).map(
+    ([n, s]) => `  input ${n}: f32[${s.replace(/\b[A-Z]\b/g, (d) => (d !== "N" && sizes[d] ? String(sizes[d]) : d))}]`,
+  );
   return `model T {\n${inputs.join("\n")}\n  ${c.body.replace(/\n/g, "\n  ")}\n}\n`;
 }
 
@@ -116,7 +154,12 @@ function exposeAll(bytes: Uint8Array, g: Graph): Uint8Array {
   for (const n of g.nodes)
     if (n.op !== "input" && produced.has(n.name) && !outputs.has(n.name)) {
       graph.valueInfo = graph.valueInfo!.filter((v) => v.name !== n.name);
-      graph.output!.push(onnx.ValueInfoProto.create({ name: n.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+      graph.output!.push(
+        onnx.ValueInfoProto.create({
+          name: n.name,
+          type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } },
+        }),
+      );
     }
   return onnx.ModelProto.encode(m).finish();
 }
@@ -126,7 +169,14 @@ async function runOrt(bytes: Uint8Array, g: Graph): Promise<Record<string, reado
   const feeds: Record<string, ort.Tensor> = {};
   for (const [i, io] of g.inputs.entries()) {
     const dims = io.shape.map((d) => (typeof d === "number" ? d : SIZES[d.key]!));
-    feeds[io.name] = new ort.Tensor("float32", random(dims.reduce((a, b) => a * b, 1), 7 + i), dims);
+    feeds[io.name] = new ort.Tensor(
+      "float32",
+      random(
+        dims.reduce((a, b) => a * b, 1),
+        7 + i,
+      ),
+      dims,
+    );
   }
   const out = await session.run(feeds);
   return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.dims]));
@@ -138,7 +188,9 @@ const written: string[] = [];
 describe("shape rules agree with ONNX Runtime", () => {
   it("covers every registered op and the residual-unit ops", () => {
     const seen = new Set(CASES.flatMap((c) => graphOf(source(c, SIZES)).nodes.map((n) => n.op)));
-    const missing = [...allOps().map((o) => o.name), "shortcut_pad", "sew_and", "sew_iand", "add", "mul"].filter((op) => !seen.has(op));
+    const missing = [...allOps().map((o) => o.name), "shortcut_pad", "sew_and", "sew_iand", "add", "mul"].filter(
+      (op) => !seen.has(op),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -154,8 +206,10 @@ describe("shape rules agree with ONNX Runtime", () => {
       const got = await runOrt(exposeAll(r.bytes!, g), g);
       const compared = g.nodes.filter((n) => n.name in got);
       expect(compared.length).toBeGreaterThan(0);
-      for (const n of compared) expect({ tensor: n.name, dims: got[n.name] }).toEqual({ tensor: n.name, dims: concrete(n.shape) });
-      for (const o of g.outputs) expect({ output: o.name, dims: got[o.name] }).toEqual({ output: o.name, dims: concrete(o.shape) });
+      for (const n of compared)
+        expect({ tensor: n.name, dims: got[n.name] }).toEqual({ tensor: n.name, dims: concrete(n.shape) });
+      for (const o of g.outputs)
+        expect({ output: o.name, dims: got[o.name] }).toEqual({ output: o.name, dims: concrete(o.shape) });
 
       // Symbolic spatial sizes: the same ONNX runs at the sizes and gives the concrete shape.
       if (!Object.values(c.inputs).some((s) => /\b[A-MO-Z]\b/.test(s))) return;
@@ -166,7 +220,8 @@ describe("shape rules agree with ONNX Runtime", () => {
       writeFileSync(symPath, rs.bytes!);
       written.push(symPath);
       const gotSym = await runOrt(rs.bytes!, gs);
-      for (const o of g.outputs) expect({ output: o.name, dims: gotSym[o.name] }).toEqual({ output: o.name, dims: concrete(o.shape) });
+      for (const o of g.outputs)
+        expect({ output: o.name, dims: gotSym[o.name] }).toEqual({ output: o.name, dims: concrete(o.shape) });
     });
 });
 

@@ -37,7 +37,9 @@ function random(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32 - 0.5));
 }
 
-const examples = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".resnet")).sort();
+const examples = readdirSync(join(repoRoot, "examples"))
+  .filter((f) => f.endsWith(".resnet"))
+  .sort();
 const graphs = examples.flatMap((f) => check([`examples/${f}`], host).graphs.map((g) => ({ file: f, g })));
 
 describe("every example in ONNX Runtime", () => {
@@ -54,7 +56,13 @@ describe("every example in ONNX Runtime", () => {
       const feeds: Record<string, { dims: number[]; data: Float32Array }> = {};
       for (const i of g.inputs) {
         const dims = i.shape.map((d) => (typeof d === "number" ? d : 2));
-        feeds[i.name] = { dims, data: random(dims.reduce((a, b) => a * b, 1), 7) };
+        feeds[i.name] = {
+          dims,
+          data: random(
+            dims.reduce((a, b) => a * b, 1),
+            7,
+          ),
+        };
       }
       const out = await run(r.bytes!, feeds);
       for (const o of g.outputs) {
@@ -73,11 +81,16 @@ describe("onnx.checker", () => {
     if (process.env["CI"]) it("python3-onnx must be installed in CI", () => expect.fail(why));
     else console.warn(why);
   }
-  it.runIf(available)("check_model(full_check=True) passes for every example", () => {
-    const script = "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
-    const out = execFileSync("/usr/bin/python3", ["-c", script, ...written], { encoding: "utf8" });
-    expect(out.trim()).toBe(`ok ${graphs.length}`);
-  }, 120_000);
+  it.runIf(available)(
+    "check_model(full_check=True) passes for every example",
+    () => {
+      const script =
+        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+      const out = execFileSync("/usr/bin/python3", ["-c", script, ...written], { encoding: "utf8" });
+      expect(out.trim()).toBe(`ok ${graphs.length}`);
+    },
+    120_000,
+  );
 });
 
 const TINY = `model Tiny {
@@ -103,15 +116,21 @@ describe("hand-checked numbers", () => {
     const renamed = new Map([...weights].map(([k, v]) => [k.replace("residual1.conv1", conv), v]));
     const r = emitOnnx(g, { weights: renamed });
     expect(r.diagnostics).toEqual([]);
-    const out = await run(r.bytes!, { x: { dims: [1, 1, 3, 3], data: Float32Array.from({ length: 9 }, (_, i) => i + 1) } });
+    const out = await run(r.bytes!, {
+      x: { dims: [1, 1, 3, 3], data: Float32Array.from({ length: 9 }, (_, i) => i + 1) },
+    });
     expect(Array.from(out["output"]!.data as Float32Array)).toEqual([0, 0, 0, 7, 11, 8, 19, 23, 17]);
   });
 
   it("option A: stride-2 subsample and zero channel padding", async () => {
-    const g = graphOf(`model A { input x: f32[N, 2, 4, 4]; residual { conv(4, k=3, stride=2, init=zeros) } shortcut pad }`);
+    const g = graphOf(
+      `model A { input x: f32[N, 2, 4, 4]; residual { conv(4, k=3, stride=2, init=zeros) } shortcut pad }`,
+    );
     const r = emitOnnx(g);
     const x = Float32Array.from({ length: 32 }, (_, i) => i);
-    const out = Array.from((await run(r.bytes!, { x: { dims: [1, 2, 4, 4], data: x } }))["output"]!.data as Float32Array);
+    const out = Array.from(
+      (await run(r.bytes!, { x: { dims: [1, 2, 4, 4], data: x } }))["output"]!.data as Float32Array,
+    );
     // The branch is all zeros, so the output is the shortcut: channel 0 zero, then x's two
     // channels at even rows and columns, then channel 3 zero.
     expect(out).toEqual([0, 0, 0, 0, 0, 2, 8, 10, 16, 18, 24, 26, 0, 0, 0, 0]);
@@ -139,7 +158,10 @@ describe("properties of the file", () => {
     expect(g.input![0]!.name).toBe("image");
     expect(g.input![0]!.type!.tensorType!.shape!.dim![0]!.dimParam).toBe("N");
     expect(g.output![0]!.name).toBe("output");
-    for (const model of [m, emitOnnx(check(["examples/cifar-resnet.resnet"], host, { model: "ResNet20" }).graphs[0]!).model!]) {
+    for (const model of [
+      m,
+      emitOnnx(check(["examples/cifar-resnet.resnet"], host, { model: "ResNet20" }).graphs[0]!).model!,
+    ]) {
       const produced = new Set(model.graph!.node!.flatMap((n) => n.output ?? []));
       const infos = new Set(model.graph!.valueInfo!.map((v) => v.name));
       expect([...produced].filter((t) => t !== "output" && !infos.has(t))).toEqual([]);
@@ -182,13 +204,19 @@ describe("options", () => {
     expect(out["output"]!.dims).toEqual([1, 1000]);
     expect(emitOnnx(r18, { opset: 10 }).diagnostics.map((d) => d.code)).toEqual(["RN502"]);
     const ln = graphOf(`model T { input x: f32[N, 16, 64]; layernorm dense(64) }`);
-    expect(emitOnnx(ln, { opset: 16 }).diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual(["RN501 layernorm needs opset 17 or later; the requested opset is 16"]);
+    expect(emitOnnx(ln, { opset: 16 }).diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      "RN501 layernorm needs opset 17 or later; the requested opset is 16",
+    ]);
   }, 60_000);
 });
 
 describe("lowering coverage", () => {
   it("every registered op has an ONNX lowering; an op without one is RN503", () => {
-    expect(allOps().map((o) => o.name).filter((n) => !(n in lowerings))).toEqual([]);
+    expect(
+      allOps()
+        .map((o) => o.name)
+        .filter((n) => !(n in lowerings)),
+    ).toEqual([]);
     const g = graphOf(`model T { input x: f32[N, 4]; relu }`);
     const broken = { ...g, nodes: g.nodes.map((n) => (n.op === "relu" ? { ...n, op: "mystery" } : n)) };
     expect(emitOnnx(broken).diagnostics.map((d) => d.code)).toEqual(["RN503"]);
@@ -207,7 +235,9 @@ describe("--weights checkpoints", () => {
     expect(emitOnnx(g, { weights: missing }).diagnostics.map((d) => d.code)).toEqual(["RN602"]);
     const misshapen = new Map(good);
     misshapen.set(`${conv}.weight`, { dims: [1, 1, 5, 5], data: new Float32Array(25) });
-    expect(emitOnnx(g, { weights: misshapen }).diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([`RN603 checkpoint tensor \`${conv}.weight\` has shape [1, 1, 5, 5], the model needs [1, 1, 3, 3]`]);
+    expect(emitOnnx(g, { weights: misshapen }).diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      `RN603 checkpoint tensor \`${conv}.weight\` has shape [1, 1, 5, 5], the model needs [1, 1, 3, 3]`,
+    ]);
     const nan = new Map(good);
     nan.set(`${conv}.bias`, { dims: [1], data: Float32Array.of(NaN) });
     expect(emitOnnx(g, { weights: nan }).diagnostics.map((d) => d.code)).toEqual(["RN605"]);
@@ -224,11 +254,29 @@ describe("--weights checkpoints", () => {
     writeFileSync(join(dir, "weights.json"), json);
     writeFileSync(join(dir, "weights.bin"), bin);
     writeFileSync(join(work, "tiny.resnet"), TINY);
-    const ok = runCli(["compile", join(work, "tiny.resnet"), "--target", "onnx", "--weights", dir, "-o", join(work, "tiny.onnx")]);
+    const ok = runCli([
+      "compile",
+      join(work, "tiny.resnet"),
+      "--target",
+      "onnx",
+      "--weights",
+      dir,
+      "-o",
+      join(work, "tiny.onnx"),
+    ]);
     expect(ok.code).toBe(0);
     expect(existsSync(join(work, "tiny.onnx"))).toBe(true);
     writeFileSync(join(dir, "weights.json"), "{not json");
-    const bad = runCli(["compile", join(work, "tiny.resnet"), "--target", "onnx", "--weights", dir, "-o", join(work, "tiny2.onnx")]);
+    const bad = runCli([
+      "compile",
+      join(work, "tiny.resnet"),
+      "--target",
+      "onnx",
+      "--weights",
+      dir,
+      "-o",
+      join(work, "tiny2.onnx"),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/RN601 cannot read checkpoint/);
     expect(existsSync(join(work, "tiny2.onnx"))).toBe(false);
@@ -248,7 +296,9 @@ describe("resnetc compile", () => {
     const r = runCli(["compile", "examples/plain-cifar.resnet", "--target", "onnx", "-o", dir, "--text"]);
     expect(r.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(["Plain20.onnx", "Plain56.onnx"]);
-    expect(r.stdout).toMatch(/^node cifarresnet1\.layer1\.0\.conv1: \[N, 16, 32, 32\] = Conv\(cifarresnet1\.relu1, cifarresnet1\.layer1\.0\.conv1\.weight\)/m);
+    expect(r.stdout).toMatch(
+      /^node cifarresnet1\.layer1\.0\.conv1: \[N, 16, 32, 32\] = Conv\(cifarresnet1\.relu1, cifarresnet1\.layer1\.0\.conv1\.weight\)/m,
+    );
   });
   it("usage errors: no --target, a bad --opset value", () => {
     expect(runCli(["compile", "examples/resnet18.resnet"]).code).toBe(2);

@@ -16,8 +16,17 @@ describe("outputs independent of the working directory", () => {
   it("ONNX: the same bytes from the repository and from another folder; std named std/...", async () => {
     const a = join(elsewhere, "a.onnx");
     const b = join(elsewhere, "b.onnx");
-    expect((await runCliAsync(["compile", "examples/resnet18.resnet", "--target", "onnx", "-o", a], repoRoot)).code).toBe(0);
-    expect((await runCliAsync(["compile", join(repoRoot, "examples", "resnet18.resnet"), "--target", "onnx", "-o", b, "--text"], elsewhere)).code).toBe(0);
+    expect(
+      (await runCliAsync(["compile", "examples/resnet18.resnet", "--target", "onnx", "-o", a], repoRoot)).code,
+    ).toBe(0);
+    expect(
+      (
+        await runCliAsync(
+          ["compile", join(repoRoot, "examples", "resnet18.resnet"), "--target", "onnx", "-o", b, "--text"],
+          elsewhere,
+        )
+      ).code,
+    ).toBe(0);
     const bytesA = readFileSync(a);
     expect(Buffer.compare(bytesA, readFileSync(b))).toBe(0);
     const text = bytesA.toString("latin1");
@@ -30,8 +39,17 @@ describe("outputs independent of the working directory", () => {
   it("TypeScript: the same model.ts and train.ts from both folders, with no absolute path", async () => {
     const a = join(elsewhere, "ts-a");
     const b = join(elsewhere, "ts-b");
-    expect((await runCliAsync(["compile", "examples/resnet18.resnet", "--target", "ts", "-o", a], repoRoot)).code).toBe(0);
-    expect((await runCliAsync(["compile", join(repoRoot, "examples", "resnet18.resnet"), "--target", "ts", "-o", b], elsewhere)).code).toBe(0);
+    expect((await runCliAsync(["compile", "examples/resnet18.resnet", "--target", "ts", "-o", a], repoRoot)).code).toBe(
+      0,
+    );
+    expect(
+      (
+        await runCliAsync(
+          ["compile", join(repoRoot, "examples", "resnet18.resnet"), "--target", "ts", "-o", b],
+          elsewhere,
+        )
+      ).code,
+    ).toBe(0);
     for (const f of ["model.ts", "train.ts"]) {
       const text = readFileSync(join(a, f), "utf8");
       expect(readFileSync(join(b, f), "utf8")).toBe(text);

@@ -15,7 +15,12 @@ let work: string;
 let tarballs: { compiler: string; runtime: string };
 
 function npm(args: string[], cwd: string): { code: number | null; out: string } {
-  const r = spawnSync("npm", args, { cwd, encoding: "utf8", timeout: 300_000, env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" } });
+  const r = spawnSync("npm", args, {
+    cwd,
+    encoding: "utf8",
+    timeout: 300_000,
+    env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" },
+  });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -51,8 +56,15 @@ function cleanBase(): string {
 beforeAll(() => {
   work = mkdtempSync(join(cleanBase(), "resnetc-pack-"));
   // dist/ is already built (npm test builds first); packing must not rebuild it.
-  for (const [dir, key] of [[repoRoot, "compiler"], [join(repoRoot, "packages", "runtime"), "runtime"]] as const) {
-    const r = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  for (const [dir, key] of [
+    [repoRoot, "compiler"],
+    [join(repoRoot, "packages", "runtime"), "runtime"],
+  ] as const) {
+    const r = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const file = (JSON.parse(r.stdout) as { filename: string }[])[0]!.filename;
     (tarballs ??= { compiler: "", runtime: "" })[key] = join(work, file.replace(/^@/, "").replace(/\//g, "-"));
@@ -64,7 +76,10 @@ describe("the packed resnetc tarball in an empty project", () => {
   it("installs under 40 MB without @tensorflow, and `npx resnetc lint` reports a located error", () => {
     const proj = join(work, "lint-only");
     mkdirSync(proj);
-    writeFileSync(join(proj, "package.json"), JSON.stringify({ name: "user-project", version: "1.0.0", private: true }));
+    writeFileSync(
+      join(proj, "package.json"),
+      JSON.stringify({ name: "user-project", version: "1.0.0", private: true }),
+    );
     const install = npm(["install", "--prefer-offline", "--no-save", tarballs.compiler], proj);
     expect(install.code, install.out).toBe(0);
     const modules = join(proj, "node_modules");
@@ -74,17 +89,33 @@ describe("the packed resnetc tarball in an empty project", () => {
     console.log(`node_modules of a lint-only install: ${(bytes / 1024 / 1024).toFixed(1)} MB (limit 40 MB)`);
     expect(bytes).toBeLessThan(MAX_BYTES);
 
-    writeFileSync(join(proj, "broken.resnet"), "model M {\n  input x: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  expect [N, 16, 8, 8]\n}\n");
-    const lint = spawnSync("npx", ["--no-install", "resnetc", "lint", "."], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+    writeFileSync(
+      join(proj, "broken.resnet"),
+      "model M {\n  input x: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  expect [N, 16, 8, 8]\n}\n",
+    );
+    const lint = spawnSync("npx", ["--no-install", "resnetc", "lint", "."], {
+      cwd: proj,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(lint.stdout).toMatch(/^broken\.resnet:4:3 error RN206 expect failed/m);
     expect(lint.stdout).toContain("^^^");
     expect(lint.status).toBe(1);
 
     // The training commands say in one line how to get the runtime.
     writeFileSync(join(proj, "good.resnet"), "model M {\n  input x: f32[N, 4]\n  dense(2)\n}\n");
-    for (const [cmd, args] of [["train", ["train", "good.resnet"]], ["doctor", ["doctor"]]] as const) {
-      const r = spawnSync("npx", ["--no-install", "resnetc", ...args], { cwd: proj, encoding: "utf8", timeout: 60_000 });
-      expect(r.stderr.trim()).toMatch(new RegExp(`^resnetc: \`resnetc ${cmd}\` needs the training runtime: npm install @resnetc/runtime`));
+    for (const [cmd, args] of [
+      ["train", ["train", "good.resnet"]],
+      ["doctor", ["doctor"]],
+    ] as const) {
+      const r = spawnSync("npx", ["--no-install", "resnetc", ...args], {
+        cwd: proj,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(r.stderr.trim()).toMatch(
+        new RegExp(`^resnetc: \`resnetc ${cmd}\` needs the training runtime: npm install @resnetc/runtime`),
+      );
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.status).toBe(2);
     }
@@ -93,14 +124,41 @@ describe("the packed resnetc tarball in an empty project", () => {
   it("with @resnetc/runtime's tarball beside it, doctor and train run", () => {
     const proj = join(work, "with-runtime");
     mkdirSync(proj);
-    writeFileSync(join(proj, "package.json"), JSON.stringify({ name: "user-project", version: "1.0.0", private: true }));
+    writeFileSync(
+      join(proj, "package.json"),
+      JSON.stringify({ name: "user-project", version: "1.0.0", private: true }),
+    );
     // --omit=optional: tfjs-node(-gpu) would try to download libtensorflow.
-    const install = npm(["install", "--prefer-offline", "--no-save", "--omit=optional", tarballs.compiler, tarballs.runtime], proj);
+    const install = npm(
+      ["install", "--prefer-offline", "--no-save", "--omit=optional", tarballs.compiler, tarballs.runtime],
+      proj,
+    );
     expect(install.code, install.out).toBe(0);
-    const doctor = spawnSync("npx", ["--no-install", "resnetc", "doctor"], { cwd: proj, encoding: "utf8", timeout: 120_000 });
+    const doctor = spawnSync("npx", ["--no-install", "resnetc", "doctor"], {
+      cwd: proj,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(doctor.stdout).toMatch(/emitted programs will use: (wasm|cpu|tensorflow)/);
     writeFileSync(join(proj, "tiny.resnet"), "model Tiny {\n  input x: f32[N, 1, 4, 4]\n  flatten dense(2)\n}\n");
-    const train = spawnSync("npx", ["--no-install", "resnetc", "train", "tiny.resnet", "--synthetic", "8", "--batch", "4", "--epochs", "1", "--out", "run"], { cwd: proj, encoding: "utf8", timeout: 300_000 });
+    const train = spawnSync(
+      "npx",
+      [
+        "--no-install",
+        "resnetc",
+        "train",
+        "tiny.resnet",
+        "--synthetic",
+        "8",
+        "--batch",
+        "4",
+        "--epochs",
+        "1",
+        "--out",
+        "run",
+      ],
+      { cwd: proj, encoding: "utf8", timeout: 300_000 },
+    );
     expect(train.status, train.stdout + train.stderr).toBe(0);
     expect(statSync(join(proj, "run", "weights.bin")).size).toBe((2 * 16 + 2) * 4);
   }, 600_000);

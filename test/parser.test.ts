@@ -62,7 +62,7 @@ describe("expressions", () => {
     ["a when not b and c or d else e", "(a when (((not b) and c) or d) else e)"],
     ["conv(c, k=[3, 1], padding=same)", "conv(c, k=[3, 1], padding=same)"],
     ["x when a < b else y", "(x when (a < b) else y)"],
-    ["f(1.5e-3, true, \"s\")", 'f(0.0015, true, "s")'],
+    ['f(1.5e-3, true, "s")', 'f(0.0015, true, "s")'],
   ];
   for (const [src, want] of table) it(src, () => expect(expr(src)).toBe(want));
 });
@@ -85,7 +85,10 @@ describe("statements", () => {
     }
   });
   it("custom shortcut bodies", () => {
-    expect(firstStmt("residual { relu } shortcut { avgpool(k=2) conv(c, k=1) }")).toMatchObject({ kind: "residual", shortcut: { kind: "custom" } });
+    expect(firstStmt("residual { relu } shortcut { avgpool(k=2) conv(c, k=1) }")).toMatchObject({
+      kind: "residual",
+      shortcut: { kind: "custom" },
+    });
   });
   it("for, if/else if/else on separate lines, stage", () => {
     expect(firstStmt("for i in 1..n { relu }")).toMatchObject({ kind: "for", var: "i" });
@@ -99,12 +102,14 @@ describe("statements", () => {
   });
   it("parameters with types and defaults, `shortcut` as a type", () => {
     const [ast] = parseSource("t.resnet", "block B(c: int, stride: int = 1, sc: shortcut = auto, w = 2) { relu }");
-    expect(ast.definitions[0]!.params.map((p) => [p.name, p.type ?? null, p.default ? show(p.default) : null])).toEqual([
-      ["c", "int", null],
-      ["stride", "int", "1"],
-      ["sc", "shortcut", "auto"],
-      ["w", null, "2"],
-    ]);
+    expect(ast.definitions[0]!.params.map((p) => [p.name, p.type ?? null, p.default ? show(p.default) : null])).toEqual(
+      [
+        ["c", "int", null],
+        ["stride", "int", "1"],
+        ["sc", "shortcut", "auto"],
+        ["w", null, "2"],
+      ],
+    );
   });
 });
 
@@ -114,13 +119,15 @@ describe("syntax errors", () => {
     expect(errors("block A( { relu }\nblock B() { conv(3,) }\nmodel C { let = 1 }")).toHaveLength(3);
   });
   it("a bad character", () => expect(errors("block A() { relu $ }")).toEqual(['RN101 unexpected character "$"']));
-  it("an unterminated string", () => expect(errors('import "x\nblock A() { relu }')).toEqual(["RN103 unterminated string"]));
+  it("an unterminated string", () =>
+    expect(errors('import "x\nblock A() { relu }')).toEqual(["RN103 unterminated string"]));
   it("stray text at top level, then parsing goes on", () => {
     const [ast, ds] = parseSource("t.resnet", "relu relu\nblock A() { relu }\n}\nblock B() { relu }");
     expect(ds.map((d) => d.code)).toEqual(["RN104", "RN104"]);
     expect(ast.definitions.map((d) => d.name)).toEqual(["A", "B"]);
   });
-  it("missing closing brace at end of file", () => expect(errors("block A() {\n relu\n")).toEqual(["RN102 expected `}`, found end of file"]));
+  it("missing closing brace at end of file", () =>
+    expect(errors("block A() {\n relu\n")).toEqual(["RN102 expected `}`, found end of file"]));
 });
 
 describe("the grammar itself", () => {

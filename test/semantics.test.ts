@@ -41,7 +41,9 @@ describe("pipelines and repetition", () => {
   });
 
   it("arithmetic: //, ceil, min, max, and exact integer checks", () => {
-    const g = graphOf(`model M(c: int = 10) { input x: f32[N, 4]; dense(c // 3) dense(ceil(c / 4)) dense(max(c, 2) - min(c, 2)) }`);
+    const g = graphOf(
+      `model M(c: int = 10) { input x: f32[N, 4]; dense(c // 3) dense(ceil(c / 4)) dense(max(c, 2) - min(c, 2)) }`,
+    );
     expect(g.nodes.slice(1).map((n) => n.shape[1])).toEqual([3, 3, 8]);
   });
 });
@@ -67,7 +69,10 @@ describe("named dataflow: MRN-style multi-input nets", () => {
   });
 
   it("several outputs", () => {
-    expect(shapes(`model M { input x: f32[N, 8]; output a = dense(2); output b = dense(3) }`)).toEqual(["[N, 2]", "[N, 3]"]);
+    expect(shapes(`model M { input x: f32[N, 8]; output a = dense(2); output b = dense(3) }`)).toEqual([
+      "[N, 2]",
+      "[N, 3]",
+    ]);
   });
 
   it("squeeze-excitation as a broadcasting product written in the language", () => {
@@ -79,7 +84,8 @@ describe("named dataflow: MRN-style multi-input nets", () => {
 });
 
 describe("residual units", () => {
-  const unit = (sc: string, extra = "") => graphOf(`model M { input x: f32[N, 16, 32, 32]
+  const unit = (sc: string, extra = "") =>
+    graphOf(`model M { input x: f32[N, 16, 32, 32]
     residual${extra} { conv(32, k=3, stride=2) bn relu conv(32, k=3) bn }
     shortcut ${sc} }`);
   const branchParams = 16 * 32 * 9 + 64 + 32 * 32 * 9 + 64;
@@ -88,7 +94,10 @@ describe("residual units", () => {
     const g = unit("project");
     expect(g.params).toBe(branchParams + 16 * 32 + 64);
     const ds = g.nodes.filter((n) => n.name.startsWith("downsample"));
-    expect(ds.map((n) => `${n.name} ${n.op} ${JSON.stringify(n.attrs["stride"] ?? null)}`)).toEqual(["downsample.0 conv [2,2]", "downsample.1 bn null"]);
+    expect(ds.map((n) => `${n.name} ${n.op} ${JSON.stringify(n.attrs["stride"] ?? null)}`)).toEqual([
+      "downsample.0 conv [2,2]",
+      "downsample.1 bn null",
+    ]);
   });
   it("auto projects only where the shape changes (option B)", () => {
     expect(unit("auto").params).toBe(branchParams + 16 * 32 + 64);
@@ -114,19 +123,40 @@ describe("residual units", () => {
     expect(g.params).toBe(branchParams + 16 * 32);
   });
   it("identity on a shape change is RN201 at the residual, with a hint", () => {
-    const r = checkSource(`model M { input x: f32[N, 16, 32, 32]; residual { conv(32, k=3, stride=2) } shortcut identity }`);
+    const r = checkSource(
+      `model M { input x: f32[N, 16, 32, 32]; residual { conv(32, k=3, stride=2) } shortcut identity }`,
+    );
     expect(r.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
-      ["RN201", "residual add: branch gives [N, 32, 16, 16], shortcut gives [N, 16, 32, 32]", "use `shortcut project` (1x1 conv, stride 2) or `shortcut pad`"],
+      [
+        "RN201",
+        "residual add: branch gives [N, 32, 16, 16], shortcut gives [N, 16, 32, 32]",
+        "use `shortcut project` (1x1 conv, stride 2) or `shortcut pad`",
+      ],
     ]);
   });
   it("modifiers: gate (ReZero) 1 param, layerscale C params, scale and drop_path none", () => {
-    const base = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`).params;
-    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual(scale=0.1, gate=0, layerscale=1e-5, drop_path=0.1) { conv(16, k=3) bn } shortcut identity }`);
+    const base = graphOf(
+      `model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`,
+    ).params;
+    const g = graphOf(
+      `model M { input x: f32[N, 16, 8, 8]; residual(scale=0.1, gate=0, layerscale=1e-5, drop_path=0.1) { conv(16, k=3) bn } shortcut identity }`,
+    );
     expect(g.params).toBe(base + 1 + 16);
-    expect(g.nodes.map((n) => n.op)).toEqual(["input", "conv", "bn", "scale", "gate", "layerscale", "drop_path", "add"]);
+    expect(g.nodes.map((n) => n.op)).toEqual([
+      "input",
+      "conv",
+      "bn",
+      "scale",
+      "gate",
+      "layerscale",
+      "drop_path",
+      "add",
+    ]);
   });
   it("concat merge (dense connectivity) adds the channels", () => {
-    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual(merge=concat) { bn relu conv(12, k=3) } shortcut identity }`);
+    const g = graphOf(
+      `model M { input x: f32[N, 16, 8, 8]; residual(merge=concat) { bn relu conv(12, k=3) } shortcut identity }`,
+    );
     expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "28", "8", "8"]);
   });
   it("errors inside a block are reported at the call site, with a note at the block", () => {
@@ -148,7 +178,9 @@ describe("symbolic shapes", () => {
     expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "8", "(H - 1) // 2 + 1", "(W - 1) // 2 + 1"]);
   });
   it("expect binds capitalised names and `_` matches anything", () => {
-    expect(codes(`model M { input x: f32[B, 3, 8, 8]; expect [B, 3, S, S]; conv(4, k=3); expect [_, 4, S, S] }`)).toEqual([]);
+    expect(
+      codes(`model M { input x: f32[B, 3, 8, 8]; expect [B, 3, S, S]; conv(4, k=3); expect [_, 4, S, S] }`),
+    ).toEqual([]);
     expect(codes(`model M { input x: f32[B, 3, 8, 6]; expect [B, 3, S, S] }`)).toEqual(["RN206"]);
   });
   it("a residual unit over symbolic spatial sizes still finds its stride", () => {

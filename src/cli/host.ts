@@ -15,7 +15,18 @@
 //   opened non-blocking and checked with fstat on the open descriptor, and at most
 //   MAX_SOURCE_BYTES are read.
 
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host, ImportResolution } from "../compiler.js";
@@ -81,7 +92,8 @@ export function nodeHost(cwd: string, options: NodeHostOptions = {}): Host {
       // Root files given on the command line may themselves be links: the same rule applies.
       const root = rootFor(path);
       const real = realOrUndefined(abs);
-      if (real === undefined) return { error: existsSync(abs) || lstatExists(abs) ? "it is a broken symbolic link" : "no such file" };
+      if (real === undefined)
+        return { error: existsSync(abs) || lstatExists(abs) ? "it is a broken symbolic link" : "no such file" };
       const realRoot = root === stdDir ? realStd : (realOrUndefined(root) ?? root);
       if (!isInside(realRoot, real)) return { error: "it is a symbolic link to a file outside the project" };
       let fd: number;
@@ -90,18 +102,29 @@ export function nodeHost(cwd: string, options: NodeHostOptions = {}): Host {
         fd = openSync(abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        return { error: code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : `cannot open (${code ?? "error"})` };
+        return {
+          error:
+            code === "ENOENT"
+              ? "no such file"
+              : code === "EACCES"
+                ? "permission denied"
+                : code === "EISDIR"
+                  ? "is a directory"
+                  : `cannot open (${code ?? "error"})`,
+        };
       }
       try {
         const st = fstatSync(fd);
         if (st.isDirectory()) return { error: "is a directory" };
         if (!st.isFile()) return { error: "not a regular file" };
-        if (st.size > MAX_SOURCE_BYTES) return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
+        if (st.size > MAX_SOURCE_BYTES)
+          return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
         // Read at most one byte more than the limit: a file that grows while read is still refused.
         const buf = Buffer.alloc(Math.min(st.size, MAX_SOURCE_BYTES) + 1);
         let n = 0;
-        for (let k; n < buf.length && (k = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += k;
-        if (n > MAX_SOURCE_BYTES) return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
+        for (let k; n < buf.length && (k = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += k;
+        if (n > MAX_SOURCE_BYTES)
+          return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
         return buf.subarray(0, n);
       } catch (e) {
         return { error: `cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})` };
@@ -122,16 +145,22 @@ export function nodeHost(cwd: string, options: NodeHostOptions = {}): Host {
     resolveImport(fromFile, spec): ImportResolution {
       const refuse = (code: "RN005" | "RN006", reason: string): ImportResolution => ({ refused: code, reason });
       if (spec.includes("\0")) return refuse("RN005", "the path contains a NUL character");
-      if (isAbsolute(spec) || /^[A-Za-z]:/.test(spec) || spec.startsWith("\\") || spec.startsWith("~")) return refuse("RN005", "absolute paths are not allowed");
+      if (isAbsolute(spec) || /^[A-Za-z]:/.test(spec) || spec.startsWith("\\") || spec.startsWith("~"))
+        return refuse("RN005", "absolute paths are not allowed");
       const fromRoot = rootFor(fromFile);
       const isStd = spec.startsWith("std/");
       // std/ names the standard library from anywhere; inside std/, relative imports stay in it.
       const root = isStd ? stdDir : fromRoot;
       const abs = isStd ? resolve(stdDir, spec.slice(4)) : resolve(cwd, dirname(fromFile), spec);
-      if (!isInside(root, abs)) return refuse("RN005", isStd ? "it leaves the standard library" : `it leaves the project root ${displayPath(cwd, root) || "."}`);
+      if (!isInside(root, abs))
+        return refuse(
+          "RN005",
+          isStd ? "it leaves the standard library" : `it leaves the project root ${displayPath(cwd, root) || "."}`,
+        );
       const target = lstatExists(abs) ? abs : lstatExists(`${abs}.resnet`) ? `${abs}.resnet` : undefined;
       if (target === undefined) return undefined;
-      if (!target.endsWith(".resnet")) return refuse("RN006", isDirectory(target) ? "it is a directory" : "only .resnet files can be imported");
+      if (!target.endsWith(".resnet"))
+        return refuse("RN006", isDirectory(target) ? "it is a directory" : "only .resnet files can be imported");
       const real = realOrUndefined(target);
       if (real === undefined) return refuse("RN006", "it is a broken symbolic link");
       const realRoot = root === stdDir ? realStd : (realOrUndefined(root) ?? root);

@@ -109,7 +109,12 @@ type Parsed = { values: Record<string, string | boolean | undefined>; positional
 
 function parse(args: string[], options: OptionSpec): Parsed {
   try {
-    const r = parseArgs({ args, options: { help: { type: "boolean", short: "h" }, root: { type: "string" }, ...options }, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args,
+      options: { help: { type: "boolean", short: "h" }, root: { type: "string" }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -117,7 +122,12 @@ function parse(args: string[], options: OptionSpec): Parsed {
 }
 
 /** Checks each root file on its own (two examples may both define `ResNet18`). */
-function checkEach(files: string[], io: Io, model?: string, root?: string | boolean): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
+function checkEach(
+  files: string[],
+  io: Io,
+  model?: string,
+  root?: string | boolean,
+): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
   const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
   // Each file on its own: a compiler bug on one becomes its RN007 and the others still report.
   const results = files.map((f) => checkIsolated(f, host, model === undefined ? {} : { model }));
@@ -148,16 +158,18 @@ function exitFor(ds: readonly Diagnostic[], denyWarnings: boolean): number {
 
 function cmdCheck(args: string[], io: Io): number {
   const { values, positionals } = parse(args, { model: { type: "string" }, "deny-warnings": { type: "boolean" } });
-  if (values.help) return io.out(HELP["check"]!), EXIT_OK;
+  if (values.help) return (io.out(HELP["check"]!), EXIT_OK);
   if (positionals.length === 0) throw new UsageError("check: give at least one .resnet file");
   const { files, missing } = expandInputs(io.cwd, positionals);
-  if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
+  if (missing.length) return (io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE);
   const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
   for (const [i, r] of results.entries()) {
     const fileErrors = r.diagnostics.some((d) => d.severity === "error");
-    const models = r.graphs.map((g) => `${g.name} ${g.params.toLocaleString("en-US")} params, ${human(g.macs)} MACs`).join("; ");
+    const models = r.graphs
+      .map((g) => `${g.name} ${g.params.toLocaleString("en-US")} params, ${human(g.macs)} MACs`)
+      .join("; ");
     io.out(`${files[i]}: ${fileErrors ? "errors" : "ok"}${models ? ` (${models})` : ""}`);
   }
   if (diagnostics.length) io.err(summaryLine(diagnostics));
@@ -165,18 +177,33 @@ function cmdCheck(args: string[], io: Io): number {
 }
 
 function cmdLint(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { format: { type: "string", default: "text" }, "deny-warnings": { type: "boolean" } });
-  if (values.help) return io.out(HELP["lint"]!), EXIT_OK;
+  const { values, positionals } = parse(args, {
+    format: { type: "string", default: "text" },
+    "deny-warnings": { type: "boolean" },
+  });
+  if (values.help) return (io.out(HELP["lint"]!), EXIT_OK);
   const format = values.format as string;
-  if (!["text", "json", "github", "sarif"].includes(format)) throw new UsageError(`lint: unknown --format ${format} (text, json, github or sarif)`);
+  if (!["text", "json", "github", "sarif"].includes(format))
+    throw new UsageError(`lint: unknown --format ${format} (text, json, github or sarif)`);
   if (positionals.length === 0) throw new UsageError("lint: give files or folders to lint");
   const { files, missing } = expandInputs(io.cwd, positionals);
-  if (missing.length) return io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE;
-  if (files.length === 0) return io.err(`resnetc: no .resnet files under ${positionals.join(", ")}`), EXIT_USAGE;
+  if (missing.length) return (io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE);
+  if (files.length === 0) return (io.err(`resnetc: no .resnet files under ${positionals.join(", ")}`), EXIT_USAGE);
   const { diagnostics, sources } = checkEach(files, io, undefined, values.root);
   if (format === "json") {
     const errors = diagnostics.filter((d) => d.severity === "error").length;
-    io.out(JSON.stringify({ files: files.length, errors, warnings: diagnostics.length - errors, diagnostics: diagnostics.map((d) => toJson(d, sources)) }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          files: files.length,
+          errors,
+          warnings: diagnostics.length - errors,
+          diagnostics: diagnostics.map((d) => toJson(d, sources)),
+        },
+        null,
+        2,
+      ),
+    );
   } else if (format === "sarif") io.out(renderSarif(diagnostics, sources, version()));
   else if (format === "github") for (const d of diagnostics) io.out(renderGithub(d, sources));
   else {
@@ -189,15 +216,15 @@ function cmdLint(args: string[], io: Io): number {
 
 function cmdSummary(args: string[], io: Io): number {
   const { values, positionals } = parse(args, { model: { type: "string" }, json: { type: "boolean" } });
-  if (values.help) return io.out(HELP["summary"]!), EXIT_OK;
+  if (values.help) return (io.out(HELP["summary"]!), EXIT_OK);
   if (positionals.length !== 1) throw new UsageError("summary: give exactly one .resnet file");
   const file = positionals[0]!;
   const { files, missing } = expandInputs(io.cwd, [file]);
-  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  if (missing.length || files.length !== 1) return (io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE);
   const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
-  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  if (hasErrors(diagnostics)) return (io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS);
   const graphs = results[0]!.graphs;
   if (values.json) io.out(JSON.stringify(summaryJson(graphs)));
   else io.out(graphs.map(summaryTable).join("\n\n"));
@@ -206,7 +233,8 @@ function cmdSummary(args: string[], io: Io): number {
 
 function intOption(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== "string" || !/^-?\d+$/.test(v)) throw new UsageError(`--${name} takes an integer, found ${String(v)}`);
+  if (typeof v !== "string" || !/^-?\d+$/.test(v))
+    throw new UsageError(`--${name} takes an integer, found ${String(v)}`);
   return Number(v);
 }
 
@@ -228,14 +256,17 @@ async function loadRuntime(command: string): Promise<RuntimeApi> {
     return (await import(spec)) as RuntimeApi;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ERR_MODULE_NOT_FOUND" && /@resnetc\/runtime/.test((e as Error).message)) throw new RuntimeMissing(command);
+    if (code === "ERR_MODULE_NOT_FOUND" && /@resnetc\/runtime/.test((e as Error).message))
+      throw new RuntimeMissing(command);
     throw e;
   }
 }
 
 class RuntimeMissing extends Error {
   constructor(command: string) {
-    super(`\`resnetc ${command}\` needs the training runtime: npm install @resnetc/runtime (from the resnetc repository: npm install ./packages/runtime, or its packed tarball)`);
+    super(
+      `\`resnetc ${command}\` needs the training runtime: npm install @resnetc/runtime (from the resnetc repository: npm install ./packages/runtime, or its packed tarball)`,
+    );
   }
 }
 
@@ -246,7 +277,13 @@ function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
 }
 
 /** `--target ts`: DIR/model.ts and DIR/train.ts per model (DIR/NAME/ when there are several). */
-async function compileTs(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, stablePath: (path: string) => string, io: Io): Promise<number> {
+async function compileTs(
+  graphs: Graph[],
+  out: string | undefined,
+  sources: Map<string, SourceFile>,
+  stablePath: (path: string) => string,
+  io: Io,
+): Promise<number> {
   if (out === undefined) throw new UsageError("compile --target ts: give the output folder with -o DIR");
   let failed = false;
   for (const g of graphs) {
@@ -285,13 +322,16 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     rest = [...rest.slice(0, m), ...rest.slice(m + 2)];
   }
   const { files, missing } = expandInputs(io.cwd, [file]);
-  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  if (missing.length || files.length !== 1) return (io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE);
   const { results, diagnostics, sources } = checkEach(files, io, model);
   for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
-  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  if (hasErrors(diagnostics)) return (io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS);
   const graphs = results[0]!.graphs;
-  if (graphs.length !== 1) throw new UsageError(`train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`);
+  if (graphs.length !== 1)
+    throw new UsageError(
+      `train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`,
+    );
   const g = graphs[0]!;
   const r = emitTs(g, { version: version() });
   for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
@@ -311,25 +351,31 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
     weights: { type: "string" },
     text: { type: "boolean" },
   });
-  if (values.help) return io.out(HELP["compile"]!), EXIT_OK;
+  if (values.help) return (io.out(HELP["compile"]!), EXIT_OK);
   if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
-  if (values.target !== "onnx" && values.target !== "ts") throw new UsageError(`compile: --target must be onnx or ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`);
+  if (values.target !== "onnx" && values.target !== "ts")
+    throw new UsageError(
+      `compile: --target must be onnx or ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
+    );
   const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
   const seed = intOption(values.seed, "seed", 0);
   const file = positionals[0]!;
   const { files, missing } = expandInputs(io.cwd, [file]);
-  if (missing.length || files.length !== 1) return io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE;
+  if (missing.length || files.length !== 1) return (io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE);
   const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
   const report = (ds: readonly Diagnostic[]): void => ds.forEach((d) => io.err(renderText(d, sources) + "\n"));
   report(diagnostics);
   if (ioFailure(diagnostics, files)) return EXIT_USAGE;
-  if (hasErrors(diagnostics)) return io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS;
+  if (hasErrors(diagnostics)) return (io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS);
   const graphs = results[0]!.graphs;
   let weights: Map<string, Tensor> | undefined;
   if (typeof values.weights === "string") {
     const w = loadCheckpoint(values.weights, io);
     if (typeof w === "string") {
-      const d = diag("RN601", graphs[0]?.nodes[0]?.span ?? { file: files[0]!, start: 0, end: 0 }, { path: values.weights, reason: w });
+      const d = diag("RN601", graphs[0]?.nodes[0]?.span ?? { file: files[0]!, start: 0, end: 0 }, {
+        path: values.weights,
+        reason: w,
+      });
       report([d]);
       return EXIT_DIAGNOSTICS;
     }
@@ -338,22 +384,40 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const out = typeof values.out === "string" ? values.out : undefined;
   const { stablePath } = results[0]!;
   if (values.target === "ts") return compileTs(graphs, out, sources, stablePath, io);
-  if (graphs.length > 1 && out?.endsWith(".onnx")) throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
+  if (graphs.length > 1 && out?.endsWith(".onnx"))
+    throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
   const locate = spanLocator(sources, stablePath);
   // A folder (an existing one, or a path ending in "/") receives NAME.onnx even for one model.
-  const outIsDir = out !== undefined && (out.endsWith("/") || (existsSync(resolve(io.cwd, out)) && statSync(resolve(io.cwd, out)).isDirectory()));
+  const outIsDir =
+    out !== undefined &&
+    (out.endsWith("/") || (existsSync(resolve(io.cwd, out)) && statSync(resolve(io.cwd, out)).isDirectory()));
   let failed = false;
   for (const g of graphs) {
-    const r = emitOnnx({ ...g, file: stablePath(g.file) }, { opset, seed, foldBn: values["fold-bn"] === true, ...(weights ? { weights } : {}), locate, producerVersion: version() });
+    const r = emitOnnx(
+      { ...g, file: stablePath(g.file) },
+      {
+        opset,
+        seed,
+        foldBn: values["fold-bn"] === true,
+        ...(weights ? { weights } : {}),
+        locate,
+        producerVersion: version(),
+      },
+    );
     report(r.diagnostics);
     if (!r.bytes || hasErrors(r.diagnostics)) {
       failed = true;
       continue;
     }
-    const target = resolve(io.cwd, graphs.length === 1 && !outIsDir ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`));
+    const target = resolve(
+      io.cwd,
+      graphs.length === 1 && !outIsDir ? (out ?? `${g.name}.onnx`) : join(out ?? ".", `${g.name}.onnx`),
+    );
     writeFileAtomic(target, r.bytes);
     if (values.text) io.out(modelText(r.model!));
-    io.out(`${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`);
+    io.out(
+      `${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`,
+    );
   }
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
@@ -385,7 +449,7 @@ export function main(argv: string[], io: Io): number | Promise<number> {
       case "train":
         return cmdTrain(rest, io).catch((e) => handleError(e, io));
       case "doctor":
-        if (rest.includes("--help") || rest.includes("-h")) return io.out(HELP["doctor"]!), EXIT_OK;
+        if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
         return loadRuntime("doctor")
           .then((rt) => rt.doctor(io))
@@ -408,6 +472,8 @@ function handleError(e: unknown, io: Io): number {
     return EXIT_USAGE;
   }
   // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.
-  io.err(`resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`);
+  io.err(
+    `resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`,
+  );
   return EXIT_USAGE;
 }

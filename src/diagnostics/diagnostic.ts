@@ -25,9 +25,20 @@ export interface Diagnostic {
   hint?: string;
 }
 
-export function diag<C extends Code>(code: C, span: Span, args: MessageArgs<C>, extra?: { hint?: string; notes?: Note[] }): Diagnostic {
+export function diag<C extends Code>(
+  code: C,
+  span: Span,
+  args: MessageArgs<C>,
+  extra?: { hint?: string; notes?: Note[] },
+): Diagnostic {
   const entry = messages[code] as { severity: Severity; message: (a: MessageArgs<C>) => string };
-  const d: Diagnostic = { code, severity: entry.severity, message: entry.message(args), span, notes: extra?.notes ?? [] };
+  const d: Diagnostic = {
+    code,
+    severity: entry.severity,
+    message: entry.message(args),
+    span,
+    notes: extra?.notes ?? [],
+  };
   if (extra?.hint) d.hint = extra.hint;
   return d;
 }
@@ -67,7 +78,13 @@ export class SourceFile {
 }
 
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
-  return [...ds].sort((a, b) => (a.span.file < b.span.file ? -1 : a.span.file > b.span.file ? 1 : a.span.start - b.span.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
+  return [...ds].sort((a, b) =>
+    a.span.file < b.span.file
+      ? -1
+      : a.span.file > b.span.file
+        ? 1
+        : a.span.start - b.span.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
 }
 
 /** Drops exact repeats (the same code at the same place with the same message), which a block

@@ -61,14 +61,18 @@ export function toJson(d: Diagnostic, sources: Sources): object {
     endLine: p.endLine,
     endColumn: p.endCol,
     ...(d.hint ? { hint: d.hint } : {}),
-    notes: d.notes.map((n) => ({ message: n.message, ...(n.span ? { file: n.span.file, line: locate(n.span, sources).line, column: locate(n.span, sources).col } : {}) })),
+    notes: d.notes.map((n) => ({
+      message: n.message,
+      ...(n.span ? { file: n.span.file, line: locate(n.span, sources).line, column: locate(n.span, sources).col } : {}),
+    })),
   };
 }
 
 /** GitHub Actions workflow commands; the properties and message are escaped as the runner requires. */
 export function renderGithub(d: Diagnostic, sources: Sources): string {
   const p = locate(d.span, sources);
-  const prop = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+  const prop = (s: string): string =>
+    s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
   const msg = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
   const body = `${d.code} ${d.message}${d.hint ? `\nhint: ${d.hint}` : ""}`;
   return `::${d.severity} file=${prop(d.span.file)},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=${prop(`resnetc ${d.code}`)}::${msg(body)}`;
@@ -90,7 +94,11 @@ export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version
             name: "resnetc",
             version,
             informationUri: "https://www.npmjs.com/package/resnetc",
-            rules: codes.map((c) => ({ id: c, shortDescription: { text: messages[c].summary }, defaultConfiguration: { level: messages[c].severity } })),
+            rules: codes.map((c) => ({
+              id: c,
+              shortDescription: { text: messages[c].summary },
+              defaultConfiguration: { level: messages[c].severity },
+            })),
           },
         },
         results: ds.map((d) => ({
@@ -98,8 +106,24 @@ export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version
           ruleIndex: codes.indexOf(d.code),
           level: d.severity,
           message: { text: d.hint ? `${d.message}\nhint: ${d.hint}` : d.message },
-          locations: [{ physicalLocation: { artifactLocation: { uri: d.span.file.split("\\").join("/") }, region: region(d.span) } }],
-          relatedLocations: d.notes.filter((n) => n.span).map((n, i) => ({ id: i, message: { text: n.message }, physicalLocation: { artifactLocation: { uri: n.span!.file.split("\\").join("/") }, region: region(n.span!) } })),
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: d.span.file.split("\\").join("/") },
+                region: region(d.span),
+              },
+            },
+          ],
+          relatedLocations: d.notes
+            .filter((n) => n.span)
+            .map((n, i) => ({
+              id: i,
+              message: { text: n.message },
+              physicalLocation: {
+                artifactLocation: { uri: n.span!.file.split("\\").join("/") },
+                region: region(n.span!),
+              },
+            })),
         })),
       },
     ],

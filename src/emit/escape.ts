@@ -25,8 +25,7 @@ export function tsLiteral(v: unknown): string {
  * ordinary paths and names (`examples/a.resnet:3:5`, `C:\models\a.resnet`) unchanged.
  */
 export function commentText(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, hex4)
-    .replace(/\*\//g, "*\\/");
+  return s.replace(/[^\x20-\x7e]/g, hex4).replace(/\*\//g, "*\\/");
 }
 
 /** Longest part of a generated identifier taken from a name (a 100 KB stage name stays short). */

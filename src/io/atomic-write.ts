@@ -6,7 +6,21 @@
 // leave a temporary file behind on failure or on SIGINT/SIGTERM, or write outside the target's
 // own folder (the temporary file sits beside it, so the rename never crosses file systems).
 
-import { chmodSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export class AtomicWriteError extends Error {}
@@ -25,7 +39,10 @@ function installSignalCleanup(): void {
   process.on("exit", cleanup);
   // Writes are synchronous, so a signal is handled between two of them; remove what is pending,
   // then end as the signal would have (128 + its number), unless someone else handles it.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     process.on(signal, () => {
       cleanup();
       if (process.listenerCount(signal) === 1) process.exit(code);
@@ -42,7 +59,10 @@ function checkTarget(path: string): void {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw new AtomicWriteError(`cannot write ${path}: ${(e as Error).message}`);
   }
-  if (st.isSymbolicLink()) throw new AtomicWriteError(`refusing to write ${path}: it is a symbolic link (write to the file it points at, or remove the link)`);
+  if (st.isSymbolicLink())
+    throw new AtomicWriteError(
+      `refusing to write ${path}: it is a symbolic link (write to the file it points at, or remove the link)`,
+    );
   if (!st.isFile()) throw new AtomicWriteError(`refusing to write ${path}: it is not a regular file`);
 }
 
@@ -58,7 +78,7 @@ function writeTemp(path: string, data: Uint8Array | string): string {
     // O_EXCL: a name someone else planted (a link to elsewhere) is never opened.
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
@@ -108,7 +128,9 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
       rmSync(t, { force: true });
       pending.delete(t);
     }
-    throw e instanceof AtomicWriteError ? e : new AtomicWriteError(`cannot write ${files.map(([p]) => p).join(", ")}: ${(e as Error).message}`);
+    throw e instanceof AtomicWriteError
+      ? e
+      : new AtomicWriteError(`cannot write ${files.map(([p]) => p).join(", ")}: ${(e as Error).message}`);
   }
   for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
 }
@@ -129,7 +151,10 @@ export function writeFolderAtomic(dir: string, files: Readonly<Record<string, Ui
   } catch {
     st = undefined;
   }
-  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw new AtomicWriteError(`refusing to write into ${dir}: it is ${st.isSymbolicLink() ? "a symbolic link" : "not a folder"}`);
+  if (st && (st.isSymbolicLink() || !st.isDirectory()))
+    throw new AtomicWriteError(
+      `refusing to write into ${dir}: it is ${st.isSymbolicLink() ? "a symbolic link" : "not a folder"}`,
+    );
   if (st && readdirSync(dir).some((e) => !names.includes(e))) {
     writeFilesAtomic(names.map((n) => [join(dir, n), files[n]!] as const));
     return;
@@ -148,7 +173,7 @@ export function writeFolderAtomic(dir: string, files: Readonly<Record<string, Ui
       try {
         const data = files[n]!;
         const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
         fsyncSync(fd);
       } finally {
         closeSync(fd);

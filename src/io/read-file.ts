@@ -29,7 +29,7 @@ export function formatBytes(n: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
   let u = 0;
   let x = n;
-  while (x >= 1024 && u < units.length - 1) (x /= 1024), u++;
+  while (x >= 1024 && u < units.length - 1) ((x /= 1024), u++);
   return u === 0 ? `${n} bytes` : `${Number.isInteger(x) ? x : x.toFixed(1)} ${units[u]}`;
 }
 
@@ -50,7 +50,10 @@ export function readFileLimited(path: string, { limit, what }: ReadLimit): Buffe
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ReadFileError(code === "ENOENT" ? `${path} does not exist` : `cannot read ${path} (${code ?? (e as Error).message})`, code);
+    throw new ReadFileError(
+      code === "ENOENT" ? `${path} does not exist` : `cannot read ${path} (${code ?? (e as Error).message})`,
+      code,
+    );
   }
   try {
     const st = fstatSync(fd);

@@ -11,15 +11,30 @@ const shape = (s: readonly Dim[]): string => `[${s.map(dimStr).join(", ")}]`;
 /** Human-readable magnitudes: 4.09G, 25.6M. */
 export function human(n: number): string {
   if (!Number.isFinite(n)) return "?";
-  for (const [v, s] of [[1e9, "G"], [1e6, "M"], [1e3, "K"]] as const) if (n >= v) return `${(n / v).toFixed(2)}${s}`;
+  for (const [v, s] of [
+    [1e9, "G"],
+    [1e6, "M"],
+    [1e3, "K"],
+  ] as const)
+    if (n >= v) return `${(n / v).toFixed(2)}${s}`;
   return String(n);
 }
 
 export function summaryTable(g: Graph): string {
-  const rows = g.nodes.map((n) => [n.name, n.op, shape(n.shape), n.params ? fmt(n.params) : "", n.macs ? fmt(n.macs) : Number.isNaN(n.macs) ? "?" : ""]);
+  const rows = g.nodes.map((n) => [
+    n.name,
+    n.op,
+    shape(n.shape),
+    n.params ? fmt(n.params) : "",
+    n.macs ? fmt(n.macs) : Number.isNaN(n.macs) ? "?" : "",
+  ]);
   const head = ["layer", "op", "output shape", "params", "MACs"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const out = [`model ${g.name} (${g.file})`, line(head), rule, ...rows.map(line), rule];
   out.push(`inputs:  ${g.inputs.map((i) => `${i.name} ${shape(i.shape)}`).join(", ")}`);

@@ -20,7 +20,19 @@ export const PARAM_TYPES: Record<string, readonly string[] | "int" | "float" | "
 };
 
 /** Functions on numbers (and on shapes: `shape(x)`), usable wherever an expression is. */
-export const SCALAR_FUNCTIONS = new Set(["ceil", "floor", "round", "min", "max", "sqrt", "abs", "int", "float", "shape", "len"]);
+export const SCALAR_FUNCTIONS = new Set([
+  "ceil",
+  "floor",
+  "round",
+  "min",
+  "max",
+  "sqrt",
+  "abs",
+  "int",
+  "float",
+  "shape",
+  "len",
+]);
 
 /** Every enum word some argument or parameter accepts. */
 export const ATOMS: ReadonlySet<string> = (() => {

@@ -23,7 +23,10 @@ import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value
 const INPUT_DTYPES = ["f32"];
 
 const paramSpecCache = new WeakMap<Definition, { name: string; positional: boolean }[]>();
-const positionalCache = new WeakMap<readonly { name: string; positional?: boolean }[], { name: string; positional?: boolean }[]>();
+const positionalCache = new WeakMap<
+  readonly { name: string; positional?: boolean }[],
+  { name: string; positional?: boolean }[]
+>();
 
 /** Thrown to stop elaborating a model that hit a hard limit; caught in `elaborateModel`. */
 class Abort {}
@@ -69,14 +72,22 @@ export class Elaborator {
       if (AT_CALL_SITE.has(code)) {
         extra.notes.unshift({ message: `in block \`${inner.def.name}\`, from here`, span });
         span = outer.span;
-      } else if (outer.span.start !== span.start || outer.span.file !== span.file) extra.notes.push({ message: `while instantiating \`${outer.def.name}\` here`, span: outer.span });
+      } else if (outer.span.start !== span.start || outer.span.file !== span.file)
+        extra.notes.push({ message: `while instantiating \`${outer.def.name}\` here`, span: outer.span });
     }
     this.diagnostics.push(diag(code, span, args, extra));
     return POISON;
   }
 
   // ---- graph ----
-  addNode(op: string, inputs: number[], res: InferResult, attrs: Record<string, AttrValue>, span: Span, name: string): Value {
+  addNode(
+    op: string,
+    inputs: number[],
+    res: InferResult,
+    attrs: Record<string, AttrValue>,
+    span: Span,
+    name: string,
+  ): Value {
     if (this.nodes.length >= LIMITS.nodes) {
       this.report("RN402", span, { limit: LIMITS.nodes }, "reduce repeat counts or depth");
       throw new Abort();
@@ -84,27 +95,78 @@ export class Elaborator {
     let elements = 1;
     for (const d of res.shape) {
       if (!isConst(d)) continue;
-      if (d > LIMITS.dim) return this.report("RN401", span, { what: "dimension", value: String(d), limit: String(LIMITS.dim) });
+      if (d > LIMITS.dim)
+        return this.report("RN401", span, { what: "dimension", value: String(d), limit: String(LIMITS.dim) });
       elements *= d;
     }
-    if (elements > LIMITS.tensorElements) return this.report("RN401", span, { what: `elements of one tensor (${shapeStr(res.shape)})`, value: count(elements), limit: count(LIMITS.tensorElements) }, "symbolic dims such as the batch count as 1");
+    if (elements > LIMITS.tensorElements)
+      return this.report(
+        "RN401",
+        span,
+        {
+          what: `elements of one tensor (${shapeStr(res.shape)})`,
+          value: count(elements),
+          limit: count(LIMITS.tensorElements),
+        },
+        "symbolic dims such as the batch count as 1",
+      );
     const params = res.params ?? 0;
-    if (params > LIMITS.layerParams) return this.report("RN401", span, { what: "parameter count of one layer", value: count(params), limit: count(LIMITS.layerParams) });
+    if (params > LIMITS.layerParams)
+      return this.report("RN401", span, {
+        what: "parameter count of one layer",
+        value: count(params),
+        limit: count(LIMITS.layerParams),
+      });
     this.params += params;
     if (this.params > LIMITS.modelParams) {
       // Stop here: the model is already over, and every later layer would say so again.
-      this.report("RN401", span, { what: "parameter count of the model", value: `${count(this.params)} (at this layer)`, limit: count(LIMITS.modelParams) }, "ONNX files are limited to 2 GiB");
+      this.report(
+        "RN401",
+        span,
+        {
+          what: "parameter count of the model",
+          value: `${count(this.params)} (at this layer)`,
+          limit: count(LIMITS.modelParams),
+        },
+        "ONNX files are limited to 2 GiB",
+      );
       throw new Abort();
     }
-    if (name.length > LIMITS.layerName) return this.report("RN401", span, { what: "layer name length", value: String(name.length), limit: String(LIMITS.layerName) }, "shorten stage and block names, or nest them less");
+    if (name.length > LIMITS.layerName)
+      return this.report(
+        "RN401",
+        span,
+        { what: "layer name length", value: String(name.length), limit: String(LIMITS.layerName) },
+        "shorten stage and block names, or nest them less",
+      );
     const unique = this.names.claim(name);
     if (this.names.chars > LIMITS.layerNameChars) {
-      this.report("RN401", span, { what: "total length of the layer names", value: `${count(this.names.chars)} (at this layer)`, limit: count(LIMITS.layerNameChars) }, "shorten stage and block names");
+      this.report(
+        "RN401",
+        span,
+        {
+          what: "total length of the layer names",
+          value: `${count(this.names.chars)} (at this layer)`,
+          limit: count(LIMITS.layerNameChars),
+        },
+        "shorten stage and block names",
+      );
       throw new Abort();
     }
     // `attrs` is a fresh object per call (the op's checked arguments): extend it in place.
     if (res.attrs) Object.assign(attrs, res.attrs);
-    const node: IrNode = { id: this.nodes.length, op, name: unique, inputs, attrs, shape: res.shape, dtype: "f32", params, macs: res.macs ?? 0, span };
+    const node: IrNode = {
+      id: this.nodes.length,
+      op,
+      name: unique,
+      inputs,
+      attrs,
+      shape: res.shape,
+      dtype: "f32",
+      params,
+      macs: res.macs ?? 0,
+      span,
+    };
     this.nodes.push(node);
     return { k: "tensor", id: node.id, shape: res.shape };
   }
@@ -124,7 +186,17 @@ export class Elaborator {
   }
 
   /** Evaluates and type-checks named and positional arguments against `specs`. */
-  bindArgs(opName: string, specs: readonly { name: string; positional?: boolean }[], args: Arg[], f: Frame, typeOf: (name: string) => { check: (v: Value) => ArgValue | Value | { expected: string }; enumValues: readonly string[] }, callSpan: Span): Map<string, ArgValue | Value> | undefined {
+  bindArgs(
+    opName: string,
+    specs: readonly { name: string; positional?: boolean }[],
+    args: Arg[],
+    f: Frame,
+    typeOf: (name: string) => {
+      check: (v: Value) => ArgValue | Value | { expected: string };
+      enumValues: readonly string[];
+    },
+    callSpan: Span,
+  ): Map<string, ArgValue | Value> | undefined {
     let positional = positionalCache.get(specs);
     if (!positional) positionalCache.set(specs, (positional = specs.filter((s) => s.positional)));
     const out = new Map<string, ArgValue | Value>();
@@ -135,7 +207,11 @@ export class Elaborator {
       if (a.name === undefined) {
         spec = positional[pos++];
         if (!spec) {
-          this.report("RN114", a.span, { op: opName, max: positional.length, found: args.filter((x) => x.name === undefined).length });
+          this.report("RN114", a.span, {
+            op: opName,
+            max: positional.length,
+            found: args.filter((x) => x.name === undefined).length,
+          });
           ok = false;
           continue;
         }
@@ -159,7 +235,14 @@ export class Elaborator {
       }
       const checked = t.check(v);
       if (typeof checked === "object" && checked !== null && "expected" in checked && !Array.isArray(checked)) {
-        this.report("RN115", a.value.span, { what: `${opName} argument \`${spec.name}\``, expected: checked.expected, found: describe(v) }, v.k === "float" && checked.expected.startsWith("int") && usesSlash(a.value) ? "`/` always gives a float: use `//`, round() or ceil() for an int" : undefined);
+        this.report(
+          "RN115",
+          a.value.span,
+          { what: `${opName} argument \`${spec.name}\``, expected: checked.expected, found: describe(v) },
+          v.k === "float" && checked.expected.startsWith("int") && usesSlash(a.value)
+            ? "`/` always gives a float: use `//`, round() or ceil() for an int"
+            : undefined,
+        );
         ok = false;
         continue;
       }
@@ -172,10 +255,17 @@ export class Elaborator {
   applyOp(op: OpDef, calledAs: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
     const tensorArgs = op.arity === "many" ? args.filter((a) => a.name === undefined) : [];
     const optionArgs = op.arity === "many" ? args.filter((a) => a.name !== undefined) : args;
-    const bound = this.bindArgs(calledAs, op.args, optionArgs, f, (n) => {
-      const t = op.args.find((s) => s.name === n)!.type;
-      return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
-    }, span);
+    const bound = this.bindArgs(
+      calledAs,
+      op.args,
+      optionArgs,
+      f,
+      (n) => {
+        const t = op.args.find((s) => s.name === n)!.type;
+        return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
+      },
+      span,
+    );
     if (!bound) return POISON;
     const values: Record<string, ArgValue> = {};
     for (const s of op.args) {
@@ -186,17 +276,33 @@ export class Elaborator {
     }
     let inputs: Value[];
     if (op.arity === "many") {
-      if (tensorArgs.length === 0) return this.report("RN207", span, { op: calledAs, expected: "tensors to combine, e.g. concat(a, b)", found: "none" });
+      if (tensorArgs.length === 0)
+        return this.report("RN207", span, {
+          op: calledAs,
+          expected: "tensors to combine, e.g. concat(a, b)",
+          found: "none",
+        });
       inputs = tensorArgs.map((a) => this.flow(a.value, f, cur));
       if (tensorArgs.length === 1 && cur !== undefined) inputs.unshift(cur);
     } else inputs = [this.needCur(cur, span, calledAs)];
     if (inputs.some((v) => v.k === "poison")) return POISON;
-    for (const [i, v] of inputs.entries()) if (v.k !== "tensor") return this.report("RN127", op.arity === "many" ? tensorArgs[i]?.value.span ?? span : span, { found: describe(v) });
+    for (const [i, v] of inputs.entries())
+      if (v.k !== "tensor")
+        return this.report("RN127", op.arity === "many" ? (tensorArgs[i]?.value.span ?? span) : span, {
+          found: describe(v),
+        });
     return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
   }
 
   /** Runs an op's shape rule on tensors and adds its node. Also used by residual units. */
-  opNode(op: OpDef, inputs: Extract<Value, { k: "tensor" }>[], values: Record<string, ArgValue>, span: Span, name: string, calledAs = op.name): Value {
+  opNode(
+    op: OpDef,
+    inputs: Extract<Value, { k: "tensor" }>[],
+    values: Record<string, ArgValue>,
+    span: Span,
+    name: string,
+    calledAs = op.name,
+  ): Value {
     let failed = false;
     const ctx: InferCtx = {
       op: calledAs,
@@ -210,7 +316,14 @@ export class Elaborator {
     };
     const res = op.infer(ctx);
     if (!res || failed) return POISON;
-    return this.addNode(op.name, inputs.map((t) => t.id), res, { ...values } as Record<string, AttrValue>, span, name);
+    return this.addNode(
+      op.name,
+      inputs.map((t) => t.id),
+      res,
+      { ...values } as Record<string, AttrValue>,
+      span,
+      name,
+    );
   }
 
   applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
@@ -219,10 +332,17 @@ export class Elaborator {
     const env = new Env();
     let specs = paramSpecCache.get(def);
     if (!specs) paramSpecCache.set(def, (specs = def.params.map((p) => ({ name: p.name, positional: true }))));
-    const bound = this.bindArgs(def.name, specs, args, f, (n) => {
-      const p = def.params.find((x) => x.name === n)!;
-      return paramType(p.type);
-    }, span);
+    const bound = this.bindArgs(
+      def.name,
+      specs,
+      args,
+      f,
+      (n) => {
+        const p = def.params.find((x) => x.name === n)!;
+        return paramType(p.type);
+      },
+      span,
+    );
     if (!bound) return POISON;
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
@@ -236,7 +356,16 @@ export class Elaborator {
       const out = inner.cur ?? POISON;
       if (out.k === "tensor" && input.k === "tensor") {
         const args = def.params.map((p) => `${p.name}=${valueText(env.lookup(p.name))}`).join(", ");
-        this.blocks.push({ name: instanceName, block: def.name, args, input: input.id, output: out.id, start, end: this.nodes.length, span });
+        this.blocks.push({
+          name: instanceName,
+          block: def.name,
+          args,
+          input: input.id,
+          output: out.id,
+          start,
+          end: this.nodes.length,
+          span,
+        });
       }
       return out;
     } finally {
@@ -260,7 +389,11 @@ export class Elaborator {
       if (v.k === "poison") return false;
       const checked = paramType(p.type).check(v);
       if ("expected" in (checked as object)) {
-        this.report("RN115", p.default.span, { what: `default of \`${p.name}\``, expected: (checked as { expected: string }).expected, found: describe(v) });
+        this.report("RN115", p.default.span, {
+          what: `default of \`${p.name}\``,
+          expected: (checked as { expected: string }).expected,
+          found: describe(v),
+        });
         return false;
       }
       f.env.declare(p.name, checked as Value);
@@ -301,7 +434,17 @@ export class Elaborator {
       case "unary":
         return [e.arg];
       case "binary":
-        if (e.op === "==" || e.op === "!=" || e.op === "and" || e.op === "or" || e.op === "<" || e.op === "<=" || e.op === ">" || e.op === ">=") return true;
+        if (
+          e.op === "==" ||
+          e.op === "!=" ||
+          e.op === "and" ||
+          e.op === "or" ||
+          e.op === "<" ||
+          e.op === "<=" ||
+          e.op === ">" ||
+          e.op === ">="
+        )
+          return true;
         return [e.right, e.left];
       case "call":
         return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
@@ -319,15 +462,23 @@ export class Elaborator {
 
   /** Evaluates an expression that must give a scalar (argument, condition, count). */
   scalar(e: Expr, f: Frame, enumValues: readonly string[] = [], what = "argument"): Value {
-    if (e.kind === "name" && !f.env.lookup(e.name) && (enumValues.includes(e.name) || (enumValues.length > 0 && ATOMS.has(e.name)))) return { k: "atom", v: e.name };
+    if (
+      e.kind === "name" &&
+      !f.env.lookup(e.name) &&
+      (enumValues.includes(e.name) || (enumValues.length > 0 && ATOMS.has(e.name)))
+    )
+      return { k: "atom", v: e.name };
     if (e.kind === "cond") {
       const c = this.scalar(e.cond, f);
       if (c.k === "poison") return c;
-      if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+      if (c.k !== "bool")
+        return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
       return this.scalar(c.v ? e.then : e.else, f, enumValues, what);
     }
-    if (e.kind === "name" && f.env.lookup(e.name)?.k === "tensor") return this.report("RN121", e.span, { name: e.name }, `${what} needs a number here`);
-    if (!this.isScalarExpr(e, f)) return this.report("RN115", e.span, { what, expected: "a number, boolean or enum word", found: "a pipeline" });
+    if (e.kind === "name" && f.env.lookup(e.name)?.k === "tensor")
+      return this.report("RN121", e.span, { name: e.name }, `${what} needs a number here`);
+    if (!this.isScalarExpr(e, f))
+      return this.report("RN115", e.span, { what, expected: "a number, boolean or enum word", found: "a pipeline" });
     const v = this.flow(e, f, f.cur);
     if (v.k === "tensor") return this.report("RN121", e.span, { name: e.kind === "name" ? e.name : "this expression" });
     return v;
@@ -354,7 +505,8 @@ export class Elaborator {
       case "num":
         // An integer literal past 2^53 is not exact in a double, and past 2^63 it would reach
         // ONNX's int64 attributes as a wrapped (negative) number: refuse it here.
-        if (e.isInt && !Number.isSafeInteger(e.value)) return this.report("RN401", e.span, { what: "integer literal", value: String(e.value), limit: "2^53 - 1" });
+        if (e.isInt && !Number.isSafeInteger(e.value))
+          return this.report("RN401", e.span, { what: "integer literal", value: String(e.value), limit: "2^53 - 1" });
         return e.isInt ? int(e.value) : { k: "float", v: e.value };
       case "str":
         return { k: "str", v: e.value };
@@ -374,13 +526,21 @@ export class Elaborator {
         if (ATOMS.has(e.name)) return { k: "atom", v: e.name };
         // A scalar function is not a value: `conv(2) (int)` used to become poison silently,
         // leaving a model without output that check called ok (found by the fuzzer).
-        if (SCALAR_FUNCTIONS.has(e.name)) return this.report("RN115", e.span, { what: `\`${e.name}\``, expected: "a value or a stage", found: `a function of numbers (call it: \`${e.name}(...)\`)` });
+        if (SCALAR_FUNCTIONS.has(e.name))
+          return this.report("RN115", e.span, {
+            what: `\`${e.name}\``,
+            expected: "a value or a stage",
+            found: `a function of numbers (call it: \`${e.name}(...)\`)`,
+          });
         return POISON; // unknown: reported by the resolver
       }
       case "unary": {
         const v = this.scalar(e.arg, f);
         if (v.k === "poison") return v;
-        if (e.op === "not") return v.k === "bool" ? { k: "bool", v: !v.v } : this.report("RN115", e.arg.span, { what: "`not`", expected: "true or false", found: describe(v) });
+        if (e.op === "not")
+          return v.k === "bool"
+            ? { k: "bool", v: !v.v }
+            : this.report("RN115", e.arg.span, { what: "`not`", expected: "true or false", found: describe(v) });
         const r = arith("-", int(0), v);
         return typeof r === "string" ? this.report("RN118", e.span, { what: "negation", detail: r }) : r;
       }
@@ -388,16 +548,29 @@ export class Elaborator {
         const obj = this.scalar(e.obj, f);
         const i = this.scalar(e.index, f);
         if (obj.k === "poison" || i.k === "poison") return POISON;
-        if (obj.k !== "list") return this.report("RN115", e.obj.span, { what: "indexing", expected: "a list", found: describe(obj) });
-        if (i.k !== "int") return this.report("RN115", e.index.span, { what: "index", expected: "int", found: describe(i) });
+        if (obj.k !== "list")
+          return this.report("RN115", e.obj.span, { what: "indexing", expected: "a list", found: describe(obj) });
+        if (i.k !== "int")
+          return this.report("RN115", e.index.span, { what: "index", expected: "int", found: describe(i) });
         const idx = i.v < 0 ? obj.v.length + i.v : i.v;
         const item = obj.v[idx];
-        return item ?? this.report("RN119", e.index.span, { what: "index", value: `in -${obj.v.length}..${obj.v.length - 1}, found ${i.v}` });
+        return (
+          item ??
+          this.report("RN119", e.index.span, {
+            what: "index",
+            value: `in -${obj.v.length}..${obj.v.length - 1}, found ${i.v}`,
+          })
+        );
       }
       case "cond": {
         const c = this.scalar(e.cond, f);
         if (c.k === "poison") return c;
-        if (c.k !== "bool") return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+        if (c.k !== "bool")
+          return this.report("RN115", e.cond.span, {
+            what: "condition",
+            expected: "true or false",
+            found: describe(c),
+          });
         return this.flow(c.v ? e.then : e.else, f, cur);
       }
       case "chain": {
@@ -406,7 +579,12 @@ export class Elaborator {
         for (const item of e.items) {
           const r = this.flow(item, f, v);
           if (r.k === "poison") return r;
-          if (r.k !== "tensor") return this.report("RN115", item.span, { what: "pipeline stage", expected: "an op, a block or a tensor", found: describe(r) });
+          if (r.k !== "tensor")
+            return this.report("RN115", item.span, {
+              what: "pipeline stage",
+              expected: "an op, a block or a tensor",
+              found: describe(r),
+            });
           v = r;
         }
         return v ?? POISON;
@@ -437,7 +615,11 @@ export class Elaborator {
     }
     // Application: `(pipeline)(x)` or `dense(d)(x)` runs the callee on the value of its argument.
     if (e.args.length !== 1 || e.args[0]!.name !== undefined)
-      return this.report("RN115", e.span, { what: "application", expected: "exactly one tensor, e.g. (dense(64) relu)(x)", found: `${e.args.length} argument${e.args.length === 1 ? "" : "s"}` });
+      return this.report("RN115", e.span, {
+        what: "application",
+        expected: "exactly one tensor, e.g. (dense(64) relu)(x)",
+        found: `${e.args.length} argument${e.args.length === 1 ? "" : "s"}`,
+      });
     const x = this.flow(e.args[0]!.value, f, cur);
     if (x.k === "poison") return x;
     if (x.k !== "tensor") return this.report("RN127", e.args[0]!.value.span, { found: describe(x) });
@@ -447,7 +629,8 @@ export class Elaborator {
   private binary(e: Extract<Expr, { kind: "binary" }>, f: Frame, cur: Value | undefined): Value {
     if (e.op === "==" || e.op === "!=") {
       // `sc == identity`: an enum word compared with a value, not the `identity` op.
-      const atomOf = (x: Expr): Value | undefined => (x.kind === "name" && ATOMS.has(x.name) && !f.env.lookup(x.name) ? { k: "atom", v: x.name } : undefined);
+      const atomOf = (x: Expr): Value | undefined =>
+        x.kind === "name" && ATOMS.has(x.name) && !f.env.lookup(x.name) ? { k: "atom", v: x.name } : undefined;
       const a = atomOf(e.left);
       const b = atomOf(e.right);
       if (a || b) {
@@ -469,7 +652,11 @@ export class Elaborator {
     }
     if (e.op === "*" && rightScalar) return this.repeat(e.left, e.right, f, cur);
     if (e.op !== "+" && e.op !== "*")
-      return this.report("RN115", e.opSpan, { what: `\`${e.op}\``, expected: "numbers (tensors combine with `+` and `*`)", found: "a tensor or pipeline" });
+      return this.report("RN115", e.opSpan, {
+        what: `\`${e.op}\``,
+        expected: "numbers (tensors combine with `+` and `*`)",
+        found: "a tensor or pipeline",
+      });
     const a = this.flow(e.left, f, cur);
     const b = this.flow(e.right, f, cur);
     if (a.k === "poison" || b.k === "poison") return POISON;
@@ -483,9 +670,16 @@ export class Elaborator {
   private repeat(body: Expr, countExpr: Expr, f: Frame, cur: Value | undefined): Value {
     const n = this.scalar(countExpr, f, [], "repeat count");
     if (n.k === "poison") return n;
-    if (n.k !== "int") return this.report("RN115", countExpr.span, { what: "repeat count", expected: "int", found: describe(n) });
-    if (n.v < 0) return this.report("RN119", countExpr.span, { what: "repeat count", value: `at least 0, found ${n.v}` });
-    if (n.v > LIMITS.repeat) return this.report("RN401", countExpr.span, { what: "repeat count", value: String(n.v), limit: String(LIMITS.repeat) });
+    if (n.k !== "int")
+      return this.report("RN115", countExpr.span, { what: "repeat count", expected: "int", found: describe(n) });
+    if (n.v < 0)
+      return this.report("RN119", countExpr.span, { what: "repeat count", value: `at least 0, found ${n.v}` });
+    if (n.v > LIMITS.repeat)
+      return this.report("RN401", countExpr.span, {
+        what: "repeat count",
+        value: String(n.v),
+        limit: String(LIMITS.repeat),
+      });
     let v = this.needCur(cur, body.span, "repeat");
     const start = this.nodes.length;
     for (let i = 0; i < n.v && v.k === "tensor"; i++) {
@@ -501,7 +695,12 @@ export class Elaborator {
   private projectNodes(start: number, count: number, span: Span): void {
     const per = this.nodes.length - start;
     if (this.nodes.length + per * (count - 1) <= LIMITS.nodes) return;
-    this.report("RN402", span, { limit: LIMITS.nodes }, `one repetition adds ${per} layer${per === 1 ? "" : "s"}; reduce the count or depth`);
+    this.report(
+      "RN402",
+      span,
+      { limit: LIMITS.nodes },
+      `one repetition adds ${per} layer${per === 1 ? "" : "s"}; reduce the count or depth`,
+    );
     throw new Abort();
   }
 
@@ -555,11 +754,19 @@ export class Elaborator {
         const b = this.scalar(s.to, f, [], "loop bound");
         if (a.k === "poison" || b.k === "poison") return;
         if (a.k !== "int" || b.k !== "int") {
-          this.report("RN115", (a.k !== "int" ? s.from : s.to).span, { what: "loop bound", expected: "int", found: describe(a.k !== "int" ? a : b) });
+          this.report("RN115", (a.k !== "int" ? s.from : s.to).span, {
+            what: "loop bound",
+            expected: "int",
+            found: describe(a.k !== "int" ? a : b),
+          });
           return;
         }
         if (b.v - a.v + 1 > LIMITS.repeat) {
-          this.report("RN401", s.to.span, { what: "loop length", value: String(b.v - a.v + 1), limit: String(LIMITS.repeat) });
+          this.report("RN401", s.to.span, {
+            what: "loop length",
+            value: String(b.v - a.v + 1),
+            limit: String(LIMITS.repeat),
+          });
           return;
         }
         const start = this.nodes.length;
@@ -603,10 +810,26 @@ export class Elaborator {
       f.env.declare(s.name, POISON);
       f.cur = POISON;
     };
-    if (!INPUT_DTYPES.includes(s.dtype)) return this.report("RN115", s.span, { what: `input \`${s.name}\` element type`, expected: INPUT_DTYPES.map((t) => `\`${t}\``).join(" | "), found: `\`${s.dtype}\`` }), bad();
+    if (!INPUT_DTYPES.includes(s.dtype))
+      return (
+        this.report("RN115", s.span, {
+          what: `input \`${s.name}\` element type`,
+          expected: INPUT_DTYPES.map((t) => `\`${t}\``).join(" | "),
+          found: `\`${s.dtype}\``,
+        }),
+        bad()
+      );
     const shape: Dim[] = [];
     for (const d of s.dims) {
-      if (d.kind === "name" && d.name === "_") return this.report("RN115", d.span, { what: "input dimension", expected: "a positive int or a name (`_` matches anything only in `expect`)", found: "`_`" }), bad();
+      if (d.kind === "name" && d.name === "_")
+        return (
+          this.report("RN115", d.span, {
+            what: "input dimension",
+            expected: "a positive int or a name (`_` matches anything only in `expect`)",
+            found: "`_`",
+          }),
+          bad()
+        );
       if (d.kind === "name" && !f.env.lookup(d.name)) {
         const v = sym(d.name);
         f.env.declare(d.name, { k: "dim", v });
@@ -616,9 +839,17 @@ export class Elaborator {
       const v = this.scalar(d, f, [], "dimension");
       if (v.k === "poison") return bad();
       if (v.k === "dim") shape.push(v.v);
-      else if (v.k !== "int") return this.report("RN115", d.span, { what: "dimension", expected: "a positive int or a name", found: describe(v) }), bad();
-      else if (v.v <= 0) return this.report("RN204", d.span, { what: "dimension", found: String(v.v) }), bad();
-      else if (v.v > LIMITS.dim) return this.report("RN401", d.span, { what: "dimension", value: String(v.v), limit: String(LIMITS.dim) }), bad();
+      else if (v.k !== "int")
+        return (
+          this.report("RN115", d.span, { what: "dimension", expected: "a positive int or a name", found: describe(v) }),
+          bad()
+        );
+      else if (v.v <= 0) return (this.report("RN204", d.span, { what: "dimension", found: String(v.v) }), bad());
+      else if (v.v > LIMITS.dim)
+        return (
+          this.report("RN401", d.span, { what: "dimension", value: String(v.v), limit: String(LIMITS.dim) }),
+          bad()
+        );
       else shape.push(v.v);
     }
     const t = this.addNode("input", [], { shape }, { dtype: s.dtype }, s.span, s.name);
@@ -634,7 +865,11 @@ export class Elaborator {
     if (t.k !== "tensor") return;
     const found = t.shape;
     const expectedText = s.dims.map((d) => (d.kind === "name" && !f.env.lookup(d.name) ? d.name : null));
-    const fail = (): void => void this.report("RN206", s.span, { expected: `[${s.dims.map((d, i) => expectedText[i] ?? exprText(d, f, this)).join(", ")}]`, found: shapeStr(found) });
+    const fail = (): void =>
+      void this.report("RN206", s.span, {
+        expected: `[${s.dims.map((d, i) => expectedText[i] ?? exprText(d, f, this)).join(", ")}]`,
+        found: shapeStr(found),
+      });
     if (s.dims.length !== found.length) return fail();
     const binds: [string, Dim][] = [];
     for (const [i, d] of s.dims.entries()) {
@@ -649,7 +884,12 @@ export class Elaborator {
       const v = this.scalar(d, f);
       if (v.k === "poison") return;
       const want = v.k === "int" ? String(v.v) : v.k === "dim" ? dimStr(v.v) : undefined;
-      if (want === undefined) return void this.report("RN115", d.span, { what: "expected dimension", expected: "an int or a dimension name", found: describe(v) });
+      if (want === undefined)
+        return void this.report("RN115", d.span, {
+          what: "expected dimension",
+          expected: "an int or a dimension name",
+          found: describe(v),
+        });
       if (want !== dimStr(actual)) return fail();
     }
     for (const [n, d] of binds) f.env.declare(n, fromDim(d));
@@ -688,10 +928,17 @@ function exprText(d: Expr, f: Frame, el: Elaborator): string {
 }
 
 /** Checks for a block or model parameter of the declared type (no type: any scalar). */
-export function paramType(type: string | undefined): { check: (v: Value) => Value | { expected: string }; enumValues: readonly string[] } {
+export function paramType(type: string | undefined): {
+  check: (v: Value) => Value | { expected: string };
+  enumValues: readonly string[];
+} {
   const t = type === undefined ? undefined : PARAM_TYPES[type];
   if (t === undefined) return { check: (v) => v, enumValues: [...ATOMS] };
-  if (typeof t === "object") return { check: (v) => (v.k === "atom" && t.includes(v.v) ? v : { expected: t.map((x) => `\`${x}\``).join(" | ") }), enumValues: t };
+  if (typeof t === "object")
+    return {
+      check: (v) => (v.k === "atom" && t.includes(v.v) ? v : { expected: t.map((x) => `\`${x}\``).join(" | ") }),
+      enumValues: t,
+    };
   return {
     check: (v) => {
       if (t === "float" && (v.k === "int" || v.k === "float")) return { k: "float", v: v.v };
@@ -708,7 +955,12 @@ export interface ElaborateResult {
 }
 
 /** Elaborates one model with its default parameters (or `overrides`), then settles bias=auto. */
-export function elaborateModel(program: Program, model: Definition, recursive: ReadonlySet<string>, overrides: Record<string, Value> = {}): ElaborateResult {
+export function elaborateModel(
+  program: Program,
+  model: Definition,
+  recursive: ReadonlySet<string>,
+  overrides: Record<string, Value> = {},
+): ElaborateResult {
   const el = new Elaborator(program, recursive);
   const f: Frame = { env: new Env(), naming: new Naming("", false), cur: undefined, def: model };
   try {
@@ -719,8 +971,20 @@ export function elaborateModel(program: Program, model: Definition, recursive: R
       else if (el.outputs.length === 0 && f.cur?.k === "tensor") {
         el.outputs.push({ name: "", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
         el.outputSpans.push(model.nameSpan);
-      } else if (!el.sawOutput && f.cur === undefined) el.report("RN129", model.nameSpan, { name: model.name }, "with several inputs nothing flows to the end by itself: say what the model returns with `output NAME = ...`");
-      settleIoNames(el.nodes, el.inputs, el.outputs, el.outputSpans, (code, span, args, hint, notes) => void el.report(code, span, args, hint, notes));
+      } else if (!el.sawOutput && f.cur === undefined)
+        el.report(
+          "RN129",
+          model.nameSpan,
+          { name: model.name },
+          "with several inputs nothing flows to the end by itself: say what the model returns with `output NAME = ...`",
+        );
+      settleIoNames(
+        el.nodes,
+        el.inputs,
+        el.outputs,
+        el.outputSpans,
+        (code, span, args, hint, notes) => void el.report(code, span, args, hint, notes),
+      );
     }
   } catch (e) {
     if (!(e instanceof Abort)) throw e;
@@ -762,7 +1026,16 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
   }
   // Instances were recorded as they finished; order them by where they start (outer first).
   const blocks = [...el.blocks].sort((a, b) => a.start - b.start || b.end - a.end);
-  return { name: model.name, file: model.file, nodes: el.nodes, blocks, inputs: el.inputs, outputs: el.outputs, params, macs };
+  return {
+    name: model.name,
+    file: model.file,
+    nodes: el.nodes,
+    blocks,
+    inputs: el.inputs,
+    outputs: el.outputs,
+    params,
+    macs,
+  };
 }
 
 export type { OpDef };

@@ -13,21 +13,36 @@ import type { Span } from "../diagnostics/diagnostic.js";
 import type { Code, MessageArgs } from "../diagnostics/messages.js";
 import type { GraphIO, IrNode } from "../ir/ir.js";
 
-type Report = <C extends Code>(code: C, span: Span, args: MessageArgs<C>, hint?: string, notes?: { message: string; span: Span }[]) => void;
+type Report = <C extends Code>(
+  code: C,
+  span: Span,
+  args: MessageArgs<C>,
+  hint?: string,
+  notes?: { message: string; span: Span }[],
+) => void;
 
 const HINT = "ONNX needs every input, output and layer name in a graph to be unique: choose another name";
 
-export function settleIoNames(nodes: readonly IrNode[], inputs: readonly GraphIO[], outputs: GraphIO[], outputSpans: readonly Span[], report: Report): void {
+export function settleIoNames(
+  nodes: readonly IrNode[],
+  inputs: readonly GraphIO[],
+  outputs: GraphIO[],
+  outputSpans: readonly Span[],
+  report: Report,
+): void {
   const nodeByName = new Map<string, IrNode>();
   for (const n of nodes) nodeByName.set(n.name, n);
   const what = (n: IrNode): string => (n.op === "input" ? `the input \`${n.name}\`` : `the layer \`${n.name}\``);
-  const where = (n: IrNode): { message: string; span: Span }[] => [{ message: `${what(n)} is ${n.op === "input" ? "declared" : "made"} here`, span: n.span }];
+  const where = (n: IrNode): { message: string; span: Span }[] => [
+    { message: `${what(n)} is ${n.op === "input" ? "declared" : "made"} here`, span: n.span },
+  ];
 
   // An input named after an earlier layer (or declared twice by a loop) got a deduplicated node name.
   for (const io of inputs) {
     const own = nodes[io.node]!;
     const other = nodeByName.get(io.name);
-    if (own.name !== io.name && other) report("RN128", own.span, { kind: "input", name: io.name, taken: what(other) }, HINT, where(other));
+    if (own.name !== io.name && other)
+      report("RN128", own.span, { kind: "input", name: io.name, taken: what(other) }, HINT, where(other));
   }
 
   // Users' names first, so that a generated name never takes one of them.
@@ -38,15 +53,20 @@ export function settleIoNames(nodes: readonly IrNode[], inputs: readonly GraphIO
     const other = nodeByName.get(io.name);
     const first = claimed.get(io.name);
     // The output may be that very tensor: `output dense1 = dense(10)(h)`, or `output x = x`.
-    if (other && other.id !== io.node) report("RN128", span, { kind: "output", name: io.name, taken: what(other) }, HINT, where(other));
-    else if (first) report("RN128", span, { kind: "output", name: io.name, taken: "another output" }, HINT, [{ message: "the other output", span: first }]);
+    if (other && other.id !== io.node)
+      report("RN128", span, { kind: "output", name: io.name, taken: what(other) }, HINT, where(other));
+    else if (first)
+      report("RN128", span, { kind: "output", name: io.name, taken: "another output" }, HINT, [
+        { message: "the other output", span: first },
+      ]);
     else claimed.set(io.name, span);
   }
   for (const [i, io] of outputs.entries()) {
     if (io.name !== "") continue;
     const base = i === 0 ? "output" : `output${i + 1}`;
     let name = base;
-    for (let k = 2; claimed.has(name) || (nodeByName.has(name) && nodeByName.get(name)!.id !== io.node); k++) name = `${base}_${k}`;
+    for (let k = 2; claimed.has(name) || (nodeByName.has(name) && nodeByName.get(name)!.id !== io.node); k++)
+      name = `${base}_${k}`;
     claimed.set(name, outputSpans[i]!);
     io.name = name;
   }

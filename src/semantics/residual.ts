@@ -22,7 +22,12 @@ import { describe, POISON, toArgValue, type Value } from "./values.js";
 type Tensor = Extract<Value, { k: "tensor" }>;
 
 const MODIFIERS: ArgSpec[] = [
-  { name: "merge", type: { enum: MERGE_KINDS }, default: "add", doc: "how branch and shortcut combine: add, mul, concat (DenseNet), and / iand (SEW ResNet)" },
+  {
+    name: "merge",
+    type: { enum: MERGE_KINDS },
+    default: "add",
+    doc: "how branch and shortcut combine: add, mul, concat (DenseNet), and / iand (SEW ResNet)",
+  },
   { name: "scale", type: "float", doc: "constant factor on the branch (EDSR 0.1; Inception-ResNet)" },
   { name: "gate", type: "float", doc: "learned scalar on the branch with this initial value (ReZero / SkipInit: 0)" },
   { name: "layerscale", type: "float", doc: "learned per-channel factor with this initial value (CaiT: 1e-5 / 1e-6)" },
@@ -37,12 +42,24 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
   // The resolver checks the argument names of ops and blocks, not a residual's modifiers: an
   // unknown one is reported here, or the unit (and all after it) would vanish without a word.
   const unknown = s.args.filter((a) => a.name !== undefined && !MODIFIERS.some((m) => m.name === a.name));
-  for (const a of unknown) el.report("RN112", a.nameSpan ?? a.span, { op: "residual", arg: a.name!, known: MODIFIERS.map((m) => m.name).join(", ") });
+  for (const a of unknown)
+    el.report("RN112", a.nameSpan ?? a.span, {
+      op: "residual",
+      arg: a.name!,
+      known: MODIFIERS.map((m) => m.name).join(", "),
+    });
   if (unknown.length) return POISON;
-  const bound = el.bindArgs("residual", MODIFIER_NAMES, s.args, f, (n) => {
-    const t = MODIFIERS.find((m) => m.name === n)!.type;
-    return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
-  }, s.headSpan);
+  const bound = el.bindArgs(
+    "residual",
+    MODIFIER_NAMES,
+    s.args,
+    f,
+    (n) => {
+      const t = MODIFIERS.find((m) => m.name === n)!.type;
+      return { check: (v) => toArgValue(v, t), enumValues: typeof t === "object" ? t.enum : [] };
+    },
+    s.headSpan,
+  );
   if (!bound) return POISON;
   const merge = (bound.get("merge") as string | undefined) ?? "add";
 
@@ -66,14 +83,23 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
   let sc: Value;
   let kind = "custom";
   if (s.shortcut?.kind === "custom") {
-    const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(f.naming.unique("shortcut"), false), cur: x };
+    const inner: Frame = {
+      ...f,
+      env: new Env(f.env),
+      naming: f.naming.child(f.naming.unique("shortcut"), false),
+      cur: x,
+    };
     el.exec(s.shortcut.body, inner);
     sc = inner.cur ?? POISON;
   } else {
     const spec = s.shortcut ? el.scalar(s.shortcut.expr, f, SHORTCUT_KINDS) : ({ k: "atom", v: "auto" } as Value);
     if (spec.k === "poison") return POISON;
     if (spec.k !== "atom" || !(SHORTCUT_KINDS as readonly string[]).includes(spec.v))
-      return el.report("RN115", s.shortcut!.expr.span, { what: "shortcut", expected: SHORTCUT_KINDS.map((k) => `\`${k}\``).join(" | ") + " or { pipeline }", found: describe(spec) });
+      return el.report("RN115", s.shortcut!.expr.span, {
+        what: "shortcut",
+        expected: SHORTCUT_KINDS.map((k) => `\`${k}\``).join(" | ") + " or { pipeline }",
+        found: describe(spec),
+      });
     kind = spec.v;
     if (kind === "none") return b;
     // Dense connectivity keeps the input as it is: `auto` never projects a concat's shortcut.
@@ -95,19 +121,49 @@ function findStride(from: readonly Dim[], to: readonly Dim[]): number | undefine
   return undefined;
 }
 
-function shortcut(el: Elaborator, kind: string, x: Tensor, b: Tensor, s: Extract<Stmt, { kind: "residual" }>, f: Frame): Value {
+function shortcut(
+  el: Elaborator,
+  kind: string,
+  x: Tensor,
+  b: Tensor,
+  s: Extract<Stmt, { kind: "residual" }>,
+  f: Frame,
+): Value {
   const X = x.shape;
   const B = b.shape;
-  if (X.length !== B.length || X.length < 2 || !dimEq(X[0]!, B[0]!)) return el.report("RN201", s.headSpan, { merge: "shortcut", branch: shapeStr(B), shortcut: shapeStr(X) }, "the branch must keep the batch dim and the rank");
+  if (X.length !== B.length || X.length < 2 || !dimEq(X[0]!, B[0]!))
+    return el.report(
+      "RN201",
+      s.headSpan,
+      { merge: "shortcut", branch: shapeStr(B), shortcut: shapeStr(X) },
+      "the branch must keep the batch dim and the rank",
+    );
   const stride = findStride(X.slice(2), B.slice(2));
-  if (stride === undefined) return el.report("RN209", s.headSpan, { detail: `no stride maps the input's spatial size ${shapeStr(X.slice(2))} onto the branch's ${shapeStr(B.slice(2))}` }, "strided branches must use the stride once, with `auto` padding");
+  if (stride === undefined)
+    return el.report(
+      "RN209",
+      s.headSpan,
+      {
+        detail: `no stride maps the input's spatial size ${shapeStr(X.slice(2))} onto the branch's ${shapeStr(B.slice(2))}`,
+      },
+      "strided branches must use the stride once, with `auto` padding",
+    );
   const ci = X[1]!;
   const cb = B[1]!;
-  if (!isConst(ci) || !isConst(cb)) return el.report("RN208", s.headSpan, { op: "shortcut", detail: "channel counts must be known numbers" });
+  if (!isConst(ci) || !isConst(cb))
+    return el.report("RN208", s.headSpan, { op: "shortcut", detail: "channel counts must be known numbers" });
   const same = stride === 1 && ci === cb;
   if (same && kind !== "project") return x;
   if (kind === "pad") {
-    if (cb < ci) return el.report("RN209", s.headSpan, { detail: `option A pads channels with zeros, but the branch has fewer channels (${cb}) than the input (${ci})` }, "use `shortcut project`");
+    if (cb < ci)
+      return el.report(
+        "RN209",
+        s.headSpan,
+        {
+          detail: `option A pads channels with zeros, but the branch has fewer channels (${cb}) than the input (${ci})`,
+        },
+        "use `shortcut project`",
+      );
     const before = Math.floor((cb - ci) / 2);
     const attrs: Record<string, AttrValue> = { stride, pad_before: before, pad_after: cb - ci - before };
     return el.addNode("shortcut_pad", [x.id], { shape: B.slice() }, attrs, s.headSpan, f.naming.next("shortcut"));
@@ -116,21 +172,47 @@ function shortcut(el: Elaborator, kind: string, x: Tensor, b: Tensor, s: Extract
   const seq = f.naming.child(f.naming.unique("downsample"), true);
   let t: Value = x;
   if (kind === "avgproject" && stride > 1) {
-    t = el.opNode(lookupOp("avgpool")!, [x], { k: stride, stride, padding: "valid", ceil: true }, s.headSpan, seq.next("avgpool"));
+    t = el.opNode(
+      lookupOp("avgpool")!,
+      [x],
+      { k: stride, stride, padding: "valid", ceil: true },
+      s.headSpan,
+      seq.next("avgpool"),
+    );
     if (t.k !== "tensor") return POISON;
   }
   const convStride = kind === "avgproject" ? 1 : stride;
-  t = el.opNode(lookupOp("conv")!, [t as Tensor], { out: cb, k: 1, stride: convStride, padding: 0, dilation: 1, groups: 1, bias: false, init: "kaiming" }, s.headSpan, seq.next("conv"));
+  t = el.opNode(
+    lookupOp("conv")!,
+    [t as Tensor],
+    { out: cb, k: 1, stride: convStride, padding: 0, dilation: 1, groups: 1, bias: false, init: "kaiming" },
+    s.headSpan,
+    seq.next("conv"),
+  );
   if (t.k !== "tensor") return POISON;
   return el.opNode(lookupOp("bn")!, [t], { gamma: "ones", eps: 1e-5, momentum: 0.1 }, s.headSpan, seq.next("bn"));
 }
 
-function mergeNode(el: Elaborator, merge: string, b: Tensor, sc: Tensor, kind: string, s: Extract<Stmt, { kind: "residual" }>, f: Frame): Value {
+function mergeNode(
+  el: Elaborator,
+  merge: string,
+  b: Tensor,
+  sc: Tensor,
+  kind: string,
+  s: Extract<Stmt, { kind: "residual" }>,
+  f: Frame,
+): Value {
   const B = b.shape;
   const S = sc.shape;
   if (merge === "concat") {
     const ok = B.length === S.length && B.every((d, i) => i === 1 || dimEq(d, S[i]!));
-    if (!ok) return el.report("RN201", s.headSpan, { merge: "concat", branch: shapeStr(B), shortcut: shapeStr(S) }, "concat needs equal shapes outside the channel dim");
+    if (!ok)
+      return el.report(
+        "RN201",
+        s.headSpan,
+        { merge: "concat", branch: shapeStr(B), shortcut: shapeStr(S) },
+        "concat needs equal shapes outside the channel dim",
+      );
     return el.opNode(lookupOp("concat")!, [b, sc], { axis: 1 }, s.headSpan, f.naming.next("concat"));
   }
   if (!shapeEq(B, S)) {

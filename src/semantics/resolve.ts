@@ -46,8 +46,19 @@ export function buildProgram(files: FileAst[], roots: ReadonlySet<string>): [Pro
   for (const f of files)
     for (const d of f.definitions) {
       const prev = defs.get(d.name);
-      if (prev) diagnostics.push(diag("RN111", d.nameSpan, { name: d.name }, { notes: [{ message: `first defined here`, span: prev.nameSpan }] }));
-      else if (lookupOp(d.name)) diagnostics.push(diag("RN111", d.nameSpan, { name: d.name }, { hint: `\`${d.name}\` is a built-in op; pick another name` }));
+      if (prev)
+        diagnostics.push(
+          diag(
+            "RN111",
+            d.nameSpan,
+            { name: d.name },
+            { notes: [{ message: `first defined here`, span: prev.nameSpan }] },
+          ),
+        );
+      else if (lookupOp(d.name))
+        diagnostics.push(
+          diag("RN111", d.nameSpan, { name: d.name }, { hint: `\`${d.name}\` is a built-in op; pick another name` }),
+        );
       else defs.set(d.name, d);
     }
   return [{ files, roots, defs }, diagnostics];
@@ -66,9 +77,31 @@ export function resolve(program: Program): ResolveResult {
       const top = new Scope();
       for (const p of def.params) {
         if (p.type !== undefined && !(p.type in PARAM_TYPES))
-          out.push(diag("RN110", p.typeSpan!, { kind: "type", name: p.type, ...optSuggest(p.type, Object.keys(PARAM_TYPES)) }, { hint: `types: ${Object.keys(PARAM_TYPES).join(", ")}` }));
-        if (def.kind === "model" && p.default === undefined) out.push(diag("RN113", p.span, { op: `model ${def.name}`, arg: p.name }, { hint: "a model's parameters need defaults: the model is built with them" }));
-        else if (p.type === undefined && p.default === undefined) out.push(diag("RN115", p.span, { what: `parameter \`${p.name}\``, expected: "a type (`c: int`) or a default (`c = 64`)", found: "neither" }));
+          out.push(
+            diag(
+              "RN110",
+              p.typeSpan!,
+              { kind: "type", name: p.type, ...optSuggest(p.type, Object.keys(PARAM_TYPES)) },
+              { hint: `types: ${Object.keys(PARAM_TYPES).join(", ")}` },
+            ),
+          );
+        if (def.kind === "model" && p.default === undefined)
+          out.push(
+            diag(
+              "RN113",
+              p.span,
+              { op: `model ${def.name}`, arg: p.name },
+              { hint: "a model's parameters need defaults: the model is built with them" },
+            ),
+          );
+        else if (p.type === undefined && p.default === undefined)
+          out.push(
+            diag("RN115", p.span, {
+              what: `parameter \`${p.name}\``,
+              expected: "a type (`c: int`) or a default (`c = 64`)",
+              found: "neither",
+            }),
+          );
         if (top.names.has(p.name)) out.push(diag("RN124", p.span, { name: p.name }));
         if (p.default) expr(p.default, top, false);
         top.names.set(p.name, { kind: "param", span: p.span, used: false });
@@ -77,7 +110,11 @@ export function resolve(program: Program): ResolveResult {
 
       function stmts(list: Stmt[], scope: Scope, d: Definition): void {
         for (const s of list) stmt(s, scope, d);
-        for (const [n, b] of scope.names) if (b.kind === "let" && !b.used) out.push(diag("RN304", b.span, { name: n }, { hint: `remove it, or prefix the name with \`_\` to keep it` }));
+        for (const [n, b] of scope.names)
+          if (b.kind === "let" && !b.used)
+            out.push(
+              diag("RN304", b.span, { name: n }, { hint: `remove it, or prefix the name with \`_\` to keep it` }),
+            );
       }
 
       function declare(scope: Scope, name: string, kind: NameKind, span: Span): void {
@@ -86,20 +123,38 @@ export function resolve(program: Program): ResolveResult {
           return;
         }
         const outer = scope.parent?.lookup(name);
-        if (outer && outer.kind !== "dim") out.push(diag("RN302", span, { name }, { notes: [{ message: "the outer name is declared here", span: outer.span }] }));
+        if (outer && outer.kind !== "dim")
+          out.push(
+            diag(
+              "RN302",
+              span,
+              { name },
+              { notes: [{ message: "the outer name is declared here", span: outer.span }] },
+            ),
+          );
         scope.names.set(name, { kind, span, used: name.startsWith("_") });
       }
 
       function stmt(s: Stmt, scope: Scope, d: Definition): void {
         switch (s.kind) {
           case "input":
-            if (d.kind !== "model") out.push(diag("RN125", s.span, { what: "`input` is only allowed in a model; a block takes the tensor that flows into it" }));
+            if (d.kind !== "model")
+              out.push(
+                diag("RN125", s.span, {
+                  what: "`input` is only allowed in a model; a block takes the tensor that flows into it",
+                }),
+              );
             for (const e of s.dims) dims(e, scope, "input");
             declare(scope, s.name, "input", s.nameSpan);
             scope.names.get(s.name)!.used = true;
             return;
           case "output":
-            if (d.kind !== "model") out.push(diag("RN125", s.span, { what: "`output` is only allowed in a model; a block's result is the value that flows out of it" }));
+            if (d.kind !== "model")
+              out.push(
+                diag("RN125", s.span, {
+                  what: "`output` is only allowed in a model; a block's result is the value that flows out of it",
+                }),
+              );
             expr(s.value, scope, true);
             return;
           case "let":
@@ -109,7 +164,8 @@ export function resolve(program: Program): ResolveResult {
           case "assign": {
             expr(s.value, scope, true);
             const b = scope.lookup(s.name);
-            if (!s.name) out.push(diag("RN125", s.nameSpan, { what: "only a name declared with `let` can be assigned to" }));
+            if (!s.name)
+              out.push(diag("RN125", s.nameSpan, { what: "only a name declared with `let` can be assigned to" }));
             else if (!b || b.kind !== "let") {
               out.push(diag("RN123", s.nameSpan, { name: s.name }));
               if (!b) scope.names.set(s.name, { kind: "let", span: s.nameSpan, used: true }); // no cascade of "unknown name"
@@ -149,7 +205,11 @@ export function resolve(program: Program): ResolveResult {
       }
 
       function dims(e: Expr, scope: Scope, where: "input" | "expect"): void {
-        if (e.kind === "name" && !scope.lookup(e.name) && (e.name === "_" || where === "input" || /^[A-Z]/.test(e.name))) {
+        if (
+          e.kind === "name" &&
+          !scope.lookup(e.name) &&
+          (e.name === "_" || where === "input" || /^[A-Z]/.test(e.name))
+        ) {
           if (e.name !== "_") scope.names.set(e.name, { kind: "dim", span: e.span, used: true });
           return;
         }
@@ -168,7 +228,13 @@ export function resolve(program: Program): ResolveResult {
         }
       }
 
-      function exprNode(e: Expr, scope: Scope, flow: boolean, atomsOk: boolean, push: (...items: [Expr, boolean, boolean][]) => void): void {
+      function exprNode(
+        e: Expr,
+        scope: Scope,
+        flow: boolean,
+        atomsOk: boolean,
+        push: (...items: [Expr, boolean, boolean][]) => void,
+      ): void {
         switch (e.kind) {
           case "name":
             name(e.name, e.span, scope, flow, atomsOk);
@@ -191,9 +257,38 @@ export function resolve(program: Program): ResolveResult {
               const op = scope.lookup(e.callee.name) ? undefined : lookupOp(e.callee.name);
               const block = program.defs.get(e.callee.name);
               for (const a of e.args) arg(a, scope, op !== undefined || block !== undefined);
-              if (op) for (const a of e.args) if (a.name && !op.args.some((x) => x.name === a.name)) out.push(diag("RN112", a.nameSpan!, { op: op.name, arg: a.name, known: op.args.map((x) => x.name).join(", ") || "no arguments" }, optHint(a.name, op.args.map((x) => x.name))));
+              if (op)
+                for (const a of e.args)
+                  if (a.name && !op.args.some((x) => x.name === a.name))
+                    out.push(
+                      diag(
+                        "RN112",
+                        a.nameSpan!,
+                        { op: op.name, arg: a.name, known: op.args.map((x) => x.name).join(", ") || "no arguments" },
+                        optHint(
+                          a.name,
+                          op.args.map((x) => x.name),
+                        ),
+                      ),
+                    );
               if (block && block.kind === "block")
-                for (const a of e.args) if (a.name && !block.params.some((x) => x.name === a.name)) out.push(diag("RN112", a.nameSpan!, { op: block.name, arg: a.name, known: block.params.map((x) => x.name).join(", ") || "no arguments" }, optHint(a.name, block.params.map((x) => x.name))));
+                for (const a of e.args)
+                  if (a.name && !block.params.some((x) => x.name === a.name))
+                    out.push(
+                      diag(
+                        "RN112",
+                        a.nameSpan!,
+                        {
+                          op: block.name,
+                          arg: a.name,
+                          known: block.params.map((x) => x.name).join(", ") || "no arguments",
+                        },
+                        optHint(
+                          a.name,
+                          block.params.map((x) => x.name),
+                        ),
+                      ),
+                    );
             } else {
               push([e.callee, true, false], ...e.args.map((a): [Expr, boolean, boolean] => [a.value, true, false]));
             }
@@ -222,7 +317,14 @@ export function resolve(program: Program): ResolveResult {
         if (program.defs.has(n)) {
           const target = program.defs.get(n)!;
           if (target.kind === "model") {
-            out.push(diag("RN110", span, { kind: "block", name: n }, { hint: `\`${n}\` is a model; only blocks can be used inside other definitions` }));
+            out.push(
+              diag(
+                "RN110",
+                span,
+                { kind: "block", name: n },
+                { hint: `\`${n}\` is a model; only blocks can be used inside other definitions` },
+              ),
+            );
             return;
           }
           used.add(n);
@@ -270,7 +372,14 @@ export function resolve(program: Program): ResolveResult {
           recursive.add(c);
           const def = program.defs.get(c)!;
           const rot = [...cycle.slice(cycle.indexOf(c)), ...cycle.slice(0, cycle.indexOf(c)), c];
-          out.push(diag("RN117", def.nameSpan, { cycle: rot.join(" -> ") }, { hint: "a block cannot instantiate itself, directly or through others; use `* n` or `for` to repeat" }));
+          out.push(
+            diag(
+              "RN117",
+              def.nameSpan,
+              { cycle: rot.join(" -> ") },
+              { hint: "a block cannot instantiate itself, directly or through others; use `* n` or `for` to repeat" },
+            ),
+          );
         }
       } else if (!state.has(m)) enter(m);
     }
@@ -280,7 +389,9 @@ export function resolve(program: Program): ResolveResult {
   // Unused blocks: reported in files that define a model (a library file's blocks are for others).
   for (const f of program.files) {
     if (!program.roots.has(f.file) || !f.definitions.some((d) => d.kind === "model")) continue;
-    for (const d of f.definitions) if (d.kind === "block" && !used.has(d.name) && program.defs.get(d.name) === d) out.push(diag("RN301", d.nameSpan, { name: d.name }));
+    for (const d of f.definitions)
+      if (d.kind === "block" && !used.has(d.name) && program.defs.get(d.name) === d)
+        out.push(diag("RN301", d.nameSpan, { name: d.name }));
   }
   return { diagnostics: out, recursive };
 }

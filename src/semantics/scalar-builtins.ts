@@ -15,7 +15,8 @@ function toInt(x: number): Value | string {
 export function scalarBuiltin(name: string, args: Value[]): Value | string {
   if (name === "shape") {
     const t = args[0];
-    if (args.length !== 1 || !t || t.k !== "tensor") return `expects one tensor, found ${args.map(describe).join(", ") || "nothing"}`;
+    if (args.length !== 1 || !t || t.k !== "tensor")
+      return `expects one tensor, found ${args.map(describe).join(", ") || "nothing"}`;
     return { k: "list", v: t.shape.map(fromDim) };
   }
   if (name === "len") {

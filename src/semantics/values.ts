@@ -74,14 +74,16 @@ export function arith(op: string, a: Value, b: Value): Value | string {
     return `\`${op}\` needs known numbers, found ${describe(a)} and ${describe(b)}`;
   }
   if (op === "and" || op === "or") {
-    if (a.k !== "bool" || b.k !== "bool") return `\`${op}\` needs two booleans, found ${describe(a)} and ${describe(b)}`;
+    if (a.k !== "bool" || b.k !== "bool")
+      return `\`${op}\` needs two booleans, found ${describe(a)} and ${describe(b)}`;
     return { k: "bool", v: op === "and" ? a.v && b.v : a.v || b.v };
   }
   if (op === "==" || op === "!=") {
     const eq = equalValues(a, b);
     return { k: "bool", v: op === "==" ? eq : !eq };
   }
-  if ((a.k !== "int" && a.k !== "float") || (b.k !== "int" && b.k !== "float")) return `\`${op}\` needs numbers, found ${describe(a)} and ${describe(b)}`;
+  if ((a.k !== "int" && a.k !== "float") || (b.k !== "int" && b.k !== "float"))
+    return `\`${op}\` needs numbers, found ${describe(a)} and ${describe(b)}`;
   const x = a as Num;
   const y = b as Num;
   const bothInt = x.k === "int" && y.k === "int";
@@ -121,14 +123,16 @@ export function arith(op: string, a: Value, b: Value): Value | string {
 function equalValues(a: Value, b: Value): boolean {
   if ((a.k === "int" || a.k === "float") && (b.k === "int" || b.k === "float")) return a.v === b.v;
   if (a.k !== b.k) return false;
-  if (a.k === "list" && b.k === "list") return a.v.length === b.v.length && a.v.every((x, i) => equalValues(x, b.v[i]!));
+  if (a.k === "list" && b.k === "list")
+    return a.v.length === b.v.length && a.v.every((x, i) => equalValues(x, b.v[i]!));
   return (a as { v: unknown }).v === (b as { v: unknown }).v;
 }
 
 /** Checks a value against an op argument type; gives the argument value or a description of what was expected. */
 export function toArgValue(v: Value, t: ArgType): ArgValue | { expected: string } {
   const expected = { expected: describeArgType(t) };
-  const ints = (x: Value): number[] | undefined => (x.k === "list" && x.v.every((i) => i.k === "int") ? x.v.map((i) => (i as { v: number }).v) : undefined);
+  const ints = (x: Value): number[] | undefined =>
+    x.k === "list" && x.v.every((i) => i.k === "int") ? x.v.map((i) => (i as { v: number }).v) : undefined;
   if (t === "int") return v.k === "int" ? v.v : expected;
   if (t === "float") return v.k === "int" || v.k === "float" ? v.v : expected;
   if (t === "bool") return v.k === "bool" ? v.v : expected;

@@ -9,7 +9,9 @@ import { pathToFileURL } from "node:url";
 import type * as ChevrotainApi from "chevrotain";
 
 const entry = createRequire(import.meta.url).resolve("chevrotain"); // .../lib/src/api.js
-const chevrotain = (await import(pathToFileURL(join(dirname(entry), "..", "chevrotain.min.mjs")).href)) as typeof ChevrotainApi;
+const chevrotain = (await import(
+  pathToFileURL(join(dirname(entry), "..", "chevrotain.min.mjs")).href
+)) as typeof ChevrotainApi;
 
 export const { createToken, Lexer, CstParser, EOF } = chevrotain;
 export type { CstElement, CstNode, IRecognitionException, IToken, TokenType } from "chevrotain";

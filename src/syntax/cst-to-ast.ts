@@ -40,7 +40,8 @@ export class AstBuilder extends BaseVisitor {
   /** The span of everything under a CST node (Chevrotain tracks it with positionTracking "full"). */
   private nodeSpan(n: CstNode): Span {
     const loc = n.location;
-    if (loc && !isNaN(loc.startOffset)) return { file: this.fileName, start: loc.startOffset, end: (loc.endOffset ?? loc.startOffset) + 1 };
+    if (loc && !isNaN(loc.startOffset))
+      return { file: this.fileName, start: loc.startOffset, end: (loc.endOffset ?? loc.startOffset) + 1 };
     return { file: this.fileName, start: 0, end: 0 };
   }
   private join(a: Span, b: Span): Span {
@@ -55,7 +56,9 @@ export class AstBuilder extends BaseVisitor {
 
   // ---- declarations ----
   file(c: Children): FileAst {
-    const imports: Import[] = this.nodes(c, "importDecl").map((n) => this.visit(n) as Import | undefined).filter((x): x is Import => !!x);
+    const imports: Import[] = this.nodes(c, "importDecl")
+      .map((n) => this.visit(n) as Import | undefined)
+      .filter((x): x is Import => !!x);
     const definitions: Definition[] = [...this.nodes(c, "blockDecl"), ...this.nodes(c, "modelDecl")]
       .map((n) => this.visit(n) as Definition | undefined)
       .filter((d): d is Definition => !!d)
@@ -76,7 +79,15 @@ export class AstBuilder extends BaseVisitor {
     const pl = this.node(c, "paramList");
     const params = pl ? (this.visit(pl) as Param[]) : [];
     const body = this.node(c, "body");
-    return { kind, name: name.image, params, body: body ? (this.visit(body) as Stmt[]) : [], nameSpan: this.tokSpan(name), span: this.nodeSpan(n), file: this.fileName };
+    return {
+      kind,
+      name: name.image,
+      params,
+      body: body ? (this.visit(body) as Stmt[]) : [],
+      nameSpan: this.tokSpan(name),
+      span: this.nodeSpan(n),
+      file: this.fileName,
+    };
   }
   blockDecl(c: Children, _p?: unknown): Definition | undefined {
     return this.definition("block", c, this.current!);
@@ -99,7 +110,9 @@ export class AstBuilder extends BaseVisitor {
   }
 
   paramList(c: Children): Param[] {
-    return this.nodes(c, "param").map((n) => this.visit(n) as Param | undefined).filter((p): p is Param => !!p);
+    return this.nodes(c, "param")
+      .map((n) => this.visit(n) as Param | undefined)
+      .filter((p): p is Param => !!p);
   }
 
   param(c: Children): Param | undefined {
@@ -117,7 +130,9 @@ export class AstBuilder extends BaseVisitor {
   }
 
   body(c: Children): Stmt[] {
-    return this.nodes(c, "statement").map((n) => this.visit(n) as Stmt | undefined).filter((s): s is Stmt => !!s);
+    return this.nodes(c, "statement")
+      .map((n) => this.visit(n) as Stmt | undefined)
+      .filter((s): s is Stmt => !!s);
   }
 
   statement(c: Children): Stmt | undefined {
@@ -130,7 +145,14 @@ export class AstBuilder extends BaseVisitor {
     const dtype = this.tok(c, "Identifier", 1);
     const dims = this.node(c, "dimList");
     if (!name || !dtype || !dims) return undefined;
-    return { kind: "input", name: name.image, dtype: dtype.image, dims: this.visit(dims) as Expr[], nameSpan: this.tokSpan(name), span: this.nodeSpan(this.current!) };
+    return {
+      kind: "input",
+      name: name.image,
+      dtype: dtype.image,
+      dims: this.visit(dims) as Expr[],
+      nameSpan: this.tokSpan(name),
+      span: this.nodeSpan(this.current!),
+    };
   }
 
   outputStmt(c: Children): Stmt | undefined {
@@ -146,7 +168,13 @@ export class AstBuilder extends BaseVisitor {
     const name = this.tok(c, "Identifier");
     const e = this.node(c, "expr");
     if (!name || !e) return undefined;
-    return { kind: "let", name: name.image, nameSpan: this.tokSpan(name), value: this.exprOf(e), span: this.nodeSpan(this.current!) };
+    return {
+      kind: "let",
+      name: name.image,
+      nameSpan: this.tokSpan(name),
+      value: this.exprOf(e),
+      span: this.nodeSpan(this.current!),
+    };
   }
 
   expectStmt(c: Children): Stmt | undefined {
@@ -175,7 +203,12 @@ export class AstBuilder extends BaseVisitor {
     if (sc) {
       let clause: ShortcutClause | undefined;
       const e = this.node(c, "expr");
-      if (bodies[1]) clause = { kind: "custom", body: this.visit(bodies[1]) as Stmt[], span: this.join(this.tokSpan(sc), this.nodeSpan(bodies[1])) };
+      if (bodies[1])
+        clause = {
+          kind: "custom",
+          body: this.visit(bodies[1]) as Stmt[],
+          span: this.join(this.tokSpan(sc), this.nodeSpan(bodies[1])),
+        };
       else if (e) clause = { kind: "spec", expr: this.exprOf(e), span: this.join(this.tokSpan(sc), this.nodeSpan(e)) };
       if (clause) s.shortcut = clause;
     }
@@ -187,14 +220,27 @@ export class AstBuilder extends BaseVisitor {
     const ends = this.nodes(c, "addExpr");
     const body = this.node(c, "body");
     if (!v || ends.length < 2 || !body) return undefined;
-    return { kind: "for", var: v.image, varSpan: this.tokSpan(v), from: this.exprOf(ends[0]), to: this.exprOf(ends[1]), body: this.visit(body) as Stmt[], span: this.nodeSpan(this.current!) };
+    return {
+      kind: "for",
+      var: v.image,
+      varSpan: this.tokSpan(v),
+      from: this.exprOf(ends[0]),
+      to: this.exprOf(ends[1]),
+      body: this.visit(body) as Stmt[],
+      span: this.nodeSpan(this.current!),
+    };
   }
 
   ifStmt(c: Children): Stmt | undefined {
     const cond = this.node(c, "expr");
     const bodies = this.nodes(c, "body");
     if (!cond || !bodies[0]) return undefined;
-    const s: Stmt = { kind: "if", cond: this.exprOf(cond), then: this.visit(bodies[0]) as Stmt[], span: this.nodeSpan(this.current!) };
+    const s: Stmt = {
+      kind: "if",
+      cond: this.exprOf(cond),
+      then: this.visit(bodies[0]) as Stmt[],
+      span: this.nodeSpan(this.current!),
+    };
     const elif = this.node(c, "ifStmt");
     if (elif) {
       const e = this.visit(elif) as Stmt | undefined;
@@ -207,7 +253,13 @@ export class AstBuilder extends BaseVisitor {
     const name = this.tok(c, "Identifier");
     const body = this.node(c, "body");
     if (!name || !body) return undefined;
-    return { kind: "stage", name: name.image, nameSpan: this.tokSpan(name), body: this.visit(body) as Stmt[], span: this.nodeSpan(this.current!) };
+    return {
+      kind: "stage",
+      name: name.image,
+      nameSpan: this.tokSpan(name),
+      body: this.visit(body) as Stmt[],
+      span: this.nodeSpan(this.current!),
+    };
   }
 
   exprStmt(c: Children): Stmt | undefined {
@@ -229,7 +281,13 @@ export class AstBuilder extends BaseVisitor {
     const ors = this.nodes(c, "orExpr");
     const first = this.exprOf(ors[0]);
     if (!this.tok(c, "When")) return first;
-    return { kind: "cond", then: first, cond: this.exprOf(ors[1]), else: this.exprOf(this.node(c, "expr")), span: this.nodeSpan(this.current!) };
+    return {
+      kind: "cond",
+      then: first,
+      cond: this.exprOf(ors[1]),
+      else: this.exprOf(this.node(c, "expr")),
+      span: this.nodeSpan(this.current!),
+    };
   }
 
   private leftAssoc(c: Children, sub: string, ops: string[]): Expr {
@@ -240,7 +298,14 @@ export class AstBuilder extends BaseVisitor {
       const t = opToks[i - 1];
       const right = operands[i]!;
       const op = (t?.image ?? "+") as BinaryOp;
-      acc = { kind: "binary", op, left: acc, right, opSpan: t ? this.tokSpan(t) : right.span, span: this.join(acc.span, right.span) };
+      acc = {
+        kind: "binary",
+        op,
+        left: acc,
+        right,
+        opSpan: t ? this.tokSpan(t) : right.span,
+        span: this.join(acc.span, right.span),
+      };
     }
     return acc;
   }
@@ -271,13 +336,20 @@ export class AstBuilder extends BaseVisitor {
   /** `postfix (mulOp unary)*` and `unary (mulOp unary)*` fold the same way. */
   private mulFold(first: Expr, c: Children): Expr {
     const rights = this.nodes(c, "unary").map((n) => this.exprOf(n));
-    const ops = this.nodes(c, "mulOp").map((n) => (Object.values(n.children).flat()[0] as IToken | undefined));
+    const ops = this.nodes(c, "mulOp").map((n) => Object.values(n.children).flat()[0] as IToken | undefined);
     const start = first === undefined ? 0 : 0;
     let acc = first;
     for (let i = start; i < rights.length; i++) {
       const t = ops[i];
       const right = rights[i]!;
-      acc = { kind: "binary", op: (t?.image ?? "*") as BinaryOp, left: acc, right, opSpan: t ? this.tokSpan(t) : right.span, span: this.join(acc.span, right.span) };
+      acc = {
+        kind: "binary",
+        op: (t?.image ?? "*") as BinaryOp,
+        left: acc,
+        right,
+        opSpan: t ? this.tokSpan(t) : right.span,
+        span: this.join(acc.span, right.span),
+      };
     }
     return acc;
   }
@@ -309,7 +381,10 @@ export class AstBuilder extends BaseVisitor {
     const parts: { at: number; apply: (e: Expr) => Expr }[] = [];
     for (const al of this.nodes(c, "argList")) {
       const span = this.nodeSpan(al);
-      parts.push({ at: span.start, apply: (e) => ({ kind: "call", callee: e, args: this.visit(al) as Arg[], span: this.join(e.span, span) }) });
+      parts.push({
+        at: span.start,
+        apply: (e) => ({ kind: "call", callee: e, args: this.visit(al) as Arg[], span: this.join(e.span, span) }),
+      });
     }
     const lbs = (c["LBracket"] ?? []).filter(isToken);
     const rbs = (c["RBracket"] ?? []).filter(isToken);
@@ -317,7 +392,10 @@ export class AstBuilder extends BaseVisitor {
     lbs.forEach((lb, i) => {
       const rb = rbs[i];
       const end = rb ? this.tokSpan(rb) : this.tokSpan(lb);
-      parts.push({ at: lb.startOffset, apply: (e) => ({ kind: "index", obj: e, index: this.exprOf(idx[i]), span: this.join(e.span, end) }) });
+      parts.push({
+        at: lb.startOffset,
+        apply: (e) => ({ kind: "index", obj: e, index: this.exprOf(idx[i]), span: this.join(e.span, end) }),
+      });
     });
     parts.sort((a, b) => a.at - b.at);
     for (const p of parts) acc = p.apply(acc);
@@ -348,7 +426,12 @@ export class AstBuilder extends BaseVisitor {
   primary(c: Children): Expr {
     const span = this.nodeSpan(this.current!);
     const t =
-      this.tok(c, "FloatLit") ?? this.tok(c, "IntLit") ?? this.tok(c, "StringLit") ?? this.tok(c, "True") ?? this.tok(c, "False") ?? (this.tok(c, "LParen") || this.tok(c, "LBracket") ? undefined : this.tok(c, "Identifier"));
+      this.tok(c, "FloatLit") ??
+      this.tok(c, "IntLit") ??
+      this.tok(c, "StringLit") ??
+      this.tok(c, "True") ??
+      this.tok(c, "False") ??
+      (this.tok(c, "LParen") || this.tok(c, "LBracket") ? undefined : this.tok(c, "Identifier"));
     if (t) {
       switch (t.tokenType.name) {
         case "FloatLit":

@@ -8,7 +8,12 @@ import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
 function keyword(word: string): TokenType {
-  return createToken({ name: word[0]!.toUpperCase() + word.slice(1), pattern: word, longer_alt: Identifier, label: `'${word}'` });
+  return createToken({
+    name: word[0]!.toUpperCase() + word.slice(1),
+    pattern: word,
+    longer_alt: Identifier,
+    label: `'${word}'`,
+  });
 }
 
 export const Import = keyword("import");
@@ -64,9 +69,34 @@ export const Percent = createToken({ name: "Percent", pattern: "%", label: "'%'"
 export const Newline = createToken({ name: "Newline", pattern: /\r?\n|;/, label: "end of line", line_breaks: true });
 
 export const Comment = createToken({ name: "Comment", pattern: /#[^\n]*/, group: Lexer.SKIPPED });
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\f\v\u00a0\ufeff]+/,
+  group: Lexer.SKIPPED,
+});
 
-export const keywords = [Import, Block, Model, Input, Output, Let, For, In, If, Else, When, Residual, Shortcut, Expect, Stage, True, False, And, Or, Not];
+export const keywords = [
+  Import,
+  Block,
+  Model,
+  Input,
+  Output,
+  Let,
+  For,
+  In,
+  If,
+  Else,
+  When,
+  Residual,
+  Shortcut,
+  Expect,
+  Stage,
+  True,
+  False,
+  And,
+  Or,
+  Not,
+];
 
 export const allTokens: TokenType[] = [
   WhiteSpace,
@@ -118,7 +148,12 @@ export interface LexResult {
 
 export function lex(text: string): LexResult {
   const raw = lexer.tokenize(text);
-  const errors: LexError[] = raw.errors.map((e) => ({ kind: "char", start: e.offset, end: e.offset + e.length, text: text.slice(e.offset, e.offset + e.length) }));
+  const errors: LexError[] = raw.errors.map((e) => ({
+    kind: "char",
+    start: e.offset,
+    end: e.offset + e.length,
+    text: text.slice(e.offset, e.offset + e.length),
+  }));
   const tokens: IToken[] = [];
   let depth = 0;
   for (const t of raw.tokens) {

@@ -33,7 +33,16 @@ export interface SourceLimitError {
 }
 
 /** Tokens after which a `-` is binary (subtraction); anywhere else it is a prefix operator. */
-const OPERAND_END = new Set<TokenType>([T.Identifier, T.IntLit, T.FloatLit, T.StringLit, T.True, T.False, T.RParen, T.RBracket]);
+const OPERAND_END = new Set<TokenType>([
+  T.Identifier,
+  T.IntLit,
+  T.FloatLit,
+  T.StringLit,
+  T.True,
+  T.False,
+  T.RParen,
+  T.RBracket,
+]);
 const OPEN = new Set<TokenType>([T.LParen, T.LBracket, T.LCurly]);
 const CLOSE = new Set<TokenType>([T.RParen, T.RBracket, T.RCurly]);
 
@@ -56,8 +65,16 @@ export function checkSourceLimits(tokens: readonly IToken[]): SourceLimitError[]
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const type = t.tokenType;
-    if (type === T.Identifier && t.image.length > SOURCE_LIMITS.name) errors.push({ code: "RN401", token: t, what: "name length", value: t.image.length, limit: SOURCE_LIMITS.name });
-    else if (type === T.StringLit && t.image.length - 2 > SOURCE_LIMITS.string) errors.push({ code: "RN401", token: t, what: "string length", value: t.image.length - 2, limit: SOURCE_LIMITS.string });
+    if (type === T.Identifier && t.image.length > SOURCE_LIMITS.name)
+      errors.push({ code: "RN401", token: t, what: "name length", value: t.image.length, limit: SOURCE_LIMITS.name });
+    else if (type === T.StringLit && t.image.length - 2 > SOURCE_LIMITS.string)
+      errors.push({
+        code: "RN401",
+        token: t,
+        what: "string length",
+        value: t.image.length - 2,
+        limit: SOURCE_LIMITS.string,
+      });
     let extra = 0;
     if (OPEN.has(type)) {
       extras.push(0);

@@ -77,14 +77,17 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
   const span = (start: number, end: number): Span => ({ file, start, end: Math.max(end, start + 1) });
   const lexed = lex(text);
   for (const e of lexed.errors) {
-    if (e.kind === "string") diagnostics.push(diag("RN103", span(e.start, e.end), {}, { hint: "close the string with `\"` on the same line" }));
+    if (e.kind === "string")
+      diagnostics.push(diag("RN103", span(e.start, e.end), {}, { hint: 'close the string with `"` on the same line' }));
     else diagnostics.push(diag("RN101", span(e.start, e.end), { char: JSON.stringify(e.text) }));
   }
   // Nesting past the limit is never parsed: the parser and every later stage recurse along it.
   for (const e of checkSourceLimits(lexed.tokens)) {
     const at = span(e.token.startOffset, (e.token.endOffset ?? e.token.startOffset) + 1);
     if (e.code === "RN404") {
-      diagnostics.push(diag("RN404", at, { limit: e.limit }, { hint: "split the expression with `let`, or the nesting into blocks" }));
+      diagnostics.push(
+        diag("RN404", at, { limit: e.limit }, { hint: "split the expression with `let`, or the nesting into blocks" }),
+      );
       return [{ file, imports: [], definitions: [] }, diagnostics];
     }
     diagnostics.push(diag("RN401", at, { what: e.what!, value: String(e.value), limit: String(e.limit) }));
@@ -115,15 +118,31 @@ export function parseSource(file: string, text: string): [FileAst, Diagnostic[]]
       const idx = tokens.indexOf(t);
       let lineEnd = idx;
       while (lineEnd + 1 < tokens.length && tokens[lineEnd + 1]!.tokenType !== Newline) lineEnd++;
-      diagnostics.push(diag("RN104", span(start, (tokens[lineEnd]!.endOffset ?? start) + 1), { found: `\`${text.slice(start, (tokens[lineEnd]!.endOffset ?? start) + 1)}\`` }));
+      diagnostics.push(
+        diag("RN104", span(start, (tokens[lineEnd]!.endOffset ?? start) + 1), {
+          found: `\`${text.slice(start, (tokens[lineEnd]!.endOffset ?? start) + 1)}\``,
+        }),
+      );
       resumeAt = idx + 1;
     }
     const part = new AstBuilder(file).visit(cst) as FileAst;
     if (resumeAt !== undefined) {
       // Chevrotain's own recovery may already have read definitions past the stray text.
-      const parsedEnd = Math.max(-1, ...part.definitions.map((d) => d.span.end), ...part.imports.map((i) => i.span.end));
+      const parsedEnd = Math.max(
+        -1,
+        ...part.definitions.map((d) => d.span.end),
+        ...part.imports.map((i) => i.span.end),
+      );
       let j = resumeAt;
-      while (j < tokens.length && !(TOP_LEVEL.has(tokens[j]!.tokenType) && tokens[j - 1]!.tokenType === Newline && tokens[j]!.startOffset >= parsedEnd)) j++;
+      while (
+        j < tokens.length &&
+        !(
+          TOP_LEVEL.has(tokens[j]!.tokenType) &&
+          tokens[j - 1]!.tokenType === Newline &&
+          tokens[j]!.startOffset >= parsedEnd
+        )
+      )
+        j++;
       resumeAt = j;
     }
     definitions.push(...part.definitions);

@@ -16,7 +16,12 @@ export class ResnetParser extends CstParser {
    * one with them on (Chevrotain's `skipValidations` is meant for exactly this).
    */
   constructor(options: { validate?: boolean } = {}) {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full", skipValidations: options.validate !== true });
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: "full",
+      skipValidations: options.validate !== true,
+    });
     this.performSelfAnalysis();
   }
 
@@ -281,7 +286,12 @@ export class ResnetParser extends CstParser {
   });
 
   public mulOp = this.RULE("mulOp", () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.DSlash) }, { ALT: () => this.CONSUME(T.Slash) }, { ALT: () => this.CONSUME(T.Percent) }]);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Star) },
+      { ALT: () => this.CONSUME(T.DSlash) },
+      { ALT: () => this.CONSUME(T.Slash) },
+      { ALT: () => this.CONSUME(T.Percent) },
+    ]);
   });
 
   public unary = this.RULE("unary", () => {
@@ -333,7 +343,8 @@ export class ResnetParser extends CstParser {
   public argValue = this.RULE("argValue", () => {
     this.OR([
       {
-        GATE: () => this.LA(1).tokenType === T.And && (this.LA(2).tokenType === T.Comma || this.LA(2).tokenType === T.RParen),
+        GATE: () =>
+          this.LA(1).tokenType === T.And && (this.LA(2).tokenType === T.Comma || this.LA(2).tokenType === T.RParen),
         ALT: () => this.CONSUME(T.And),
       },
       { ALT: () => this.SUBRULE(this.expr) },

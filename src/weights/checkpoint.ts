@@ -40,7 +40,10 @@ export interface Manifest {
   byteLength: number;
 }
 
-export function encodeCheckpoint(tensors: ReadonlyMap<string, Tensor>, model?: string): { json: string; bin: Uint8Array } {
+export function encodeCheckpoint(
+  tensors: ReadonlyMap<string, Tensor>,
+  model?: string,
+): { json: string; bin: Uint8Array } {
   const manifest: Omit<Manifest, "byteLength"> = { format: CHECKPOINT_FORMAT, tensors: [] };
   if (model !== undefined) manifest.model = model;
   let offset = 0;
@@ -70,31 +73,39 @@ export function parseManifest(json: string, file = "weights.json"): Manifest | s
   }
   if (!isObject(m)) return `${file}: expected an object with "format" and "tensors", found ${shown(m)}`;
   if (m.format !== CHECKPOINT_FORMAT) return `${file}: "format" is ${shown(m.format)}, expected "${CHECKPOINT_FORMAT}"`;
-  if (m.model !== undefined && typeof m.model !== "string") return `${file}: "model" must be a string, found ${shown(m.model)}`;
+  if (m.model !== undefined && typeof m.model !== "string")
+    return `${file}: "model" must be a string, found ${shown(m.model)}`;
   if (!Array.isArray(m.tensors)) return `${file}: "tensors" must be a list, found ${shown(m.tensors)}`;
   const tensors: Entry[] = [];
   const seen = new Map<string, number>();
   for (const [i, t] of (m.tensors as unknown[]).entries()) {
     const at = `${file}: tensors[${i}]`;
     if (!isObject(t)) return `${at} must be an object with name, dims, dtype and offset, found ${shown(t)}`;
-    if (typeof t.name !== "string" || t.name === "") return `${at}.name must be a non-empty string, found ${shown(t.name)}`;
+    if (typeof t.name !== "string" || t.name === "")
+      return `${at}.name must be a non-empty string, found ${shown(t.name)}`;
     if (seen.has(t.name)) return `${at}.name ${shown(t.name)} is also tensors[${seen.get(t.name)}]'s`;
     seen.set(t.name, i);
     const d = t.dims;
-    if (!Array.isArray(d) || d.length > MAX_RANK || d.some((x) => !Number.isSafeInteger(x) || (x as number) < 0)) return `${at}.dims (${t.name}) must be a list of at most ${MAX_RANK} whole numbers >= 0, found ${shown(d)}`;
+    if (!Array.isArray(d) || d.length > MAX_RANK || d.some((x) => !Number.isSafeInteger(x) || (x as number) < 0))
+      return `${at}.dims (${t.name}) must be a list of at most ${MAX_RANK} whole numbers >= 0, found ${shown(d)}`;
     const dims = d as number[];
     const bytes = dims.reduce((a, b) => a * b, 1) * 4;
-    if (bytes > BIN_LIMIT) return `${at}.dims (${t.name}) ${shown(dims)} make ${formatBytes(bytes)}, more than the ${formatBytes(BIN_LIMIT)} a checkpoint can hold`;
+    if (bytes > BIN_LIMIT)
+      return `${at}.dims (${t.name}) ${shown(dims)} make ${formatBytes(bytes)}, more than the ${formatBytes(BIN_LIMIT)} a checkpoint can hold`;
     if (t.dtype !== "float32") return `${at}.dtype (${t.name}) is ${shown(t.dtype)}; only "float32" is supported`;
-    if (!Number.isSafeInteger(t.offset) || (t.offset as number) < 0 || (t.offset as number) > BIN_LIMIT) return `${at}.offset (${t.name}) must be a whole number of bytes from 0 to ${BIN_LIMIT}, found ${shown(t.offset)}`;
+    if (!Number.isSafeInteger(t.offset) || (t.offset as number) < 0 || (t.offset as number) > BIN_LIMIT)
+      return `${at}.offset (${t.name}) must be a whole number of bytes from 0 to ${BIN_LIMIT}, found ${shown(t.offset)}`;
     tensors.push({ name: t.name, dims, dtype: "float32", offset: t.offset as number });
   }
   // Two tensors on the same bytes (every offset 0, say) would load, and silently alias.
-  const spans = tensors.map((t, i) => ({ i, start: t.offset, end: t.offset + t.dims.reduce((a, b) => a * b, 1) * 4 })).filter((s) => s.end > s.start);
+  const spans = tensors
+    .map((t, i) => ({ i, start: t.offset, end: t.offset + t.dims.reduce((a, b) => a * b, 1) * 4 }))
+    .filter((s) => s.end > s.start);
   spans.sort((a, b) => a.start - b.start);
   for (let k = 1; k < spans.length; k++) {
     const [a, b] = [spans[k - 1]!, spans[k]!];
-    if (b.start < a.end) return `${file}: tensors[${b.i}] (${tensors[b.i]!.name}) at offset ${b.start} overlaps tensors[${a.i}] (${tensors[a.i]!.name}), bytes ${a.start}..${a.end}`;
+    if (b.start < a.end)
+      return `${file}: tensors[${b.i}] (${tensors[b.i]!.name}) at offset ${b.start} overlaps tensors[${a.i}] (${tensors[a.i]!.name}), bytes ${a.start}..${a.end}`;
   }
   const byteLength = spans.reduce((e, s) => Math.max(e, s.end), 0);
   return { format: CHECKPOINT_FORMAT, ...(typeof m.model === "string" ? { model: m.model } : {}), tensors, byteLength };
@@ -111,7 +122,8 @@ export function decodeTensors(m: Manifest, bin: Uint8Array, file = "weights.bin"
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       const v = view.getFloat32(t.offset + i * 4, true);
-      if (!Number.isFinite(v)) return `${file}: tensor ${t.name} holds ${v} at element ${i}: the checkpoint is corrupt (a diverged run is never saved)`;
+      if (!Number.isFinite(v))
+        return `${file}: tensor ${t.name} holds ${v} at element ${i}: the checkpoint is corrupt (a diverged run is never saved)`;
       data[i] = v;
     }
     out.set(t.name, { dims: t.dims, data });
@@ -120,7 +132,11 @@ export function decodeTensors(m: Manifest, bin: Uint8Array, file = "weights.bin"
 }
 
 /** Parses a checkpoint; a string is the reason it is not one. */
-export function decodeCheckpoint(json: string, bin: Uint8Array, files = { json: "weights.json", bin: "weights.bin" }): Map<string, Tensor> | string {
+export function decodeCheckpoint(
+  json: string,
+  bin: Uint8Array,
+  files = { json: "weights.json", bin: "weights.bin" },
+): Map<string, Tensor> | string {
   const m = parseManifest(json, files.json);
   return typeof m === "string" ? m : decodeTensors(m, bin, files.bin);
 }
@@ -134,9 +150,15 @@ export function readCheckpoint(dir: string, base = "weights"): Map<string, Tenso
   const jsonPath = join(dir, `${base}.json`);
   const binPath = join(dir, `${base}.bin`);
   try {
-    const m = parseManifest(readFileLimited(jsonPath, { limit: MANIFEST_LIMIT, what: "a checkpoint manifest" }).toString("utf8"), jsonPath);
+    const m = parseManifest(
+      readFileLimited(jsonPath, { limit: MANIFEST_LIMIT, what: "a checkpoint manifest" }).toString("utf8"),
+      jsonPath,
+    );
     if (typeof m === "string") return m;
-    const bin = readFileLimited(binPath, { limit: m.byteLength, what: `${base}.bin (the tensors ${base}.json lists take ${m.byteLength} bytes)` });
+    const bin = readFileLimited(binPath, {
+      limit: m.byteLength,
+      what: `${base}.bin (the tensors ${base}.json lists take ${m.byteLength} bytes)`,
+    });
     return decodeTensors(m, bin, binPath);
   } catch (e) {
     if (e instanceof ReadFileError) return e.message;

@@ -17,9 +17,7 @@ export interface ParamSpec {
 }
 
 export type Init =
-  | { kind: "normal"; std: number }
-  | { kind: "uniform"; bound: number }
-  | { kind: "const"; value: number };
+  { kind: "normal"; std: number } | { kind: "uniform"; bound: number } | { kind: "const"; value: number };
 
 const num = (v: unknown): number => v as number;
 const prod = (xs: number[]): number => xs.reduce((a, b) => a * b, 1);
@@ -62,7 +60,10 @@ function norm(n: IrNode, c: number): ParamSpec[] {
     { name: `${n.name}.bias`, dims: [c], learnable: true, init: { kind: "const", value: 0 } },
   ];
   if (n.op === "bn")
-    specs.push({ name: `${n.name}.running_mean`, dims: [c], learnable: false, init: { kind: "const", value: 0 } }, { name: `${n.name}.running_var`, dims: [c], learnable: false, init: { kind: "const", value: 1 } });
+    specs.push(
+      { name: `${n.name}.running_mean`, dims: [c], learnable: false, init: { kind: "const", value: 0 } },
+      { name: `${n.name}.running_var`, dims: [c], learnable: false, init: { kind: "const", value: 1 } },
+    );
   return specs;
 }
 
@@ -74,14 +75,16 @@ export function paramSpecs(n: IrNode): ParamSpec[] {
       const out = num(n.attrs["out"]);
       const dims = [out, num(n.attrs["in"]) / num(n.attrs["groups"]), ...(n.attrs["kernel"] as number[])];
       const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true) specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
+      if (n.attrs["bias"] === true)
+        specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
       return specs;
     }
     case "dwconv": {
       const out = num(n.attrs["out"]);
       const dims = [out, 1, ...(n.attrs["kernel"] as number[])];
       const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true) specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
+      if (n.attrs["bias"] === true)
+        specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
       return specs;
     }
     case "sepconv": {
@@ -94,13 +97,15 @@ export function paramSpecs(n: IrNode): ParamSpec[] {
         { name: `${n.name}.depthwise.weight`, dims: dw, learnable: true, init: weightInit(init, dw) },
         { name: `${n.name}.pointwise.weight`, dims: pw, learnable: true, init: weightInit(init, pw) },
       ];
-      if (n.attrs["bias"] === true) specs.push({ name: `${n.name}.pointwise.bias`, dims: [out], learnable: true, init: biasInit(init, cin) });
+      if (n.attrs["bias"] === true)
+        specs.push({ name: `${n.name}.pointwise.bias`, dims: [out], learnable: true, init: biasInit(init, cin) });
       return specs;
     }
     case "dense": {
       const dims = [num(n.attrs["out"]), num(n.attrs["in"])];
       const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true) specs.push({ name: `${n.name}.bias`, dims: [dims[0]!], learnable: true, init: biasInit(init, dims[1]!) });
+      if (n.attrs["bias"] === true)
+        specs.push({ name: `${n.name}.bias`, dims: [dims[0]!], learnable: true, init: biasInit(init, dims[1]!) });
       return specs;
     }
     case "bn":
@@ -109,10 +114,24 @@ export function paramSpecs(n: IrNode): ParamSpec[] {
     case "layernorm":
       return norm(n, num(n.attrs["features"]));
     case "prelu":
-      return [{ name: `${n.name}.weight`, dims: [n.params], learnable: true, init: { kind: "const", value: num(n.attrs["init"]) } }];
+      return [
+        {
+          name: `${n.name}.weight`,
+          dims: [n.params],
+          learnable: true,
+          init: { kind: "const", value: num(n.attrs["init"]) },
+        },
+      ];
     case "gate":
     case "layerscale":
-      return [{ name: `${n.name}.weight`, dims: [n.params], learnable: true, init: { kind: "const", value: num(n.attrs["init"]) } }];
+      return [
+        {
+          name: `${n.name}.weight`,
+          dims: [n.params],
+          learnable: true,
+          init: { kind: "const", value: num(n.attrs["init"]) },
+        },
+      ];
   }
   return [];
 }
@@ -155,10 +174,27 @@ function drawUniform(out: Float32Array, n: number, state: number, bound: number)
 // Acklam's coefficients as plain constants: the table below evaluates this 65536 times per
 // process, mostly before the optimiser has compiled it, so per-call arrays, destructuring and
 // closures cost more than the arithmetic.
-const A0 = -3.969683028665376e1, A1 = 2.209460984245205e2, A2 = -2.759285104469687e2, A3 = 1.38357751867269e2, A4 = -3.066479806614716e1, A5 = 2.506628277459239;
-const B0 = -5.447609879822406e1, B1 = 1.615858368580409e2, B2 = -1.556989798598866e2, B3 = 6.680131188771972e1, B4 = -1.328068155288572e1;
-const C0 = -7.784894002430293e-3, C1 = -3.223964580411365e-1, C2 = -2.400758277161838, C3 = -2.549671010739435, C4 = 4.374664141464968, C5 = 2.938163982698783;
-const D0 = 7.784695709041462e-3, D1 = 3.224671290700398e-1, D2 = 2.445134137142996, D3 = 3.754408661907416;
+const A0 = -3.969683028665376e1,
+  A1 = 2.209460984245205e2,
+  A2 = -2.759285104469687e2,
+  A3 = 1.38357751867269e2,
+  A4 = -3.066479806614716e1,
+  A5 = 2.506628277459239;
+const B0 = -5.447609879822406e1,
+  B1 = 1.615858368580409e2,
+  B2 = -1.556989798598866e2,
+  B3 = 6.680131188771972e1,
+  B4 = -1.328068155288572e1;
+const C0 = -7.784894002430293e-3,
+  C1 = -3.223964580411365e-1,
+  C2 = -2.400758277161838,
+  C3 = -2.549671010739435,
+  C4 = 4.374664141464968,
+  C5 = 2.938163982698783;
+const D0 = 7.784695709041462e-3,
+  D1 = 3.224671290700398e-1,
+  D2 = 2.445134137142996,
+  D3 = 3.754408661907416;
 const LOW = 0.02425;
 
 function quantileTail(q: number): number {
@@ -171,7 +207,10 @@ function normalQuantile(p: number): number {
   if (p > 1 - LOW) return -quantileTail(Math.sqrt(-2 * Math.log(1 - p)));
   const q = p - 0.5;
   const r = q * q;
-  return ((((((A0 * r + A1) * r + A2) * r + A3) * r + A4) * r + A5) * q) / (((((B0 * r + B1) * r + B2) * r + B3) * r + B4) * r + 1);
+  return (
+    ((((((A0 * r + A1) * r + A2) * r + A3) * r + A4) * r + A5) * q) /
+    (((((B0 * r + B1) * r + B2) * r + B3) * r + B4) * r + 1)
+  );
 }
 
 /**

@@ -34,10 +34,20 @@ export function randomFromState(state: number): Random {
  * p = 0.5; the same for all channels of the sample. Draws 2 numbers from `rand` when pad > 0
  * and 1 more when flip, so a run is reproducible from its seed.
  */
-export function augmentBatch(images: Float32Array, b: number, c: number, h: number, w: number, opts: { pad: number; flip: boolean }, rand: () => number): void {
+export function augmentBatch(
+  images: Float32Array,
+  b: number,
+  c: number,
+  h: number,
+  w: number,
+  opts: { pad: number; flip: boolean },
+  rand: () => number,
+): void {
   // Wrong sizes are a bug in the caller: a RangeError rather than silently half-augmented data.
-  if (images.length !== b * c * h * w) throw new RangeError(`augmentBatch: ${images.length} values are not a batch of ${b}x${c}x${h}x${w}`);
-  if (!Number.isInteger(opts.pad) || opts.pad < 0) throw new RangeError(`augmentBatch: pad must be a whole number >= 0, got ${opts.pad}`);
+  if (images.length !== b * c * h * w)
+    throw new RangeError(`augmentBatch: ${images.length} values are not a batch of ${b}x${c}x${h}x${w}`);
+  if (!Number.isInteger(opts.pad) || opts.pad < 0)
+    throw new RangeError(`augmentBatch: pad must be a whole number >= 0, got ${opts.pad}`);
   const plane = h * w;
   const tmp = new Float32Array(plane);
   const span = 2 * opts.pad + 1;

@@ -40,7 +40,11 @@ export const CANDIDATES: readonly { name: BackendName; pkg: string; backend: str
 ];
 
 /** Names accepted by --backend besides the canonical ones (tfjs's own backend names). */
-const ALIASES: Record<string, BackendName | "auto"> = { auto: "auto", "tensorflow-gpu": "node-gpu", tensorflow: "node" };
+const ALIASES: Record<string, BackendName | "auto"> = {
+  auto: "auto",
+  "tensorflow-gpu": "node-gpu",
+  tensorflow: "node",
+};
 export const BACKEND_NAMES = ["auto", ...CANDIDATES.map((c) => c.name)].join(", ");
 
 function firstLine(e: unknown): string {
@@ -50,7 +54,9 @@ function firstLine(e: unknown): string {
 
 class Skip extends Error {}
 
-export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: string) => Promise<unknown> } = {}): Promise<BackendChoice> {
+export async function chooseBackend(
+  opts: { prefer?: string; importer?: (pkg: string) => Promise<unknown> } = {},
+): Promise<BackendChoice> {
   const importer = opts.importer ?? ((p: string) => import(p));
   const skipped: string[] = [];
   const wanted = opts.prefer === undefined ? "auto" : (ALIASES[opts.prefer] ?? opts.prefer);
@@ -64,7 +70,8 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
         const probe = await probeWebGpu(opts.importer);
         if (!probe.ok) throw new Skip(`${probe.why} (${probe.hint})`);
         adapter = probe.adapter;
-        if (adapter.software && !forced) throw new Skip(`only a software adapter (${adapterLine(adapter)}); --backend webgpu uses it anyway`);
+        if (adapter.software && !forced)
+          throw new Skip(`only a software adapter (${adapterLine(adapter)}); --backend webgpu uses it anyway`);
       }
       if (c.name !== "cpu") await importer(c.pkg);
       // The threaded build when the real package is loaded (an injected importer tests the choice alone).
@@ -82,14 +89,33 @@ export async function chooseBackend(opts: { prefer?: string; importer?: (pkg: st
         registerFusedBatchNorm(c.name);
         registerReluGrad(c.name);
       }
-      const ours = c.name === "cpu" ? "; with resnetc's training kernels" : c.name === "wasm" ? `; ${wasmThreads()}, with resnetc's training kernels` : adapter ? `; ${adapterLine(adapter)}` : "";
-      const choice: BackendChoice = { name: c.name, package: c.pkg, reason: (forced ? "as asked" : skipped.length ? "the faster ones did not load" : "the fastest available") + ours, skipped };
+      const ours =
+        c.name === "cpu"
+          ? "; with resnetc's training kernels"
+          : c.name === "wasm"
+            ? `; ${wasmThreads()}, with resnetc's training kernels`
+            : adapter
+              ? `; ${adapterLine(adapter)}`
+              : "";
+      const choice: BackendChoice = {
+        name: c.name,
+        package: c.pkg,
+        reason:
+          (forced ? "as asked" : skipped.length ? "the faster ones did not load" : "the fastest available") + ours,
+        skipped,
+      };
       if (adapter) choice.adapter = adapter;
       if (c.name === "cpu" || c.name === "wasm" || adapter?.software)
-        choice.advice = "for real training speed use a GPU: WebGPU on any GPU with a Vulkan, Metal or D3D12 driver (npm install webgpu @tensorflow/tfjs-backend-webgpu), or @tensorflow/tfjs-node-gpu (CUDA 11.2); `resnetc doctor` checks what this machine has";
+        choice.advice =
+          "for real training speed use a GPU: WebGPU on any GPU with a Vulkan, Metal or D3D12 driver (npm install webgpu @tensorflow/tfjs-backend-webgpu), or @tensorflow/tfjs-node-gpu (CUDA 11.2); `resnetc doctor` checks what this machine has";
       return choice;
     } catch (e) {
-      const why = e instanceof Skip ? e.message : /Cannot find (package|module)/.test(firstLine(e)) ? "not installed" : firstLine(e);
+      const why =
+        e instanceof Skip
+          ? e.message
+          : /Cannot find (package|module)/.test(firstLine(e))
+            ? "not installed"
+            : firstLine(e);
       skipped.push(`${c.pkg}: ${why}`);
       if (forced) throw new Error(`backend ${opts.prefer} is not available: ${why}`);
     }

@@ -30,7 +30,16 @@ export const BN_MOVING = "ResnetcBatchNormMovingStats";
 // faster than sweeping rows of C with per-channel accumulator arrays.
 
 /** Per-channel batch mean and biased variance, and y, of x viewed as [n, c]. */
-export function bnForward(x: Float32Array, c: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void {
+export function bnForward(
+  x: Float32Array,
+  c: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+  y: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+): void {
   const len = x.length;
   const n = len / c;
   for (let k = 0; k < c; k++) {
@@ -52,7 +61,18 @@ export function bnForward(x: Float32Array, c: number, gamma: Float32Array, beta:
 }
 
 /** dx, dgamma, dbeta of y = bnForward(x) given dy. */
-export function bnBackward(dy: Float32Array, x: Float32Array, c: number, mean: Float32Array, variance: Float32Array, gamma: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void {
+export function bnBackward(
+  dy: Float32Array,
+  x: Float32Array,
+  c: number,
+  mean: Float32Array,
+  variance: Float32Array,
+  gamma: Float32Array,
+  eps: number,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+): void {
   const len = x.length;
   const n = len / c;
   for (let k = 0; k < c; k++) {
@@ -77,7 +97,10 @@ export function bnBackward(dy: Float32Array, x: Float32Array, c: number, mean: F
 
 function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
   if (backendName === "wasm") {
-    const b = backend as { makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
+    const b = backend as {
+      makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+      typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+    };
     return {
       read: (t) => b.typedArrayFromHeap(t),
       make: (shape) => {
@@ -86,7 +109,10 @@ function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
       },
     };
   }
-  const b = backend as { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
+  const b = backend as {
+    data: { get(id: object): { values: Float32Array } };
+    makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
+  };
   return {
     read: (t) => b.data.get(t.dataId).values,
     make: (shape) => {
@@ -100,7 +126,16 @@ function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
 type Info = tf.TensorInfo;
 
 /** bnForward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
-function simdForward(simd: Simd, x: Info, gamma: Info, beta: Info, eps: number, y: Info, mean: Info, variance: Info): void {
+function simdForward(
+  simd: Simd,
+  x: Info,
+  gamma: Info,
+  beta: Info,
+  eps: number,
+  y: Info,
+  mean: Info,
+  variance: Info,
+): void {
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
   // Scratch: float64 sums [c], then float32 scale and shift [c] each.
@@ -126,7 +161,18 @@ function simdForward(simd: Simd, x: Info, gamma: Info, beta: Info, eps: number, 
 }
 
 /** bnBackward with the SIMD kernels, in place on the wasm heap (c % 4 == 0). */
-function simdBackward(simd: Simd, dy: Info, x: Info, mean: Info, variance: Info, gamma: Info, eps: number, dx: Info, dgamma: Info, dbeta: Info): Info[] {
+function simdBackward(
+  simd: Simd,
+  dy: Info,
+  x: Info,
+  mean: Info,
+  variance: Info,
+  gamma: Info,
+  eps: number,
+  dx: Info,
+  dgamma: Info,
+  dbeta: Info,
+): Info[] {
   const c = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / c;
   // Scratch: float64 sums of dy and of dy * (x - mean) [c] each, then float32 a, b, d [c] each.
@@ -181,8 +227,20 @@ function backwardKernel(backendName: "cpu" | "wasm") {
     const [dgamma, dgv] = s.make([c]);
     const [dbeta, dbv] = s.make([c]);
     const simd = backendName === "wasm" && c % 4 === 0 ? simdKernels(args.backend) : undefined;
-    if (simd) return simdBackward(simd, dy!, x!, mean!, variance!, gamma!, args.attrs!["epsilon"] as number, dx, dgamma, dbeta);
-    bnBackward(s.read(dy!), s.read(x!), c, s.read(mean!), s.read(variance!), s.read(gamma!), args.attrs!["epsilon"] as number, dxv(), dgv(), dbv());
+    if (simd)
+      return simdBackward(simd, dy!, x!, mean!, variance!, gamma!, args.attrs!["epsilon"] as number, dx, dgamma, dbeta);
+    bnBackward(
+      s.read(dy!),
+      s.read(x!),
+      c,
+      s.read(mean!),
+      s.read(variance!),
+      s.read(gamma!),
+      args.attrs!["epsilon"] as number,
+      dxv(),
+      dgv(),
+      dbv(),
+    );
     return [dx, dgamma, dbeta];
   };
 }
@@ -193,7 +251,10 @@ function movingKernel(backendName: "cpu" | "wasm") {
     const { movingMean, movingVariance, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
     const decay = 1 - (args.attrs!["momentum"] as number);
     const outs: tf.TensorInfo[] = [];
-    for (const [moving, batch] of [[movingMean!, mean!], [movingVariance!, variance!]]) {
+    for (const [moving, batch] of [
+      [movingMean!, mean!],
+      [movingVariance!, variance!],
+    ]) {
       const [out, view] = s.make(moving.shape);
       const o = view();
       const mv = s.read(moving);
@@ -208,26 +269,47 @@ function movingKernel(backendName: "cpu" | "wasm") {
 /** Registers the fused kernels for a backend (cpu or wasm); safe to call more than once. */
 export function registerFusedBatchNorm(backendName: "cpu" | "wasm"): void {
   if (tf.getKernel(BN_FORWARD, backendName)) return;
-  tf.registerKernel({ kernelName: BN_FORWARD, backendName, kernelFunc: forwardKernel(backendName) as unknown as tf.KernelFunc });
-  tf.registerKernel({ kernelName: BN_BACKWARD, backendName, kernelFunc: backwardKernel(backendName) as unknown as tf.KernelFunc });
-  tf.registerKernel({ kernelName: BN_MOVING, backendName, kernelFunc: movingKernel(backendName) as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: BN_FORWARD,
+    backendName,
+    kernelFunc: forwardKernel(backendName) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: BN_BACKWARD,
+    backendName,
+    kernelFunc: backwardKernel(backendName) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: BN_MOVING,
+    backendName,
+    kernelFunc: movingKernel(backendName) as unknown as tf.KernelFunc,
+  });
 }
 
 /** y, batch mean and batch variance; the gradient flows to x, gamma and beta through BN_BACKWARD.
  * The mean and variance are kept (customGrad disposes what its forward function does not
  * return): the caller disposes them. */
-export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   let stats: [tf.Tensor, tf.Tensor] | undefined;
   const f = tf.customGrad((...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, (ts: tf.Tensor[]) => void];
-    const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD, { x: xi, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(BN_FORWARD, { x: xi, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
     stats = [tf.keep(mean!), tf.keep(variance!)];
     save([xi, mean!, variance!, g]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sm, sv, sg] = saved;
-        return tf.engine().runKernel(BN_BACKWARD, { dy, x: sx!, mean: sm!, variance: sv!, gamma: sg! }, { epsilon }) as tf.Tensor[];
+        return tf
+          .engine()
+          .runKernel(BN_BACKWARD, { dy, x: sx!, mean: sm!, variance: sv!, gamma: sg! }, { epsilon }) as tf.Tensor[];
       },
     };
   });
@@ -235,7 +317,9 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
   return [y, stats![0], stats![1]];
 }
 
-const StockBatchNorm = (tf.layers.batchNormalization({}) as object).constructor as new (args: object) => tf.layers.Layer;
+const StockBatchNorm = (tf.layers.batchNormalization({}) as object).constructor as new (
+  args: object,
+) => tf.layers.Layer;
 
 /** tfjs's BatchNormalization, training through the fused kernels where the backend has them. */
 export class FusedBatchNorm extends StockBatchNorm {
@@ -252,13 +336,25 @@ export class FusedBatchNorm extends StockBatchNorm {
     };
     const axis = Array.isArray(self.axis) ? self.axis[0] : self.axis;
     const lastAxis = axis === -1 || axis === x.rank - 1;
-    const fused = kwargs["training"] === true && lastAxis && x.dtype === "float32" && self.gamma && self.beta && tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
+    const fused =
+      kwargs["training"] === true &&
+      lastAxis &&
+      x.dtype === "float32" &&
+      self.gamma &&
+      self.beta &&
+      tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
     if (!fused) return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const [y, mean, variance] = batchNormTrain(x, self.gamma!.read(), self.beta!.read(), self.epsilon);
       // The stock layer's update, moving = moving - (moving - batch) * (1 - momentum), for both
       // statistics in one kernel (tfjs's is three kernels each).
-      const [m, v] = tf.engine().runKernel(BN_MOVING, { movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read(), mean, variance }, { momentum: self.momentum }) as tf.Tensor[];
+      const [m, v] = tf
+        .engine()
+        .runKernel(
+          BN_MOVING,
+          { movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read(), mean, variance },
+          { momentum: self.momentum },
+        ) as tf.Tensor[];
       self.movingMean.write(m!);
       self.movingVariance.write(v!);
       tf.dispose([mean, variance]);

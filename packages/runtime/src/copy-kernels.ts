@@ -15,13 +15,25 @@ export function copyPlan(
   name: "Tile" | "Slice",
   x: tf.TensorInfo,
   attrs: Record<string, unknown>,
-): { shape: number[]; fill: (xv: Numeric, out: Numeric) => void; runs?: (visit: (from: number, run: number) => void) => void } {
+): {
+  shape: number[];
+  fill: (xv: Numeric, out: Numeric) => void;
+  runs?: (visit: (from: number, run: number) => void) => void;
+} {
   if (name === "Tile") {
     const reps = attrs["reps"] as number[];
     return { shape: x.shape.map((d, i) => d * reps[i]!), fill: (xv, out) => tileInto(xv, x.shape, reps, out) };
   }
-  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs["begin"] as number[], attrs["size"] as number[]);
-  return { shape: size, fill: (xv, out) => sliceInto(xv, x.shape, begin, size, out), runs: (visit) => sliceRuns(x.shape, begin, size, visit) };
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs["begin"] as number[],
+    attrs["size"] as number[],
+  );
+  return {
+    shape: size,
+    fill: (xv, out) => sliceInto(xv, x.shape, begin, size, out),
+    runs: (visit) => sliceRuns(x.shape, begin, size, visit),
+  };
 }
 
 function strides(shape: number[]): number[] {
@@ -63,7 +75,12 @@ export function tileInto(x: Numeric, shape: number[], reps: number[], out: Numer
 
 /** Visits the contiguous runs of x[begin[0] : begin[0] + size[0], ...] (a contiguous-step slice,
  * any rank) in output order: each run starts at x element `from` and is `run` elements long. */
-export function sliceRuns(shape: number[], begin: number[], size: number[], visit: (from: number, run: number) => void): void {
+export function sliceRuns(
+  shape: number[],
+  begin: number[],
+  size: number[],
+  visit: (from: number, run: number) => void,
+): void {
   const rank = shape.length;
   if (size.some((d) => d === 0)) return;
   if (rank === 0) {

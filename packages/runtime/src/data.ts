@@ -46,9 +46,15 @@ const PATTERN_SEED = 0x5eed;
  * drawn from `seed`. Classes are separable, so a short run's loss goes down, and a test set drawn
  * with another seed comes from the same distribution, so its accuracy rises too.
  */
-export function syntheticDataset(opts: { count: number; shape: [number, number, number]; classes: number; seed: number }): Dataset {
+export function syntheticDataset(opts: {
+  count: number;
+  shape: [number, number, number];
+  classes: number;
+  seed: number;
+}): Dataset {
   const positive = (what: string, v: number) => {
-    if (!Number.isInteger(v) || v < 1) throw new DataError(`synthetic data: ${what} must be a positive whole number, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new DataError(`synthetic data: ${what} must be a positive whole number, got ${v}`);
   };
   positive("the sample count", opts.count);
   positive("the class count", opts.classes);
@@ -121,14 +127,25 @@ async function readBytes(path: string, headBytes: number, sizeFor: (head: Buffer
       } catch (e) {
         return fail(e);
       }
-      if (total > limit) fail(new DataError(`${path} decompresses to more than the ${limit} bytes its header promises: the file is corrupt (or a decompression bomb); download it again`));
+      if (total > limit)
+        fail(
+          new DataError(
+            `${path} decompresses to more than the ${limit} bytes its header promises: the file is corrupt (or a decompression bomb); download it again`,
+          ),
+        );
     });
     z.on("end", () => {
       if (settled) return;
       settled = true;
       resolve(Buffer.concat(chunks, total));
     });
-    z.on("error", (e) => fail(new DataError(`${path} is not a valid gzip file (${e.message}): download it again, or unpack it and drop the .gz`)));
+    z.on("error", (e) =>
+      fail(
+        new DataError(
+          `${path} is not a valid gzip file (${e.message}): download it again, or unpack it and drop the .gz`,
+        ),
+      ),
+    );
     z.end(raw);
   });
 }
@@ -148,15 +165,28 @@ const IDX = {
 } as const;
 
 /** Checks an IDX header and gives its dims and the size the whole file must have. */
-function idxHeader(b: Buffer, path: string, what: keyof typeof IDX): { count: number; h: number; w: number; size: number } {
+function idxHeader(
+  b: Buffer,
+  path: string,
+  what: keyof typeof IDX,
+): { count: number; h: number; w: number; size: number } {
   const f = IDX[what];
-  if (b.length < f.header) throw new DataError(`${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is truncated or not an IDX file`);
+  if (b.length < f.header)
+    throw new DataError(
+      `${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is truncated or not an IDX file`,
+    );
   const magic = b.readUInt32BE(0);
-  if (magic !== f.magic) throw new DataError(`${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, expected ${hex(f.magic)}${magicHint(magic, path)}`);
+  if (magic !== f.magic)
+    throw new DataError(
+      `${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, expected ${hex(f.magic)}${magicHint(magic, path)}`,
+    );
   const count = b.readUInt32BE(4);
   const [h, w] = what === "images" ? [b.readUInt32BE(8), b.readUInt32BE(12)] : [1, 1];
   const size = f.header + count * h * w;
-  if (size > DATA_FILE_LIMIT) throw new DataError(`${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} (${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: the file is corrupt`);
+  if (size > DATA_FILE_LIMIT)
+    throw new DataError(
+      `${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} (${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: the file is corrupt`,
+    );
   return { count, h, w, size };
 }
 
@@ -166,7 +196,9 @@ async function idxImages(path: string): Promise<{ pixels: Uint8Array; count: num
   if (b.length !== want)
     throw new DataError(
       `${path} has ${b.length} bytes, but its header promises ${count} images of ${h}x${w} (${want} bytes): ` +
-        (b.length < want ? "the file is truncated or corrupt; download it again" : "the file has trailing bytes; it is corrupt or not an IDX file"),
+        (b.length < want
+          ? "the file is truncated or corrupt; download it again"
+          : "the file has trailing bytes; it is corrupt or not an IDX file"),
     );
   return { pixels: b.subarray(16), count, h, w };
 }
@@ -174,12 +206,18 @@ async function idxImages(path: string): Promise<{ pixels: Uint8Array; count: num
 async function idxLabels(path: string): Promise<Uint8Array> {
   const b = await readBytes(path, IDX.labels.header, (head) => idxHeader(head, path, "labels").size);
   const { count } = idxHeader(b, path, "labels");
-  if (b.length !== 8 + count) throw new DataError(`${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is truncated or corrupt; download it again`);
+  if (b.length !== 8 + count)
+    throw new DataError(
+      `${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is truncated or corrupt; download it again`,
+    );
   return b.subarray(8);
 }
 
 function checkedLabel(y: number, path: string, where: string): number {
-  if (y >= CLASSES) throw new DataError(`${path}: label ${y} at ${where} is out of range (expected 0..${CLASSES - 1}): the file is corrupt or not a 10-class set`);
+  if (y >= CLASSES)
+    throw new DataError(
+      `${path}: label ${y} at ${where} is out of range (expected 0..${CLASSES - 1}): the file is corrupt or not a 10-class set`,
+    );
   return y;
 }
 
@@ -187,12 +225,23 @@ function toUnit(pixels: Uint8Array, out: Float32Array, at = 0): void {
   for (let i = 0; i < pixels.length; i++) out[at + i] = pixels[i]! / 255;
 }
 
-async function idxSet(imagesFile: string, labelsFile: string, name: string, role: "training" | "test"): Promise<Dataset> {
+async function idxSet(
+  imagesFile: string,
+  labelsFile: string,
+  name: string,
+  role: "training" | "test",
+): Promise<Dataset> {
   const im = await idxImages(imagesFile);
   const lb = await idxLabels(labelsFile);
-  if (lb.length !== im.count) throw new DataError(`${imagesFile} has ${im.count} images but ${labelsFile} has ${lb.length} labels: they must be the same set`);
+  if (lb.length !== im.count)
+    throw new DataError(
+      `${imagesFile} has ${im.count} images but ${labelsFile} has ${lb.length} labels: they must be the same set`,
+    );
   // An empty set would train no step, or report a test accuracy of 0/0 = NaN at the end.
-  if (im.count === 0) throw new DataError(`${imagesFile} holds no images (its header says 0): ${role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on"}; download the file again`);
+  if (im.count === 0)
+    throw new DataError(
+      `${imagesFile} holds no images (its header says 0): ${role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on"}; download the file again`,
+    );
   const images = new Float32Array(im.pixels.length);
   toUnit(im.pixels, images);
   const labels = new Int32Array(lb.length);
@@ -208,7 +257,9 @@ function cifarSet(files: string[], name: string): Dataset {
   const parts = files.map((f) => {
     const b = readRaw(f);
     if (b.length === 0 || b.length % CIFAR_RECORD !== 0)
-      throw new DataError(`${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are not read; use cifar-10-binary.tar.gz)`);
+      throw new DataError(
+        `${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are not read; use cifar-10-binary.tar.gz)`,
+      );
     return { f, b };
   });
   const count = parts.reduce((s, p) => s + p.b.length / CIFAR_RECORD, 0);
@@ -232,7 +283,8 @@ const IDX_NAMES = {
   testImages: ["t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"],
   testLabels: ["t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"],
 };
-const IDX_EXPECTED = "IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz)";
+const IDX_EXPECTED =
+  "IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz)";
 const CIFAR_EXPECTED = "CIFAR-10 binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)";
 
 function findFile(dir: string, names: string[]): string | undefined {
@@ -260,7 +312,8 @@ function whereElse(dir: string): string {
   for (const e of entries)
     if (e.isDirectory()) {
       const sub = join(dir, e.name);
-      if (findFile(sub, IDX_NAMES.trainImages) || existsSync(join(sub, "test_batch.bin"))) return `; did you mean --data ${sub}?`;
+      if (findFile(sub, IDX_NAMES.trainImages) || existsSync(join(sub, "test_batch.bin")))
+        return `; did you mean --data ${sub}?`;
     }
   const archive = entries.find((e) => e.isFile() && /\.(tar\.gz|tgz|tar|zip)$/.test(e.name));
   return archive ? `; ${archive.name} looks like an archive: unpack it first` : "";
@@ -268,25 +321,45 @@ function whereElse(dir: string): string {
 
 /** Loads IDX files (MNIST / Fashion-MNIST) or CIFAR-10 binary batches, told apart by their names. */
 export async function loadDirectory(dir: string): Promise<Split> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`--data ${dir}: no such folder; give a folder of ${IDX_EXPECTED} or of ${CIFAR_EXPECTED}, or --data synthetic`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new DataError(
+      `--data ${dir}: no such folder; give a folder of ${IDX_EXPECTED} or of ${CIFAR_EXPECTED}, or --data synthetic`,
+    );
 
   const idx = Object.entries(IDX_NAMES).map(([k, names]) => [k, findFile(dir, names), names[0]] as const);
   if (idx.some(([, f]) => f)) {
     const missing = idx.filter(([, f]) => !f).map(([, , n]) => `${n}[.gz]`);
-    if (missing.length) throw new DataError(`--data ${dir}: has IDX files but not ${missing.join(", ")}: all four of ${IDX_EXPECTED} are needed (t10k is the test set)`);
-    const [trainImages, trainLabels, testImages, testLabels] = idx.map(([, f]) => f!) as [string, string, string, string];
+    if (missing.length)
+      throw new DataError(
+        `--data ${dir}: has IDX files but not ${missing.join(", ")}: all four of ${IDX_EXPECTED} are needed (t10k is the test set)`,
+      );
+    const [trainImages, trainLabels, testImages, testLabels] = idx.map(([, f]) => f!) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     const kind = idxKind(dir);
     const train = await idxSet(trainImages, trainLabels, `${kind} (${dir})`, "training");
     const test = await idxSet(testImages, testLabels, `${kind} test set (${dir})`, "test");
-    if (train.shape.join("x") !== test.shape.join("x")) throw new DataError(`${trainImages} holds ${train.shape.slice(1).join("x")} images but ${testImages} holds ${test.shape.slice(1).join("x")} ones: the training and test sets must have one image size`);
+    if (train.shape.join("x") !== test.shape.join("x"))
+      throw new DataError(
+        `${trainImages} holds ${train.shape.slice(1).join("x")} images but ${testImages} holds ${test.shape.slice(1).join("x")} ones: the training and test sets must have one image size`,
+      );
     return { train, test };
   }
 
   const batches = cifarBatches(dir);
   const testBatch = join(dir, "test_batch.bin");
   if (batches.length || existsSync(testBatch)) {
-    if (!batches.length) throw new DataError(`--data ${dir}: has test_batch.bin but no training batches (data_batch_1.bin ... data_batch_5.bin)`);
-    if (!existsSync(testBatch)) throw new DataError(`--data ${dir}: has ${batches.map((b) => basename(b)).join(", ")} but no test_batch.bin (the test set)`);
+    if (!batches.length)
+      throw new DataError(
+        `--data ${dir}: has test_batch.bin but no training batches (data_batch_1.bin ... data_batch_5.bin)`,
+      );
+    if (!existsSync(testBatch))
+      throw new DataError(
+        `--data ${dir}: has ${batches.map((b) => basename(b)).join(", ")} but no test_batch.bin (the test set)`,
+      );
     return { train: cifarSet(batches, `CIFAR-10 (${dir})`), test: cifarSet([testBatch], `CIFAR-10 test set (${dir})`) };
   }
 
@@ -300,7 +373,10 @@ export function checkCompatible(d: Dataset, input: [number, number, number], cla
       `${d.name} images are ${d.shape.join("x")} (CxHxW) but the model's input \`${inputName}\` is ${input.join("x")}: ` +
         `declare \`input ${inputName}: f32[N, ${d.shape.join(", ")}]\` in the model, or use data whose images are ${input.join("x")}`,
     );
-  if (d.classes > classes) throw new DataError(`${d.name} has ${d.classes} classes but the model's output has ${classes}: end the model with ${d.classes} outputs (for example dense(${d.classes}))`);
+  if (d.classes > classes)
+    throw new DataError(
+      `${d.name} has ${d.classes} classes but the model's output has ${classes}: end the model with ${d.classes} outputs (for example dense(${d.classes}))`,
+    );
 }
 
 /** A seeded permutation of 0..n-1 (Fisher-Yates), the same for the same seed on every machine. */
@@ -318,7 +394,12 @@ export function shuffledIndices(n: number, seed: number): Uint32Array {
 }
 
 /** Copies samples idx[start .. start+size) into fresh [B, C, H, W] and [B] buffers; the last batch may be short. */
-export function gatherBatch(d: Dataset, idx: Uint32Array, start: number, size: number): { images: Float32Array; labels: Int32Array; size: number } {
+export function gatherBatch(
+  d: Dataset,
+  idx: Uint32Array,
+  start: number,
+  size: number,
+): { images: Float32Array; labels: Int32Array; size: number } {
   const per = d.shape[0] * d.shape[1] * d.shape[2];
   const n = Math.max(0, Math.min(size, idx.length - start));
   const images = new Float32Array(n * per);

@@ -1,7 +1,15 @@
 // @resnetc/runtime: what emitted TypeScript programs import. Layers (NHWC helpers and custom
 // layers), canonical parameters and checkpoints, and the training program.
 export * from "./layers.js";
-export { getParams, initParams, loadCheckpoint, saveCheckpoint, setParams, type Layout, type ParamInfo } from "./params.js";
+export {
+  getParams,
+  initParams,
+  loadCheckpoint,
+  saveCheckpoint,
+  setParams,
+  type Layout,
+  type ParamInfo,
+} from "./params.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
 export { chooseBackend, describeChoice, BACKEND_NAMES, type BackendChoice, type BackendName } from "./backend.js";
 export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "./webgpu.js";

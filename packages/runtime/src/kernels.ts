@@ -49,7 +49,21 @@ export function conv2D(args: KernelArgs): tf.TensorInfo {
     dataFormat,
   );
   if (info.dataFormat !== "channelsLast" || x.dtype !== "float32") return original("Conv2D")(args);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth, dilationHeight, dilationWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+    dilationHeight,
+    dilationWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const xv = backend.data.get(x.dataId).values;
@@ -87,7 +101,19 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const attrs = args.attrs!;
   const info = convInfo(x.shape, attrs["filterShape"] as number[], attrs);
   if (info.dataFormat !== "channelsLast") return original("Conv2DBackpropFilter")(args);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const xv = backend.data.get(x.dataId).values;
@@ -126,7 +152,19 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const inputShape = attrs["inputShape"] as number[];
   const info = convInfo(inputShape, filter.shape, attrs);
   if (info.dataFormat !== "channelsLast") return original("Conv2DBackpropInput")(args);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const dyv = backend.data.get(dy.dataId).values;
@@ -218,7 +256,9 @@ function channelReduce(name: "Sum" | "Mean"): (args: KernelArgs) => tf.TensorInf
     const x = args.inputs["x"]!;
     const rank = x.shape.length;
     const axisAttr = args.attrs!["axis"] as number | number[];
-    const axes = [...new Set((Array.isArray(axisAttr) ? axisAttr : [axisAttr]).map((ax) => (ax < 0 ? ax + rank : ax)))].sort((p, q) => p - q);
+    const axes = [
+      ...new Set((Array.isArray(axisAttr) ? axisAttr : [axisAttr]).map((ax) => (ax < 0 ? ax + rank : ax))),
+    ].sort((p, q) => p - q);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((ax, i) => ax === i);
     if (x.dtype !== "float32" || !leading) return original(name)(args);
     const c = x.shape[rank - 1]!;

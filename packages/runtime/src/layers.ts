@@ -41,10 +41,28 @@ export class OptionAShortcut extends tf.layers.Layer {
         const [n, h, w, c] = x.shape as [number, number, number, number];
         const hs = Math.ceil(h / s);
         const ws = Math.ceil(w / s);
-        if (hs * s > h || ws * s > w) x = tf.pad(x, [[0, 0], [0, hs * s - h], [0, ws * s - w], [0, 0]]);
-        x = tf.reshape(tf.slice(tf.reshape(x, [n * hs, s, ws, s * c]), [0, 0, 0, 0], [n * hs, 1, ws, c]), [n, hs, ws, c]);
+        if (hs * s > h || ws * s > w)
+          x = tf.pad(x, [
+            [0, 0],
+            [0, hs * s - h],
+            [0, ws * s - w],
+            [0, 0],
+          ]);
+        x = tf.reshape(tf.slice(tf.reshape(x, [n * hs, s, ws, s * c]), [0, 0, 0, 0], [n * hs, 1, ws, c]), [
+          n,
+          hs,
+          ws,
+          c,
+        ]);
       }
-      return this.before || this.after ? tf.pad(x, [[0, 0], [0, 0], [0, 0], [this.before, this.after]]) : x;
+      return this.before || this.after
+        ? tf.pad(x, [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+            [this.before, this.after],
+          ])
+        : x;
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
@@ -71,7 +89,16 @@ export class ConstantPad2D extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const [t, l, b, r] = this.pads as [number, number, number, number];
-    return tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]], this.value);
+    return tf.pad(
+      x,
+      [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ],
+      this.value,
+    );
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), pads: this.pads, value: this.value };
@@ -145,7 +172,10 @@ let registered = false;
 /** Makes the custom layers known to `tf.loadLayersModel`. Safe to call more than once. */
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, DropPath]) tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, DropPath])
+    tf.serialization.registerClass(
+      c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+    );
   registered = true;
 }
 
@@ -154,7 +184,10 @@ export function registerCustomLayers(): void {
 /** The padding tfjs's "same" gives for stride 1 (symmetric, (k-1)/2 * dilation) equals ours. */
 function sameMatches(kernel: number[], strides: number[], dilation: number[], pads: number[]): boolean {
   const n = kernel.length;
-  return strides.every((s) => s === 1) && kernel.every((k, i) => (k - 1) % 2 === 0 && pads[i] === ((k - 1) / 2) * dilation[i]! && pads[i + n] === pads[i]);
+  return (
+    strides.every((s) => s === 1) &&
+    kernel.every((k, i) => (k - 1) % 2 === 0 && pads[i] === ((k - 1) / 2) * dilation[i]! && pads[i + n] === pads[i])
+  );
 }
 
 function pair(xs: number[]): [number, number] {
@@ -164,7 +197,15 @@ function pair(xs: number[]): [number, number] {
 function zeroPad(x: T, pads: number[], name: string): T {
   const [t, l, b, r] = pads as [number, number, number, number];
   if (!t && !l && !b && !r) return x;
-  return tf.layers.zeroPadding2d({ padding: [[t, b], [l, r]], name: `${name}/pad` }).apply(x) as T;
+  return tf.layers
+    .zeroPadding2d({
+      padding: [
+        [t, b],
+        [l, r],
+      ],
+      name: `${name}/pad`,
+    })
+    .apply(x) as T;
 }
 
 export interface ConvConfig {
@@ -181,7 +222,16 @@ export function conv(x: T, c: ConvConfig): T {
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
   return tf.layers
-    .conv2d({ name: c.name, filters: c.filters, kernelSize: pair(c.kernel), strides: pair(c.strides), dilationRate: pair(c.dilation), padding: same ? "same" : "valid", useBias: c.bias, kernelInitializer: "zeros" })
+    .conv2d({
+      name: c.name,
+      filters: c.filters,
+      kernelSize: pair(c.kernel),
+      strides: pair(c.strides),
+      dilationRate: pair(c.dilation),
+      padding: same ? "same" : "valid",
+      useBias: c.bias,
+      kernelInitializer: "zeros",
+    })
     .apply(input) as T;
 }
 
@@ -189,7 +239,16 @@ export function dwconv(x: T, c: ConvConfig & { multiplier: number }): T {
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
   return tf.layers
-    .depthwiseConv2d({ name: c.name, kernelSize: pair(c.kernel), depthMultiplier: c.multiplier, strides: pair(c.strides), dilationRate: pair(c.dilation), padding: same ? "same" : "valid", useBias: c.bias, depthwiseInitializer: "zeros" })
+    .depthwiseConv2d({
+      name: c.name,
+      kernelSize: pair(c.kernel),
+      depthMultiplier: c.multiplier,
+      strides: pair(c.strides),
+      dilationRate: pair(c.dilation),
+      padding: same ? "same" : "valid",
+      useBias: c.bias,
+      depthwiseInitializer: "zeros",
+    })
     .apply(input) as T;
 }
 
@@ -203,7 +262,10 @@ export function bn(x: T, c: { name: string; eps: number; momentum: number }): T 
   return new FusedBatchNorm({ name: c.name, axis: -1, epsilon: c.eps, momentum: 1 - c.momentum }).apply(x) as T;
 }
 
-export function activation(x: T, c: { name: string; fn: "relu" | "sigmoid" | "tanh" | "gelu" | "swish" | "softmax" }): T {
+export function activation(
+  x: T,
+  c: { name: string; fn: "relu" | "sigmoid" | "tanh" | "gelu" | "swish" | "softmax" },
+): T {
   if (c.fn === "relu") return tf.layers.reLU({ name: c.name }).apply(x) as T;
   if (c.fn === "softmax") return tf.layers.softmax({ name: c.name, axis: -1 }).apply(x) as T;
   return tf.layers.activation({ name: c.name, activation: c.fn }).apply(x) as T;
@@ -213,14 +275,24 @@ export function leaky(x: T, c: { name: string; alpha: number }): T {
   return tf.layers.leakyReLU({ name: c.name, alpha: c.alpha }).apply(x) as T;
 }
 
-export function pool(x: T, c: { name: string; kind: "max" | "avg"; kernel: number[]; strides: number[]; pads: number[] }): T {
+export function pool(
+  x: T,
+  c: { name: string; kind: "max" | "avg"; kernel: number[]; strides: number[]; pads: number[] },
+): T {
   let input = x;
   if (c.pads.some((p) => p > 0)) {
     // Max: pad with a very negative value so padding never wins. Average: PyTorch counts
     // padded zeros (count_include_pad=True), so pad with zeros.
-    input = new ConstantPad2D({ name: `${c.name}/pad`, pads: c.pads, value: c.kind === "max" ? -3.4e38 : 0 }).apply(x) as T;
+    input = new ConstantPad2D({ name: `${c.name}/pad`, pads: c.pads, value: c.kind === "max" ? -3.4e38 : 0 }).apply(
+      x,
+    ) as T;
   }
-  const cfg = { name: c.name, poolSize: c.kernel as [number, number], strides: c.strides as [number, number], padding: "valid" as const };
+  const cfg = {
+    name: c.name,
+    poolSize: c.kernel as [number, number],
+    strides: c.strides as [number, number],
+    padding: "valid" as const,
+  };
   return (c.kind === "max" ? tf.layers.maxPooling2d(cfg) : tf.layers.averagePooling2d(cfg)).apply(input) as T;
 }
 

@@ -86,7 +86,11 @@ function layerWeights(model: tf.LayersModel, params: readonly ParamInfo[]): Map<
 }
 
 /** Sets every parameter from canonical values (a checkpoint's, or `init`'s). */
-export function setParams(model: tf.LayersModel, params: readonly ParamInfo[], values: (p: ParamInfo) => Float32Array): void {
+export function setParams(
+  model: tf.LayersModel,
+  params: readonly ParamInfo[],
+  values: (p: ParamInfo) => Float32Array,
+): void {
   const current = layerWeights(model, params);
   const next = new Map<string, tf.Tensor[]>();
   for (const [layer, ws] of current) next.set(layer, [...ws]);
@@ -113,7 +117,12 @@ export async function getParams(model: tf.LayersModel, params: readonly ParamInf
 }
 
 /** Writes DIR/weights.json + DIR/weights.bin; each file appears whole or not at all. */
-export async function saveCheckpoint(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], modelName?: string): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  params: readonly ParamInfo[],
+  modelName?: string,
+): Promise<void> {
   const { json, bin } = encodeCheckpoint(await getParams(model, params), modelName);
   // Both written before either is renamed; the .bin renamed first, so a manifest never points
   // at a half-written binary.
@@ -131,7 +140,8 @@ export function loadCheckpoint(dir: string, model: tf.LayersModel, params: reado
   for (const p of params) {
     const t = tensors.get(p.name);
     if (!t) return `the checkpoint has no tensor ${p.name}`;
-    if (t.dims.join(",") !== p.dims.join(",")) return `checkpoint tensor ${p.name} has shape [${t.dims}], the model needs [${p.dims}]`;
+    if (t.dims.join(",") !== p.dims.join(","))
+      return `checkpoint tensor ${p.name} has shape [${t.dims}], the model needs [${p.dims}]`;
   }
   setParams(model, params, (p) => tensors.get(p.name)!.data);
   return undefined;

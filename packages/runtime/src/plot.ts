@@ -56,14 +56,26 @@ export function trainingCurveSvg(title: string, epochs: EpochMetrics[]): string 
     `<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${half}" y="28" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`,
     `<text x="${half}" y="50" text-anchor="middle" fill="#555555">${esc(summary(rows))}</text>`,
-    ...panel(0, "loss", x, [
-      { name: "train", ...TRAIN, points: pick((r) => r.trainLoss) },
-      { name: "test", ...TEST, points: pick((r) => r.testLoss) },
-    ], false),
-    ...panel(half, "accuracy (%)", x, [
-      { name: "train", ...TRAIN, points: pick((r) => r.trainAccuracy, 100) },
-      { name: "test", ...TEST, points: pick((r) => r.testAccuracy, 100) },
-    ], true),
+    ...panel(
+      0,
+      "loss",
+      x,
+      [
+        { name: "train", ...TRAIN, points: pick((r) => r.trainLoss) },
+        { name: "test", ...TEST, points: pick((r) => r.testLoss) },
+      ],
+      false,
+    ),
+    ...panel(
+      half,
+      "accuracy (%)",
+      x,
+      [
+        { name: "train", ...TRAIN, points: pick((r) => r.trainAccuracy, 100) },
+        { name: "test", ...TEST, points: pick((r) => r.testAccuracy, 100) },
+      ],
+      true,
+    ),
     `</svg>`,
   ];
   return out.join("\n") + "\n";
@@ -93,7 +105,8 @@ function panel(left: number, name: string, x: Axis, all: Series[], percent: bool
   }
   g.push(`<path d="M${x0} ${y1}V${y0}H${x1}" fill="none" stroke="#333333"/>`);
   g.push(`<text x="${n((x0 + x1) / 2)}" y="${y0 + 40}" text-anchor="middle">epoch</text>`);
-  if (series.length === 0) g.push(`<text x="${n((x0 + x1) / 2)}" y="${n((y0 + y1) / 2)}" text-anchor="middle" fill="#888888">no data</text>`);
+  if (series.length === 0)
+    g.push(`<text x="${n((x0 + x1) / 2)}" y="${n((y0 + y1) / 2)}" text-anchor="middle" fill="#888888">no data</text>`);
   const marked = series.every((s) => s.points.length <= MAX_MARKED_POINTS);
   for (const s of series) g.push(...draw(s, px, py, marked));
   g.push(...legend(series, x1, y1 - 16));
@@ -111,8 +124,12 @@ function draw(s: Series, px: (v: number) => number, py: (v: number) => number, m
   const stroke = `stroke="${s.color}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}`;
   const out: string[] = [];
   for (const run of runs) {
-    if (run.length > 1) out.push(`<polyline points="${run.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}" fill="none" ${stroke} stroke-width="2"/>`);
-    if (marked || run.length === 1) for (const [a, b] of run) out.push(`<circle cx="${n(a)}" cy="${n(b)}" r="3" fill="${s.color}"/>`);
+    if (run.length > 1)
+      out.push(
+        `<polyline points="${run.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}" fill="none" ${stroke} stroke-width="2"/>`,
+      );
+    if (marked || run.length === 1)
+      for (const [a, b] of run) out.push(`<circle cx="${n(a)}" cy="${n(b)}" r="3" fill="${s.color}"/>`);
   }
   return out;
 }
@@ -125,7 +142,9 @@ function legend(series: Series[], right: number, y: number): string[] {
     x -= s.name.length * 7 + 4;
     out.push(`<text x="${x}" y="${y + 4}">${esc(s.name)}</text>`);
     x -= 28;
-    out.push(`<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+    out.push(
+      `<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`,
+    );
     x -= 16;
   }
   return out;
@@ -191,7 +210,12 @@ function summary(rows: EpochMetrics[]): string {
     // The best epoch is news only when it prints differently from the last one.
     let best: EpochMetrics | undefined;
     for (const r of rows) if (fin(r.testAccuracy) && (!best || r.testAccuracy > best.testAccuracy!)) best = r;
-    parts.push(`test ${test}` + (best && (!fin(last.testAccuracy) || pct(best.testAccuracy!) !== pct(last.testAccuracy)) ? ` (best ${pct(best.testAccuracy!)} at epoch ${best.epoch})` : ""));
+    parts.push(
+      `test ${test}` +
+        (best && (!fin(last.testAccuracy) || pct(best.testAccuracy!) !== pct(last.testAccuracy))
+          ? ` (best ${pct(best.testAccuracy!)} at epoch ${best.epoch})`
+          : ""),
+    );
   }
   const lrs = rows.map((r) => r.lr).filter(fin);
   if (lrs.length) {

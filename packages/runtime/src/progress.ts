@@ -45,7 +45,8 @@ export function formatProgress(s: ProgressState): string {
 /** Seconds left for the run, and whether the --minutes budget is what ends it. */
 function eta(s: ProgressState): { sec: number; byClock: boolean } {
   const bySteps = s.remaining ? (s.remaining.steps > 0 ? s.remaining.steps * s.remaining.secPerStep : 0) : stepsEta(s);
-  if (s.timeLeftSec !== undefined && !(bySteps <= s.timeLeftSec)) return { sec: Math.max(0, s.timeLeftSec), byClock: true };
+  if (s.timeLeftSec !== undefined && !(bySteps <= s.timeLeftSec))
+    return { sec: Math.max(0, s.timeLeftSec), byClock: true };
   return { sec: bySteps, byClock: false };
 }
 

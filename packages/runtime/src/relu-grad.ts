@@ -11,8 +11,14 @@ import { simdKernels } from "./simd.js";
 
 export const RELU_GRAD = "ResnetcReluGrad";
 import type { KernelArgs } from "./kernel-args.js";
-type CpuBackend = { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
-type WasmBackend = { makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
+type CpuBackend = {
+  data: { get(id: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
+};
+type WasmBackend = {
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+};
 
 function reluGradLoop(dy: Float32Array, x: Float32Array, out: Float32Array, from: number): void {
   for (let i = from; i < x.length; i++) out[i] = x[i]! > 0 ? dy[i]! : 0;
@@ -41,7 +47,11 @@ let gradientRegistered = false;
 
 export function registerReluGrad(backendName: "cpu" | "wasm"): void {
   if (!tf.getKernel(RELU_GRAD, backendName))
-    tf.registerKernel({ kernelName: RELU_GRAD, backendName, kernelFunc: (backendName === "cpu" ? cpuKernel : wasmKernel) as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: RELU_GRAD,
+      backendName,
+      kernelFunc: (backendName === "cpu" ? cpuKernel : wasmKernel) as unknown as tf.KernelFunc,
+    });
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({

@@ -32,14 +32,24 @@ function resolvedImports(): Record<string, string> {
 
 export async function trainEmitted(modelTs: string, argv: string[]): Promise<number> {
   const ts = (await import("typescript")).default;
-  let js = ts.transpileModule(modelTs, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  for (const [spec, url] of Object.entries(resolvedImports())) js = js.split(`from "${spec}"`).join(`from ${JSON.stringify(url)}`);
+  let js = ts.transpileModule(modelTs, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  for (const [spec, url] of Object.entries(resolvedImports()))
+    js = js.split(`from "${spec}"`).join(`from ${JSON.stringify(url)}`);
   const dir = mkdtempSync(join(tmpdir(), "resnetc-train-"));
   try {
     writeFileSync(join(dir, "model.mjs"), js);
     const mod = (await import(pathToFileURL(join(dir, "model.mjs")).href)) as EmittedModel;
     const { runTraining } = await import("./train.js");
-    return await runTraining({ name: mod.MODEL_NAME, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv });
+    return await runTraining({
+      name: mod.MODEL_NAME,
+      buildModel: mod.buildModel,
+      inputs: mod.INPUTS,
+      params: mod.PARAMS,
+      classes: mod.CLASSES,
+      argv,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -70,7 +70,8 @@ export function trainableParams(model: tf.LayersModel, params: readonly ParamInf
   }
   // A trainable weight the PARAMS table does not list would train but never be saved: a bug in
   // the emitter, not something a user can fix.
-  if (out.length !== model.trainableWeights.length) throw new Error(`PARAMS lists ${out.length} trainable weights, the model has ${model.trainableWeights.length}`);
+  if (out.length !== model.trainableWeights.length)
+    throw new Error(`PARAMS lists ${out.length} trainable weights, the model has ${model.trainableWeights.length}`);
   return out;
 }
 
@@ -82,35 +83,61 @@ const ADAM_POWERS = ["accBeta1", "accBeta2"] as const;
 type AdamInternals = Record<(typeof ADAM_POWERS)[number], tf.Variable>;
 
 /** The optimizer's state as canonical tensors: `NAME/momentum`, or `NAME/m` and `NAME/v`. */
-export async function optimizerTensors(opt: tf.Optimizer, kind: OptimizerKind, vars: readonly TrainableParam[]): Promise<Map<string, Tensor>> {
+export async function optimizerTensors(
+  opt: tf.Optimizer,
+  kind: OptimizerKind,
+  vars: readonly TrainableParam[],
+): Promise<Map<string, Tensor>> {
   const slots = (await opt.getWeights()).slice(1); // [0] is the iteration count
   const out = new Map<string, Tensor>();
   // Before the first step tfjs has made no slots yet: they start at zero either way.
   if (slots.length === 0) return out;
   const names = SLOTS[kind];
-  if (slots.length !== names.length * vars.length) throw new Error(`the ${kind} optimizer has ${slots.length} slots for ${vars.length} variables`);
-  for (const [k, slot] of names.entries()) for (const [i, { p }] of vars.entries()) out.set(`${p.name}/${slot}`, { dims: p.dims, data: await fromTfjs(p, slots[k * vars.length + i]!.tensor) });
-  if (kind === "adam") for (const a of ADAM_POWERS) out.set(`adam/${a}`, { dims: [], data: ((await (opt as unknown as AdamInternals)[a].data()) as Float32Array).slice() });
+  if (slots.length !== names.length * vars.length)
+    throw new Error(`the ${kind} optimizer has ${slots.length} slots for ${vars.length} variables`);
+  for (const [k, slot] of names.entries())
+    for (const [i, { p }] of vars.entries())
+      out.set(`${p.name}/${slot}`, { dims: p.dims, data: await fromTfjs(p, slots[k * vars.length + i]!.tensor) });
+  if (kind === "adam")
+    for (const a of ADAM_POWERS)
+      out.set(`adam/${a}`, {
+        dims: [],
+        data: ((await (opt as unknown as AdamInternals)[a].data()) as Float32Array).slice(),
+      });
   return out;
 }
 
 /** Puts saved optimizer state back; a string says what is missing or wrong. */
-export async function restoreOptimizer(opt: tf.Optimizer, kind: OptimizerKind, vars: readonly TrainableParam[], saved: Map<string, Tensor>, step: number, file: string): Promise<string | undefined> {
+export async function restoreOptimizer(
+  opt: tf.Optimizer,
+  kind: OptimizerKind,
+  vars: readonly TrainableParam[],
+  saved: Map<string, Tensor>,
+  step: number,
+  file: string,
+): Promise<string | undefined> {
   if (saved.size === 0) return undefined;
   const want = new Map<string, { p?: ParamInfo; slot: string; dims: number[] }>();
   for (const slot of SLOTS[kind]) for (const { p } of vars) want.set(`${p.name}/${slot}`, { p, slot, dims: p.dims });
   if (kind === "adam") for (const a of ADAM_POWERS) want.set(`adam/${a}`, { slot: a, dims: [] });
-  for (const name of saved.keys()) if (!want.has(name)) return `${file}: tensor ${name} is not ${kind} state of this model (was the run trained with another --optimizer or model?)`;
+  for (const name of saved.keys())
+    if (!want.has(name))
+      return `${file}: tensor ${name} is not ${kind} state of this model (was the run trained with another --optimizer or model?)`;
   for (const [name, w] of want) {
     const t = saved.get(name);
     if (!t) return `${file}: no tensor ${name}; the ${kind} state is incomplete`;
-    if (t.dims.join(",") !== w.dims.join(",")) return `${file}: tensor ${name} has shape [${t.dims}], expected [${w.dims}]`;
+    if (t.dims.join(",") !== w.dims.join(","))
+      return `${file}: tensor ${name} has shape [${t.dims}], expected [${w.dims}]`;
   }
-  const made = SLOTS[kind].flatMap((slot) => vars.map(({ p, v }) => ({ name: `${v.name}/${slot}`, tensor: toTfjs(p, saved.get(`${p.name}/${slot}`)!.data) })));
+  const made = SLOTS[kind].flatMap((slot) =>
+    vars.map(({ p, v }) => ({ name: `${v.name}/${slot}`, tensor: toTfjs(p, saved.get(`${p.name}/${slot}`)!.data) })),
+  );
   const iterations = tf.scalar(step, "int32");
   await opt.setWeights([{ name: "iter", tensor: iterations }, ...made]);
   tf.dispose([iterations, ...made.map((m) => m.tensor)]);
-  if (kind === "adam") for (const a of ADAM_POWERS) (opt as unknown as AdamInternals)[a].assign(tf.scalar(saved.get(`adam/${a}`)!.data[0]!));
+  if (kind === "adam")
+    for (const a of ADAM_POWERS)
+      (opt as unknown as AdamInternals)[a].assign(tf.scalar(saved.get(`adam/${a}`)!.data[0]!));
   return undefined;
 }
 
@@ -120,7 +147,13 @@ export async function restoreOptimizer(opt: tf.Optimizer, kind: OptimizerKind, v
  * Writes weights, optimizer state and state.json as one checkpoint: the binaries are renamed
  * first and state.json last, so a state.json never describes files that are not there yet.
  */
-export async function saveRun(dir: string, model: tf.LayersModel, params: readonly ParamInfo[], opt: { optimizer: tf.Optimizer; vars: readonly TrainableParam[] }, state: TrainState): Promise<void> {
+export async function saveRun(
+  dir: string,
+  model: tf.LayersModel,
+  params: readonly ParamInfo[],
+  opt: { optimizer: tf.Optimizer; vars: readonly TrainableParam[] },
+  state: TrainState,
+): Promise<void> {
   const weights = encodeCheckpoint(await getParams(model, params), state.model);
   const optimizer = encodeCheckpoint(await optimizerTensors(opt.optimizer, state.optimizer, opt.vars), state.model);
   writeFilesAtomic([
@@ -146,11 +179,21 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 function fields(file: string) {
   const whole = (o: Record<string, unknown>, k: string, at: string, max = Number.MAX_SAFE_INTEGER): Checked<number> => {
     const v = o[k];
-    return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max ? (v as number) : `${file}: "${at}${k}" must be a whole number from 0 to ${max}, found ${shown(v)}`;
+    return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max
+      ? (v as number)
+      : `${file}: "${at}${k}" must be a whole number from 0 to ${max}, found ${shown(v)}`;
   };
-  const finite = (o: Record<string, unknown>, k: string, at: string, min = -Infinity, max = Infinity): Checked<number> => {
+  const finite = (
+    o: Record<string, unknown>,
+    k: string,
+    at: string,
+    min = -Infinity,
+    max = Infinity,
+  ): Checked<number> => {
     const v = o[k];
-    return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? v : `${file}: "${at}${k}" must be a finite number${min > -Infinity ? ` from ${min}${max < Infinity ? ` to ${max}` : ""}` : ""}, found ${shown(v)}`;
+    return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
+      ? v
+      : `${file}: "${at}${k}" must be a finite number${min > -Infinity ? ` from ${min}${max < Infinity ? ` to ${max}` : ""}` : ""}, found ${shown(v)}`;
   };
   return { whole, finite };
 }
@@ -164,14 +207,24 @@ function checkHistory(v: unknown, file: string): Checked<EpochMetrics[]> {
     if (!isObject(e)) return `${file}: "history[${i}]" must be an object, found ${shown(e)}`;
     const epoch = whole(e, "epoch", at);
     if (typeof epoch === "string") return epoch;
-    if (epoch !== i + 1) return `${file}: "history[${i}].epoch" is ${epoch}, expected ${i + 1} (epochs are listed in order)`;
+    if (epoch !== i + 1)
+      return `${file}: "history[${i}].epoch" is ${epoch}, expected ${i + 1} (epochs are listed in order)`;
     const m: EpochMetrics = { epoch, trainLoss: 0, trainAccuracy: 0, lr: 0, samplesPerSec: 0, seconds: 0 };
-    for (const [k, min, max] of [["trainLoss", 0, Infinity], ["trainAccuracy", 0, 1], ["lr", 0, Infinity], ["samplesPerSec", 0, Infinity], ["seconds", 0, Infinity]] as const) {
+    for (const [k, min, max] of [
+      ["trainLoss", 0, Infinity],
+      ["trainAccuracy", 0, 1],
+      ["lr", 0, Infinity],
+      ["samplesPerSec", 0, Infinity],
+      ["seconds", 0, Infinity],
+    ] as const) {
       const x = finite(e, k, at, min, max);
       if (typeof x === "string") return x;
       m[k] = x;
     }
-    for (const [k, max] of [["testLoss", Infinity], ["testAccuracy", 1]] as const) {
+    for (const [k, max] of [
+      ["testLoss", Infinity],
+      ["testAccuracy", 1],
+    ] as const) {
       if (e[k] === undefined) continue;
       const x = finite(e, k, at, 0, max);
       if (typeof x === "string") return x;
@@ -199,9 +252,11 @@ export function readTrainState(dir: string): Checked<TrainState> {
     return `${file} is not JSON (${(e as Error).message})`;
   }
   if (!isObject(s)) return `${file}: expected an object, found ${shown(s)}`;
-  if (s.format !== STATE_FORMAT) return `${file}: "format" is ${shown(s.format)}, expected "${STATE_FORMAT}" (a state written by an older resnetc cannot continue mid-epoch: start the run afresh)`;
+  if (s.format !== STATE_FORMAT)
+    return `${file}: "format" is ${shown(s.format)}, expected "${STATE_FORMAT}" (a state written by an older resnetc cannot continue mid-epoch: start the run afresh)`;
   if (typeof s.model !== "string") return `${file}: "model" must be a string, found ${shown(s.model)}`;
-  if (s.optimizer !== "sgd" && s.optimizer !== "adam") return `${file}: "optimizer" must be "sgd" or "adam", found ${shown(s.optimizer)}`;
+  if (s.optimizer !== "sgd" && s.optimizer !== "adam")
+    return `${file}: "optimizer" must be "sgd" or "adam", found ${shown(s.optimizer)}`;
   const { whole, finite } = fields(file);
   const epoch = whole(s, "epoch", "");
   const step = whole(s, "step", "");
@@ -221,7 +276,8 @@ export function readTrainState(dir: string): Checked<TrainState> {
   for (const x of [sample, shuffleSeed, seen, correct, lossSum, seconds]) if (typeof x === "string") return x;
   const history = checkHistory(s.history, file);
   if (typeof history === "string") return history;
-  if (history.length !== epoch) return `${file}: "history" lists ${history.length} epochs but "epoch" says ${epoch} are finished`;
+  if (history.length !== epoch)
+    return `${file}: "history" lists ${history.length} epochs but "epoch" says ${epoch} are finished`;
   return {
     format: STATE_FORMAT,
     model: s.model,
@@ -230,7 +286,15 @@ export function readTrainState(dir: string): Checked<TrainState> {
     seed: seed as number,
     optimizer: s.optimizer,
     augmentState: augmentState as number,
-    position: { sample: sample as number, shuffleSeed: shuffleSeed as number, trainCount, lossSum: lossSum as number, correct: correct as number, seen: seen as number, seconds: seconds as number },
+    position: {
+      sample: sample as number,
+      shuffleSeed: shuffleSeed as number,
+      trainCount,
+      lossSum: lossSum as number,
+      correct: correct as number,
+      seen: seen as number,
+      seconds: seconds as number,
+    },
     history,
   };
 }

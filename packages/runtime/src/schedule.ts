@@ -32,7 +32,8 @@ export const DEFAULT_GAMMA = 0.1;
  */
 export function learningRate(c: LrConfig, step: number): number {
   checkConfig(c);
-  if (!Number.isFinite(step) || step < 0) throw new RangeError(`learning rate: step must be a number >= 0, got ${step}`);
+  if (!Number.isFinite(step) || step < 0)
+    throw new RangeError(`learning rate: step must be a number >= 0, got ${step}`);
   const warmupSteps = Math.round(c.warmupEpochs * c.stepsPerEpoch);
   const warm = step < warmupSteps ? (step + 1) / warmupSteps : 1;
   return warm * scheduled(c, step, warmupSteps);
@@ -64,9 +65,11 @@ function checkConfig(c: LrConfig): void {
     throw new RangeError(`learning rate: ${what}, got ${v}`);
   };
   if (!(Number.isFinite(c.base) && c.base > 0)) bad("base must be a positive number", c.base);
-  if (!(Number.isInteger(c.stepsPerEpoch) && c.stepsPerEpoch >= 1)) bad("stepsPerEpoch must be an integer >= 1", c.stepsPerEpoch);
+  if (!(Number.isInteger(c.stepsPerEpoch) && c.stepsPerEpoch >= 1))
+    bad("stepsPerEpoch must be an integer >= 1", c.stepsPerEpoch);
   if (!(Number.isFinite(c.epochs) && c.epochs > 0)) bad("epochs must be a positive number", c.epochs);
-  if (!(Number.isFinite(c.warmupEpochs) && c.warmupEpochs >= 0)) bad("warmupEpochs must be a number >= 0", c.warmupEpochs);
+  if (!(Number.isFinite(c.warmupEpochs) && c.warmupEpochs >= 0))
+    bad("warmupEpochs must be a number >= 0", c.warmupEpochs);
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -90,7 +93,8 @@ export function parseSchedule(text: string): Schedule {
       if (args.length > 0) fail(`"constant" takes no arguments`);
       return { kind: "constant" };
     case "step": {
-      if (args.length < 1 || args.length > 2 || args[0]!.trim() === "") fail(`"step" needs milestone epochs, as "step:30,60" or "step:30,60:0.1"`);
+      if (args.length < 1 || args.length > 2 || args[0]!.trim() === "")
+        fail(`"step" needs milestone epochs, as "step:30,60" or "step:30,60:0.1"`);
       const milestones = args[0]!.split(",").map((t) => num(t, "milestone"));
       milestones.forEach((m, i) => {
         if (m < 0) fail(`milestone ${m} is negative`);

@@ -26,15 +26,96 @@ export interface SimdExports {
   affine2(u: Ptr, v: Ptr, out: Ptr, rows: number, c: number, a: Ptr, b: Ptr, d: Ptr): void;
   relu(x: Ptr, out: Ptr, n4: number): void;
   reluGrad(dy: Ptr, x: Ptr, out: Ptr, n4: number): void;
-  winograd(x: Ptr, h: number, w: number, c: number, u: Ptr, co: number, y: Ptr, buf: Ptr, zero: Ptr, t: number, b0: number, b1: number): void;
-  winogradDw(x: Ptr, h: number, w: number, c: number, dy: Ptr, co: number, s: Ptr, buf: Ptr, zero: Ptr, t: number, q0: number, q1: number): void;
+  winograd(
+    x: Ptr,
+    h: number,
+    w: number,
+    c: number,
+    u: Ptr,
+    co: number,
+    y: Ptr,
+    buf: Ptr,
+    zero: Ptr,
+    t: number,
+    b0: number,
+    b1: number,
+  ): void;
+  winogradDw(
+    x: Ptr,
+    h: number,
+    w: number,
+    c: number,
+    dy: Ptr,
+    co: number,
+    s: Ptr,
+    buf: Ptr,
+    zero: Ptr,
+    t: number,
+    q0: number,
+    q1: number,
+  ): void;
   gatherRuns(src: Ptr, from: Ptr, count: number, run: number, dst: Ptr): void;
-  phaseGrid(x: Ptr, n: number, h: number, w: number, c: number, sh: number, sw: number, top: number, left: number, hq: number, wq: number, cp: number, out: Ptr): void;
-  scatterPhase(src: Ptr, n: number, rows: number, cols: number, c: number, dst: Ptr, h: number, w: number, sh: number, sw: number, r0: number, c0: number): void;
-  dwGemm(xg: Ptr, dy: Ptr, out: Ptr, rows: number, rowOff: Ptr, wo: number, cp: number, co: number, taps: number, tapOff: Ptr, rb: number, o0: number, o1: number): void;
+  phaseGrid(
+    x: Ptr,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+    hq: number,
+    wq: number,
+    cp: number,
+    out: Ptr,
+  ): void;
+  scatterPhase(
+    src: Ptr,
+    n: number,
+    rows: number,
+    cols: number,
+    c: number,
+    dst: Ptr,
+    h: number,
+    w: number,
+    sh: number,
+    sw: number,
+    r0: number,
+    c0: number,
+  ): void;
+  dwGemm(
+    xg: Ptr,
+    dy: Ptr,
+    out: Ptr,
+    rows: number,
+    rowOff: Ptr,
+    wo: number,
+    cp: number,
+    co: number,
+    taps: number,
+    tapOff: Ptr,
+    rb: number,
+    o0: number,
+    o1: number,
+  ): void;
 }
 type Name = keyof SimdExports;
-const NAMES: Name[] = ["colsum", "colsumSqDev", "colsumGrad", "affine", "affine2", "relu", "reluGrad", "gatherRuns", "winograd", "winogradDw", "phaseGrid", "scatterPhase", "dwGemm"];
+const NAMES: Name[] = [
+  "colsum",
+  "colsumSqDev",
+  "colsumGrad",
+  "affine",
+  "affine2",
+  "relu",
+  "reluGrad",
+  "gatherRuns",
+  "winograd",
+  "winogradDw",
+  "phaseGrid",
+  "scatterPhase",
+  "dwGemm",
+];
 
 /** The parts of tfjs's wasm backend this uses. */
 export interface WasmHeapBackend {
@@ -67,7 +148,11 @@ export interface Simd {
 }
 
 // The helper's protocol, on a shared Int32Array: [state, function index, argument count, args...].
-const STARTING = 4, IDLE = 0, POSTED = 1, DONE = 2, FAILED = 3;
+const STARTING = 4,
+  IDLE = 0,
+  POSTED = 1,
+  DONE = 2,
+  FAILED = 3;
 const HELPER = `
 const { workerData } = require("node:worker_threads");
 const { bytes, memory, control, names } = workerData;

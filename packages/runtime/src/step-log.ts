@@ -29,7 +29,10 @@ export class StepLog {
     if (keepThrough !== undefined) {
       try {
         const lines = readFileLimited(path, { limit: LOG_LIMIT, what: "a step log" }).toString("utf8").split("\n");
-        kept = lines.filter((l) => stepOf(l) <= keepThrough).map((l) => l + "\n").join("");
+        kept = lines
+          .filter((l) => stepOf(l) <= keepThrough)
+          .map((l) => l + "\n")
+          .join("");
       } catch (e) {
         // No log yet (or an unreadable one) leaves the resumed run a fresh log; its checkpoint is what matters.
         if (!(e instanceof ReadFileError)) throw e;

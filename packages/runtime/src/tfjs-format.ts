@@ -13,25 +13,39 @@ import { registerCustomLayers } from "./layers.js";
 const MODEL = "model.json";
 const WEIGHTS = "model.weights.bin";
 
-
 export async function saveTfjsModel(dir: string, model: tf.LayersModel): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData;
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(tf.io.concatenateArrayBuffers(data as ArrayBuffer[]));
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : new Uint8Array(tf.io.concatenateArrayBuffers(data as ArrayBuffer[]));
       atomic(join(dir, WEIGHTS), bytes);
-      const json = { format: "layers-model", generatedBy: "resnetc", modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs }] };
+      const json = {
+        format: "layers-model",
+        generatedBy: "resnetc",
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs }],
+      };
       atomic(join(dir, MODEL), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON", weightDataBytes: bytes.byteLength } };
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON", weightDataBytes: bytes.byteLength },
+      };
     }),
   );
 }
 
 export async function loadTfjsModel(dir: string): Promise<tf.LayersModel> {
   registerCustomLayers();
-  const json = JSON.parse(readFileSync(join(dir, MODEL), "utf8")) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(readFileSync(join(dir, MODEL), "utf8")) as {
+    modelTopology: object;
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+  };
   const bin = readFileSync(join(dir, WEIGHTS));
   const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }),
+  );
 }

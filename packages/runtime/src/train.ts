@@ -16,9 +16,26 @@ import { parseArgs } from "node:util";
 import { writeFileAtomic as writeAtomic } from "resnetc/io";
 import { augmentBatch, randomFromState, seededRandom } from "./augment.js";
 import { chooseBackend, describeChoice } from "./backend.js";
-import { checkCompatible, DataError, gatherBatch, loadDirectory, shuffledIndices, syntheticDataset, type Dataset } from "./data.js";
+import {
+  checkCompatible,
+  DataError,
+  gatherBatch,
+  loadDirectory,
+  shuffledIndices,
+  syntheticDataset,
+  type Dataset,
+} from "./data.js";
 import { initParams, loadCheckpoint, type ParamInfo } from "./params.js";
-import { readOptimizerState, readTrainState, restoreOptimizer, saveRun, STATE_FORMAT, trainableParams, type Position, type TrainState } from "./run-state.js";
+import {
+  readOptimizerState,
+  readTrainState,
+  restoreOptimizer,
+  saveRun,
+  STATE_FORMAT,
+  trainableParams,
+  type Position,
+  type TrainState,
+} from "./run-state.js";
 import { StepLog } from "./step-log.js";
 import { trainingCurveSvg, type EpochMetrics } from "./plot.js";
 import { ProgressBar } from "./progress.js";
@@ -120,11 +137,13 @@ function parseOptions(argv: string[], name: string): Options | "help" {
   if (values.help) return "help";
   const number = (k: string, v: string | undefined, min: number, integer = false): number => {
     const x = Number(v);
-    if (v === undefined || !Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) throw new OptionError(`--${k} must be ${integer ? "an integer" : "a number"} >= ${min}, found ${v}`);
+    if (v === undefined || !Number.isFinite(x) || x < min || (integer && !Number.isInteger(x)))
+      throw new OptionError(`--${k} must be ${integer ? "an integer" : "a number"} >= ${min}, found ${v}`);
     return x;
   };
   const optimizer = values.optimizer as string;
-  if (optimizer !== "sgd" && optimizer !== "adam") throw new OptionError(`--optimizer must be sgd or adam, found ${optimizer}`);
+  if (optimizer !== "sgd" && optimizer !== "adam")
+    throw new OptionError(`--optimizer must be sgd or adam, found ${optimizer}`);
   return {
     data: values.data as string,
     epochs: number("epochs", values.epochs as string, 1, true),
@@ -147,10 +166,13 @@ function parseOptions(argv: string[], name: string): Options | "help" {
   };
 }
 
-
 /** NCHW batch -> NHWC tensor, as the tfjs model expects. */
 function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tensor {
-  return tf.tidy(() => (shape.length === 3 ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1]) : tf.tensor2d(images, [b, shape[0]!])));
+  return tf.tidy(() =>
+    shape.length === 3
+      ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1])
+      : tf.tensor2d(images, [b, shape[0]!]),
+  );
 }
 
 /** Sets an optimizer's learning rate for its next step. tfjs's SGD and momentum optimizers keep
@@ -164,7 +186,13 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
 }
 
 /** Mean loss and accuracy of the model on a dataset, in inference mode. */
-export async function evaluate(model: tf.LayersModel, d: Dataset, batch: number, shape: number[], classes: number): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(
+  model: tf.LayersModel,
+  d: Dataset,
+  batch: number,
+  shape: number[],
+  classes: number,
+): Promise<{ loss: number; accuracy: number }> {
   let loss = 0;
   let correct = 0;
   const idx = Uint32Array.from({ length: d.count }, (_, i) => i);
@@ -202,12 +230,16 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     return 1;
   }
   if (spec.inputs.length !== 1 || spec.classes < 2) {
-    say(`error: training needs a model with one input and a class-score output; ${spec.name} has ${spec.inputs.length} inputs and ${spec.classes} classes`);
+    say(
+      `error: training needs a model with one input and a class-score output; ${spec.name} has ${spec.inputs.length} inputs and ${spec.classes} classes`,
+    );
     return 1;
   }
   const shape = spec.inputs[0]!.shape;
   if (shape.some((d) => typeof d !== "number")) {
-    say(`error: the input ${spec.inputs[0]!.name} has symbolic dims [${shape.join(", ")}]; training needs concrete sizes`);
+    say(
+      `error: the input ${spec.inputs[0]!.name} has symbolic dims [${shape.join(", ")}]; training needs concrete sizes`,
+    );
     return 1;
   }
   const dims = shape as number[];
@@ -228,7 +260,12 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     if (o.data === "synthetic") {
       const chw = (dims.length === 3 ? dims : [dims[0]!, 1, 1]) as [number, number, number];
       train = syntheticDataset({ count: o.synthetic, shape: chw, classes: spec.classes, seed: o.seed + 1 });
-      test = syntheticDataset({ count: Math.max(o.batch, Math.floor(o.synthetic / 4)), shape: chw, classes: spec.classes, seed: o.seed + 2 });
+      test = syntheticDataset({
+        count: Math.max(o.batch, Math.floor(o.synthetic / 4)),
+        shape: chw,
+        classes: spec.classes,
+        seed: o.seed + 2,
+      });
     } else {
       const split = await loadDirectory(o.data);
       train = split.train;
@@ -243,7 +280,13 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     }
     throw e;
   }
-  if (o.evalLimit < test.count) test = { ...test, count: o.evalLimit, images: test.images.subarray(0, o.evalLimit * (test.images.length / test.count)), labels: test.labels.subarray(0, o.evalLimit) };
+  if (o.evalLimit < test.count)
+    test = {
+      ...test,
+      count: o.evalLimit,
+      images: test.images.subarray(0, o.evalLimit * (test.images.length / test.count)),
+      labels: test.labels.subarray(0, o.evalLimit),
+    };
   const isImage = dims.length === 3 && dims[1]! > 1 && dims[2]! > 1;
 
   // Model, initial or resumed parameters, optimizer state and data position.
@@ -260,7 +303,9 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     }
     resumed = why;
     const p = resumed.position;
-    say(`resumed from ${o.out} at epoch ${resumed.epoch + 1}, sample ${p.sample} of ${p.trainCount} (step ${resumed.step}), with the optimizer's state`);
+    say(
+      `resumed from ${o.out} at epoch ${resumed.epoch + 1}, sample ${p.sample} of ${p.trainCount} (step ${resumed.step}), with the optimizer's state`,
+    );
   } else initParams(model, spec.params, o.seed);
   let step = resumed?.step ?? 0;
   const history: EpochMetrics[] = [...(resumed?.history ?? [])];
@@ -269,7 +314,13 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   const stepsPerEpoch = Math.ceil(train.count / o.batch);
   const lrConfig: LrConfig = {
     base: o.lr,
-    schedule: o.schedule ? parseSchedule(o.schedule) : { kind: "step", milestones: [...new Set([Math.floor(o.epochs / 2), Math.floor((o.epochs * 3) / 4)])].filter((m) => m > 0), gamma: 0.1 },
+    schedule: o.schedule
+      ? parseSchedule(o.schedule)
+      : {
+          kind: "step",
+          milestones: [...new Set([Math.floor(o.epochs / 2), Math.floor((o.epochs * 3) / 4)])].filter((m) => m > 0),
+          gamma: 0.1,
+        },
     warmupEpochs: o.warmup,
     // A run cut short by --steps fits its schedule (a cosine reaches its minimum) to those steps.
     epochs: Math.min(o.epochs, o.steps / stepsPerEpoch),
@@ -279,7 +330,9 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   const rand = resumed ? randomFromState(resumed.augmentState) : seededRandom(o.seed + 3);
   const bar = new ProgressBar(out);
   const log = new StepLog(join(o.out, "steps.jsonl"), resumed ? step : undefined);
-  say(`training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`);
+  say(
+    `training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`,
+  );
 
   // SIGINT / SIGTERM: let the step in progress finish, then save and return 128 + the signal's
   // number. The loop yields to the event loop after every step so that the handler gets to run.
@@ -291,29 +344,62 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const state = (epoch: number, position: Position): TrainState => ({ format: STATE_FORMAT, model: spec.name, epoch, step, seed: o.seed, optimizer: o.optimizer, position, augmentState: rand.state(), history });
-  const checkpoint = (epoch: number, position: Position) => saveRun(o.out, model, spec.params, { optimizer, vars }, state(epoch, position));
+  const state = (epoch: number, position: Position): TrainState => ({
+    format: STATE_FORMAT,
+    model: spec.name,
+    epoch,
+    step,
+    seed: o.seed,
+    optimizer: o.optimizer,
+    position,
+    augmentState: rand.state(),
+    history,
+  });
+  const checkpoint = (epoch: number, position: Position) =>
+    saveRun(o.out, model, spec.params, { optimizer, vars }, state(epoch, position));
 
   try {
     const sessionStart = Date.now();
     const sessionFirstStep = step;
     // Time already spent in earlier sessions of a resumed run counts toward the elapsed time.
-    const started = Date.now() - (history.reduce((sum, h) => sum + h.seconds, 0) + (resumed?.position.seconds ?? 0)) * 1000;
+    const started =
+      Date.now() - (history.reduce((sum, h) => sum + h.seconds, 0) + (resumed?.position.seconds ?? 0)) * 1000;
     const totalSteps = Math.min(o.steps, o.epochs * stepsPerEpoch);
     let done = false;
     let partial: EpochMetrics | undefined;
     for (let epoch = startEpoch; epoch < o.epochs && !done; epoch++) {
-      const at = epoch === startEpoch && resumed ? resumed.position : { sample: 0, shuffleSeed: o.seed * 1000 + epoch, trainCount: train.count, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+      const at =
+        epoch === startEpoch && resumed
+          ? resumed.position
+          : {
+              sample: 0,
+              shuffleSeed: o.seed * 1000 + epoch,
+              trainCount: train.count,
+              lossSum: 0,
+              correct: 0,
+              seen: 0,
+              seconds: 0,
+            };
       const order = shuffledIndices(train.count, at.shuffleSeed);
       const epochStart = Date.now() - at.seconds * 1000;
       let { lossSum, correct, seen } = at;
       let lr = o.lr;
       let s = at.sample;
-      const position = (): Position => ({ sample: s, shuffleSeed: at.shuffleSeed, trainCount: train.count, lossSum, correct, seen, seconds: (Date.now() - epochStart) / 1000 });
+      const position = (): Position => ({
+        sample: s,
+        shuffleSeed: at.shuffleSeed,
+        trainCount: train.count,
+        lossSum,
+        correct,
+        seen,
+        seconds: (Date.now() - epochStart) / 1000,
+      });
       for (; s < train.count; s += o.batch) {
         if (stopSignal) {
           await checkpoint(epoch, position());
-          bar.log(`interrupted at epoch ${epoch + 1}, step ${step}: checkpoint saved in ${o.out}; continue with --resume`);
+          bar.log(
+            `interrupted at epoch ${epoch + 1}, step ${step}: checkpoint saved in ${o.out}; continue with --resume`,
+          );
           return stopSignal === "SIGINT" ? 130 : 143;
         }
         // --minutes: at least one step per session, so that there is something to evaluate and save.
@@ -322,7 +408,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
           break;
         }
         const b = gatherBatch(train, order, s, Math.min(o.batch, train.count - s));
-        if (isImage && o.augment) augmentBatch(b.images, b.size, dims[0]!, dims[1]!, dims[2]!, { pad: 4, flip: true }, rand);
+        if (isImage && o.augment)
+          augmentBatch(b.images, b.size, dims[0]!, dims[1]!, dims[2]!, { pad: 4, flip: true }, rand);
         lr = learningRate(lrConfig, step);
         setLearningRate(optimizer, lr);
         const x = toModelInput(b.images, b.size, dims);
@@ -348,8 +435,12 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
         tf.dispose([x, yIdx, y, cost!, hits!]);
         step++;
         if (!Number.isFinite(loss)) {
-          bar.log(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toPrecision(3)}).`);
-          bar.log(`the last good checkpoint is kept in ${o.out}${history.length ? ` (after epoch ${history.length})` : ""}; try a lower --lr, or --warmup 1`);
+          bar.log(
+            `training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toPrecision(3)}).`,
+          );
+          bar.log(
+            `the last good checkpoint is kept in ${o.out}${history.length ? ` (after epoch ${history.length})` : ""}; try a lower --lr, or --warmup 1`,
+          );
           return 3;
         }
         lossSum += loss * b.size;
@@ -375,26 +466,67 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
       if (seen === 0) break;
       const ev = await evaluate(model, test, Math.max(o.batch, 64), dims, spec.classes);
       const seconds = (Date.now() - epochStart) / 1000;
-      const m: EpochMetrics = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: ev.loss, testAccuracy: ev.accuracy, lr, samplesPerSec: seen / seconds, seconds };
+      const m: EpochMetrics = {
+        epoch: epoch + 1,
+        trainLoss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        testLoss: ev.loss,
+        testAccuracy: ev.accuracy,
+        lr,
+        samplesPerSec: seen / seconds,
+        seconds,
+      };
       const finished = s >= train.count;
       const stepsDone = Math.ceil(Math.min(s, train.count) / o.batch);
       bar.endEpoch(
-        { epoch: epoch + 1, epochs: o.epochs, step: stepsDone, stepsPerEpoch, loss: m.trainLoss, accuracy: m.trainAccuracy, samplesPerSec: m.samplesPerSec, elapsedSec: (Date.now() - started) / 1000, remaining: { steps: 0, secPerStep: 0 } },
+        {
+          epoch: epoch + 1,
+          epochs: o.epochs,
+          step: stepsDone,
+          stepsPerEpoch,
+          loss: m.trainLoss,
+          accuracy: m.trainAccuracy,
+          samplesPerSec: m.samplesPerSec,
+          elapsedSec: (Date.now() - started) / 1000,
+          remaining: { steps: 0, secPerStep: 0 },
+        },
         `test loss ${ev.loss.toFixed(4)} acc ${(ev.accuracy * 100).toFixed(1)}%${finished ? "" : ` (stopped at step ${stepsDone} of ${stepsPerEpoch})`}`,
       );
       // A finished epoch joins the history; a stopped one is reported in metrics.json only, and
       // the checkpoint keeps its position, so --resume finishes it.
       if (finished) history.push(m);
       else partial = m;
-      await checkpoint(finished ? epoch + 1 : epoch, finished ? { sample: 0, shuffleSeed: o.seed * 1000 + epoch + 1, trainCount: train.count, lossSum: 0, correct: 0, seen: 0, seconds: 0 } : position());
+      await checkpoint(
+        finished ? epoch + 1 : epoch,
+        finished
+          ? {
+              sample: 0,
+              shuffleSeed: o.seed * 1000 + epoch + 1,
+              trainCount: train.count,
+              lossSum: 0,
+              correct: 0,
+              seen: 0,
+              seconds: 0,
+            }
+          : position(),
+      );
       await saveTfjsModel(join(o.out, "tfjs"), model);
       const reported = partial ? [...history, { ...m, partial: true }] : history;
-      writeAtomic(join(o.out, "metrics.json"), JSON.stringify({ model: spec.name, backend: backend.name, data: train.name, epochs: reported }, null, 1));
+      writeAtomic(
+        join(o.out, "metrics.json"),
+        JSON.stringify({ model: spec.name, backend: backend.name, data: train.name, epochs: reported }, null, 1),
+      );
       writeAtomic(join(o.out, "training-curve.svg"), trainingCurveSvg(`${spec.name} on ${train.name}`, reported));
     }
     const last = partial ?? history[history.length - 1];
-    const ran = partial ? `${history.length} epoch${history.length === 1 ? "" : "s"} and part of epoch ${partial.epoch}` : `${history.length} epoch${history.length === 1 ? "" : "s"}`;
-    say(last ? `done: test accuracy ${(last.testAccuracy! * 100).toFixed(2)}% after ${ran}; ${o.out}/weights.json, metrics.json, training-curve.svg${partial ? "; --resume continues the epoch" : ""}` : "done: no epoch ran");
+    const ran = partial
+      ? `${history.length} epoch${history.length === 1 ? "" : "s"} and part of epoch ${partial.epoch}`
+      : `${history.length} epoch${history.length === 1 ? "" : "s"}`;
+    say(
+      last
+        ? `done: test accuracy ${(last.testAccuracy! * 100).toFixed(2)}% after ${ran}; ${o.out}/weights.json, metrics.json, training-curve.svg${partial ? "; --resume continues the epoch" : ""}`
+        : "done: no epoch ran",
+    );
     return 0;
   } finally {
     process.off("SIGINT", onSignal);
@@ -404,12 +536,21 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
 }
 
 /** Loads weights, optimizer state and position from --out; a string is why it cannot resume. */
-async function resume(o: Options, spec: TrainingSpec, train: Dataset, model: tf.LayersModel, optimizer: tf.Optimizer, vars: ReturnType<typeof trainableParams>): Promise<TrainState | string> {
+async function resume(
+  o: Options,
+  spec: TrainingSpec,
+  train: Dataset,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  vars: ReturnType<typeof trainableParams>,
+): Promise<TrainState | string> {
   const state = readTrainState(o.out);
   if (typeof state === "string") return state;
   if (state.model !== spec.name) return `its state.json is of model ${state.model}, not ${spec.name}`;
-  if (state.optimizer !== o.optimizer) return `the run was trained with --optimizer ${state.optimizer}; resume it with the same optimizer`;
-  if (state.position.trainCount !== train.count) return `the run stopped in an epoch over ${state.position.trainCount} training samples, but ${train.name} has ${train.count}: resume with the same --data`;
+  if (state.optimizer !== o.optimizer)
+    return `the run was trained with --optimizer ${state.optimizer}; resume it with the same optimizer`;
+  if (state.position.trainCount !== train.count)
+    return `the run stopped in an epoch over ${state.position.trainCount} training samples, but ${train.name} has ${train.count}: resume with the same --data`;
   const why = loadCheckpoint(o.out, model, spec.params);
   if (why) return why;
   const saved = readOptimizerState(o.out);

@@ -34,7 +34,12 @@ interface WasmBackend {
 }
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
-function conv2DInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>, depthwise = false): Conv2DInfo {
+function conv2DInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Record<string, unknown>,
+  depthwise = false,
+): Conv2DInfo {
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -46,12 +51,18 @@ function conv2DInfo(xShape: number[], filterShape: number[], attrs: Record<strin
     tf.backend_util.convertConv2DDataFormat((attrs["dataFormat"] as "NHWC" | "NCHW" | undefined) ?? "NHWC"),
   );
   // Everything resnetc emits is NHWC (channels last), tfjs's default.
-  if (info.dataFormat !== "channelsLast") throw new Error("resnetc's wasm training kernels support NHWC (channels-last) data only");
+  if (info.dataFormat !== "channelsLast")
+    throw new Error("resnetc's wasm training kernels support NHWC (channels-last) data only");
   return info;
 }
 
 /** Runs another kernel of the wasm backend (its XNNPACK convolution or matrix product). */
-function run(name: string, backend: unknown, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>): tf.TensorInfo {
+function run(
+  name: string,
+  backend: unknown,
+  inputs: Record<string, tf.TensorInfo>,
+  attrs: Record<string, unknown>,
+): tf.TensorInfo {
   const k = tf.getKernel(name, "wasm");
   if (!k) throw new Error(`the wasm backend has no ${name} kernel`);
   return (k.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)({ inputs, backend, attrs });
@@ -85,7 +96,21 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const dy = args.inputs["dy"]!;
   const filterShape = args.attrs!["filterShape"] as number[];
   const info = conv2DInfo(x.shape, filterShape, args.attrs!);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw, filterHeight, filterWidth, dilationHeight: dh, dilationWidth: dw } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight,
+    filterWidth,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const hq = outHeight + Math.floor(((filterHeight - 1) * dh) / sh);
@@ -104,7 +129,21 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     const plane = batchSize * hq * wq * cp;
     const taps = filterHeight * filterWidth;
     const xg = backend.makeOutput([sh * sw * plane], "float32");
-    simd.fn.phaseGrid(simd.ptr(x), batchSize, inHeight, inWidth, inChannels, sh, sw, top, left, hq, wq, cp, simd.ptr(xg));
+    simd.fn.phaseGrid(
+      simd.ptr(x),
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      sh,
+      sw,
+      top,
+      left,
+      hq,
+      wq,
+      cp,
+      simd.ptr(xg),
+    );
     const out = backend.makeOutput(filterShape, "float32");
     const outRows = batchSize * outHeight;
     // Scratch: int32 tapOff [taps] and rowOff [outRows] (16-byte aligned), then float32 sums [taps, co, cp].
@@ -119,10 +158,24 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
         }
       const rowAt = at + 16 * Math.ceil(taps / 4);
       const rowOff = simd.i32(rowAt, outRows);
-      for (let r = 0; r < outRows; r++) rowOff[r] = ((Math.floor(r / outHeight) * hq + (r % outHeight)) * wq) * cp * 4;
+      for (let r = 0; r < outRows; r++) rowOff[r] = (Math.floor(r / outHeight) * hq + (r % outHeight)) * wq * cp * 4;
       // Blocks of rows whose x and dy fit ~32 KB (the L1 cache).
       const rb = Math.max(1, Math.floor(8192 / ((cp + outChannels) * outWidth)));
-      const args = (o0: number, o1: number) => [simd.ptr(xg), simd.ptr(dy), at + tables, outRows, rowAt, outWidth, cp, outChannels, taps, at, rb, o0, o1];
+      const args = (o0: number, o1: number) => [
+        simd.ptr(xg),
+        simd.ptr(dy),
+        at + tables,
+        outRows,
+        rowAt,
+        outWidth,
+        cp,
+        outChannels,
+        taps,
+        at,
+        rb,
+        o0,
+        o1,
+      ];
       // Half the output channels (in fours) on each thread.
       const mid = 4 * Math.ceil(outChannels / 8);
       if (mid < outChannels) simd.both("dwGemm", args(0, mid), args(mid, outChannels));
@@ -132,7 +185,8 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
       const dW = backend.typedArrayFromHeap(out);
       for (let t = 0; t < taps; t++)
         for (let ci = 0; ci < inChannels; ci++)
-          for (let co = 0; co < outChannels; co++) dW[(t * inChannels + ci) * outChannels + co] = g[(t * outChannels + co) * cp + ci]!;
+          for (let co = 0; co < outChannels; co++)
+            dW[(t * inChannels + ci) * outChannels + co] = g[(t * outChannels + co) * cp + ci]!;
     });
     backend.disposeData(xg.dataId);
     return out;
@@ -143,14 +197,51 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const grid = (batchSize + 1) * hq * wq;
   const temps: tf.TensorInfo[] = [];
   let xc = x;
-  if (rows < inHeight || cols < inWidth) temps.push((xc = run("Slice", backend, { x }, { begin: [0, 0, 0, 0], size: [batchSize, rows, cols, inChannels] })));
-  const xp = run("PadV2", backend, { x: xc }, { paddings: [[0, 1], [top, sh * hq - top - rows], [left, sw * wq - left - cols], [0, 1]], constantValue: 0 });
+  if (rows < inHeight || cols < inWidth)
+    temps.push((xc = run("Slice", backend, { x }, { begin: [0, 0, 0, 0], size: [batchSize, rows, cols, inChannels] })));
+  const xp = run(
+    "PadV2",
+    backend,
+    { x: xc },
+    {
+      paddings: [
+        [0, 1],
+        [top, sh * hq - top - rows],
+        [left, sw * wq - left - cols],
+        [0, 1],
+      ],
+      constantValue: 0,
+    },
+  );
   temps.push(xp);
   // [(N+1)*hq, sh, wq*sw*c1] -> [sh, (N+1)*hq, wq*sw*c1] = [sh, grid, sw*c1] -> [sh, sw*c1, grid]
-  const t1 = run("Transpose", backend, { x: { dataId: xp.dataId, shape: [(batchSize + 1) * hq, sh, wq * sw * c1], dtype: "float32" } }, { perm: [1, 0, 2] });
+  const t1 = run(
+    "Transpose",
+    backend,
+    { x: { dataId: xp.dataId, shape: [(batchSize + 1) * hq, sh, wq * sw * c1], dtype: "float32" } },
+    { perm: [1, 0, 2] },
+  );
   temps.push(t1);
-  const xq = run("Transpose", backend, { x: { dataId: t1.dataId, shape: [sh, grid, sw * c1], dtype: "float32" } }, { perm: [0, 2, 1] });
-  const dyp = run("PadV2", backend, { x: dy }, { paddings: [[0, 1], [0, hq - outHeight], [0, wq - outWidth], [0, 0]], constantValue: 0 });
+  const xq = run(
+    "Transpose",
+    backend,
+    { x: { dataId: t1.dataId, shape: [sh, grid, sw * c1], dtype: "float32" } },
+    { perm: [0, 2, 1] },
+  );
+  const dyp = run(
+    "PadV2",
+    backend,
+    { x: dy },
+    {
+      paddings: [
+        [0, 1],
+        [0, hq - outHeight],
+        [0, wq - outWidth],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   temps.push(xq, dyp);
   const dyGrid = { dataId: dyp.dataId, shape: [1, grid, outChannels], dtype: "float32" as const };
   const out = backend.makeOutput(filterShape, "float32");
@@ -178,7 +269,19 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const filter = args.inputs["filter"]!;
   const inputShape = args.attrs!["inputShape"] as number[];
   const info = conv2DInfo(inputShape, filter.shape, args.attrs!);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const padTop = filterHeight - 1 - info.padInfo.top;
   const padLeft = filterWidth - 1 - info.padInfo.left;
   const simd = simdKernels(backend);
@@ -199,7 +302,12 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
         for (let co = 0; co < outChannels; co++) wfv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
     }
   const conv = (x: tf.TensorInfo, pad: unknown): tf.TensorInfo => {
-    const dx = run("Conv2D", backend, { x, filter: wf }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] });
+    const dx = run(
+      "Conv2D",
+      backend,
+      { x, filter: wf },
+      { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] },
+    );
     backend.disposeData(wf.dataId);
     return dx;
   };
@@ -213,7 +321,12 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
       backend.disposeData(wf.dataId);
       return dx;
     }
-    return conv(dy, [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]]);
+    return conv(dy, [
+      [0, 0],
+      [padTop, padBottom],
+      [padLeft, padRight],
+      [0, 0],
+    ]);
   }
   const qh = inHeight + filterHeight - 1;
   const qw = inWidth + filterWidth - 1;
@@ -250,7 +363,16 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const co = g.shape[3]!;
   const t = 8;
-  if (h % 2 !== 0 || w % 2 !== 0 || c % 4 !== 0 || co % 8 !== 0 || g.shape[0] !== 3 || g.shape[1] !== 3 || x.dtype !== "float32") return undefined;
+  if (
+    h % 2 !== 0 ||
+    w % 2 !== 0 ||
+    c % 4 !== 0 ||
+    co % 8 !== 0 ||
+    g.shape[0] !== 3 ||
+    g.shape[1] !== 3 ||
+    x.dtype !== "float32"
+  )
+    return undefined;
   // Small convolutions: XNNPACK's is done before the hand-over to the helper thread pays off.
   if (n * h * w * c * co < WINOGRAD_MIN) return undefined;
   // U[p*4 + q, k, o] = sum over a, b of G[p, a] g[a, b, k, o] G[q, b], G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]]
@@ -261,15 +383,19 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
   const Gg = new Float64Array(12); // G g for one (k, o): 4 x 3
   for (let e = 0; e < kc; e++) {
     for (let b = 0; b < 3; b++) {
-      const g0 = gv[b * kc + e]!, g1 = gv[(3 + b) * kc + e]!, g2 = gv[(6 + b) * kc + e]!;
+      const g0 = gv[b * kc + e]!,
+        g1 = gv[(3 + b) * kc + e]!,
+        g2 = gv[(6 + b) * kc + e]!;
       Gg[b] = g0;
       Gg[3 + b] = (g0 + g1 + g2) / 2;
       Gg[6 + b] = (g0 - g1 + g2) / 2;
       Gg[9 + b] = g2;
     }
     for (let p = 0; p < 4; p++) {
-      const r0 = Gg[p * 3]!, r1 = Gg[p * 3 + 1]!, r2 = Gg[p * 3 + 2]!;
-      uv[(p * 4) * kc + e] = r0;
+      const r0 = Gg[p * 3]!,
+        r1 = Gg[p * 3 + 1]!,
+        r2 = Gg[p * 3 + 2]!;
+      uv[p * 4 * kc + e] = r0;
       uv[(p * 4 + 1) * kc + e] = (r0 + r1 + r2) / 2;
       uv[(p * 4 + 2) * kc + e] = (r0 - r1 + r2) / 2;
       uv[(p * 4 + 3) * kc + e] = r2;
@@ -279,7 +405,20 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
   const tiles = n * (h / 2) * (w / 2);
   const bufBytes = 4 * 16 * t * (c + co);
   simd.withScratch(16 + 2 * bufBytes, (at) => {
-    const args = (first: number, last: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(u), co, simd.ptr(y), at + 16 + part * bufBytes, at, t, first, last];
+    const args = (first: number, last: number, part: number) => [
+      simd.ptr(x),
+      h,
+      w,
+      c,
+      simd.ptr(u),
+      co,
+      simd.ptr(y),
+      at + 16 + part * bufBytes,
+      at,
+      t,
+      first,
+      last,
+    ];
     // Half the tiles (in whole blocks) on each thread.
     const half = t * Math.ceil(tiles / t / 2);
     if (half < tiles) simd.both("winograd", args(0, half, 0), args(half, tiles, 1));
@@ -294,17 +433,44 @@ function winogradConv(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, g: tf.
  * channel where the direct sum does 36. Each thread sums half the tiles into its own [16, co, c]
  * transform-domain sums; here they are added and taken back, dW = G'SG. Undefined where the
  * shape does not fit (odd sizes, c not a multiple of 8, co of 4). */
-function winogradFilterGrad(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[]): tf.TensorInfo | undefined {
+function winogradFilterGrad(
+  backend: WasmBackend,
+  simd: Simd,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: number[],
+): tf.TensorInfo | undefined {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
-  if (h % 2 !== 0 || w % 2 !== 0 || c % 8 !== 0 || co % 4 !== 0 || x.dtype !== "float32" || n * h * w * c * co < WINOGRAD_MIN) return undefined;
+  if (
+    h % 2 !== 0 ||
+    w % 2 !== 0 ||
+    c % 8 !== 0 ||
+    co % 4 !== 0 ||
+    x.dtype !== "float32" ||
+    n * h * w * c * co < WINOGRAD_MIN
+  )
+    return undefined;
   const tiles = n * (h / 2) * (w / 2);
   const t = 32;
   const sBytes = 4 * 16 * co * c;
   const bufBytes = 4 * 16 * t * (c + co);
   const out = backend.makeOutput(filterShape, "float32");
   simd.withScratch(16 + 2 * sBytes + 2 * bufBytes, (at) => {
-    const args = (q0: number, q1: number, part: number) => [simd.ptr(x), h, w, c, simd.ptr(dy), co, at + 16 + part * sBytes, at + 16 + 2 * sBytes + part * bufBytes, at, t, q0, q1];
+    const args = (q0: number, q1: number, part: number) => [
+      simd.ptr(x),
+      h,
+      w,
+      c,
+      simd.ptr(dy),
+      co,
+      at + 16 + part * sBytes,
+      at + 16 + 2 * sBytes + part * bufBytes,
+      at,
+      t,
+      q0,
+      q1,
+    ];
     const half = tiles >> 1;
     if (half > 0) simd.both("winogradDw", args(0, half, 0), args(half, tiles, 1));
     else simd.call("winogradDw", args(0, tiles, 0));
@@ -340,7 +506,18 @@ function winogradFilterGrad(backend: WasmBackend, simd: Simd, x: tf.TensorInfo, 
 /** Is this convolution 3x3, stride 1, dilation 1, padded by 1 all round (what Winograd does)? */
 function isWinogradShape(info: Conv2DInfo): boolean {
   const p = info.padInfo;
-  return info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 && p.top === 1 && p.bottom === 1 && p.left === 1 && p.right === 1;
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    p.top === 1 &&
+    p.bottom === 1 &&
+    p.left === 1 &&
+    p.right === 1
+  );
 }
 
 /** FusedConv2D (tfjs-layers' Conv2D calls it) by Winograd where it fits and has no bias or
@@ -351,7 +528,13 @@ function fusedConv2D(stock: (a: KernelArgs) => tf.TensorInfo): (args: KernelArgs
     const { x, filter, bias, preluActivationWeights } = args.inputs;
     const attrs = args.attrs!;
     const simd = simdKernels(backend);
-    if (simd && !bias && !preluActivationWeights && (attrs["activation"] ?? "linear") === "linear" && (attrs["dataFormat"] ?? "NHWC") === "NHWC") {
+    if (
+      simd &&
+      !bias &&
+      !preluActivationWeights &&
+      (attrs["activation"] ?? "linear") === "linear" &&
+      (attrs["dataFormat"] ?? "NHWC") === "NHWC"
+    ) {
       const info = conv2DInfo(x!.shape, filter!.shape, attrs);
       if (isWinogradShape(info)) {
         const y = winogradConv(backend, simd, x!, filter!);
@@ -369,8 +552,26 @@ function fusedConv2D(stock: (a: KernelArgs) => tf.TensorInfo): (args: KernelArgs
  * sub-filters hold the filter's taps once between them, so this does the forward pass's
  * multiply-adds; the zero-dilated dy of the general path does s*s times as many.
  * Returns undefined where a phase would need negative padding (the general path then runs). */
-function subpixelInput(backend: WasmBackend, simd: Simd, dy: tf.TensorInfo, filter: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo | undefined {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw, filterHeight, filterWidth } = info;
+function subpixelInput(
+  backend: WasmBackend,
+  simd: Simd,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: Conv2DInfo,
+): tf.TensorInfo | undefined {
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight,
+    filterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   // One axis of a phase: q taps, dx rows i0 .. i0 + count - 1, the convolution's padding.
@@ -401,15 +602,39 @@ function subpixelInput(backend: WasmBackend, simd: Simd, dy: tf.TensorInfo, filt
     const wv = backend.typedArrayFromHeap(filter);
     for (let u = 0; u < h.taps; u++)
       for (let v = 0; v < w.taps; v++) {
-        const src = (((h.taps - 1 - u) * sh + rh) * filterWidth + (w.taps - 1 - v) * sw + rw) * inChannels * outChannels;
+        const src =
+          (((h.taps - 1 - u) * sh + rh) * filterWidth + (w.taps - 1 - v) * sw + rw) * inChannels * outChannels;
         const dst = (u * w.taps + v) * outChannels * inChannels;
         for (let ci = 0; ci < inChannels; ci++)
           for (let co = 0; co < outChannels; co++) fv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
       }
-    const pad = [[0, 0], [h.before, h.after], [w.before, w.after], [0, 0]];
-    const part = run("Conv2D", backend, { x: dy, filter: f }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] });
+    const pad = [
+      [0, 0],
+      [h.before, h.after],
+      [w.before, w.after],
+      [0, 0],
+    ];
+    const part = run(
+      "Conv2D",
+      backend,
+      { x: dy, filter: f },
+      { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1] },
+    );
     backend.disposeData(f.dataId);
-    simd.fn.scatterPhase(simd.ptr(part), batchSize, h.count, w.count, inChannels, simd.ptr(out), inHeight, inWidth, sh, sw, h.i0 * sh + rh - top, w.i0 * sw + rw - left);
+    simd.fn.scatterPhase(
+      simd.ptr(part),
+      batchSize,
+      h.count,
+      w.count,
+      inChannels,
+      simd.ptr(out),
+      inHeight,
+      inWidth,
+      sh,
+      sw,
+      h.i0 * sh + rh - top,
+      w.i0 * sw + rw - left,
+    );
     backend.disposeData(part.dataId);
   }
   return out;
@@ -417,7 +642,21 @@ function subpixelInput(backend: WasmBackend, simd: Simd, dy: tf.TensorInfo, filt
 
 /** Walks every (output position, tap, input channel, multiplier) of a depthwise convolution. */
 function depthwiseTaps(info: Conv2DInfo, visit: (xi: number, yi: number, wi: number) => void): void {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth, dilationHeight, dilationWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+    dilationHeight,
+    dilationWidth,
+  } = info;
   const mult = outChannels / inChannels;
   for (let n = 0; n < batchSize; n++)
     for (let oh = 0; oh < outHeight; oh++)
@@ -475,7 +714,8 @@ function copyKernel(name: "Tile" | "Slice"): (args: KernelArgs) => tf.TensorInfo
   return (args) => {
     const backend = args.backend as WasmBackend;
     const x = args.inputs["x"]!;
-    if (x.dtype === "string" || x.dtype === "complex64") return (stock!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
+    if (x.dtype === "string" || x.dtype === "complex64")
+      return (stock!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
     const { shape, fill, runs } = copyPlan(name, x, args.attrs!);
     const out = backend.makeOutput(shape, x.dtype as "float32");
     const simd = simdKernels(backend);
@@ -560,6 +800,12 @@ export function registerWasmTrainingKernels(): void {
     // The stock kernel's setup binds its C++ function to each new wasm module (tfjs runs it when a
     // backend starts, e.g. the threaded one after a single-threaded one): keep it, for the
     // kernels that fall back to the stock one.
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc });
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: fn as unknown as tf.KernelFunc,
+      setupFunc: stock?.setupFunc,
+      disposeFunc: stock?.disposeFunc,
+    });
   }
 }

@@ -45,9 +45,10 @@ export function registerThreadedWasm(threads = os.cpus().length): number {
     };
     const factoryPath = require.resolve("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js");
     const factory = require(factoryPath) as (config: object) => Promise<EmscriptenModule>;
-    const { wasmWorkerContents } = require("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js") as {
-      wasmWorkerContents: string;
-    };
+    const { wasmWorkerContents } =
+      require("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js") as {
+        wasmWorkerContents: string;
+      };
     if (typeof factory !== "function" || typeof wasmWorkerContents !== "string") return 0;
     const dir = join(os.tmpdir(), `resnetc-wasm-threads-${pkg.version_wasm}`);
     mkdirSync(dir, { recursive: true });
@@ -107,7 +108,8 @@ export function registerThreadedWasm(threads = os.cpus().length): number {
       const backend = new pkg.BackendWasm(module);
       // The pool's threads are Node workers that would keep the process alive after the program
       // ends; they run while the main thread waits for them, so unreferenced is enough.
-      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref?.();
+      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])])
+        w.unref?.();
       return backend;
     };
     registered = threads;

@@ -32,5 +32,10 @@ export function registerWebGpuKernels(): void {
   registered = true;
   const stock = tf.getKernel("AddN", "webgpu");
   if (stock) tf.unregisterKernel("AddN", "webgpu");
-  tf.registerKernel({ kernelName: "AddN", backendName: "webgpu", kernelFunc: addN as unknown as tf.KernelFunc, ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}) });
+  tf.registerKernel({
+    kernelName: "AddN",
+    backendName: "webgpu",
+    kernelFunc: addN as unknown as tf.KernelFunc,
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+  });
 }

@@ -47,7 +47,9 @@ export function nodeGpu(importer: (pkg: string) => Promise<unknown> = (p) => imp
     try {
       mod = (await importer("webgpu")) as typeof mod;
     } catch (e) {
-      return /Cannot find (package|module)|ERR_MODULE_NOT_FOUND/.test(String((e as Error).message)) ? "the `webgpu` package (Dawn for Node) is not installed" : `the \`webgpu\` package does not load: ${String((e as Error).message).split("\n")[0]}`;
+      return /Cannot find (package|module)|ERR_MODULE_NOT_FOUND/.test(String((e as Error).message))
+        ? "the `webgpu` package (Dawn for Node) is not installed"
+        : `the \`webgpu\` package does not load: ${String((e as Error).message).split("\n")[0]}`;
     }
     // Dawn prints an error line on every start without it; any writable folder will do.
     process.env["XDG_RUNTIME_DIR"] ??= (await import("node:os")).tmpdir();
@@ -70,19 +72,32 @@ function describe(a: AdapterLike): AdapterReport {
     device: info.device || "",
     description: info.description || "",
     software: a.isFallbackAdapter === true || info.isFallbackAdapter === true || SOFTWARE.test(text),
-    limits: { maxBufferSize: a.limits["maxBufferSize"] ?? 0, maxStorageBufferBindingSize: a.limits["maxStorageBufferBindingSize"] ?? 0, maxComputeWorkgroupStorageSize: a.limits["maxComputeWorkgroupStorageSize"] ?? 0 },
+    limits: {
+      maxBufferSize: a.limits["maxBufferSize"] ?? 0,
+      maxStorageBufferBindingSize: a.limits["maxStorageBufferBindingSize"] ?? 0,
+      maxComputeWorkgroupStorageSize: a.limits["maxComputeWorkgroupStorageSize"] ?? 0,
+    },
   };
 }
 
 /** Finds the WebGPU adapter tfjs would use (high-performance preference, as tfjs asks). */
 export async function probeWebGpu(importer?: (pkg: string) => Promise<unknown>): Promise<WebGpuProbe> {
   const gpu = await nodeGpu(importer);
-  if (typeof gpu === "string") return { ok: false, why: gpu, hint: "npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have skipped them)" };
+  if (typeof gpu === "string")
+    return {
+      ok: false,
+      why: gpu,
+      hint: "npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have skipped them)",
+    };
   let adapter: AdapterLike | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch (e) {
-    return { ok: false, why: `requestAdapter failed: ${String((e as Error).message).split("\n")[0]}`, hint: vulkanHint() };
+    return {
+      ok: false,
+      why: `requestAdapter failed: ${String((e as Error).message).split("\n")[0]}`,
+      hint: vulkanHint(),
+    };
   }
   if (!adapter) return { ok: false, why: "no WebGPU adapter found", hint: vulkanHint() };
   return { ok: true, adapter: describe(adapter) };
@@ -95,6 +110,8 @@ function vulkanHint(): string {
 }
 
 export function adapterLine(a: AdapterReport): string {
-  const name = [a.vendor, a.architecture, a.device || a.description].filter((x) => x && x !== "unknown").join(" ") || "unnamed adapter";
+  const name =
+    [a.vendor, a.architecture, a.device || a.description].filter((x) => x && x !== "unknown").join(" ") ||
+    "unnamed adapter";
   return `${name} (${a.software ? "software: correct but slow" : "hardware"}), max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`;
 }

@@ -16,7 +16,12 @@ function trainOnce(make: () => tf.layers.Layer, shape: number[]): Record<string,
     const x = tf.randomNormal(shape, 0.5, 2, "float32", 1);
     layer.build(x.shape);
     const c = shape[shape.length - 1]!;
-    layer.setWeights([tf.randomUniform([c], 0.5, 1.5, "float32", 2), tf.randomUniform([c], -1, 1, "float32", 3), tf.randomUniform([c], -1, 1, "float32", 4), tf.randomUniform([c], 0.5, 2, "float32", 5)]);
+    layer.setWeights([
+      tf.randomUniform([c], 0.5, 1.5, "float32", 2),
+      tf.randomUniform([c], -1, 1, "float32", 3),
+      tf.randomUniform([c], -1, 1, "float32", 4),
+      tf.randomUniform([c], 0.5, 2, "float32", 5),
+    ]);
     const dy = tf.randomNormal(shape, 0, 1, "float32", 6);
     const xv = tf.variable(x, true, `x${Math.random()}`);
     const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -26,7 +31,14 @@ function trainOnce(make: () => tf.layers.Layer, shape: number[]): Record<string,
       return tf.sum(tf.mul(y, dy)) as tf.Scalar;
     }, [xv, gamma!, beta!]);
     const w = layer.getWeights();
-    const out = { y: values(y!), dx: values(grads[xv.name]!), dgamma: values(grads[gamma!.name]!), dbeta: values(grads[beta!.name]!), movingMean: values(w[2]!), movingVariance: values(w[3]!) };
+    const out = {
+      y: values(y!),
+      dx: values(grads[xv.name]!),
+      dgamma: values(grads[gamma!.name]!),
+      dbeta: values(grads[beta!.name]!),
+      movingMean: values(w[2]!),
+      movingVariance: values(w[3]!),
+    };
     tf.dispose([y!, xv]);
     return out;
   });
@@ -69,7 +81,10 @@ describe("FusedBatchNorm in a model", () => {
   it("serializes as a plain BatchNormalization", async () => {
     await tf.setBackend("cpu");
     const input = tf.input({ shape: [4, 4, 3] });
-    const model = tf.model({ inputs: input, outputs: new FusedBatchNorm({ ...config, name: "bn1" }).apply(input) as tf.SymbolicTensor });
+    const model = tf.model({
+      inputs: input,
+      outputs: new FusedBatchNorm({ ...config, name: "bn1" }).apply(input) as tf.SymbolicTensor,
+    });
     const json = model.toJSON(undefined, false) as unknown as { config: { layers: { class_name: string }[] } };
     expect(json.config.layers.map((l) => l.class_name)).toEqual(["InputLayer", "BatchNormalization"]);
   });

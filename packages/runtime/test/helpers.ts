@@ -30,7 +30,9 @@ export async function runCliAsync(args: string[], cwd = resnetcRoot): Promise<Cl
  * Compiles DIR/tiny.resnet to DIR/gen and gives a function that trains it in this process with
  * the options given, its output collected (not a terminal, so one line per state).
  */
-export async function inProcessTrainer(dir: string): Promise<(argv: string[]) => Promise<{ code: number; text: string }>> {
+export async function inProcessTrainer(
+  dir: string,
+): Promise<(argv: string[]) => Promise<{ code: number; text: string }>> {
   const gen = join(dir, "gen");
   const compiled = await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen]);
   if (compiled.code !== 0) throw new Error(`compile failed: ${compiled.stderr}`);
@@ -39,7 +41,15 @@ export async function inProcessTrainer(dir: string): Promise<(argv: string[]) =>
   return async (argv) => {
     const lines: string[] = [];
     const out = Object.assign(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), { isTTY: false });
-    const code = await runTraining({ name: mod.MODEL_NAME, buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv, out });
+    const code = await runTraining({
+      name: mod.MODEL_NAME,
+      buildModel: mod.buildModel,
+      inputs: mod.INPUTS,
+      params: mod.PARAMS,
+      classes: mod.CLASSES,
+      argv,
+      out,
+    });
     return { code, text: lines.join("") };
   };
 }

@@ -15,10 +15,20 @@ function grads(c: ConvCase): [Float32Array, Float32Array, Float32Array, Float32A
     const w = rand([...c.k, c.ci, c.co], 2);
     const out = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad);
     const dy = rand(out.shape, 3);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+    );
     const [dx, dw] = g([x, w]);
-    const dilated = c.stride[0] === 1 && c.stride[1] === 1 ? tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2) : out;
-    return [dx!.dataSync().slice() as Float32Array, dw!.dataSync().slice() as Float32Array, out.dataSync().slice() as Float32Array, dilated.dataSync().slice() as Float32Array];
+    const dilated =
+      c.stride[0] === 1 && c.stride[1] === 1
+        ? tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2)
+        : out;
+    return [
+      dx!.dataSync().slice() as Float32Array,
+      dw!.dataSync().slice() as Float32Array,
+      out.dataSync().slice() as Float32Array,
+      dilated.dataSync().slice() as Float32Array,
+    ];
   });
 }
 
@@ -45,14 +55,29 @@ describe("cpu Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput", () => {
 describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile and Slice", () => {
   const pairs: [number[], number[]][] = [
     [[2, 3, 4, 5], [5]],
-    [[2, 3, 4, 5], [1, 1, 1, 5]],
+    [
+      [2, 3, 4, 5],
+      [1, 1, 1, 5],
+    ],
     [[5], [2, 3, 4, 5]],
     [[2, 3, 4, 5], []],
     [[2, 3, 4, 5], [1]],
-    [[2, 3, 4, 5], [2, 3, 4, 5]],
-    [[2, 3, 4, 5], [2, 1, 1, 5]],
-    [[2, 1, 1, 5], [2, 3, 4, 5]],
-    [[3, 4], [1, 4]],
+    [
+      [2, 3, 4, 5],
+      [2, 3, 4, 5],
+    ],
+    [
+      [2, 3, 4, 5],
+      [2, 1, 1, 5],
+    ],
+    [
+      [2, 1, 1, 5],
+      [2, 3, 4, 5],
+    ],
+    [
+      [3, 4],
+      [1, 4],
+    ],
     [[4], [3, 4]],
   ];
   const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
@@ -81,10 +106,20 @@ describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile
       const m = rand([6, 4], 8);
       out.push(tf.sum(m, 0).dataSync().slice() as Float32Array);
       // Tile and Slice: batch-norm gradient tiling, option A's 6-D slice, ints, a slice to the end.
-      out.push(tf.tile(rand([1, 1, 1, 5], 9), [2, 3, 4, 1]).dataSync().slice() as Float32Array);
+      out.push(
+        tf
+          .tile(rand([1, 1, 1, 5], 9), [2, 3, 4, 1])
+          .dataSync()
+          .slice() as Float32Array,
+      );
       out.push(tf.tile(x, [1, 2, 1, 3]).dataSync().slice() as Float32Array);
       out.push(Float32Array.from(tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), [2, 3]).dataSync()));
-      out.push(tf.slice(tf.reshape(rand([2, 4, 6, 3], 10), [2, 2, 2, 3, 2, 3]), [0, 0, 0, 0, 0, 0], [-1, -1, 1, -1, 1, -1]).dataSync().slice() as Float32Array);
+      out.push(
+        tf
+          .slice(tf.reshape(rand([2, 4, 6, 3], 10), [2, 2, 2, 3, 2, 3]), [0, 0, 0, 0, 0, 0], [-1, -1, 1, -1, 1, -1])
+          .dataSync()
+          .slice() as Float32Array,
+      );
       out.push(tf.slice(x, [1, 1, 0, 2], [1, -1, 3, 2]).dataSync().slice() as Float32Array);
       return out;
     });
@@ -94,7 +129,8 @@ describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile
     // stock functions kept by `original`.
     const { original } = await import("../src/kernels.js");
     registerFastCpuKernels();
-    for (const n of ["Add", "Sum", "Mean", "Tile", "Slice"]) expect(tf.getKernel(n, "cpu")!.kernelFunc).not.toBe(original(n));
+    for (const n of ["Add", "Sum", "Mean", "Tile", "Slice"])
+      expect(tf.getKernel(n, "cpu")!.kernelFunc).not.toBe(original(n));
     const fast = compute();
     const names = ["Add", "Sub", "Multiply", "RealDiv", "SquaredDifference", "Sum", "Mean", "Tile", "Slice"];
     const saved = names.map((n) => tf.getKernel(n, "cpu")!);

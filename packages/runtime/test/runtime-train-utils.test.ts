@@ -5,7 +5,14 @@ import { learningRate, parseSchedule, scheduleText, type LrConfig, type Schedule
 import { formatDuration, formatProgress, ProgressBar, type ProgressState } from "../src/progress.js";
 import { trainingCurveSvg, type EpochMetrics } from "../src/plot.js";
 
-const cfg = (schedule: Schedule, over: Partial<LrConfig> = {}): LrConfig => ({ base: 0.1, schedule, warmupEpochs: 0, epochs: 10, stepsPerEpoch: 100, ...over });
+const cfg = (schedule: Schedule, over: Partial<LrConfig> = {}): LrConfig => ({
+  base: 0.1,
+  schedule,
+  warmupEpochs: 0,
+  epochs: 10,
+  stepsPerEpoch: 100,
+  ...over,
+});
 
 describe("learningRate", () => {
   it("constant is the base LR at every step", () => {
@@ -32,7 +39,10 @@ describe("learningRate", () => {
   });
 
   it("step milestones may be fractional epochs (He et al.'s 32k and 48k iterations)", () => {
-    const c = cfg({ kind: "step", milestones: [32000 / 391, 48000 / 391], gamma: 0.1 }, { epochs: 164, stepsPerEpoch: 391 });
+    const c = cfg(
+      { kind: "step", milestones: [32000 / 391, 48000 / 391], gamma: 0.1 },
+      { epochs: 164, stepsPerEpoch: 391 },
+    );
     expect(learningRate(c, 31999)).toBe(0.1);
     expect(learningRate(c, 32000)).toBeCloseTo(0.01, 12);
     expect(learningRate(c, 47999)).toBeCloseTo(0.01, 12);
@@ -139,8 +149,12 @@ describe("formatProgress", () => {
   });
 
   it("empty and full bars; ETA 0.0s at the end", () => {
-    expect(formatProgress(state({ epoch: 1, step: 0, elapsedSec: 0 }))).toBe("epoch 1/10 [................] 0% loss 0.4123 acc 86.1% 742 img/s ETA --");
-    expect(formatProgress(state({ epoch: 10, step: 100, elapsedSec: 600 }))).toBe("epoch 10/10 [################] 100% loss 0.4123 acc 86.1% 742 img/s ETA 0.0s");
+    expect(formatProgress(state({ epoch: 1, step: 0, elapsedSec: 0 }))).toBe(
+      "epoch 1/10 [................] 0% loss 0.4123 acc 86.1% 742 img/s ETA --",
+    );
+    expect(formatProgress(state({ epoch: 10, step: 100, elapsedSec: 600 }))).toBe(
+      "epoch 10/10 [################] 100% loss 0.4123 acc 86.1% 742 img/s ETA 0.0s",
+    );
   });
 
   it("shows 99% (not 100%) one step before the end of an epoch", () => {
@@ -148,7 +162,9 @@ describe("formatProgress", () => {
   });
 
   it("low rates keep a decimal; a diverged loss shows as NaN", () => {
-    expect(formatProgress(state({ samplesPerSec: 3.14, loss: NaN, accuracy: NaN }))).toBe("epoch 2/10 [#######.........] 45% loss NaN acc -- 3.1 img/s ETA 59s");
+    expect(formatProgress(state({ samplesPerSec: 3.14, loss: NaN, accuracy: NaN }))).toBe(
+      "epoch 2/10 [#######.........] 45% loss NaN acc -- 3.1 img/s ETA 59s",
+    );
   });
 
   it("ETA covers the whole run, from the rate so far", () => {
@@ -158,9 +174,13 @@ describe("formatProgress", () => {
 
   it("under --minutes the ETA is never past the time limit, and says so; --steps counts only the steps left", () => {
     // Before, both fields were ignored: the ETA was 3m30s for all ten epochs in each case.
-    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, timeLeftSec: 30 }))).toMatch(/ETA 30s \(--minutes\)$/);
+    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, timeLeftSec: 30 }))).toMatch(
+      /ETA 30s \(--minutes\)$/,
+    );
     expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, timeLeftSec: 3600 }))).toMatch(/ETA 3m30s$/);
-    expect(formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, remaining: { steps: 40, secPerStep: 0.25 } }))).toMatch(/ETA 10s$/);
+    expect(
+      formatProgress(state({ epoch: 3, step: 100, elapsedSec: 90, remaining: { steps: 40, secPerStep: 0.25 } })),
+    ).toMatch(/ETA 10s$/);
   });
 });
 
@@ -188,7 +208,9 @@ describe("formatDuration", () => {
 
 function fakeStream(isTTY: boolean, columns?: number) {
   const writes: string[] = [];
-  const out = { isTTY, columns, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WritableStream & { isTTY?: boolean };
+  const out = { isTTY, columns, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WritableStream & {
+    isTTY?: boolean;
+  };
   return { out, writes, text: () => writes.join("") };
 }
 
@@ -318,10 +340,32 @@ describe("trainingCurveSvg", () => {
     ["one epoch", run.slice(0, 1)],
     ["no epochs", []],
     ["no test set", run.map(({ testLoss: _l, testAccuracy: _a, ...r }) => r)],
-    ["NaN test values", run.map((r, i) => ({ ...r, testLoss: i % 3 === 0 ? NaN : r.testLoss, testAccuracy: i === 5 ? NaN : r.testAccuracy }))],
-    ["a diverged run", run.map((r, i) => ({ ...r, trainLoss: i > 3 ? NaN : r.trainLoss, testLoss: i > 3 ? Infinity : r.testLoss }))],
+    [
+      "NaN test values",
+      run.map((r, i) => ({
+        ...r,
+        testLoss: i % 3 === 0 ? NaN : r.testLoss,
+        testAccuracy: i === 5 ? NaN : r.testAccuracy,
+      })),
+    ],
+    [
+      "a diverged run",
+      run.map((r, i) => ({ ...r, trainLoss: i > 3 ? NaN : r.trainLoss, testLoss: i > 3 ? Infinity : r.testLoss })),
+    ],
     ["a flat series", run.map((r) => ({ ...r, trainLoss: 1, testLoss: 1, trainAccuracy: 1, testAccuracy: 1 }))],
-    ["all zero", run.map((r) => ({ ...r, trainLoss: 0, testLoss: 0, trainAccuracy: 0, testAccuracy: 0, lr: 0, samplesPerSec: 0, seconds: 0 }))],
+    [
+      "all zero",
+      run.map((r) => ({
+        ...r,
+        trainLoss: 0,
+        testLoss: 0,
+        trainAccuracy: 0,
+        testAccuracy: 0,
+        lr: 0,
+        samplesPerSec: 0,
+        seconds: 0,
+      })),
+    ],
   ])("handles %s", (_name, rows) => {
     const svg = trainingCurveSvg("edge", rows);
     checkXml(svg);
@@ -348,7 +392,10 @@ describe("trainingCurveSvg", () => {
   });
 
   it("leaves out a missing test series, legend included", () => {
-    const svg = trainingCurveSvg("t", run.map(({ testLoss: _l, testAccuracy: _a, ...r }) => r));
+    const svg = trainingCurveSvg(
+      "t",
+      run.map(({ testLoss: _l, testAccuracy: _a, ...r }) => r),
+    );
     expect(svg.match(/<polyline/g)).toHaveLength(2);
     expect(svg).not.toContain(">test</text>");
   });

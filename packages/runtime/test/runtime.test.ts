@@ -11,7 +11,6 @@ import { setLearningRate } from "../src/train.js";
 import { doctor, type Probe } from "../src/doctor.js";
 import { inProcessTrainer, outDir, runCliAsync } from "./helpers.js";
 
-
 describe("backend choice", () => {
   it("prefers tfjs-node-gpu, then WebGPU, then tfjs-node; a package that fails to load is skipped with its reason", async () => {
     const importer = async (pkg: string) => {
@@ -27,7 +26,9 @@ describe("backend choice", () => {
       "@tensorflow/tfjs-backend-wasm: not installed",
     ]);
     expect(c.advice).toMatch(/tfjs-node/);
-    await expect(chooseBackend({ prefer: "tensorflow", importer })).rejects.toThrow(/backend tensorflow is not available: not installed/);
+    await expect(chooseBackend({ prefer: "tensorflow", importer })).rejects.toThrow(
+      /backend tensorflow is not available: not installed/,
+    );
   });
 });
 
@@ -52,18 +53,32 @@ describe("doctor", () => {
   });
   it("with wasm: its threads and whether resnetc's SIMD kernels run", async () => {
     const withWasm = (simd: boolean, threads: number) =>
-      probe({ importPackage: async (p) => (p.endsWith("wasm") || p === "@tensorflow/tfjs" ? {} : Promise.reject(new Error(`Cannot find package '${p}'`))), wasm: async () => ({ threads, simd }) });
+      probe({
+        importPackage: async (p) =>
+          p.endsWith("wasm") || p === "@tensorflow/tfjs" ? {} : Promise.reject(new Error(`Cannot find package '${p}'`)),
+        wasm: async () => ({ threads, simd }),
+      });
     const lines: string[] = [];
     await doctor({ out: (s) => lines.push(s) }, withWasm(true, 2));
-    expect(lines.join("\n")).toMatch(/emitted programs will use: wasm\nwasm: XNNPACK on 2 threads; resnetc's SIMD kernels .*: on/);
+    expect(lines.join("\n")).toMatch(
+      /emitted programs will use: wasm\nwasm: XNNPACK on 2 threads; resnetc's SIMD kernels .*: on/,
+    );
     const off: string[] = [];
     await doctor({ out: (s) => off.push(s) }, withWasm(false, 1));
-    expect(off.join("\n")).toMatch(/XNNPACK on 1 thread \(RESNETC_WASM_THREADS=0.*SIMD kernels .*: off \(RESNETC_WASM_SIMD=0/);
+    expect(off.join("\n")).toMatch(
+      /XNNPACK on 1 thread \(RESNETC_WASM_THREADS=0.*SIMD kernels .*: off \(RESNETC_WASM_SIMD=0/,
+    );
   });
   it("with CUDA libraries of the wrong versions: needed vs found, and the fix", async () => {
     const lines: string[] = [];
     const run = (cmd: string) =>
-      cmd === "ldconfig" ? { code: 0, stdout: "\tlibcudart.so.12 (libc6,x86-64) => /usr/lib/libcudart.so.12\n\tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/libcudnn.so.9\n" } : { code: 0, stdout: "NVIDIA H100, 550.54\n" };
+      cmd === "ldconfig"
+        ? {
+            code: 0,
+            stdout:
+              "\tlibcudart.so.12 (libc6,x86-64) => /usr/lib/libcudart.so.12\n\tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/libcudnn.so.9\n",
+          }
+        : { code: 0, stdout: "NVIDIA H100, 550.54\n" };
     await doctor({ out: (s) => lines.push(s) }, probe({ run }));
     const text = lines.join("\n");
     expect(text).toMatch(/GPU and driver: NVIDIA H100, 550\.54/);
@@ -84,7 +99,18 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
     const run = join(dir, "run");
-    const ok = await runCliAsync(["train", join(dir, "tiny.resnet"), "--epochs", "1", "--batch", "4", "--synthetic", "8", "--out", run]);
+    const ok = await runCliAsync([
+      "train",
+      join(dir, "tiny.resnet"),
+      "--epochs",
+      "1",
+      "--batch",
+      "4",
+      "--synthetic",
+      "8",
+      "--out",
+      run,
+    ]);
     expect(ok.code).toBe(0);
     expect(existsSync(join(run, "weights.json"))).toBe(true);
     const before = readFileSync(join(run, "weights.bin"));
@@ -92,7 +118,23 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     expect(metrics.epochs).toHaveLength(1);
 
     // Resume for a second epoch: history grows to 2.
-    expect((await runCliAsync(["train", join(dir, "tiny.resnet"), "--epochs", "2", "--batch", "4", "--synthetic", "8", "--out", run, "--resume"])).code).toBe(0);
+    expect(
+      (
+        await runCliAsync([
+          "train",
+          join(dir, "tiny.resnet"),
+          "--epochs",
+          "2",
+          "--batch",
+          "4",
+          "--synthetic",
+          "8",
+          "--out",
+          run,
+          "--resume",
+        ])
+      ).code,
+    ).toBe(0);
     expect(JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")).epochs).toHaveLength(2);
     const afterResume = readFileSync(join(run, "weights.bin"));
     expect(Buffer.compare(before, afterResume)).not.toBe(0);
@@ -104,7 +146,28 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const gen = join(dir, "gen");
     expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
     const mod = await import(join(gen, "model.ts"));
-    const code = await runTraining({ name: "Tiny", buildModel: mod.buildModel, inputs: mod.INPUTS, params: mod.PARAMS, classes: mod.CLASSES, argv: ["--epochs", "3", "--batch", "4", "--synthetic", "8", "--out", run, "--resume", "--lr", "1e30", "--no-augment"], out: w });
+    const code = await runTraining({
+      name: "Tiny",
+      buildModel: mod.buildModel,
+      inputs: mod.INPUTS,
+      params: mod.PARAMS,
+      classes: mod.CLASSES,
+      argv: [
+        "--epochs",
+        "3",
+        "--batch",
+        "4",
+        "--synthetic",
+        "8",
+        "--out",
+        run,
+        "--resume",
+        "--lr",
+        "1e30",
+        "--no-augment",
+      ],
+      out: w,
+    });
     expect(code).toBe(3);
     expect(out.join("")).toMatch(/training diverged: the loss is (NaN|Infinity)/);
     expect(out.join("")).toMatch(/last good checkpoint is kept/);
@@ -139,7 +202,9 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const dir = join(outDir, "rt-test3");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
-    expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", join(dir, "gen")])).code).toBe(0);
+    expect(
+      (await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", join(dir, "gen")])).code,
+    ).toBe(0);
     const mod = await import(join(dir, "gen", "model.ts"));
     const { evaluate, initParams } = await import("@resnetc/runtime");
     const tf = await import("@tensorflow/tfjs");
@@ -147,7 +212,14 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     initParams(model, mod.PARAMS, 4);
     const d = syntheticDataset({ count: 6, shape: [3, 8, 8], classes: 4, seed: 2 });
     const r = await evaluate(model, d, 4, [3, 8, 8], 4);
-    const logits = tf.tidy(() => (model.predict(tf.transpose(tf.tensor4d(d.images, [6, 3, 8, 8]), [0, 2, 3, 1])) as import("@tensorflow/tfjs").Tensor).arraySync() as number[][]);
+    const logits = tf.tidy(
+      () =>
+        (
+          model.predict(
+            tf.transpose(tf.tensor4d(d.images, [6, 3, 8, 8]), [0, 2, 3, 1]),
+          ) as import("@tensorflow/tfjs").Tensor
+        ).arraySync() as number[][],
+    );
     let ce = 0;
     let hits = 0;
     logits.forEach((row, i) => {
@@ -164,7 +236,14 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const dir = join(outDir, "rt-test2");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "tiny.resnet"), small);
-    const bad = await runCliAsync(["train", join(dir, "tiny.resnet"), "--data", "/no/such/dir", "--out", join(dir, "run")]);
+    const bad = await runCliAsync([
+      "train",
+      join(dir, "tiny.resnet"),
+      "--data",
+      "/no/such/dir",
+      "--out",
+      join(dir, "run"),
+    ]);
     expect(bad.code).toBe(1);
     const opt = await runCliAsync(["train", join(dir, "tiny.resnet"), "--batch", "zero", "--out", join(dir, "run")]);
     expect(opt.code).toBe(1);

@@ -14,7 +14,9 @@ import { pkgRoot } from "./helpers.js";
 
 describe("simd-wasm.ts", () => {
   it("holds exactly what scripts/build-simd.js assembles from simd.wat (run it after editing the .wat)", async () => {
-    const { simdModuleSource } = (await import(join(pkgRoot, "scripts", "build-simd.js"))) as { simdModuleSource(): Promise<string> };
+    const { simdModuleSource } = (await import(join(pkgRoot, "scripts", "build-simd.js"))) as {
+      simdModuleSource(): Promise<string>;
+    };
     expect(readFileSync(join(pkgRoot, "src", "simd-wasm.ts"), "utf8")).toBe(await simdModuleSource());
   });
 });
@@ -28,7 +30,10 @@ describe("ReLU on wasm", () => {
     for (const n of [1, 5, 8, 1003]) {
       const xs = Array.from({ length: n }, (_, i) => (i === 2 ? NaN : i % 5 === 0 ? 0 : Math.sin(i * 1.3)));
       const y = tf.relu(tf.tensor1d(xs));
-      expect([...y.dataSync()].map((v) => v + 0), `length ${n}`).toEqual(xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0)) + 0).map((v) => Math.fround(v)));
+      expect(
+        [...y.dataSync()].map((v) => v + 0),
+        `length ${n}`,
+      ).toEqual(xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0)) + 0).map((v) => Math.fround(v)));
       y.dispose();
     }
   });

@@ -23,7 +23,9 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
   const [kh, kw, c, m] = w.shape;
   const b = tf.buffer([(kh - 1) * d + 1, (kw - 1) * d + 1, c, m]);
   const v = w.arraySync();
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let a = 0; a < c; a++) for (let q = 0; q < m; q++) b.set(v[i]![j]![a]![q]!, i * d, j * d, a, q);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let a = 0; a < c; a++) for (let q = 0; q < m; q++) b.set(v[i]![j]![a]![q]!, i * d, j * d, a, q);
   return b.toTensor() as tf.Tensor4D;
 }
 
@@ -34,7 +36,9 @@ function kernelResults(c: ConvCase, dilatedTruth: boolean): Record<string, Float
     const x = rand([c.n, c.h, c.w, c.ci], 1) as tf.Tensor4D;
     const w = rand([...c.k, c.ci, c.co], 2) as tf.Tensor4D;
     const dy = rand(tf.conv2d(x, w, c.stride, c.pad).shape, 3);
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+    )([x, w]);
 
     const dil = c.stride[0] === 1 && c.stride[1] === 1 ? 2 : 1;
     const pad = c.pad === "same" ? "same" : "valid";
@@ -45,13 +49,25 @@ function kernelResults(c: ConvCase, dilatedTruth: boolean): Record<string, Float
     if (dilatedTruth && dil > 1) {
       // Ground truth: the same sums as an undilated depthwise conv with a zero-spread filter.
       const big = dilateFilter(f, dil);
-      const [gx, gBig] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, pad), dyd)))([x, big]);
+      const [gx, gBig] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, pad), dyd)),
+      )([x, big]);
       ddx = gx!;
       ddw = tf.stridedSlice(gBig!, [0, 0, 0, 0], big.shape, [dil, dil, 1, 1]);
     } else {
       const attrs = { strides: c.stride, pad, dilations: [dil, dil] };
-      ddx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dyd, filter: f }, { ...attrs, inputShape: x.shape } as never) as tf.Tensor;
-      ddw = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dyd }, { ...attrs, filterShape: f.shape } as never) as tf.Tensor;
+      ddx = tf
+        .engine()
+        .runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dyd, filter: f }, {
+          ...attrs,
+          inputShape: x.shape,
+        } as never) as tf.Tensor;
+      ddw = tf
+        .engine()
+        .runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dyd }, {
+          ...attrs,
+          filterShape: f.shape,
+        } as never) as tf.Tensor;
     }
     const h2 = c.h - (c.h % 2);
     const w2 = c.w - (c.w % 2);
@@ -160,7 +176,9 @@ describe("3x3 convolutions by Winograd on wasm", () => {
           const g = rand([3, 3, c, co], 22) as tf.Tensor4D;
           const dy = rand([n, h, w, co], 23);
           const y = tf.fused.conv2d({ x, filter: g, strides: 1, pad: "same" });
-          const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"), dy)))([x, g]);
+          const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"), dy)),
+          )([x, g]);
           return { y: values(y), dx: values(dx!), dw: values(dg!) };
         });
       };
@@ -194,7 +212,16 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
 
   it("gives the same loss and gradients on the cpu and wasm backends, each with resnetc's kernels, within 1e-3", async () => {
     mkdirSync(dir, { recursive: true });
-    const r = await runCliAsync(["compile", "examples/cifar-resnet.resnet", "--target", "ts", "--model", "ResNet20", "-o", dir]);
+    const r = await runCliAsync([
+      "compile",
+      "examples/cifar-resnet.resnet",
+      "--target",
+      "ts",
+      "--model",
+      "ResNet20",
+      "-o",
+      dir,
+    ]);
     expect(r.code).toBe(0);
     const mod = (await import(join(dir, "model.ts"))) as { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
     const step = () =>
@@ -203,8 +230,17 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
         initParams(model, mod.PARAMS, 7);
         const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 11);
         const y = tf.oneHot(tf.tensor1d([3, 1, 4, 1], "int32"), 10);
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, model.trainableWeights.map((w) => w.read() as tf.Variable));
-        const out = { loss: value.dataSync()[0]!, grads: model.trainableWeights.map((w) => ({ name: w.name, g: values(grads[(w.read() as tf.Variable).name]!) })) };
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          model.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
+        const out = {
+          loss: value.dataSync()[0]!,
+          grads: model.trainableWeights.map((w) => ({
+            name: w.name,
+            g: values(grads[(w.read() as tf.Variable).name]!),
+          })),
+        };
         model.dispose();
         return out;
       });
@@ -235,9 +271,17 @@ describe("every example trains on wasm", () => {
       const out = join(dir, f.replace(/\.resnet$/, ""));
       const r = await runCliAsync(["compile", `examples/${f}`, "--target", "ts", "-o", out]);
       expect(r.code, r.stderr).toBe(0);
-      const modelFiles = existsSync(join(out, "model.ts")) ? [join(out, "model.ts")] : readdirSync(out).map((m) => join(out, m, "model.ts"));
+      const modelFiles = existsSync(join(out, "model.ts"))
+        ? [join(out, "model.ts")]
+        : readdirSync(out).map((m) => join(out, m, "model.ts"));
       for (const file of modelFiles) {
-        const mod = (await import(file)) as { buildModel(): tf.LayersModel; PARAMS: ParamInfo[]; INPUTS: { shape: number[] }[]; CLASSES: number; MODEL_NAME: string };
+        const mod = (await import(file)) as {
+          buildModel(): tf.LayersModel;
+          PARAMS: ParamInfo[];
+          INPUTS: { shape: number[] }[];
+          CLASSES: number;
+          MODEL_NAME: string;
+        };
         const model = mod.buildModel();
         initParams(model, mod.PARAMS, 1);
         const [c, h, w] = mod.INPUTS[0]!.shape as [number, number, number];
@@ -247,7 +291,10 @@ describe("every example trains on wasm", () => {
         const loss = tf.tidy(() => {
           const x = tf.randomUniform([1, h, w, c], 0, 1, "float32", 5);
           const y = tf.oneHot(tf.tensor1d([1], "int32"), mod.CLASSES);
-          const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+          const cost = optimizer.minimize(
+            () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+            true,
+          )!;
           return cost.dataSync()[0]!;
         });
         expect(Number.isFinite(loss), `${mod.MODEL_NAME} loss ${loss}`).toBe(true);

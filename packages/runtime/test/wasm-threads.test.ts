@@ -25,13 +25,28 @@ const y = tf.matMul(tf.reshape(x, [64, 128]), tf.randomUniform([128, 96], -1, 1,
 console.log(JSON.stringify({ backend: tf.getBackend(), threads: tf.backend().wasm.tfjs.getThreadsCount(), reason: choice.reason, helper: simdKernels(tf.backend()).threads, dx: Array.from(dx.dataSync()), dw: Array.from(dw.dataSync()), dx2: Array.from(dx2.dataSync()), dw2: Array.from(dw2.dataSync()), y: Array.from(y.dataSync()) }));
 `;
 
-type Probe = { backend: string; threads: number; helper: number; reason: string; dx: number[]; dw: number[]; dx2: number[]; dw2: number[]; y: number[] };
+type Probe = {
+  backend: string;
+  threads: number;
+  helper: number;
+  reason: string;
+  dx: number[];
+  dw: number[];
+  dx2: number[];
+  dw2: number[];
+  y: number[];
+};
 function run(env: Record<string, string>): Probe {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "probe.mjs");
   writeFileSync(file, SCRIPT);
   // A hang on the worker threads would hit the timeout and fail the test.
-  const out = execFileSync(process.execPath, [file], { cwd: pkgRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+  const out = execFileSync(process.execPath, [file], {
+    cwd: pkgRoot,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 

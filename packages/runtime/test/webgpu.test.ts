@@ -16,7 +16,8 @@ import { relErr } from "./conv-cases.js";
 import { outDir, runCliAsync } from "./helpers.js";
 
 const haveSwiftShader = existsSync(SWIFTSHADER_ICD);
-if (process.env["CI"] === "true" && !haveSwiftShader) throw new Error(`CI: ${SWIFTSHADER_ICD} is missing (apt-get install chromium, as .ci/run does)`);
+if (process.env["CI"] === "true" && !haveSwiftShader)
+  throw new Error(`CI: ${SWIFTSHADER_ICD} is missing (apt-get install chromium, as .ci/run does)`);
 // Dawn reads the Vulkan loader's ICD list when it starts: set before anything creates it.
 if (haveSwiftShader) process.env["VK_ICD_FILENAMES"] = SWIFTSHADER_ICD;
 
@@ -27,16 +28,30 @@ type Emitted = { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
 
 /** Loss and every trainable weight's gradient for one batch, read asynchronously (the webgpu
  * backend cannot read synchronously in Node: it has no OffscreenCanvas). */
-async function step(mod: Emitted, input: [number, number, number, number], classes: number): Promise<{ loss: number; grads: { name: string; g: Float32Array }[] }> {
+async function step(
+  mod: Emitted,
+  input: [number, number, number, number],
+  classes: number,
+): Promise<{ loss: number; grads: { name: string; g: Float32Array }[] }> {
   const model = mod.buildModel();
   initParams(model, mod.PARAMS, 7);
   const x = tf.randomUniform(input, 0, 1, "float32", 11);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: input[0] }, (_, i) => (3 * i + 1) % classes), "int32"), classes);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: input[0] }, (_, i) => (3 * i + 1) % classes),
+      "int32",
+    ),
+    classes,
+  );
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+  const { value, grads } = tf.variableGrads(
+    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    vars,
+  );
   const loss = (await value.data())[0]!;
   const out: { name: string; g: Float32Array }[] = [];
-  for (const w of model.trainableWeights) out.push({ name: w.name, g: (await grads[(w.read() as tf.Variable).name]!.data()) as Float32Array });
+  for (const w of model.trainableWeights)
+    out.push({ name: w.name, g: (await grads[(w.read() as tf.Variable).name]!.data()) as Float32Array });
   tf.dispose([x, y, value, ...Object.values(grads)]);
   model.dispose();
   return { loss, grads: out };
@@ -55,7 +70,9 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   it("auto never picks a software adapter; --backend webgpu does, and names it", async () => {
     const auto = await chooseBackend();
     expect(auto.name).not.toBe("webgpu");
-    expect(auto.skipped.join("\n")).toMatch(/@tensorflow\/tfjs-backend-webgpu: only a software adapter \(google .*swiftshader.*software/i);
+    expect(auto.skipped.join("\n")).toMatch(
+      /@tensorflow\/tfjs-backend-webgpu: only a software adapter \(google .*swiftshader.*software/i,
+    );
     const forced = await chooseBackend({ prefer: "webgpu" });
     expect(forced.name).toBe("webgpu");
     expect(tf.getBackend()).toBe("webgpu");
@@ -65,11 +82,30 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   }, 120_000);
 
   it("resnetc train --backend webgpu trains, evaluates and writes a checkpoint (every read asynchronous)", async () => {
-    writeFileSync(join(dir, "tiny.resnet"), 'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  Basic(8, sc=pad)\n  avgpool flatten dense(4)\n}\n');
+    writeFileSync(
+      join(dir, "tiny.resnet"),
+      'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  Basic(8, sc=pad)\n  avgpool flatten dense(4)\n}\n',
+    );
     const run = join(dir, "run");
-    const r = await runCliAsync(["train", join(dir, "tiny.resnet"), "--backend", "webgpu", "--synthetic", "16", "--batch", "8", "--epochs", "1", "--out", run]);
+    const r = await runCliAsync([
+      "train",
+      join(dir, "tiny.resnet"),
+      "--backend",
+      "webgpu",
+      "--synthetic",
+      "16",
+      "--batch",
+      "8",
+      "--epochs",
+      "1",
+      "--out",
+      run,
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const metrics = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")) as { backend: string; epochs: { testAccuracy?: number; trainLoss?: number }[] };
+    const metrics = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")) as {
+      backend: string;
+      epochs: { testAccuracy?: number; trainLoss?: number }[];
+    };
     expect(metrics.backend).toBe("webgpu");
     expect(metrics.epochs).toHaveLength(1);
     expect(statSync(join(run, "weights.bin")).size).toBeGreaterThan(0);
@@ -80,7 +116,9 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
     await doctor({ out: (s) => lines.push(s) });
     const text = lines.join("\n");
     expect(text).toMatch(/--\s+webgpu\s+@tensorflow\/tfjs-backend-webgpu loads; software adapter only/);
-    expect(text).toMatch(/WebGPU adapter: google .*\(software: correct but slow\), max buffer \d+ MiB; max storage binding \d+ MiB/);
+    expect(text).toMatch(
+      /WebGPU adapter: google .*\(software: correct but slow\), max buffer \d+ MiB; max storage binding \d+ MiB/,
+    );
   }, 120_000);
 
   it("one training step of CIFAR ResNet-20 (32x32, option A shortcuts): webgpu equals cpu within 1e-3", async () => {
@@ -97,7 +135,10 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   }, 600_000);
 
   it("one training step of a bottleneck model (1x1 projections, strides): webgpu equals cpu within 1e-3", async () => {
-    writeFileSync(join(dir, "bottleneck.resnet"), 'import "std/resnet.resnet"\nmodel B {\n  input image: f32[N, 3, 16, 16]\n  conv(16, k=3) bn relu\n  Bottleneck(8, stride=2)\n  Bottleneck(8)\n  avgpool flatten dense(5)\n}\n');
+    writeFileSync(
+      join(dir, "bottleneck.resnet"),
+      'import "std/resnet.resnet"\nmodel B {\n  input image: f32[N, 3, 16, 16]\n  conv(16, k=3) bn relu\n  Bottleneck(8, stride=2)\n  Bottleneck(8)\n  avgpool flatten dense(5)\n}\n',
+    );
     const mod = await compiled("bottleneck", [join(dir, "bottleneck.resnet")]);
     await chooseBackend({ prefer: "cpu" });
     const cpu = await step(mod, [2, 16, 16, 3], 5);

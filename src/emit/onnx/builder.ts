@@ -71,7 +71,14 @@ function makeAttr(name: string, v: Attr): AttributeProto {
   return { name, type: AttributeType.FLOATS, floats: v.floats };
 }
 
-export function makeNode(opType: string, inputs: string[], outputs: string[], name: string, attrs: Record<string, Attr> = {}, docString = ""): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  name: string,
+  attrs: Record<string, Attr> = {},
+  docString = "",
+): NodeProto {
   const attribute = Object.keys(attrs)
     .sort()
     .map((k) => makeAttr(k, attrs[k]!));

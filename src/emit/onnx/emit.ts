@@ -12,7 +12,15 @@ import { shapeStr } from "../../ir/dims.js";
 import type { Graph, IrNode } from "../../ir/ir.js";
 import type { Tensor } from "../../weights/checkpoint.js";
 import { fill, fillInto, graphParams, paramBytes, type ParamSpec } from "../../weights/init.js";
-import { makeFloatTensor, makeInt64Tensor, makeNode, makeValueInfo, type ModelProto, type NodeProto, type TensorProto } from "./builder.js";
+import {
+  makeFloatTensor,
+  makeInt64Tensor,
+  makeNode,
+  makeValueInfo,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from "./builder.js";
 import { lowerings, type LowerCtx } from "./lower.js";
 import { encode, MODEL, type Deferred } from "./proto.js";
 import { commentText } from "../escape.js";
@@ -73,12 +81,21 @@ function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagn
   const values: Values = new Map();
   const spanOf = new Map<string, Span>();
   for (const n of g.nodes) spanOf.set(n.name, n.span);
-  const nodeOf = (name: string): Span => spanOf.get(name.slice(0, name.lastIndexOf("."))) ?? spanOf.get(name.split(".").slice(0, -2).join(".")) ?? g.nodes[0]!.span;
+  const nodeOf = (name: string): Span =>
+    spanOf.get(name.slice(0, name.lastIndexOf("."))) ??
+    spanOf.get(name.split(".").slice(0, -2).join(".")) ??
+    g.nodes[0]!.span;
   for (const s of specs) {
     const t = o.weights?.get(s.name);
     if (o.weights && !t) ds.push(diag("RN602", nodeOf(s.name), { name: s.name }));
     else if (t && (t.dims.length !== s.dims.length || t.dims.some((d, i) => d !== s.dims[i])))
-      ds.push(diag("RN603", nodeOf(s.name), { name: s.name, expected: `[${s.dims.join(", ")}]`, found: `[${t.dims.join(", ")}]` }));
+      ds.push(
+        diag("RN603", nodeOf(s.name), {
+          name: s.name,
+          expected: `[${s.dims.join(", ")}]`,
+          found: `[${t.dims.join(", ")}]`,
+        }),
+      );
     else if (t && t.data.some((v) => !Number.isFinite(v))) ds.push(diag("RN605", nodeOf(s.name), { name: s.name }));
     else if (t) {
       values.set(s.name, t);
@@ -88,7 +105,13 @@ function parameterValues(g: Graph, specs: ParamSpec[], o: OnnxOptions, ds: Diagn
   }
   if (o.weights) {
     const extra = [...o.weights.keys()].filter((k) => !values.has(k) || !specs.some((s) => s.name === k));
-    if (extra.length) ds.push(diag("RN604", g.nodes[0]!.span, { count: extra.length, names: extra.slice(0, 5).join(", ") + (extra.length > 5 ? ", ..." : "") }));
+    if (extra.length)
+      ds.push(
+        diag("RN604", g.nodes[0]!.span, {
+          count: extra.length,
+          names: extra.slice(0, 5).join(", ") + (extra.length > 5 ? ", ..." : ""),
+        }),
+      );
   }
   return values;
 }
@@ -184,7 +207,8 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
       param: (suffix) => (values.has(`${n.name}.${suffix}`) ? addParam(`${n.name}.${suffix}`) : undefined),
       constF: (suffix, dims, vals) => {
         const name = `${n.name}.${suffix}`;
-        if (!initNames.has(name)) (inits.push(makeFloatTensor(name, dims, Float32Array.from(vals))), initNames.add(name));
+        if (!initNames.has(name))
+          (inits.push(makeFloatTensor(name, dims, Float32Array.from(vals))), initNames.add(name));
         return name;
       },
       constI: (suffix, vals) => {
@@ -217,7 +241,9 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   });
   const inputs = g.inputs.map((io) => makeValueInfo(io.name, io.shape));
   const ioNames = new Set([...g.inputs.map((i) => i.name), ...g.outputs.map((x) => x.name)]);
-  const valueInfo = g.nodes.filter((n) => tensorOf[n.id] === n.name && !ioNames.has(n.name) && n.op !== "input").map((n) => makeValueInfo(n.name, n.shape));
+  const valueInfo = g.nodes
+    .filter((n) => tensorOf[n.id] === n.name && !ioNames.has(n.name) && n.op !== "input")
+    .map((n) => makeValueInfo(n.name, n.shape));
   valueInfo.push(...tmpInfos);
 
   const graph = {
@@ -238,7 +264,8 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
     graph,
   };
   const bytes = encode(model, MODEL);
-  for (const t of inits) if (!(t.rawData instanceof Uint8Array)) t.rawData = (t.rawData as ReturnType<typeof drawn>).placed!;
+  for (const t of inits)
+    if (!(t.rawData instanceof Uint8Array)) t.rawData = (t.rawData as ReturnType<typeof drawn>).placed!;
   return { model, bytes, diagnostics: ds, parameterElements };
 }
 

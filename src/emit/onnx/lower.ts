@@ -38,7 +38,12 @@ const num = (n: IrNode, k: string): number => n.attrs[k] as number;
 
 function convAttrs(n: IrNode, group: number): Record<string, Attr> {
   const pads = a(n, "pads");
-  const attrs: Record<string, Attr> = { kernel_shape: a(n, "kernel"), strides: a(n, "stride"), dilations: a(n, "dilation"), group };
+  const attrs: Record<string, Attr> = {
+    kernel_shape: a(n, "kernel"),
+    strides: a(n, "stride"),
+    dilations: a(n, "dilation"),
+    group,
+  };
   // Symbolic input with padding=same: the pads depend on the size, so let the runtime compute them.
   if (pads.some((p) => p < 0)) attrs["auto_pad"] = "SAME_UPPER";
   else attrs["pads"] = pads;
@@ -64,7 +69,11 @@ function perChannel(c: LowerCtx, tensor: string, rank: number, suffix: string): 
 function pool(c: LowerCtx, opType: string): void {
   const n = c.node;
   if (n.attrs["global"]) return c.emit("GlobalAveragePool", [c.input()], c.out);
-  const attrs: Record<string, Attr> = { kernel_shape: a(n, "kernel"), strides: a(n, "stride"), ceil_mode: n.attrs["ceil"] ? 1 : 0 };
+  const attrs: Record<string, Attr> = {
+    kernel_shape: a(n, "kernel"),
+    strides: a(n, "stride"),
+    ceil_mode: n.attrs["ceil"] ? 1 : 0,
+  };
   const pads = a(n, "pads");
   if (pads.some((p) => p < 0)) attrs["auto_pad"] = "SAME_UPPER";
   else attrs["pads"] = pads;
@@ -84,7 +93,13 @@ export const lowerings: Record<string, Lowering> = {
     const ins = [mid, c.param("pointwise.weight")!];
     const b = c.param("pointwise.bias");
     if (b) ins.push(b);
-    c.emit("Conv", ins, c.out, { kernel_shape: k.map(() => 1), strides: k.map(() => 1), dilations: k.map(() => 1), group: 1, pads: k.flatMap(() => [0, 0]) });
+    c.emit("Conv", ins, c.out, {
+      kernel_shape: k.map(() => 1),
+      strides: k.map(() => 1),
+      dilations: k.map(() => 1),
+      group: 1,
+      pads: k.flatMap(() => [0, 0]),
+    });
   },
   dense: (c) => {
     const n = c.node;
@@ -105,11 +120,16 @@ export const lowerings: Record<string, Lowering> = {
   },
   bn: (c) => {
     const n = c.node;
-    c.emit("BatchNormalization", [c.input(), c.param("weight")!, c.param("bias")!, c.param("running_mean")!, c.param("running_var")!], c.out, {
-      epsilon: { float: num(n, "eps") },
-      // ONNX's momentum weights the old running value; PyTorch's weights the new batch.
-      momentum: { float: 1 - num(n, "momentum") },
-    });
+    c.emit(
+      "BatchNormalization",
+      [c.input(), c.param("weight")!, c.param("bias")!, c.param("running_mean")!, c.param("running_var")!],
+      c.out,
+      {
+        epsilon: { float: num(n, "eps") },
+        // ONNX's momentum weights the old running value; PyTorch's weights the new batch.
+        momentum: { float: 1 - num(n, "momentum") },
+      },
+    );
   },
   groupnorm: (c) => {
     // GroupNormalization is opset 18 (and changed in 21): decompose for every opset instead.
@@ -119,7 +139,12 @@ export const lowerings: Record<string, Lowering> = {
     const grouped = c.tmp("grouped");
     c.emit("Reshape", [c.input(), c.constI("group_shape", [0, g, -1])], grouped);
     const normed = c.tmp("normalized");
-    c.emit("InstanceNormalization", [grouped, c.constF("ones", [g], Array(g).fill(1)), c.constF("zeros", [g], Array(g).fill(0))], normed, { epsilon: { float: num(n, "eps") } });
+    c.emit(
+      "InstanceNormalization",
+      [grouped, c.constF("ones", [g], Array(g).fill(1)), c.constF("zeros", [g], Array(g).fill(0))],
+      normed,
+      { epsilon: { float: num(n, "eps") } },
+    );
     const shape = c.tmp("input_shape");
     c.emit("Shape", [c.input()], shape);
     const back = c.tmp("ungrouped");
@@ -130,11 +155,19 @@ export const lowerings: Record<string, Lowering> = {
   },
   layernorm: (c) => {
     if (!c.need(17)) return;
-    c.emit("LayerNormalization", [c.input(), c.param("weight")!, c.param("bias")!], c.out, { axis: -1, epsilon: { float: num(c.node, "eps") } });
+    c.emit("LayerNormalization", [c.input(), c.param("weight")!, c.param("bias")!], c.out, {
+      axis: -1,
+      epsilon: { float: num(c.node, "eps") },
+    });
   },
   relu: (c) => c.emit("Relu", [c.input()], c.out),
   leaky: (c) => c.emit("LeakyRelu", [c.input()], c.out, { alpha: { float: num(c.node, "slope") } }),
-  prelu: (c) => c.emit("PRelu", [c.input(), perChannel(c, c.param("weight")!, c.node.params > 1 ? c.node.shape.length : 2, "slope")], c.out),
+  prelu: (c) =>
+    c.emit(
+      "PRelu",
+      [c.input(), perChannel(c, c.param("weight")!, c.node.params > 1 ? c.node.shape.length : 2, "slope")],
+      c.out,
+    ),
   gelu: (c) => {
     // Exact GELU, x * 0.5 * (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel 2016); Gelu itself is opset 20.
     const sh = c.node.shape;
@@ -177,7 +210,14 @@ export const lowerings: Record<string, Lowering> = {
     const scales = c.constF("scales", [n.shape.length], [1, 1, ...Array(n.shape.length - 2).fill(f)]);
     const linear = n.attrs["mode"] === "linear";
     // PyTorch: nearest = floor of (out / scale); linear with align_corners=False = half_pixel.
-    c.emit("Resize", [c.input(), c.constF("roi", [0], []), scales], c.out, linear ? { mode: "linear", coordinate_transformation_mode: "pytorch_half_pixel" } : { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+    c.emit(
+      "Resize",
+      [c.input(), c.constF("roi", [0], []), scales],
+      c.out,
+      linear
+        ? { mode: "linear", coordinate_transformation_mode: "pytorch_half_pixel" }
+        : { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" },
+    );
   },
   pixel_shuffle: (c) => c.emit("DepthToSpace", [c.input()], c.out, { blocksize: num(c.node, "r"), mode: "CRD" }),
   dropout: (c) => c.alias(c.input()),
@@ -185,12 +225,21 @@ export const lowerings: Record<string, Lowering> = {
   scale: (c) => c.emit("Mul", [c.input(), c.constF("factor", [], [num(c.node, "by")])], c.out),
   gate: (c) => c.emit("Mul", [c.input(), c.param("weight")!], c.out),
   layerscale: (c) => {
-    const w = num(c.node, "axis") === 1 ? perChannel(c, c.param("weight")!, c.node.shape.length, "weight_c") : c.param("weight")!;
+    const w =
+      num(c.node, "axis") === 1
+        ? perChannel(c, c.param("weight")!, c.node.shape.length, "weight_c")
+        : c.param("weight")!;
     c.emit("Mul", [c.input(), w], c.out);
   },
   add: (c) => c.emit("Add", [c.input(0), c.input(1)], c.out),
   mul: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
-  concat: (c) => c.emit("Concat", c.node.inputs.map((_, i) => c.input(i)), c.out, { axis: num(c.node, "axis") }),
+  concat: (c) =>
+    c.emit(
+      "Concat",
+      c.node.inputs.map((_, i) => c.input(i)),
+      c.out,
+      { axis: num(c.node, "axis") },
+    ),
   // SEW ResNet (Fang et al. 2021) merges of spike tensors: AND = a*s, IAND = (1-a)*s.
   sew_and: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
   sew_iand: (c) => {
@@ -207,8 +256,33 @@ export const lowerings: Record<string, Lowering> = {
     let x = c.input();
     if (s > 1) {
       const sub = c.tmp("subsample");
-      const subShape = [n.shape[0]!, n.shape[1]! as number - num(n, "pad_before") - num(n, "pad_after"), ...n.shape.slice(2)];
-      c.emit("Slice", [x, c.constI("starts", spatial.map(() => 0)), c.constI("ends", spatial.map(() => Number.MAX_SAFE_INTEGER)), c.constI("axes", spatial), c.constI("steps", spatial.map(() => s))], sub, {}, subShape);
+      const subShape = [
+        n.shape[0]!,
+        (n.shape[1]! as number) - num(n, "pad_before") - num(n, "pad_after"),
+        ...n.shape.slice(2),
+      ];
+      c.emit(
+        "Slice",
+        [
+          x,
+          c.constI(
+            "starts",
+            spatial.map(() => 0),
+          ),
+          c.constI(
+            "ends",
+            spatial.map(() => Number.MAX_SAFE_INTEGER),
+          ),
+          c.constI("axes", spatial),
+          c.constI(
+            "steps",
+            spatial.map(() => s),
+          ),
+        ],
+        sub,
+        {},
+        subShape,
+      );
       x = sub;
     }
     const begin = Array(rank).fill(0);

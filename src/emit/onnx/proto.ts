@@ -19,16 +19,31 @@ export interface Deferred {
   write(dst: Uint8Array): void;
 }
 
-type Kind = "varint" | "float" | "string" | "bytes" | "packedVarints" | "packedFloats" | "strings" | "message" | "messages";
+type Kind =
+  "varint" | "float" | "string" | "bytes" | "packedVarints" | "packedFloats" | "strings" | "message" | "messages";
 /** [field number, wire kind, property name, schema of a message field]. */
 type Field = readonly [number, Kind, string, Schema?];
 export type Schema = readonly Field[];
 
-const DIMENSION: Schema = [[1, "varint", "dimValue"], [2, "string", "dimParam"], [3, "string", "denotation"]];
+const DIMENSION: Schema = [
+  [1, "varint", "dimValue"],
+  [2, "string", "dimParam"],
+  [3, "string", "denotation"],
+];
 const TENSOR_SHAPE: Schema = [[1, "messages", "dim", DIMENSION]];
-const TYPE_TENSOR: Schema = [[1, "varint", "elemType"], [2, "message", "shape", TENSOR_SHAPE]];
-const TYPE: Schema = [[1, "message", "tensorType", TYPE_TENSOR], [6, "string", "denotation"]];
-export const VALUE_INFO: Schema = [[1, "string", "name"], [2, "message", "type", TYPE], [3, "string", "docString"]];
+const TYPE_TENSOR: Schema = [
+  [1, "varint", "elemType"],
+  [2, "message", "shape", TENSOR_SHAPE],
+];
+const TYPE: Schema = [
+  [1, "message", "tensorType", TYPE_TENSOR],
+  [6, "string", "denotation"],
+];
+export const VALUE_INFO: Schema = [
+  [1, "string", "name"],
+  [2, "message", "type", TYPE],
+  [3, "string", "docString"],
+];
 export const TENSOR: Schema = [
   [1, "packedVarints", "dims"],
   [2, "varint", "dataType"],
@@ -67,7 +82,10 @@ const GRAPH: Schema = [
   [12, "messages", "output", VALUE_INFO],
   [13, "messages", "valueInfo", VALUE_INFO],
 ];
-const OPERATOR_SET_ID: Schema = [[1, "string", "domain"], [2, "varint", "version"]];
+const OPERATOR_SET_ID: Schema = [
+  [1, "string", "domain"],
+  [2, "varint", "version"],
+];
 export const MODEL: Schema = [
   [1, "varint", "irVersion"],
   [2, "string", "producerName"],
@@ -79,7 +97,17 @@ export const MODEL: Schema = [
   [8, "messages", "opsetImport", OPERATOR_SET_ID],
 ];
 
-const WIRE: Record<Kind, number> = { varint: 0, float: 5, string: 2, bytes: 2, packedVarints: 2, packedFloats: 2, strings: 2, message: 2, messages: 2 };
+const WIRE: Record<Kind, number> = {
+  varint: 0,
+  float: 5,
+  string: 2,
+  bytes: 2,
+  packedVarints: 2,
+  packedFloats: 2,
+  strings: 2,
+  message: 2,
+  messages: 2,
+};
 
 type Message = Readonly<Record<string, unknown>>;
 type Bytes = Uint8Array | Deferred;

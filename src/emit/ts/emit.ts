@@ -60,7 +60,14 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     if (size > TS_MAX_CHARS) return true;
     size += text.length + 1;
     if (size <= TS_MAX_CHARS) return false;
-    ds.push(diag("RN406", span, { what: "TypeScript", limit: `${TS_MAX_CHARS.toLocaleString("en-US")} characters` }, { hint: "compile to ONNX instead, or repeat blocks fewer times" }));
+    ds.push(
+      diag(
+        "RN406",
+        span,
+        { what: "TypeScript", limit: `${TS_MAX_CHARS.toLocaleString("en-US")} characters` },
+        { hint: "compile to ONNX instead, or repeat blocks fewer times" },
+      ),
+    );
     return true;
   };
 
@@ -92,7 +99,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         const cfg = `name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}`;
         if (a(n, "pads").some((p) => p < 0)) return unsupported(n, "conv with padding=same on a symbolic size");
         if (groups === 1) return `rt.conv(${x}, { ${cfg}, filters: ${num(n, "out")} })`;
-        if (groups === cin) return `rt.dwconv(${x}, { ${cfg}, filters: ${num(n, "out")}, multiplier: ${num(n, "out") / cin} })`;
+        if (groups === cin)
+          return `rt.dwconv(${x}, { ${cfg}, filters: ${num(n, "out")}, multiplier: ${num(n, "out") / cin} })`;
         return unsupported(n, `grouped conv (groups=${groups})`);
       }
       case "dwconv":
@@ -112,7 +120,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       case "softmax":
         // tfjs's softmax runs over the last axis, which in NHWC is the channel axis: NCHW axis 1
         // (the shape rule stores axes non-negative). W (axis 3 of a rank-4 tensor) is not it.
-        if (num(n, "axis") !== 1) return unsupported(n, `softmax over axis ${num(n, "axis")} (tfjs: the channel axis only)`);
+        if (num(n, "axis") !== 1)
+          return unsupported(n, `softmax over axis ${num(n, "axis")} (tfjs: the channel axis only)`);
         return `rt.activation(${x}, { name: ${name}, fn: "softmax" })`;
       case "leaky":
         return `rt.leaky(${x}, { name: ${name}, alpha: ${num(n, "slope")} })`;
@@ -186,7 +195,12 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
 
   function blockFunction(b: BlockInstance): string {
     const lines: string[] = [];
-    const scope: Scope = { nameExpr: (rel) => `name + ${lit(`.${rel}`)}`, strip: `${b.name}.`, vars: new Map([[b.input, "x"]]), idents: new IdentAllocator("v_") };
+    const scope: Scope = {
+      nameExpr: (rel) => `name + ${lit(`.${rel}`)}`,
+      strip: `${b.name}.`,
+      vars: new Map([[b.input, "x"]]),
+      idents: new IdentAllocator("v_"),
+    };
     body(b.start, b.end, children.get(b) ?? [], scope, lines);
     lines.push(`return ${scope.vars.get(b.output) ?? "x"};`);
     const text = lines.join("\n");
@@ -197,7 +211,9 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     fnByBody.set(key, fn);
     const where = o.locate ? `, ${o.locate(b.span)}` : "";
     if (tooBig(text, b.span)) return fn;
-    functions.push(`/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`);
+    functions.push(
+      `/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`,
+    );
     return fn;
   }
 
@@ -220,8 +236,16 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const params = g.nodes.flatMap((n) =>
     paramSpecs(n).map((p) => {
       const suffix = p.name.slice(n.name.length + 1);
-      const layout = n.op === "dense" && suffix === "weight" ? "oi" : (n.op === "conv" || n.op === "dwconv") && suffix === "weight" ? (n.op === "dwconv" || num(n, "groups") > 1 ? "dw" : "oihw") : "same";
-      const index = n.op === "bn" ? ["weight", "bias", "running_mean", "running_var"].indexOf(suffix) : suffix === "bias" ? 1 : 0;
+      const layout =
+        n.op === "dense" && suffix === "weight"
+          ? "oi"
+          : (n.op === "conv" || n.op === "dwconv") && suffix === "weight"
+            ? n.op === "dwconv" || num(n, "groups") > 1
+              ? "dw"
+              : "oihw"
+            : "same";
+      const index =
+        n.op === "bn" ? ["weight", "bias", "running_mean", "running_var"].indexOf(suffix) : suffix === "bias" ? 1 : 0;
       const extra = layout === "dw" ? `, channels: ${num(n, "in")}` : "";
       if (size > TS_MAX_CHARS) return "";
       const row = `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
@@ -230,7 +254,10 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   );
   if (ds.length) return { diagnostics: ds };
 
-  const inputs = g.inputs.map((io) => `{ name: ${lit(io.name)}, shape: ${lit(io.shape.slice(1).map((d) => (typeof d === "number" ? d : dimStr(d))))} }`);
+  const inputs = g.inputs.map(
+    (io) =>
+      `{ name: ${lit(io.name)}, shape: ${lit(io.shape.slice(1).map((d) => (typeof d === "number" ? d : dimStr(d))))} }`,
+  );
   const out0 = g.outputs[0]?.shape;
   const classes = out0 && out0.length === 2 && typeof out0[1] === "number" ? out0[1] : 0;
   const header = `// Generated by resnetc${o.version ? ` ${commentText(o.version)}` : ""} from ${commentText(g.file)}, model ${commentText(g.name)}. DO NOT EDIT:\n// change the .resnet file and run \`resnetc compile --target ts\` again.`;

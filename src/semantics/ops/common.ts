@@ -10,7 +10,12 @@ export function perDim(ctx: InferCtx, name: string, v: ArgValue | undefined, n: 
   if (v === undefined) return undefined;
   if (typeof v === "number") return Array(n).fill(v);
   if (Array.isArray(v)) {
-    if (v.length !== n) return ctx.error("RN115", { what: `${ctx.op} ${name}`, expected: `${n} value${n === 1 ? "" : "s"} (one per spatial dim)`, found: `${v.length}` });
+    if (v.length !== n)
+      return ctx.error("RN115", {
+        what: `${ctx.op} ${name}`,
+        expected: `${n} value${n === 1 ? "" : "s"} (one per spatial dim)`,
+        found: `${v.length}`,
+      });
     return v;
   }
   return undefined;
@@ -19,14 +24,19 @@ export function perDim(ctx: InferCtx, name: string, v: ArgValue | undefined, n: 
 /** The input's rank must be one of `ranks`; reports otherwise. */
 export function expectRank(ctx: InferCtx, ranks: readonly number[], describe: string): readonly Dim[] | undefined {
   const s = ctx.inputs[0]!;
-  if (!ranks.includes(s.length)) return ctx.error("RN207", { op: ctx.op, expected: describe, found: `${shapeStr(s)} (rank ${s.length})` });
+  if (!ranks.includes(s.length))
+    return ctx.error("RN207", { op: ctx.op, expected: describe, found: `${shapeStr(s)} (rank ${s.length})` });
   return s;
 }
 
 /** A dimension that must be a known integer for parameter counting (channels, features). */
 export function concreteDim(ctx: InferCtx, d: Dim, what: string): number | undefined {
   if (isConst(d)) return d;
-  return ctx.error("RN208", { op: ctx.op, detail: `${what} must be a known number to size the weights, found \`${dimStr(d)}\`` }, "give the input a concrete size in this dimension");
+  return ctx.error(
+    "RN208",
+    { op: ctx.op, detail: `${what} must be a known number to size the weights, found \`${dimStr(d)}\`` },
+    "give the input a concrete size in this dimension",
+  );
 }
 
 /**
@@ -36,7 +46,12 @@ export function concreteDim(ctx: InferCtx, d: Dim, what: string): number | undef
 export function checkAxis(ctx: InferCtx, name: string, rank: number): number | undefined {
   const given = ctx.args[name] as number;
   const axis = given < 0 ? given + rank : given;
-  if (axis < 0 || axis >= rank) return ctx.error("RN119", { what: `${ctx.op} ${name}`, value: `in ${-rank}..${rank - 1} for a rank-${rank} input, found ${given}` }, `axis ${rank - 1} (or -1) is the last dim`);
+  if (axis < 0 || axis >= rank)
+    return ctx.error(
+      "RN119",
+      { what: `${ctx.op} ${name}`, value: `in ${-rank}..${rank - 1} for a rank-${rank} input, found ${given}` },
+      `axis ${rank - 1} (or -1) is the last dim`,
+    );
   return axis;
 }
 
@@ -77,13 +92,22 @@ export interface PoolMode {
  * which keeps the size at stride 1 for odd kernels), `same` (TensorFlow: out = ceil(in/stride)),
  * `valid` (none). `pool` marks a pooling window, whose padding must stay below the kernel.
  */
-export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgValue, pool?: PoolMode): Window | undefined {
+export function slideWindow(
+  ctx: InferCtx,
+  shape: readonly Dim[],
+  padding: ArgValue,
+  pool?: PoolMode,
+): Window | undefined {
   const n = shape.length - 2;
   const kernel = perDim(ctx, "k", ctx.args["k"], n);
   const stride = perDim(ctx, "stride", ctx.args["stride"] ?? ctx.args["k"], n);
   const dilation = perDim(ctx, "dilation", ctx.args["dilation"] ?? 1, n);
   if (!kernel || !stride || !dilation) return undefined;
-  for (const [name, list] of [["k", kernel], ["stride", stride], ["dilation", dilation]] as const)
+  for (const [name, list] of [
+    ["k", kernel],
+    ["stride", stride],
+    ["dilation", dilation],
+  ] as const)
     for (const v of list) if (v < 1) return ctx.error("RN204", { what: `${ctx.op} ${name}`, found: String(v) });
   const begin: number[] = [];
   const end: number[] = [];
@@ -108,7 +132,12 @@ export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgVa
         // Symbolic input size and a stride: pads depend on the size; emitters use auto_pad=SAME_UPPER,
         // which ONNX Runtime refuses together with a dilation ("Dilation not supported for
         // AutoPadType::SAME_UPPER"): an error here rather than a model that does not load.
-        if (d > 1) return ctx.error("RN119", { what: `${ctx.op} with padding=same, stride ${s} and dilation ${d} on the symbolic size ${dimStr(size)}`, value: "given a fixed size, stride 1 or dilation 1 (the pads would depend on the size, and ONNX Runtime cannot run SAME padding with a dilation)" });
+        if (d > 1)
+          return ctx.error("RN119", {
+            what: `${ctx.op} with padding=same, stride ${s} and dilation ${d} on the symbolic size ${dimStr(size)}`,
+            value:
+              "given a fixed size, stride 1 or dilation 1 (the pads would depend on the size, and ONNX Runtime cannot run SAME padding with a dilation)",
+          });
         begin.push(-1);
         end.push(-1);
       }
@@ -126,10 +155,23 @@ export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgVa
     if (p < 0) return ctx.error("RN119", { what: `${ctx.op} padding`, value: `at least 0, found ${p}` });
     // ONNX MaxPool/AveragePool: "Pad should be smaller than kernel" (ONNX Runtime refuses the model
     // otherwise); below it, every window overlaps the input. PyTorch is stricter still (pad <= k/2).
-    if (pool && p >= eff) return ctx.error("RN119", { what: `${ctx.op} padding`, value: `smaller than the kernel (${eff}), found ${p}` }, `use padding ${eff - 1} or less, or a larger kernel`);
+    if (pool && p >= eff)
+      return ctx.error(
+        "RN119",
+        { what: `${ctx.op} padding`, value: `smaller than the kernel (${eff}), found ${p}` },
+        `use padding ${eff - 1} or less, or a larger kernel`,
+      );
     const padded = dimAdd(size, 2 * p);
     if (isConst(padded) && padded < eff)
-      return ctx.error("RN203", { op: ctx.op, kernel: kernel.length === 1 ? String(eff) : kernel.map((kk, j) => dilation[j]! * (kk - 1) + 1).join("x"), input: `${shapeStr(shape.slice(2))}${p ? ` (padding ${p})` : ""}` }, "use a smaller kernel or stride earlier in the network, or a larger input");
+      return ctx.error(
+        "RN203",
+        {
+          op: ctx.op,
+          kernel: kernel.length === 1 ? String(eff) : kernel.map((kk, j) => dilation[j]! * (kk - 1) + 1).join("x"),
+          input: `${shapeStr(shape.slice(2))}${p ? ` (padding ${p})` : ""}`,
+        },
+        "use a smaller kernel or stride earlier in the network, or a larger input",
+      );
     const o = pool?.ceil ? ceilWindows(size, p, eff, s) : dimAdd(dimFloorDiv(dimAdd(padded, -eff), s), 1);
     out.push(o);
     begin.push(p);
@@ -142,7 +184,8 @@ export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgVa
       ceil ||= pool?.ceil ?? false;
     }
   }
-  for (const o of out) if (isConst(o) && o <= 0) return ctx.error("RN204", { what: `${ctx.op} output size`, found: String(o) });
+  for (const o of out)
+    if (isConst(o) && o <= 0) return ctx.error("RN204", { what: `${ctx.op} output size`, found: String(o) });
   return { kernel, stride, dilation, pads: [...begin, ...end], out, ceil };
 }
 
@@ -161,7 +204,14 @@ export function slideWindow(ctx: InferCtx, shape: readonly Dim[], padding: ArgVa
  * it (a stride above the kernel), onnx's inference still differs from the runtimes.
  * Symbolic sizes keep the user's pads and ceil_mode.
  */
-function tightCeil(size: number, p: number, eff: number, s: number, out: number, padsIgnored: boolean): { end: number; ceil: boolean } {
+function tightCeil(
+  size: number,
+  p: number,
+  eff: number,
+  s: number,
+  out: number,
+  padsIgnored: boolean,
+): { end: number; ceil: boolean } {
   const over = (out - 1) * s - p + eff - size; // how far the last window reaches past the input
   const end = Math.max(0, padsIgnored ? over : Math.min(over, p));
   return { end, ceil: Math.floor((size + p + end - eff) / s) + 1 !== out };

@@ -12,11 +12,26 @@ export const INITS = ["kaiming", "kaiming_fan_in", "xavier", "normal", "zeros", 
 const windowArgs: ArgSpec[] = [
   { name: "k", type: "ints", default: 3, positional: true, doc: "kernel size (one int, or one per spatial dim)" },
   { name: "stride", type: "ints", default: 1, doc: "stride" },
-  { name: "padding", type: { enum: ["auto", "same", "valid"], orInts: true }, default: "auto", doc: "`auto` = dilation*(k-1)/2 per side (PyTorch style), `same`, `valid`, or explicit" },
+  {
+    name: "padding",
+    type: { enum: ["auto", "same", "valid"], orInts: true },
+    default: "auto",
+    doc: "`auto` = dilation*(k-1)/2 per side (PyTorch style), `same`, `valid`, or explicit",
+  },
   { name: "dilation", type: "ints", default: 1, doc: "dilation" },
 ];
-const biasArg: ArgSpec = { name: "bias", type: { enum: ["auto"], orBool: true }, default: "auto", doc: "`auto`: no bias when a normalisation follows, else a bias" };
-const initArg: ArgSpec = { name: "init", type: { enum: INITS }, default: "kaiming", doc: "weight init; `kaiming` = He normal, fan_out, ReLU gain (torchvision)" };
+const biasArg: ArgSpec = {
+  name: "bias",
+  type: { enum: ["auto"], orBool: true },
+  default: "auto",
+  doc: "`auto`: no bias when a normalisation follows, else a bias",
+};
+const initArg: ArgSpec = {
+  name: "init",
+  type: { enum: INITS },
+  default: "kaiming",
+  doc: "weight init; `kaiming` = He normal, fan_out, ReLU gain (torchvision)",
+};
 
 function rankFor(op: string): number[] {
   if (op.endsWith("1d")) return [3];
@@ -26,11 +41,18 @@ function rankFor(op: string): number[] {
 }
 
 function rankText(ranks: number[]): string {
-  return ranks.length === 1 ? `[N, C, ${["L", "H, W", "D, H, W"][ranks[0]! - 3]}] (rank ${ranks[0]})` : "[N, C, L], [N, C, H, W] or [N, C, D, H, W]";
+  return ranks.length === 1
+    ? `[N, C, ${["L", "H, W", "D, H, W"][ranks[0]! - 3]}] (rank ${ranks[0]})`
+    : "[N, C, L], [N, C, H, W] or [N, C, D, H, W]";
 }
 
 /** Shared by conv, dwconv and sepconv: `groups` input-channel groups, `out` output channels. */
-function convCore(ctx: InferCtx, out: number, groups: number, extraParams: (cin: number, kvol: number) => number): InferResult | undefined {
+function convCore(
+  ctx: InferCtx,
+  out: number,
+  groups: number,
+  extraParams: (cin: number, kvol: number) => number,
+): InferResult | undefined {
   const ranks = rankFor(ctx.op);
   const s = expectRank(ctx, ranks, rankText(ranks));
   if (!s) return undefined;
@@ -38,12 +60,20 @@ function convCore(ctx: InferCtx, out: number, groups: number, extraParams: (cin:
   if (cin === undefined) return undefined;
   if (out < 1) return ctx.error("RN204", { what: `${ctx.op} output channels`, found: String(out) });
   if (groups < 1) return ctx.error("RN204", { what: `${ctx.op} groups`, found: String(groups) });
-  if (cin % groups !== 0) return ctx.error("RN205", { what: `${ctx.op} groups`, detail: `${cin} input channels do not divide into ${groups} groups` });
-  if (out % groups !== 0) return ctx.error("RN205", { what: `${ctx.op} groups`, detail: `${out} output channels do not divide into ${groups} groups` });
+  if (cin % groups !== 0)
+    return ctx.error("RN205", {
+      what: `${ctx.op} groups`,
+      detail: `${cin} input channels do not divide into ${groups} groups`,
+    });
+  if (out % groups !== 0)
+    return ctx.error("RN205", {
+      what: `${ctx.op} groups`,
+      detail: `${out} output channels do not divide into ${groups} groups`,
+    });
   const w = slideWindow(ctx, s, ctx.args["padding"]!);
   if (!w) return undefined;
   const kvol = product(w.kernel);
-  const weights = (out * (cin / groups) * kvol);
+  const weights = out * (cin / groups) * kvol;
   const bias = ctx.args["bias"] === true ? out : 0; // `auto` is settled when consumers are known
   const spatial = numericProduct(w.out);
   return {
@@ -60,7 +90,13 @@ const conv = (name: string, aliases: string[] = []): OpDef => ({
   family: "conv",
   summary: "convolution; the number of spatial dims follows the input rank for `conv`",
   arity: 1,
-  args: [{ name: "out", type: "int", positional: true, doc: "output channels" }, ...windowArgs, { name: "groups", type: "int", default: 1, doc: "channel groups (ResNeXt cardinality)" }, biasArg, initArg],
+  args: [
+    { name: "out", type: "int", positional: true, doc: "output channels" },
+    ...windowArgs,
+    { name: "groups", type: "int", default: 1, doc: "channel groups (ResNeXt cardinality)" },
+    biasArg,
+    initArg,
+  ],
   infer: (ctx) => convCore(ctx, ctx.args["out"] as number, ctx.args["groups"] as number, () => 0),
 });
 
@@ -71,7 +107,12 @@ export const convOps: OpDef[] = [
     family: "conv",
     summary: "depthwise convolution: one filter per input channel (times `multiplier`)",
     arity: 1,
-    args: [...windowArgs, { name: "multiplier", type: "int", default: 1, doc: "filters per input channel" }, biasArg, initArg],
+    args: [
+      ...windowArgs,
+      { name: "multiplier", type: "int", default: 1, doc: "filters per input channel" },
+      biasArg,
+      initArg,
+    ],
     infer: (ctx) => {
       const c = ctx.inputs[0]![1];
       if (c === undefined || !isConst(c)) return convCore(ctx, 1, 1, () => 0);
@@ -81,7 +122,8 @@ export const convOps: OpDef[] = [
   {
     name: "sepconv",
     family: "conv",
-    summary: "separable convolution: depthwise k-conv then pointwise 1x1 to `out` channels (MobileNet; MatchboxNet's time-channel separable conv)",
+    summary:
+      "separable convolution: depthwise k-conv then pointwise 1x1 to `out` channels (MobileNet; MatchboxNet's time-channel separable conv)",
     arity: 1,
     args: [{ name: "out", type: "int", positional: true, doc: "output channels" }, ...windowArgs, biasArg, initArg],
     infer: (ctx) => {
@@ -102,16 +144,36 @@ export const convOps: OpDef[] = [
     family: "linear",
     summary: "fully connected layer over the last dim",
     arity: 1,
-    args: [{ name: "out", type: "int", positional: true, doc: "output features" }, biasArg, { name: "init", type: { enum: INITS }, default: "kaiming_fan_in", doc: "weight init (default: PyTorch Linear's)" }],
+    args: [
+      { name: "out", type: "int", positional: true, doc: "output features" },
+      biasArg,
+      {
+        name: "init",
+        type: { enum: INITS },
+        default: "kaiming_fan_in",
+        doc: "weight init (default: PyTorch Linear's)",
+      },
+    ],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
-      if (s.length < 2) return ctx.error("RN207", { op: ctx.op, expected: "[N, ..., features] (rank at least 2)", found: shapeStr(s) });
+      if (s.length < 2)
+        return ctx.error("RN207", { op: ctx.op, expected: "[N, ..., features] (rank at least 2)", found: shapeStr(s) });
       const last = s[s.length - 1]!;
-      if (!isConst(last)) return ctx.error("RN208", { op: ctx.op, detail: `input features must be a known number, found \`${dimStr(last)}\`` }, "flatten a tensor with concrete spatial sizes, or pool it first");
+      if (!isConst(last))
+        return ctx.error(
+          "RN208",
+          { op: ctx.op, detail: `input features must be a known number, found \`${dimStr(last)}\`` },
+          "flatten a tensor with concrete spatial sizes, or pool it first",
+        );
       const out = ctx.args["out"] as number;
       if (out < 1) return ctx.error("RN204", { what: `${ctx.op} output features`, found: String(out) });
       const bias = ctx.args["bias"] === true ? out : 0;
-      return { shape: [...s.slice(0, -1), out], params: last * out + bias, macs: last * out * numericProduct(s.slice(1, -1)), attrs: { in: last, out } };
+      return {
+        shape: [...s.slice(0, -1), out],
+        params: last * out + bias,
+        macs: last * out * numericProduct(s.slice(1, -1)),
+        attrs: { in: last, out },
+      };
     },
   },
 ];

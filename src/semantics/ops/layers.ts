@@ -18,11 +18,20 @@ function probabilityOp(ctx: InferCtx): InferResult | undefined {
 
 function channels(ctx: InferCtx, minRank = 2): number | undefined {
   const s = ctx.inputs[0]!;
-  if (s.length < minRank) return ctx.error("RN207", { op: ctx.op, expected: `[N, C, ...] (rank at least ${minRank})`, found: shapeStr(s) });
+  if (s.length < minRank)
+    return ctx.error("RN207", { op: ctx.op, expected: `[N, C, ...] (rank at least ${minRank})`, found: shapeStr(s) });
   return concreteDim(ctx, s[1]!, "channels");
 }
 
-const activation = (name: string, summary: string, args: OpDef["args"] = [], aliases: string[] = []): OpDef => ({ name, aliases, family: "activation", summary, arity: 1, args, infer: same });
+const activation = (name: string, summary: string, args: OpDef["args"] = [], aliases: string[] = []): OpDef => ({
+  name,
+  aliases,
+  family: "activation",
+  summary,
+  arity: 1,
+  args,
+  infer: same,
+});
 
 export const layerOps: OpDef[] = [
   {
@@ -32,7 +41,12 @@ export const layerOps: OpDef[] = [
     summary: "batch normalisation over channels (dim 1); running statistics are not counted as parameters",
     arity: 1,
     args: [
-      { name: "gamma", type: { enum: ["ones", "zeros"] }, default: "ones", doc: "scale init; `zeros` on a residual branch's last BN (Goyal et al. 2017)" },
+      {
+        name: "gamma",
+        type: { enum: ["ones", "zeros"] },
+        default: "ones",
+        doc: "scale init; `zeros` on a residual branch's last BN (Goyal et al. 2017)",
+      },
       { name: "eps", type: "float", default: 1e-5, doc: "epsilon" },
       { name: "momentum", type: "float", default: 0.1, doc: "running-average momentum (PyTorch convention)" },
     ],
@@ -55,7 +69,8 @@ export const layerOps: OpDef[] = [
       if (c === undefined) return undefined;
       const g = ctx.args["groups"] as number;
       if (g < 1) return ctx.error("RN204", { what: "groupnorm groups", found: String(g) });
-      if (c % g !== 0) return ctx.error("RN205", { what: "groupnorm", detail: `${c} channels do not divide into ${g} groups` });
+      if (c % g !== 0)
+        return ctx.error("RN205", { what: "groupnorm", detail: `${c} channels do not divide into ${g} groups` });
       return { shape: [...ctx.inputs[0]!], params: 2 * c, attrs: { channels: c } };
     },
   },
@@ -72,7 +87,9 @@ export const layerOps: OpDef[] = [
     },
   },
   activation("relu", "max(x, 0)"),
-  activation("leaky", "leaky ReLU", [{ name: "slope", type: "float", default: 0.01, positional: true, doc: "negative slope" }]),
+  activation("leaky", "leaky ReLU", [
+    { name: "slope", type: "float", default: 0.01, positional: true, doc: "negative slope" },
+  ]),
   {
     name: "prelu",
     family: "activation",
@@ -104,32 +121,53 @@ export const layerOps: OpDef[] = [
       return axis === undefined ? undefined : { shape: [...ctx.inputs[0]!], attrs: { axis } };
     },
   },
-  ...(["maxpool", "avgpool"] as const).map(
-    (name): OpDef => ({
-      name,
-      aliases: [`${name}1d`, `${name}2d`, `${name}3d`].filter((a) => a !== name),
-      family: "pool",
-      summary: name === "avgpool" ? "average pooling; without `k`, global average pooling to size 1" : "max pooling",
-      arity: 1,
-      args: [
-        { name: "k", type: "ints", positional: true, ...(name === "avgpool" ? { default: 0 } : {}), doc: "window size" + (name === "avgpool" ? " (0 or absent: global)" : "") },
-        { name: "stride", type: "ints", default: 0, doc: "stride (default: the window size)" },
-        { name: "padding", type: { enum: ["auto", "same", "valid"], orInts: true }, default: "auto", doc: "`auto` = (k-1)/2 per side; explicit padding must be smaller than k (ONNX)" },
-        { name: "ceil", type: "bool", default: false, doc: "round output sizes up (PyTorch ceil_mode), without a last window that would start in the padding" },
-      ],
-      infer: (ctx): InferResult | undefined => {
-        const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
-        if (!s) return undefined;
-        if (name === "avgpool" && ctx.args["k"] === 0) return { shape: [s[0]!, s[1]!, ...s.slice(2).map(() => 1)], attrs: { global: true } };
-        const args = { ...ctx.args };
-        if (args["stride"] === 0) args["stride"] = args["k"]!;
-        const w = slideWindow({ ...ctx, args }, s, args["padding"]!, { ceil: args["ceil"] as boolean, padsIgnored: name === "maxpool" });
-        if (!w) return undefined;
-        // `ceil` as the emitters need it: only where it still changes a size (see tightCeil).
-        return { shape: [s[0]!, s[1]!, ...w.out], attrs: { kernel: w.kernel, stride: w.stride, pads: w.pads, ceil: w.ceil, global: false } };
+  ...(["maxpool", "avgpool"] as const).map((name): OpDef => ({
+    name,
+    aliases: [`${name}1d`, `${name}2d`, `${name}3d`].filter((a) => a !== name),
+    family: "pool",
+    summary: name === "avgpool" ? "average pooling; without `k`, global average pooling to size 1" : "max pooling",
+    arity: 1,
+    args: [
+      {
+        name: "k",
+        type: "ints",
+        positional: true,
+        ...(name === "avgpool" ? { default: 0 } : {}),
+        doc: "window size" + (name === "avgpool" ? " (0 or absent: global)" : ""),
       },
-    }),
-  ),
+      { name: "stride", type: "ints", default: 0, doc: "stride (default: the window size)" },
+      {
+        name: "padding",
+        type: { enum: ["auto", "same", "valid"], orInts: true },
+        default: "auto",
+        doc: "`auto` = (k-1)/2 per side; explicit padding must be smaller than k (ONNX)",
+      },
+      {
+        name: "ceil",
+        type: "bool",
+        default: false,
+        doc: "round output sizes up (PyTorch ceil_mode), without a last window that would start in the padding",
+      },
+    ],
+    infer: (ctx): InferResult | undefined => {
+      const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
+      if (!s) return undefined;
+      if (name === "avgpool" && ctx.args["k"] === 0)
+        return { shape: [s[0]!, s[1]!, ...s.slice(2).map(() => 1)], attrs: { global: true } };
+      const args = { ...ctx.args };
+      if (args["stride"] === 0) args["stride"] = args["k"]!;
+      const w = slideWindow({ ...ctx, args }, s, args["padding"]!, {
+        ceil: args["ceil"] as boolean,
+        padsIgnored: name === "maxpool",
+      });
+      if (!w) return undefined;
+      // `ceil` as the emitters need it: only where it still changes a size (see tightCeil).
+      return {
+        shape: [s[0]!, s[1]!, ...w.out],
+        attrs: { kernel: w.kernel, stride: w.stride, pads: w.pads, ceil: w.ceil, global: false },
+      };
+    },
+  })),
   {
     name: "gap",
     family: "pool",

@@ -22,11 +22,16 @@ export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | undefin
 }
 
 function elementwise(ctx: InferCtx): InferResult | undefined {
-  if (ctx.inputs.length < 2) return ctx.error("RN207", { op: ctx.op, expected: "at least 2 tensors", found: `${ctx.inputs.length}` });
+  if (ctx.inputs.length < 2)
+    return ctx.error("RN207", { op: ctx.op, expected: "at least 2 tensors", found: `${ctx.inputs.length}` });
   let acc: Dim[] = [...ctx.inputs[0]!];
   for (const s of ctx.inputs.slice(1)) {
     const b = broadcast(acc, s);
-    if (!b) return ctx.error("RN202", { op: ctx.op, detail: `shapes ${shapeStr(acc)} and ${shapeStr(s)} do not match and do not broadcast` });
+    if (!b)
+      return ctx.error("RN202", {
+        op: ctx.op,
+        detail: `shapes ${shapeStr(acc)} and ${shapeStr(s)} do not match and do not broadcast`,
+      });
     acc = b;
   }
   return { shape: acc };
@@ -62,10 +67,18 @@ export const shapeOps: OpDef[] = [
       const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
       if (holes === 1) {
         const rest = dimDivExact(total, known);
-        if (rest === undefined) return ctx.error("RN205", { what: "reshape", detail: `${dimStr(total)} elements per sample do not divide by ${known}` });
+        if (rest === undefined)
+          return ctx.error("RN205", {
+            what: "reshape",
+            detail: `${dimStr(total)} elements per sample do not divide by ${known}`,
+          });
         return { shape: [s[0]!, ...dims.map((d) => (d === -1 ? rest : d))] };
       }
-      if (!dimEq(total, known)) return ctx.error("RN205", { what: "reshape", detail: `${dimStr(total)} elements per sample cannot become ${known}` });
+      if (!dimEq(total, known))
+        return ctx.error("RN205", {
+          what: "reshape",
+          detail: `${dimStr(total)} elements per sample cannot become ${known}`,
+        });
       return { shape: [s[0]!, ...dims] };
     },
   },
@@ -80,7 +93,11 @@ export const shapeOps: OpDef[] = [
       const p = ctx.args["perm"];
       const perm = typeof p === "number" ? [p] : (p as number[]);
       const sorted = [...perm].sort((a, b) => a - b);
-      if (perm.length !== s.length || sorted.some((v, i) => v !== i)) return ctx.error("RN119", { what: "transpose perm", value: `a permutation of 0..${s.length - 1}, found [${perm.join(", ")}]` });
+      if (perm.length !== s.length || sorted.some((v, i) => v !== i))
+        return ctx.error("RN119", {
+          what: "transpose perm",
+          value: `a permutation of 0..${s.length - 1}, found [${perm.join(", ")}]`,
+        });
       return { shape: perm.map((i) => s[i]!), attrs: { perm } };
     },
   },
@@ -113,12 +130,30 @@ export const shapeOps: OpDef[] = [
       const r = ctx.args["r"] as number;
       if (r < 1) return ctx.error("RN204", { what: "pixel_shuffle r", found: String(r) });
       const c = dimDivExact(s[1]!, r * r);
-      if (c === undefined) return ctx.error("RN205", { what: "pixel_shuffle", detail: `${dimStr(s[1]!)} channels do not divide by r*r = ${r * r}` });
+      if (c === undefined)
+        return ctx.error("RN205", {
+          what: "pixel_shuffle",
+          detail: `${dimStr(s[1]!)} channels do not divide by r*r = ${r * r}`,
+        });
       return { shape: [s[0]!, c, dimMul(s[2]!, r), dimMul(s[3]!, r)] };
     },
   },
-  { name: "add", family: "merge", summary: "element-wise sum (broadcasting)", arity: "many", args: [], infer: elementwise },
-  { name: "mul", family: "merge", summary: "element-wise product (broadcasting); squeeze-excitation gates", arity: "many", args: [], infer: elementwise },
+  {
+    name: "add",
+    family: "merge",
+    summary: "element-wise sum (broadcasting)",
+    arity: "many",
+    args: [],
+    infer: elementwise,
+  },
+  {
+    name: "mul",
+    family: "merge",
+    summary: "element-wise product (broadcasting); squeeze-excitation gates",
+    arity: "many",
+    args: [],
+    infer: elementwise,
+  },
   {
     name: "concat",
     family: "merge",
@@ -133,7 +168,10 @@ export const shapeOps: OpDef[] = [
       let total: Dim = 0;
       for (const s of ctx.inputs) {
         if (s.length !== rank || s.some((d, i) => i !== axis && !dimEq(d, first[i]!)))
-          return ctx.error("RN202", { op: "concat", detail: `shapes ${shapeStr(first)} and ${shapeStr(s)} differ outside axis ${axis}` });
+          return ctx.error("RN202", {
+            op: "concat",
+            detail: `shapes ${shapeStr(first)} and ${shapeStr(s)} differ outside axis ${axis}`,
+          });
         total = dimAdd(total, s[axis]!);
       }
       const shape = [...first];
