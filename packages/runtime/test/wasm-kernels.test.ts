@@ -56,18 +56,14 @@ function kernelResults(c: ConvCase, dilatedTruth: boolean): Record<string, Float
       ddw = tf.stridedSlice(gBig!, [0, 0, 0, 0], big.shape, [dil, dil, 1, 1]);
     } else {
       const attrs = { strides: c.stride, pad, dilations: [dil, dil] };
-      ddx = tf
-        .engine()
-        .runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dyd, filter: f }, {
-          ...attrs,
-          inputShape: x.shape,
-        } as never) as tf.Tensor;
-      ddw = tf
-        .engine()
-        .runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dyd }, {
-          ...attrs,
-          filterShape: f.shape,
-        } as never) as tf.Tensor;
+      ddx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dyd, filter: f }, {
+        ...attrs,
+        inputShape: x.shape,
+      } as never) as tf.Tensor;
+      ddw = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dyd }, {
+        ...attrs,
+        filterShape: f.shape,
+      } as never) as tf.Tensor;
     }
     const h2 = c.h - (c.h % 2);
     const w2 = c.w - (c.w % 2);
