@@ -1,8 +1,10 @@
 // Language semantics: pipelines, repetition, loops, conditionals, named dataflow, residual
 // units and their shortcuts and modifiers, symbolic shapes, naming.
 import { describe, expect, it } from "vitest";
+import { nodeHost } from "../src/cli/host.js";
 import { dimStr } from "../src/ir/dims.js";
-import { checkSource, codes, graphOf } from "./helpers.js";
+import { check } from "../src/compiler.js";
+import { checkSource, codes, graphOf, repoRoot } from "./helpers.js";
 
 const shapes = (src: string) => graphOf(src).outputs.map((o) => `[${o.shape.map(dimStr).join(", ")}]`);
 
@@ -218,5 +220,20 @@ describe("pre-activation blocks", () => {
 describe("limits keep absurd programs fast", () => {
   it("a 10^9 repeat is RN401, not a hang", () => {
     expect(codes(`model M { input x: f32[N, 4]; relu * 1000000000 }`)).toEqual(["RN401"]);
+  });
+});
+
+describe("the parse cache `lint` shares across roots", () => {
+  it("parses std/ once for several roots, and gives the same diagnostics and graphs as without it", () => {
+    const host = nodeHost(repoRoot);
+    const roots = ["examples/resnet18.resnet", "examples/resnet50.resnet", "test/bad/residual-add-mismatch.resnet"];
+    const parseCache = new Map();
+    const shared = roots.map((r) => check([r], host, { parseCache }));
+    const alone = roots.map((r) => check([r], host));
+    expect([...parseCache.keys()].filter((k) => k.startsWith("std/"))).toEqual(["std/resnet.resnet"]);
+    expect(shared.map((r) => r.diagnostics)).toEqual(alone.map((r) => r.diagnostics));
+    expect(shared.map((r) => r.graphs.map((g) => [g.name, g.nodes.length, g.params]))).toEqual(
+      alone.map((r) => r.graphs.map((g) => [g.name, g.nodes.length, g.params])),
+    );
   });
 });

@@ -130,7 +130,10 @@ function checkEach(
 ): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
   const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
   // Each file on its own: a compiler bug on one becomes its RN007 and the others still report.
-  const results = files.map((f) => checkIsolated(f, host, model === undefined ? {} : { model }));
+  const parseCache = new Map();
+  const results = files.map((f) =>
+    checkIsolated(f, host, model === undefined ? { parseCache } : { model, parseCache }),
+  );
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];
