@@ -278,10 +278,12 @@ const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => r.map((v, i) => (i <= 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
 
 console.log(
-  `check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} untimed + >=${opts.runs} timed runs per case (>=${MIN_TIMED_MS} ms of them), median reported`,
+  `check() scaling: node ${process.version}, >=${opts.warmup} warm-up rounds (>=${WARM_MS} ms) + ${SETTLE_RUNS} ` +
+    `untimed + >=${opts.runs} timed runs per case (>=${MIN_TIMED_MS} ms of them), median reported`,
 );
 console.log(
-  "depth = weighted layers (ResNet: the number in its name; ResMLP: 2 dense per block + 2); gc ms = median GC pause time inside one run",
+  "depth = weighted layers (ResNet: the number in its name; ResMLP: 2 dense per block + 2); gc ms = median GC " +
+    "pause time inside one run",
 );
 console.log("");
 console.log(line(rows[0]));
@@ -293,7 +295,8 @@ console.log(
 );
 console.log(
   `  ResNet-1202 / ResNet-110: depth x${fmt(resnet.depthRatio, 2)}, time x${fmt(resnet.raw, 2)} raw, ` +
-    `x${fmt(resnet.per10x, 2)} per 10x depth (k = ${fmt(resnet.exponent, 2)}; from minimums x${fmt(resnet.per10xMin, 2)})`,
+    `x${fmt(resnet.per10x, 2)} per 10x depth (k = ${fmt(resnet.exponent, 2)}; from minimums ` +
+    `x${fmt(resnet.per10xMin, 2)})`,
 );
 console.log(
   `  ResMLP 10,000 / 1,000:    depth x${fmt(mlp.depthRatio, 2)}, time x${fmt(mlp.raw, 2)} raw, ` +
@@ -307,14 +310,16 @@ console.log("   which weighs most on ResNet-110; the MLP pair has almost none, s
 console.log("");
 const verdict = (ok) => (ok ? "PASS" : "FAIL");
 console.log(
-  `${verdict(targets.resnet1202_under_300ms)}  ResNet-1202 checked in under ${LIMIT_MS} ms (median ${fmt(byKey.resnet1202.median)} ms)`,
+  `${verdict(targets.resnet1202_under_300ms)}  ResNet-1202 checked in under ${LIMIT_MS} ms ` +
+    `(median ${fmt(byKey.resnet1202.median)} ms)`,
 );
 console.log(
   `${verdict(targets.linear_within_12x)}  10x the depth costs at most ${LIMIT_RATIO}x the time ` +
     `(ResNet x${fmt(resnet.per10x, 2)}, ResMLP x${fmt(mlp.per10x, 2)})`,
 );
 console.log(
-  `${verdict(targets.dedupe_linear_within_12x)}  name de-duplication: 10x the clashing names costs at most ${LIMIT_RATIO}x the time (x${fmt(dedupe.per10x, 2)})`,
+  `${verdict(targets.dedupe_linear_within_12x)}  name de-duplication: 10x the clashing names costs at ` +
+    `most ${LIMIT_RATIO}x the time (x${fmt(dedupe.per10x, 2)})`,
 );
 console.log("(benchmarks report, they do not gate: exit status is 0 whatever the targets say)");
 

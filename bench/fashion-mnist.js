@@ -92,7 +92,8 @@ if ((await main(probeArgs, { ...io, out: () => {} })) !== 0) process.exit(1);
 const probe = JSON.parse(readFileSync(join(probeDir, "metrics.json"), "utf8"));
 const probeRate = probe.epochs[0].samplesPerSec;
 console.log(
-  `probe: ${probeRate.toFixed(1)} samples/s (${((Date.now() - t0) / 1000).toFixed(0)} s including the test-set evaluation)`,
+  `probe: ${probeRate.toFixed(1)} samples/s (${((Date.now() - t0) / 1000).toFixed(0)} s including the ` +
+    `test-set evaluation)`,
 );
 
 // Budget: leave ~15% of the time for per-epoch evaluation on 10,000 test images.
@@ -104,7 +105,9 @@ const trainSeconds = (left - 15 * roughEpochs - 20) * 0.97;
 const steps = Math.max(1, Math.floor((trainSeconds * probeRate) / batch));
 const epochs = Math.ceil(steps / stepsPerEpoch);
 console.log(
-  `plan: ${steps} steps of batch ${batch} (${(steps / stepsPerEpoch).toFixed(2)} epochs), ${values.optimizer} lr ${values.lr}, cosine schedule ending at the last step${values.augment ? ", pad-and-crop + flip" : ", no augmentation"}`,
+  `plan: ${steps} steps of batch ${batch} (${(steps / stepsPerEpoch).toFixed(2)} epochs), ${values.optimizer} ` +
+    `lr ${values.lr}, cosine schedule ending at the last ` +
+    `step${values.augment ? ", pad-and-crop + flip" : ", no augmentation"}`,
 );
 const runDir = join(work, "run");
 const started = Date.now();
@@ -140,12 +143,14 @@ const trained = m.epochs.reduce((s, e) => s + e.samplesPerSec * e.seconds, 0);
 const rate = trained / m.epochs.reduce((s, e) => s + e.seconds, 0);
 console.log("");
 console.log(
-  `backend ${m.backend}; ${m.epochs.length} epoch(s) in ${(seconds / 60).toFixed(1)} min; ${Math.round(trained)} samples trained`,
+  `backend ${m.backend}; ${m.epochs.length} epoch(s) in ${(seconds / 60).toFixed(1)} min; ${Math.round(trained)} ` +
+    `samples trained`,
 );
 console.log(`test accuracy ${(last.testAccuracy * 100).toFixed(2)}%   ${rate.toFixed(1)} samples/s`);
 const total = (Date.now() - t0) / 60000;
 console.log(
-  `${last.testAccuracy >= 0.9 && total <= minutes ? "PASS" : "FAIL"}  >= 90% test accuracy within ${minutes} minutes, probe included (${total.toFixed(1)} min)`,
+  `${last.testAccuracy >= 0.9 && total <= minutes ? "PASS" : "FAIL"}  >= 90% test accuracy within ${minutes} ` +
+    `minutes, probe included (${total.toFixed(1)} min)`,
 );
 console.log(
   JSON.stringify({

@@ -69,7 +69,8 @@ for (const a of process.argv.slice(2)) {
   else if (m) opts[m[1]] = Math.max(m[1] === "ort-warmup" ? 0 : 1, Number.parseInt(m[2], 10) || 0);
   else {
     console.error(
-      `onnx-export: unknown argument ${a} (expected --runs=N, --torch-runs=N, --ort-runs=N, --ort-warmup=N, --threads=N, --python=PATH, --no-torch)`,
+      `onnx-export: unknown argument ${a} (expected --runs=N, --torch-runs=N, --ort-runs=N, --ort-warmup=N, ` +
+        `--threads=N, --python=PATH, --no-torch)`,
     );
     process.exit(2);
   }
@@ -210,7 +211,9 @@ else {
   );
   if (probe.error) torchSkip = `cannot run ${opts.python}: ${probe.error.message}`;
   else if (probe.status !== 0)
-    torchSkip = `torch/torchvision not importable under ${opts.python}: ${probe.stderr.trim().split("\n").pop() || `exit ${probe.status}`}`;
+    torchSkip =
+      `torch/torchvision not importable ` +
+      `under ${opts.python}: ${probe.stderr.trim().split("\n").pop() || `exit ${probe.status}`}`;
 }
 if (torchSkip) console.log(`  skipped: ${torchSkip}`);
 else {
@@ -244,7 +247,8 @@ else {
   console.log(`  torch ${warm.torch}, torchvision ${warm.torchvision}`);
   console.log(`  end to end (fresh python3 process)  median ${ms(torch.e2e)}  (${spread(e2e)}; n=${e2e.length})`);
   console.log(
-    `    of which: import torch+torchvision ${ms(torch.import)}, build resnet50 ${ms(torch.build)}, export call ${ms(torch.exportCall)}`,
+    `    of which: import torch+torchvision ${ms(torch.import)}, build resnet50 ${ms(torch.build)}, export ` +
+      `call ${ms(torch.exportCall)}`,
   );
   console.log(`  export call alone                   median ${ms(torch.exportCall)}  (${spread(call)})`);
   console.log(
@@ -275,7 +279,8 @@ for (const [name, p] of Object.entries(paths)) {
     .map(([k, v]) => `${v} ${k}`)
     .join(", ");
   console.log(
-    `  ${name.padEnd(13)} ${String(model.graph.node.length).padStart(3)} nodes, ${String(model.graph.initializer.length).padStart(3)} initializers: ${list}`,
+    `  ${name.padEnd(13)} ${String(model.graph.node.length).padStart(3)} ` +
+      `nodes, ${String(model.graph.initializer.length).padStart(3)} initializers: ${list}`,
   );
 }
 
@@ -317,7 +322,8 @@ else {
     ).version;
   } catch {}
   console.log(
-    `  onnxruntime-node ${ortVersion ?? "?"}; session options (identical for every model): ${JSON.stringify(sessionOptions)}`,
+    `  onnxruntime-node ${ortVersion ?? "?"}; session options (identical for every ` +
+      `model): ${JSON.stringify(sessionOptions)}`,
   );
   const names = Object.keys(paths).filter((k) => k !== "torch" || torch);
   // What ORT actually runs: each model once more (untimed, same options) with the optimised graph
@@ -352,7 +358,8 @@ else {
       .map(([o, c]) => `${c} ${o}`)
       .join(", ");
     console.log(
-      `  after ORT's optimiser, ${k.padEnd(13)} ${optimized[k].nodes} nodes: ${list}${same === null ? "" : same ? "  (identical to torch's)" : "  (DIFFERS from torch's)"}`,
+      `  after ORT's optimiser, ${k.padEnd(13)} ${optimized[k].nodes} ` +
+        `nodes: ${list}${same === null ? "" : same ? "  (identical to torch's)" : "  (DIFFERS from torch's)"}`,
     );
   }
   const sessions = {};
@@ -409,7 +416,8 @@ else {
     }
     const outShapes = timed.map((k) => `${k} [${outs[k].dims}]`).join(", ");
     console.log(
-      `  batch ${B}: output shapes ${outShapes}; ours vs ours_fold_bn max |diff| ${maxDiff.toExponential(2)} (max |output| ${maxAbs.toExponential(2)})`,
+      `  batch ${B}: output shapes ${outShapes}; ours vs ours_fold_bn max |diff| ${maxDiff.toExponential(2)} (max ` +
+        `|output| ${maxAbs.toExponential(2)})`,
     );
     for (const k of timed) {
       ortMs[k][`b${B}`] = median(times[k]);
@@ -475,7 +483,8 @@ for (const [label, ok, detail] of rows) console.log(`  ${verdict(ok)}  ${label.p
 console.log(`  (ratio <= 1.000 counts as "no slower"; no noise allowance. Timings are wall-clock and load-dependent.)`);
 if (ortRatioAA.b1 !== null)
   console.log(
-    `  noise floor: A/A control (torch's file in a second session / torch) ${fx(ortRatioAA.b1, 3)} at batch 1, ${fx(ortRatioAA.b8, 3)} at batch 8`,
+    `  noise floor: A/A control (torch's file in a second session / torch) ${fx(ortRatioAA.b1, 3)} at batch ` +
+      `1, ${fx(ortRatioAA.b8, 3)} at batch 8`,
   );
 if (torchSkip) console.log(`  torch targets n/a: ${torchSkip}`);
 if (ortSkip) console.log(`  ORT targets n/a: ${ortSkip}`);

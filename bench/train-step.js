@@ -244,7 +244,8 @@ const chosen = (opt.models ?? (opt.variants ? Object.keys(EXTRA).join(",") : "ha
 for (const m of chosen)
   if (!(m in EXTRA)) {
     console.error(
-      `train-step: unknown model ${m} in --models (emitted and hand always run; extras: ${Object.keys(EXTRA).join(", ")})`,
+      `train-step: unknown model ${m} in --models (emitted and hand always run; ` +
+        `extras: ${Object.keys(EXTRA).join(", ")})`,
     );
     process.exit(2);
   }
@@ -305,12 +306,14 @@ const batches = Array.from({ length: warmup + steps }, (_, i) => ({
 }));
 
 console.log(
-  `train-step: CIFAR ResNet-20, ${size}x${size}x3 input, batch ${batch}, SGD momentum 0.9 (lr ${lr}), softmax cross-entropy`,
+  `train-step: CIFAR ResNet-20, ${size}x${size}x3 input, batch ${batch}, SGD momentum 0.9 (lr ${lr}), softmax ` +
+    `cross-entropy`,
 );
 console.log(`backend: ${backendName}; tfjs ${tf.version.tfjs}; node ${process.version}`);
 for (const [name, m] of Object.entries(models))
   console.log(
-    `  ${name.padEnd(order0.length > 2 ? 13 : 8)} ${learnable(m.model).toLocaleString("en-US")} learnable parameters, ${m.model.layers.length} layers: ${layerTypes(m.model)}`,
+    `  ${name.padEnd(order0.length > 2 ? 13 : 8)} ${learnable(m.model).toLocaleString("en-US")} learnable ` +
+      `parameters, ${m.model.layers.length} layers: ${layerTypes(m.model)}`,
   );
 const expected = size === 32 ? 269722 : null;
 for (const [name, m] of Object.entries(models))
@@ -385,15 +388,18 @@ console.log("");
 console.log(`ms per step (median of ${steps}):  emitted ${ms.emitted.toFixed(1)}   hand ${ms.hand.toFixed(1)}`);
 console.log(`images/s:                     emitted ${ips.emitted.toFixed(2)}   hand ${ips.hand.toFixed(2)}`);
 console.log(
-  `ratio emitted/hand: ${ratio.toFixed(3)} (median of the per-step ratios: ${pairedRatio.toFixed(3)}; of the fastest steps: ${minRatio.toFixed(3)})`,
+  `ratio emitted/hand: ${ratio.toFixed(3)} (median of the per-step ratios: ${pairedRatio.toFixed(3)}; of the ` +
+    `fastest steps: ${minRatio.toFixed(3)})`,
 );
 if (control)
   console.log(
-    `A/A control hand_again/hand: ${control.ratio.toFixed(3)} (per-step: ${control.paired.toFixed(3)}): the spread between two identical models right now`,
+    `A/A control hand_again/hand: ${control.ratio.toFixed(3)} (per-step: ${control.paired.toFixed(3)}): the ` +
+      `spread between two identical models right now`,
   );
 console.log(`${pass ? "PASS" : "FAIL"}  emitted/hand <= ${TARGET} (${ratio.toFixed(3)})`);
 console.log(
-  `losses (should be finite and similar): emitted ${models.emitted.losses.map((l) => l.toFixed(3)).join(" ")}; hand ${models.hand.losses.map((l) => l.toFixed(3)).join(" ")}`,
+  `losses (should be finite and similar): emitted ${models.emitted.losses.map((l) => l.toFixed(3)).join(" ")}; ` +
+    `hand ${models.hand.losses.map((l) => l.toFixed(3)).join(" ")}`,
 );
 const variantMs = {};
 if (Object.keys(variants).length) {
@@ -401,7 +407,9 @@ if (Object.keys(variants).length) {
   for (const k of Object.keys(variants)) {
     variantMs[k] = median(models[k].ms);
     console.log(
-      `  ${k.padEnd(13)} ${variantMs[k].toFixed(1).padStart(8)} ms   ${(variantMs[k] / ms.hand).toFixed(3)}   ${paired(k, "hand").toFixed(3)}   ${paired("emitted", k).toFixed(3)}`,
+      `  ${k.padEnd(13)} ${variantMs[k].toFixed(1).padStart(8)} ` +
+        `ms   ${(variantMs[k] / ms.hand).toFixed(3)}   ${paired(k, "hand").toFixed(3)}   ` +
+        `${paired("emitted", k).toFixed(3)}`,
     );
   }
 }
@@ -440,7 +448,10 @@ if (opt.profile) {
   );
   const total = (m) => [...m.values()].reduce((s, e) => s + e.ms, 0);
   console.log(
-    `\nprofile: per step (mean of ${steps}), per kernel; emitted ${(wall.emitted / steps).toFixed(0)} ms wall, ${(total(per.emitted) / steps).toFixed(0)} ms in ${calls.emitted / steps} kernel calls; hand ${(wall.hand / steps).toFixed(0)} ms wall, ${(total(per.hand) / steps).toFixed(0)} ms in ${calls.hand / steps} kernel calls`,
+    `\nprofile: per step (mean of ${steps}), per kernel; emitted ${(wall.emitted / steps).toFixed(0)} ms ` +
+      `wall, ${(total(per.emitted) / steps).toFixed(0)} ms in ${calls.emitted / steps} kernel calls; ` +
+      `hand ${(wall.hand / steps).toFixed(0)} ms wall, ${(total(per.hand) / steps).toFixed(0)} ms ` +
+      `in ${calls.hand / steps} kernel calls`,
   );
   console.log(`  ${"kernel".padEnd(24)} ${"emitted".padStart(16)} ${"hand".padStart(16)} ${"difference".padStart(11)}`);
   for (const k of names) {
@@ -540,21 +551,26 @@ if (!opt["no-backends"] && size === 32) {
     if (typeof r.imagesPerSec === "number") imagesPerSec[name] = +r.imagesPerSec.toFixed(3);
     const spread =
       r.msFastest !== undefined && r.steps > 1
-        ? `; steps ${r.msFastest.toFixed(0)}-${r.msSlowest.toFixed(0)} ms, ${((r.batch * 1000) / r.msFastest).toFixed(0)} images/s at the fastest`
+        ? `; steps ${r.msFastest.toFixed(0)}-${r.msSlowest.toFixed(0)} ` +
+          `ms, ${((r.batch * 1000) / r.msFastest).toFixed(0)} images/s at the fastest`
         : "";
     const how = r.error
       ? `unavailable: ${r.error}`
-      : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, median ${r.msPerStep.toFixed(0)} ms per step${r.threads ? `, ${r.threads} thread${r.threads > 1 ? "s" : ""}` : ""}${spread})`;
+      : `${r.imagesPerSec.toFixed(2)} images/s (batch ${r.batch}, median ${r.msPerStep.toFixed(0)} ms per ` +
+        `step${r.threads ? `, ${r.threads} thread${r.threads > 1 ? "s" : ""}` : ""}${spread})`;
     console.log(`  ${name.padEnd(13)} ${how}   [${((performance.now() - t0) / 1000).toFixed(0)} s]`);
   }
   const ratio = (a, b) => (imagesPerSec[a] && imagesPerSec[b] ? imagesPerSec[a] / imagesPerSec[b] : null);
   const show = (x) => (x === null ? "n/a" : `${x.toFixed(1)}x`);
   console.log(
-    `  wasm / stock tfjs cpu: ${show(ratio("wasm", "tfjs-cpu"))} (target >= 200x); cpu / stock: ${show(ratio("cpu", "tfjs-cpu"))}; torch / wasm: ${show(ratio("torch", "wasm"))}; torch-1thread / wasm: ${show(ratio("torch-1thread", "wasm"))}`,
+    `  wasm / stock tfjs cpu: ${show(ratio("wasm", "tfjs-cpu"))} (target >= 200x); cpu / ` +
+      `stock: ${show(ratio("cpu", "tfjs-cpu"))}; torch / wasm: ${show(ratio("torch", "wasm"))}; torch-1thread / ` +
+      `wasm: ${show(ratio("torch-1thread", "wasm"))}`,
   );
   const w = imagesPerSec.wasm;
   console.log(
-    `${w !== null && w >= 100 ? "PASS" : "FAIL"}  wasm + resnetc's kernels >= 100 images/s (${w === null ? "n/a" : w.toFixed(1)})`,
+    `${w !== null && w >= 100 ? "PASS" : "FAIL"}  wasm + resnetc's kernels >= 100 images/s ` +
+      `(${w === null ? "n/a" : w.toFixed(1)})`,
   );
   const r200 = ratio("wasm", "tfjs-cpu");
   console.log(`${r200 !== null && r200 >= 200 ? "PASS" : "FAIL"}  wasm >= 200x stock tfjs cpu (${show(r200)})`);

@@ -139,7 +139,8 @@ function deadOutcome(index, dead) {
 function header(f, seed, count) {
   const lines = [
     `fuzz: ${f.kind}: ${f.failure.message}`,
-    `found by: npm run fuzz -- --seed ${seed} --case ${f.index} (${f.origin}; ${f.applied.join(", ")})${f.minimised ? "; minimised" : ""}`,
+    `found by: npm run fuzz -- --seed ${seed} --case ${f.index} ` +
+      `(${f.origin}; ${f.applied.join(", ")})${f.minimised ? "; minimised" : ""}`,
     `cases with this failure in the run: ${count}`,
     `origin: ${f.origin}`,
   ];
@@ -200,7 +201,8 @@ async function main() {
       : undefined;
     if (tsError) Object.assign(r, { outcome: "tsTypeError", failure: { kind: "tsTypeError", message: tsError } });
     process.stdout.write(
-      `${c.files.get(c.root)}\n---\n${c.origin}; ${c.applied.join(", ")}\n${r.outcome}${r.failure ? `: ${r.failure.message}` : ""} (${r.seconds.toFixed(3)} s)\n`,
+      `${c.files.get(c.root)}\n---\n${c.origin}; ${c.applied.join(", ")}\n${r.outcome}` +
+        `${r.failure ? `: ${r.failure.message}` : ""} (${r.seconds.toFixed(3)} s)\n`,
     );
     await pool.close();
     process.exitCode = r.failure ? 1 : 0;
@@ -304,7 +306,8 @@ async function main() {
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const out = [
-    `fuzz: ${o.runs} cases, seed ${o.seed}, ${summary.generated} generated, ${o.runs - summary.generated} mutated; ${seconds.toFixed(1)} s on ${summary.jobs} workers (${summary.casesPerSecond} cases/s)`,
+    `fuzz: ${o.runs} cases, seed ${o.seed}, ${summary.generated} generated, ${o.runs - summary.generated} ` +
+      `mutated; ${seconds.toFixed(1)} s on ${summary.jobs} workers (${summary.casesPerSecond} cases/s)`,
     ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
   ];
   if (bySignature.size) {

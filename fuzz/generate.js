@@ -143,7 +143,10 @@ export function generate(r) {
             ceil ? Math.ceil((h + 2 * p - k) / stride) + 1 : Math.floor((h + 2 * p - k) / stride) + 1,
           ),
         ];
-        return `${op}(k=${k}${s ? `, stride=${s}` : ""}${pad !== undefined ? `, padding=${pad}` : ""}${ceil ? ", ceil=true" : ""})`;
+        return (
+          `${op}(k=${k}${s ? `, stride=${s}` : ""}${pad !== undefined ? `, padding=${pad}` : ""}` +
+          `${ceil ? ", ceil=true" : ""})`
+        );
       }
       case "shape":
         return r.weighted([
@@ -230,7 +233,8 @@ export function generate(r) {
         const body = pipeline(r.int(1, 2));
         const merged = shape.join() === before.join();
         const op = r.pick(["+", "*"]);
-        const line = `let a${lines.length} = identity\n  ${body}${merged || r.chance(0.2) ? ` ${op} a${lines.length}` : ""}`;
+        const line =
+          `let a${lines.length} = ` + `identity\n  ${body}${merged || r.chance(0.2) ? ` ${op} a${lines.length}` : ""}`;
         return line;
       }
       case "block": {
@@ -240,7 +244,8 @@ export function generate(r) {
         const after = shape;
         // The block's first conv width becomes a parameter, used once.
         blocks.push(
-          `block ${name}(c: int = ${bodyStart[0]}, sc: shortcut = auto) {\n  ${r.chance(0.5) ? `residual { ${body} } shortcut sc` : body}\n}`,
+          `block ${name}(c: int = ${bodyStart[0]}, sc: shortcut = auto) ` +
+            `{\n  ${r.chance(0.5) ? `residual { ${body} } shortcut sc` : body}\n}`,
         );
         shape = after;
         return r.chance(0.5) ? name : `${name}(sc=${r.pick(["auto", "pad", "project", "none"])})`;
@@ -252,8 +257,11 @@ export function generate(r) {
         return `${r.pick(["relu", "bn", "(bn relu)", "identity", "scale(0.5)", "gate"])} * ${r.pick([0, 1, 2, 3, 10])}`;
       case "expect":
         return `expect [N, ${shape.map((d) => (r.chance(0.15) ? "_" : d)).join(", ")}]`;
-      case "for":
-        return `for i in 1..${r.int(0, 3)} { ${r.pick(["relu", "bn relu", "gate", `residual { ${spatial() ? `conv(${shape[0]}, k=1)` : `dense(${shape[0]})`} }`])} }`;
+      case "for": {
+        const times = r.int(0, 3);
+        const unit = spatial() ? `conv(${shape[0]}, k=1)` : `dense(${shape[0]})`;
+        return `for i in 1..${times} { ${r.pick(["relu", "bn relu", "gate", `residual { ${unit} }`])} }`;
+      }
     }
     return "relu";
   };

@@ -101,8 +101,23 @@ const NEST_DEPTHS = [2, 5, 20, 60, 120, 150, 400, 1500, 10000];
 
 /** Tokens that keep the text exactly: joining them gives the input back. */
 export function tokenize(text) {
-  const re =
-    /(#[^\n]*)|(\n)|([ \t\r\f\u00a0\ufeff]+)|("[^"\n]*"?)|(\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\.\.|\/\/|==|!=|<=|>=)|([\s\S])/g;
+  // One group per kind, in the order of `kinds`; joined with | into one alternation.
+  const re = new RegExp(
+    [
+      /(#[^\n]*)/,
+      /(\n)/,
+      /([ \t\r\f\u00a0\ufeff]+)/,
+      /("[^"\n]*"?)/,
+      /(\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)/,
+      /(\d+)/,
+      /([A-Za-z_][A-Za-z0-9_]*)/,
+      /(\.\.|\/\/|==|!=|<=|>=)/,
+      /([\s\S])/,
+    ]
+      .map((part) => part.source)
+      .join("|"),
+    "g",
+  );
   const kinds = ["comment", "newline", "space", "string", "float", "int", "name", "op", "punct"];
   const out = [];
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -341,8 +356,21 @@ const mutations = {
       [4, () => `${randomCall(r)} ${randomCall(r)}`],
       [
         2,
-        () =>
-          `residual(${r.pick(["", "merge=concat", "scale=0.1", "gate=0", "layerscale=1e-5", "drop_path=0.2", "merge=mul", "merge=and"])}) { ${randomCall(r)} } shortcut ${r.pick(["auto", "identity", "pad", "project", "avgproject", "none", "{ bn }"])}`,
+        () => {
+          const args = r.pick([
+            "",
+            "merge=concat",
+            "scale=0.1",
+            "gate=0",
+            "layerscale=1e-5",
+            "drop_path=0.2",
+            "merge=mul",
+            "merge=and",
+          ]);
+          const body = randomCall(r);
+          const shortcut = r.pick(["auto", "identity", "pad", "project", "avgproject", "none", "{ bn }"]);
+          return `residual(${args}) { ${body} } shortcut ${shortcut}`;
+        },
       ],
       [1, () => `let ${r.pick(["x", "h", "y", "image", "relu"])} = ${randomCall(r)}`],
       [1, () => `expect [${r.pick(["N, _, _, _", "N, 64, 7, 7", "_", "N, C", "N, C, H, W"])}]`],
@@ -350,7 +378,8 @@ const mutations = {
       [
         1,
         () =>
-          `input ${r.pick(["x", "image", "y"])}: f32[${r.pick(["N, 3, 8, 8", "N, 16", "N, 4, 8", "1, 1, 1, 1", "N, 0, 8, 8"])}]`,
+          `input ${r.pick(["x", "image", "y"])}: ` +
+          `f32[${r.pick(["N, 3, 8, 8", "N, 16", "N, 4, 8", "1, 1, 1, 1", "N, 0, 8, 8"])}]`,
       ],
     ])();
     lines.splice(at + r.int(0, 1), 0, indent + stmt);

@@ -314,7 +314,9 @@ async function runInOrt(g, bytes) {
       if (want.length !== got.dims.length || want.some((d, k) => d !== got.dims[k]))
         return failure(
           "shapeDisagreement",
-          `output \`${o.name}\` from ${node?.op}: resnetc [${o.shape.map((d) => (typeof d === "number" ? d : d.key)).join(", ")}] = [${want.join(", ")}], ONNX Runtime [${got.dims.join(", ")}]`,
+          `output \`${o.name}\` from ${node?.op}: resnetc ` +
+            `[${o.shape.map((d) => (typeof d === "number" ? d : d.key)).join(", ")}] = [${want.join(", ")}], ONNX ` +
+            `Runtime [${got.dims.join(", ")}]`,
           node?.op ?? "",
         );
     }

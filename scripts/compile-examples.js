@@ -44,7 +44,8 @@ for (const dir of readdirSync(join(root, "out")).sort()) {
     const finite = session.outputNames.every((o) => out[o].data.every(Number.isFinite));
     if (!finite) failed++;
     console.log(
-      `${basename(file, ".onnx").padEnd(25)} ${shapes.padEnd(13)} ${ms.toFixed(1).padStart(8)}${finite ? "" : "  NOT FINITE"}`,
+      `${basename(file, ".onnx").padEnd(25)} ${shapes.padEnd(13)} ${ms.toFixed(1).padStart(8)}` +
+        `${finite ? "" : "  NOT FINITE"}`,
     );
   }
 }

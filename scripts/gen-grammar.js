@@ -90,7 +90,8 @@ function diagramsHtml() {
     return text;
   };
   const from = (file) =>
-    `<!-- inlined from node_modules/chevrotain/diagrams/${file} (chevrotain ${version}; ${file.startsWith("vendor/") ? "CC0" : "Apache-2.0"}) -->`;
+    `<!-- inlined from node_modules/chevrotain/diagrams/${file} ` +
+    `(chevrotain ${version}; ${file.startsWith("vendor/") ? "CC0" : "Apache-2.0"}) -->`;
   let count = 0;
   // Function replacements: the inlined code contains `$` sequences that a string replacement would expand.
   let html = raw
@@ -110,7 +111,8 @@ function diagramsHtml() {
     /<(script|link)\b[^>]*\b(src|href)\s*=/i.test(html)
   )
     throw new Error(
-      `createSyntaxDiagramsCode() of chevrotain ${version} emits a page this script does not know how to inline; update scripts/gen-grammar.js`,
+      `createSyntaxDiagramsCode() of chevrotain ${version} emits a page this script does not know how to inline; ` +
+        `update scripts/gen-grammar.js`,
     );
   html = html.replace(title, `${title}\n<title>resnetc grammar: railroad diagrams</title>`);
   const banner = [
@@ -185,7 +187,8 @@ function opsMarkdown() {
   ];
   for (const op of ops)
     L.push(
-      `| [\`${op.name}\`](#${op.name}) | ${cell((op.aliases ?? []).map((a) => `\`${a}\``).join(", "))} | ${op.family} | ${cell(op.summary)} |`,
+      `| [\`${op.name}\`](#${op.name}) | ${cell((op.aliases ?? []).map((a) => `\`${a}\``).join(", "))} ` +
+        `| ${op.family} | ${cell(op.summary)} |`,
     );
   L.push("");
   for (const op of ops) {
@@ -289,7 +292,8 @@ function read(path) {
 const readme = readmeProblems();
 if (readme.problems.length > 0) {
   console.error(
-    `${readme.problems.join("\n")}\nupdate grammar/README.md (an example may name the diagnostics it expects: \`# error RN113\`), or fix the compiler`,
+    `${readme.problems.join("\n")}\nupdate grammar/README.md (an example may name the diagnostics it expects: \`# ` +
+      `error RN113\`), or fix the compiler`,
   );
   process.exitCode = 1;
 } else console.log(`grammar/README.md: its ${readme.count} examples and its EBNF agree with the compiler`);
@@ -298,7 +302,8 @@ if (check) {
   const stale = outputs.filter(([path, text]) => read(path) !== text).map(([path]) => relative(root, path));
   if (stale.length > 0) {
     console.error(
-      `out of date: ${stale.join(", ")}\nthe parser or the op registry changed since they were generated: run \`npm run docs\` and commit the result`,
+      `out of date: ${stale.join(", ")}\nthe parser or the op registry changed since they were generated: run ` +
+        `\`npm run docs\` and commit the result`,
     );
     process.exit(1);
   }

@@ -134,7 +134,8 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
       } else if (typeof target !== "string") {
         const hint =
           target.refused === "RN005"
-            ? 'imports resolve inside the project (the nearest folder with package.json, .git or resnetc.config.json, or --root DIR) and the standard library ("std/NAME.resnet")'
+            ? "imports resolve inside the project (the nearest folder with package.json, .git or " +
+              'resnetc.config.json, or --root DIR) and the standard library ("std/NAME.resnet")'
             : "import .resnet source files only";
         diagnostics.push(diag(target.refused, imp.span, { path: imp.path, reason: target.reason }, { hint }));
         syntaxErrors = true;

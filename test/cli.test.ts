@@ -72,7 +72,9 @@ describe("lint", () => {
     const r = runCli(["lint", "--format", "github", "test/bad/residual-add-mismatch.resnet"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
-      "::error file=test/bad/residual-add-mismatch.resnet,line=14,col=3,endLine=14,endColumn=23,title=resnetc RN201::RN201 residual add: branch gives [N, 128, 28, 28], shortcut gives [N, 64, 56, 56]%0Ahint: use `shortcut project` (1x1 conv, stride 2) or `shortcut pad`",
+      "::error file=test/bad/residual-add-mismatch.resnet,line=14,col=3,endLine=14,endColumn=23,title=resnetc " +
+        "RN201::RN201 residual add: branch gives [N, 128, 28, 28], shortcut gives [N, 64, 56, 56]%0Ahint: use " +
+        "`shortcut project` (1x1 conv, stride 2) or `shortcut pad`",
     );
   });
   it("--format sarif writes SARIF 2.1.0 with rules and regions", () => {

@@ -76,7 +76,9 @@ const PAYLOADS = [
 describe("strings in .resnet files", () => {
   it("cannot close the block's doc comment or any literal: `train --help` runs no injected code", async () => {
     const calls = PAYLOADS.map((p) => `  B(tag="${p}")`).join("\n");
-    const src = `block B(tag: str = "x") {\n  relu\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls}\n  flatten dense(2)\n}\n`;
+    const src =
+      `block B(tag: str = "x") {\n  relu\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls}\n  flatten ` +
+      `dense(2)\n}\n`;
     const dir = await compileTs("strings", "m.resnet", src);
     const model = readFileSync(join(dir, "model.ts"), "utf8");
     // The payload survives as text in the comment, escaped; the code still type-checks.

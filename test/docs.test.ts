@@ -90,11 +90,15 @@ describe("docs", () => {
     ).not.toThrow();
   });
 
-  it("grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree with the compiler", () => {
-    expect(() =>
-      execFileSync(process.execPath, ["scripts/gen-grammar.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
-    ).not.toThrow();
-  });
+  it(
+    "grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree " +
+      "with the compiler",
+    () => {
+      expect(() =>
+        execFileSync(process.execPath, ["scripts/gen-grammar.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
+      ).not.toThrow();
+    },
+  );
 
   it("every diagnostic code is produced by a program in test/bad or a producer case", async () => {
     const produced = new Set<string>();
@@ -115,7 +119,8 @@ describe("docs", () => {
     const missing = Object.keys(messages).filter((c) => !produced.has(c));
     expect(
       missing,
-      "codes no case produces: add a program to test/bad (npm run golden, then review its .expected), or an entry to a test file's exported diagnosticProducers",
+      "codes no case produces: add a program to test/bad (npm run golden, then review its .expected), or an entry " +
+        "to a test file's exported diagnosticProducers",
     ).toEqual([]);
   });
 });

@@ -42,7 +42,8 @@ describe("crashes the fuzzer found, kept in test/fuzz-regressions", () => {
   for (const k of kept) {
     const run = k.expectFail ? it.fails : it;
     run(
-      `${k.file}: no internal error, ONNX Runtime agrees${k.expectFail ? ` (expected to fail until ${k.expectFail})` : ""}`,
+      `${k.file}: no internal error, ONNX Runtime ` +
+        `agrees${k.expectFail ? ` (expected to fail ` + `until ${k.expectFail})` : ""}`,
       async () => {
         // The kept program takes its original's place, so relative imports resolve as they did.
         const root = k.origin === "generated" ? "gen/case.resnet" : k.origin;

@@ -16,7 +16,10 @@ describe("expectGolden", () => {
     vi.stubEnv("UPDATE_GOLDEN", "");
     const golden = join(work, "missing.txt");
     expect(() => expectGolden("output\n", golden)).toThrow(
-      /golden file .*missing\.txt is missing: run `UPDATE_GOLDEN=1 npx vitest run test\/helpers\.test\.ts` to write it, then review it/,
+      new RegExp(
+        /golden file .*missing\.txt is missing: /.source +
+          /run `UPDATE_GOLDEN=1 npx vitest run test\/helpers\.test\.ts` to write it, then review it/.source,
+      ),
     );
     expect(existsSync(golden)).toBe(false);
   });

@@ -84,7 +84,8 @@ export function expectGolden(actual: string, path: string): void {
   const rerun = `UPDATE_GOLDEN=1 npx vitest run ${testPath ? relative(repoRoot, testPath) : ""}`.trimEnd();
   if (!existsSync(file))
     throw new Error(
-      `golden file ${shown} is missing: run \`${rerun}\` to write it, then review it (git status, git diff) before committing it`,
+      `golden file ${shown} is missing: run \`${rerun}\` to write it, then review it (git status, git diff) ` +
+        `before committing it`,
     );
   expect(
     actual,
@@ -124,7 +125,8 @@ export function itPassesOnnxChecker(title: string, paths: () => string[], timeou
       const files = paths();
       expect(files.length).toBeGreaterThan(0);
       const script =
-        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), " +
+        "full_check=True)\nprint('ok', len(sys.argv) - 1)";
       expect(execFileSync("/usr/bin/python3", ["-c", script, ...files], { encoding: "utf8" }).trim()).toBe(
         `ok ${files.length}`,
       );

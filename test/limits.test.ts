@@ -25,8 +25,9 @@ function located(source: string): string[] {
   });
 }
 
-/** RN405 needs a program too long for a readable test/bad case; RN406 and RN007 come from the TypeScript emitter and the per-file isolation: no .resnet in
- * test/bad gives them, so test/docs.test.ts runs these. */
+/** RN405 needs a program too long for a readable test/bad case; RN406 and RN007 come from the
+ * TypeScript emitter and the per-file isolation: no .resnet in test/bad gives them, so
+ * test/docs.test.ts runs these. */
 export const diagnosticProducers: DiagnosticProducers = {
   "RN405 a 1,500-term sum": () =>
     checkSource(model(`  let y = x\n  y = ${Array(1500).fill("x").join(" + ")}\n  output y`)).diagnostics.map(
@@ -48,15 +49,18 @@ describe("finding 4: nesting is a located limit, not a stack overflow", () => {
   const cases: [string, string, string][] = [
     ["140 nested `(`", model(`  ${"(".repeat(140)}relu${")".repeat(140)}`), `RN404@3:${2 + n}`], // the n-th `(`
     ["150 nested `[`", model(`  dense(${"[".repeat(150)}1${"]".repeat(150)})`), `RN404@3:${7 + n}`], // the (n-1)-th `[`
-    ["400 nested stages", model(`${"stage s {\n".repeat(400)}relu\n${"}\n".repeat(400)}`), `RN404@${2 + n}:9`], // the n-th
+    // the n-th
+    ["400 nested stages", model(`${"stage s {\n".repeat(400)}relu\n${"}\n".repeat(400)}`), `RN404@${2 + n}:9`],
     [
       "400 nested residual units",
       model(`${"residual {\n".repeat(400)}relu\n${"}\n".repeat(400)}`),
       `RN404@${2 + n}:10`,
     ],
     ["10,000 unary minus", model(`  dense(${"-".repeat(10000)}8)`), `RN404@3:${7 + n}`], // the (n-1)-th `-`
-    ["10,000 `not`", model(`  dense(8 when ${"not ".repeat(10000)}true else 4)`), `RN404@3:${16 + 4 * (n - 3)}`], // the (n-2)-th `not`
-    ["2,000 chained `when`", model(`  dense(${"1 when false else ".repeat(2000)}8)`), `RN404@3:${11 + 18 * (n - 2)}`], // the (n-1)-th `when`
+    // the (n-2)-th `not`
+    ["10,000 `not`", model(`  dense(8 when ${"not ".repeat(10000)}true else 4)`), `RN404@3:${16 + 4 * (n - 3)}`],
+    // the (n-1)-th `when`
+    ["2,000 chained `when`", model(`  dense(${"1 when false else ".repeat(2000)}8)`), `RN404@3:${11 + 18 * (n - 2)}`],
     [
       "1,000 `else if`",
       model(`  if false { relu }${" else if false { relu }".repeat(1000)}`),
@@ -158,7 +162,8 @@ describe("finding 4: one bad file never stops lint", () => {
       [
         "RN007",
         "x.resnet",
-        "resnetc could not finish checking x.resnet (Error: boom): this is a bug in resnetc, please report it with this file",
+        "resnetc could not finish checking x.resnet (Error: boom): this is a bug in resnetc, please report it " +
+          "with this file",
       ],
     ]);
   });
@@ -189,7 +194,8 @@ describe("finding 6: cost amplification", () => {
     expect(total.map((d) => d.code)).toEqual(["RN401"]);
     expect(total[0]!.message).toMatch(
       new RegExp(
-        `^total length of the layer names 16,77\\d,\\d{3} \\(at this layer\\) exceeds the limit of ${LIMITS.layerNameChars.toLocaleString("en-US")}$`,
+        `^total length of the layer names 16,77\\d,\\d{3} \\(at this layer\\) exceeds the limit of ` +
+          `${LIMITS.layerNameChars.toLocaleString("en-US")}$`,
       ),
     );
   });
@@ -200,7 +206,8 @@ describe("finding 6: cost amplification", () => {
   });
 
   it("`(relu * 100000) * 4` (400,000 layers: 4.4 GB of heap in the TS emitter before) is RN402 at check", () => {
-    expect(located(model("  (relu * 100000) * 4"))).toEqual(["RN402@3:11"]); // the inner count: one repetition is already over
+    // the inner count: one repetition is already over
+    expect(located(model("  (relu * 100000) * 4"))).toEqual(["RN402@3:11"]);
   });
 
   it("RN406 is located at the layer whose line passes the limit", () => {

@@ -122,7 +122,8 @@ const CASES: Case[] = [
   one(
     "SEW merges",
     "N, 4, 5, 5",
-    "residual(merge=and) { relu } shortcut identity\nresidual(merge=iand) { sigmoid } shortcut identity\nresidual(merge=mul) { tanh } shortcut identity",
+    "residual(merge=and) { relu } shortcut identity\nresidual(merge=iand) { sigmoid } shortcut " +
+      "identity\nresidual(merge=mul) { tanh } shortcut identity",
   ),
 ];
 

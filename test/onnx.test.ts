@@ -85,7 +85,8 @@ describe("onnx.checker", () => {
     "check_model(full_check=True) passes for every example",
     () => {
       const script =
-        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+        "import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), " +
+        "full_check=True)\nprint('ok', len(sys.argv) - 1)";
       const out = execFileSync("/usr/bin/python3", ["-c", script, ...written], { encoding: "utf8" });
       expect(out.trim()).toBe(`ok ${graphs.length}`);
     },
@@ -297,7 +298,11 @@ describe("resnetc compile", () => {
     expect(r.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(["Plain20.onnx", "Plain56.onnx"]);
     expect(r.stdout).toMatch(
-      /^node cifarresnet1\.layer1\.0\.conv1: \[N, 16, 32, 32\] = Conv\(cifarresnet1\.relu1, cifarresnet1\.layer1\.0\.conv1\.weight\)/m,
+      new RegExp(
+        /^node cifarresnet1\.layer1\.0\.conv1: \[N, 16, 32, 32\] = /.source +
+          /Conv\(cifarresnet1\.relu1, cifarresnet1\.layer1\.0\.conv1\.weight\)/.source,
+        "m",
+      ),
     );
   });
   it("usage errors: no --target, a bad --opset value", () => {

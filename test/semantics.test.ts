@@ -141,7 +141,8 @@ describe("residual units", () => {
       `model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`,
     ).params;
     const g = graphOf(
-      `model M { input x: f32[N, 16, 8, 8]; residual(scale=0.1, gate=0, layerscale=1e-5, drop_path=0.1) { conv(16, k=3) bn } shortcut identity }`,
+      `model M { input x: f32[N, 16, 8, 8]; residual(scale=0.1, gate=0, layerscale=1e-5, drop_path=0.1) { ` +
+        `conv(16, k=3) bn } shortcut identity }`,
     );
     expect(g.params).toBe(base + 1 + 16);
     expect(g.nodes.map((n) => n.op)).toEqual([

@@ -134,19 +134,22 @@ describe("what tfjs cannot express yet", () => {
     expect(existsSync(join(work, "grouped", "model.ts"))).toBe(false);
   });
 
-  it("softmax over W of an NCHW tensor is RN503 (tfjs would normalise over channels); over channels it compiles", async () => {
-    const src = join(work, "softmax.resnet");
-    for (const [axis, ok] of [
-      ["3", false],
-      ["-1", false],
-      ["1", true],
-    ] as const) {
-      writeFileSync(src, `model S {\n  input x: f32[N, 3, 4, 5]\n  softmax(axis=${axis})\n}\n`);
-      const r = await runCliAsync(["compile", src, "--target", "ts", "-o", join(work, `softmax${axis}`)]);
-      expect(r.code, r.stderr).toBe(ok ? 0 : 1);
-      if (!ok) expect(r.stderr).toMatch(/error RN503 softmax over axis 3 \(tfjs: the channel axis only\)/);
-    }
-  });
+  it(
+    "softmax over W of an NCHW tensor is RN503 (tfjs would normalise over channels); over " + "channels it compiles",
+    async () => {
+      const src = join(work, "softmax.resnet");
+      for (const [axis, ok] of [
+        ["3", false],
+        ["-1", false],
+        ["1", true],
+      ] as const) {
+        writeFileSync(src, `model S {\n  input x: f32[N, 3, 4, 5]\n  softmax(axis=${axis})\n}\n`);
+        const r = await runCliAsync(["compile", src, "--target", "ts", "-o", join(work, `softmax${axis}`)]);
+        expect(r.code, r.stderr).toBe(ok ? 0 : 1);
+        if (!ok) expect(r.stderr).toMatch(/error RN503 softmax over axis 3 \(tfjs: the channel axis only\)/);
+      }
+    },
+  );
 });
 
 describe("small models build and train", () => {
@@ -277,66 +280,71 @@ describe("parity: tfjs and ONNX Runtime compute the same function", () => {
 });
 
 describe("parity on the example itself", () => {
-  it("CIFAR ResNet-20 from examples/cifar-resnet.resnet at 32x32: one SGD step, then ONNX Runtime equals tfjs within 1e-4", async () => {
-    const dir = join(work, "parity-ResNet20");
-    expect(
-      (
-        await runCliAsync([
-          "compile",
-          "examples/cifar-resnet.resnet",
-          "--target",
-          "ts",
-          "--model",
-          "ResNet20",
-          "-o",
-          dir,
-        ])
-      ).code,
-    ).toBe(0);
-    const mod = await import(join(dir, "model.ts"));
-    const { runTraining, loadCheckpoint } = await import("@resnetc/runtime");
-    const sink = Object.assign(new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() }), {
-      isTTY: false,
-    });
-    const run = join(dir, "run");
-    // One step at batch 2: the pure-JS cpu backend's convolution gradients take seconds here.
-    expect(
-      await runTraining({
-        name: "ResNet20",
-        buildModel: mod.buildModel,
-        inputs: mod.INPUTS,
-        params: mod.PARAMS,
-        classes: mod.CLASSES,
-        argv: ["--steps", "1", "--batch", "2", "--synthetic", "2", "--out", run],
-        out: sink,
-      }),
-    ).toBe(0);
-    const model = mod.buildModel() as tf.LayersModel;
-    expect(loadCheckpoint(run, model, mod.PARAMS)).toBeUndefined();
-    const x = random(2 * 3 * 32 * 32, 9);
-    const tfOut = predictNchw(model, x, [2, 3, 32, 32]);
-    const onnxPath = join(dir, "model.onnx");
-    expect(
-      (
-        await runCliAsync([
-          "compile",
-          "examples/cifar-resnet.resnet",
-          "--target",
-          "onnx",
-          "--model",
-          "ResNet20",
-          "--weights",
-          run,
-          "-o",
-          onnxPath,
-        ])
-      ).code,
-    ).toBe(0);
-    const session = await ort.InferenceSession.create(onnxPath);
-    const ortOut = (await session.run({ image: new ort.Tensor("float32", x, [2, 3, 32, 32]) }))["output"]!
-      .data as Float32Array;
-    let maxDiff = 0;
-    for (let i = 0; i < tfOut.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ortOut[i]! - tfOut[i]!));
-    expect(maxDiff).toBeLessThanOrEqual(1e-4);
-  }, 300_000);
+  it(
+    "CIFAR ResNet-20 from examples/cifar-resnet.resnet at 32x32: one SGD step, then ONNX Runtime equals " +
+      "tfjs within 1e-4",
+    async () => {
+      const dir = join(work, "parity-ResNet20");
+      expect(
+        (
+          await runCliAsync([
+            "compile",
+            "examples/cifar-resnet.resnet",
+            "--target",
+            "ts",
+            "--model",
+            "ResNet20",
+            "-o",
+            dir,
+          ])
+        ).code,
+      ).toBe(0);
+      const mod = await import(join(dir, "model.ts"));
+      const { runTraining, loadCheckpoint } = await import("@resnetc/runtime");
+      const sink = Object.assign(new (await import("node:stream")).Writable({ write: (_c, _e, cb) => cb() }), {
+        isTTY: false,
+      });
+      const run = join(dir, "run");
+      // One step at batch 2: the pure-JS cpu backend's convolution gradients take seconds here.
+      expect(
+        await runTraining({
+          name: "ResNet20",
+          buildModel: mod.buildModel,
+          inputs: mod.INPUTS,
+          params: mod.PARAMS,
+          classes: mod.CLASSES,
+          argv: ["--steps", "1", "--batch", "2", "--synthetic", "2", "--out", run],
+          out: sink,
+        }),
+      ).toBe(0);
+      const model = mod.buildModel() as tf.LayersModel;
+      expect(loadCheckpoint(run, model, mod.PARAMS)).toBeUndefined();
+      const x = random(2 * 3 * 32 * 32, 9);
+      const tfOut = predictNchw(model, x, [2, 3, 32, 32]);
+      const onnxPath = join(dir, "model.onnx");
+      expect(
+        (
+          await runCliAsync([
+            "compile",
+            "examples/cifar-resnet.resnet",
+            "--target",
+            "onnx",
+            "--model",
+            "ResNet20",
+            "--weights",
+            run,
+            "-o",
+            onnxPath,
+          ])
+        ).code,
+      ).toBe(0);
+      const session = await ort.InferenceSession.create(onnxPath);
+      const ortOut = (await session.run({ image: new ort.Tensor("float32", x, [2, 3, 32, 32]) }))["output"]!
+        .data as Float32Array;
+      let maxDiff = 0;
+      for (let i = 0; i < tfOut.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ortOut[i]! - tfOut[i]!));
+      expect(maxDiff).toBeLessThanOrEqual(1e-4);
+    },
+    300_000,
+  );
 });

@@ -64,14 +64,17 @@ Checks every .resnet file given, and every one under the folders given, each on 
   --format github    GitHub Actions annotations (::error file=...,line=...,col=...::message)
   --format sarif     SARIF 2.1.0, for code-scanning upload
   --deny-warnings    exit 1 when there are warnings`,
-  compile: `usage: resnetc compile <file> --target onnx [--model NAME] [-o OUT] [--opset 17] [--seed N]
+  compile:
+    `usage: resnetc compile <file> --target onnx [--model NAME] [-o OUT] [--opset 17] [--seed N]
                        [--fold-bn] [--weights DIR] [--text]
 
 Checks the file, then writes each model (or the one named) as ONNX. With one model, OUT is the
 file to write (default: NAME.onnx); with several, or when OUT is a folder or ends in "/", OUT
-is a folder (default: .) that receives NAME.onnx for each. Files are written atomically: a failed compile leaves no partial file.
+is a folder (default: .) that receives NAME.onnx for each. Files are written atomically: a failed compile leaves ` +
+    `no partial file.
 
-  --opset N        ONNX opset, ${OPSET_MIN} to ${OPSET_MAX} (default ${OPSET_DEFAULT}, the highest Debian's onnx 1.12 checker knows)
+  --opset N        ONNX opset, ${OPSET_MIN} to ${OPSET_MAX} (default ${OPSET_DEFAULT}, the highest Debian's onnx ` +
+    `1.12 checker knows)
   --seed N         seed of the declared initialisation (default 0); the same seed gives the same bytes
   --fold-bn        fold each BatchNormalization into the convolution before it
   --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
@@ -268,7 +271,8 @@ async function loadRuntime(command: string): Promise<RuntimeApi> {
 class RuntimeMissing extends Error {
   constructor(command: string) {
     super(
-      `\`resnetc ${command}\` needs the training runtime: npm install @resnetc/runtime (from the resnetc repository: npm install ./packages/runtime, or its packed tarball)`,
+      `\`resnetc ${command}\` needs the training runtime: npm install @resnetc/runtime (from the resnetc ` +
+        `repository: npm install ./packages/runtime, or its packed tarball)`,
     );
   }
 }
@@ -358,7 +362,8 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
   if (values.target !== "onnx" && values.target !== "ts")
     throw new UsageError(
-      `compile: --target must be onnx or ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
+      `compile: --target must be onnx or ` +
+        `ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
     );
   const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
   const seed = intOption(values.seed, "seed", 0);
@@ -419,7 +424,8 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
     writeFileAtomic(target, r.bytes);
     if (values.text) io.out(modelText(r.model!));
     io.out(
-      `${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`,
+      `${displayPath(io.cwd, target)}: ${g.name}, ${g.params.toLocaleString("en-US")} parameters, ` +
+        `opset ${opset}, ${r.bytes.length.toLocaleString("en-US")} bytes`,
     );
   }
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
@@ -476,7 +482,8 @@ function handleError(e: unknown, io: Io): number {
   }
   // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.
   io.err(
-    `resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`,
+    `resnetc: internal error: ${(e as Error).message}\nplease report this with the input that caused ` +
+      `it${process.env["RESNETC_DEBUG"] ? `\n${(e as Error).stack}` : " (RESNETC_DEBUG=1 shows the stack)"}`,
   );
   return EXIT_USAGE;
 }

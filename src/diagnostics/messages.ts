@@ -49,7 +49,8 @@ export const messages = {
     "error",
     "checking a file stopped on a bug in resnetc (the other files are still checked)",
     (a) =>
-      `resnetc could not finish checking ${a.path} (${a.reason}): this is a bug in resnetc, please report it with this file`,
+      `resnetc could not finish checking ${a.path} (${a.reason}): this is a bug in resnetc, please report it ` +
+      `with this file`,
   ),
 
   // RN1xx: syntax
@@ -117,7 +118,8 @@ export const messages = {
     "error",
     "no tensor flows into an operation",
     (a) =>
-      `\`${a.name}\` has no input: a model with several inputs must name the one it uses (e.g. \`let y = x ${a.name}\`)`,
+      `\`${a.name}\` has no input: a model with several inputs must name the one it uses (e.g. \`let y = ` +
+      `x ${a.name}\`)`,
   ),
   RN121: def<{ name: string }>(
     "error",

@@ -75,7 +75,11 @@ export function renderGithub(d: Diagnostic, sources: Sources): string {
     s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
   const msg = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
   const body = `${d.code} ${d.message}${d.hint ? `\nhint: ${d.hint}` : ""}`;
-  return `::${d.severity} file=${prop(d.span.file)},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=${prop(`resnetc ${d.code}`)}::${msg(body)}`;
+  return (
+    `::${d.severity} ` +
+    `file=${prop(d.span.file)},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=` +
+    `${prop(`resnetc ${d.code}`)}::${msg(body)}`
+  );
 }
 
 export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version: string): string {

@@ -144,7 +144,9 @@ function shortcut(
       "RN209",
       s.headSpan,
       {
-        detail: `no stride maps the input's spatial size ${shapeStr(X.slice(2))} onto the branch's ${shapeStr(B.slice(2))}`,
+        detail:
+          `no stride maps the input's spatial size ${shapeStr(X.slice(2))} onto the ` +
+          `branch's ${shapeStr(B.slice(2))}`,
       },
       "strided branches must use the stride once, with `auto` padding",
     );

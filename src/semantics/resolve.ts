@@ -168,7 +168,8 @@ export function resolve(program: Program): ResolveResult {
               out.push(diag("RN125", s.nameSpan, { what: "only a name declared with `let` can be assigned to" }));
             else if (!b || b.kind !== "let") {
               out.push(diag("RN123", s.nameSpan, { name: s.name }));
-              if (!b) scope.names.set(s.name, { kind: "let", span: s.nameSpan, used: true }); // no cascade of "unknown name"
+              // No cascade of "unknown name".
+              if (!b) scope.names.set(s.name, { kind: "let", span: s.nameSpan, used: true });
             }
             return;
           }

@@ -91,10 +91,15 @@ export function parseManifest(json: string, file = "weights.json"): Manifest | s
     const dims = d as number[];
     const bytes = dims.reduce((a, b) => a * b, 1) * 4;
     if (bytes > BIN_LIMIT)
-      return `${at}.dims (${t.name}) ${shown(dims)} make ${formatBytes(bytes)}, more than the ${formatBytes(BIN_LIMIT)} a checkpoint can hold`;
+      return (
+        `${at}.dims (${t.name}) ${shown(dims)} make ${formatBytes(bytes)}, more than ` +
+        `the ${formatBytes(BIN_LIMIT)} a checkpoint can hold`
+      );
     if (t.dtype !== "float32") return `${at}.dtype (${t.name}) is ${shown(t.dtype)}; only "float32" is supported`;
     if (!Number.isSafeInteger(t.offset) || (t.offset as number) < 0 || (t.offset as number) > BIN_LIMIT)
-      return `${at}.offset (${t.name}) must be a whole number of bytes from 0 to ${BIN_LIMIT}, found ${shown(t.offset)}`;
+      return (
+        `${at}.offset (${t.name}) must be a whole number of bytes from 0 to ${BIN_LIMIT}, ` + `found ${shown(t.offset)}`
+      );
     tensors.push({ name: t.name, dims, dtype: "float32", offset: t.offset as number });
   }
   // Two tensors on the same bytes (every offset 0, say) would load, and silently alias.
@@ -105,7 +110,10 @@ export function parseManifest(json: string, file = "weights.json"): Manifest | s
   for (let k = 1; k < spans.length; k++) {
     const [a, b] = [spans[k - 1]!, spans[k]!];
     if (b.start < a.end)
-      return `${file}: tensors[${b.i}] (${tensors[b.i]!.name}) at offset ${b.start} overlaps tensors[${a.i}] (${tensors[a.i]!.name}), bytes ${a.start}..${a.end}`;
+      return (
+        `${file}: tensors[${b.i}] (${tensors[b.i]!.name}) at offset ${b.start} overlaps tensors[${a.i}] ` +
+        `(${tensors[a.i]!.name}), bytes ${a.start}..${a.end}`
+      );
   }
   const byteLength = spans.reduce((e, s) => Math.max(e, s.end), 0);
   return { format: CHECKPOINT_FORMAT, ...(typeof m.model === "string" ? { model: m.model } : {}), tensors, byteLength };
@@ -114,7 +122,12 @@ export function parseManifest(json: string, file = "weights.json"): Manifest | s
 /** The tensors of a checked manifest, from its binary: each within it, each value finite. */
 export function decodeTensors(m: Manifest, bin: Uint8Array, file = "weights.bin"): Map<string, Tensor> | string {
   if (bin.byteLength !== m.byteLength)
-    return `${file} has ${bin.byteLength} bytes, but its manifest's tensors ${bin.byteLength < m.byteLength ? "run to" : "end at"} byte ${m.byteLength}: ${bin.byteLength < m.byteLength ? "the file is truncated" : "the two files do not belong together"}`;
+    return (
+      `${file} has ${bin.byteLength} bytes, but its manifest's ` +
+      `tensors ${bin.byteLength < m.byteLength ? "run to" : "end at"} ` +
+      `byte ${m.byteLength}: ` +
+      `${bin.byteLength < m.byteLength ? "the file is truncated" : "the two files do not belong together"}`
+    );
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const out = new Map<string, Tensor>();
   for (const t of m.tensors) {
@@ -123,7 +136,10 @@ export function decodeTensors(m: Manifest, bin: Uint8Array, file = "weights.bin"
     for (let i = 0; i < n; i++) {
       const v = view.getFloat32(t.offset + i * 4, true);
       if (!Number.isFinite(v))
-        return `${file}: tensor ${t.name} holds ${v} at element ${i}: the checkpoint is corrupt (a diverged run is never saved)`;
+        return (
+          `${file}: tensor ${t.name} holds ${v} at element ${i}: the checkpoint is corrupt (a diverged run ` +
+          `is never saved)`
+        );
       data[i] = v;
     }
     out.set(t.name, { dims: t.dims, data });

@@ -107,7 +107,9 @@ export async function chooseBackend(
       if (adapter) choice.adapter = adapter;
       if (c.name === "cpu" || c.name === "wasm" || adapter?.software)
         choice.advice =
-          "for real training speed use a GPU: WebGPU on any GPU with a Vulkan, Metal or D3D12 driver (npm install webgpu @tensorflow/tfjs-backend-webgpu), or @tensorflow/tfjs-node-gpu (CUDA 11.2); `resnetc doctor` checks what this machine has";
+          "for real training speed use a GPU: WebGPU on any GPU with a Vulkan, Metal or D3D12 driver (npm install " +
+          "webgpu @tensorflow/tfjs-backend-webgpu), or @tensorflow/tfjs-node-gpu (CUDA 11.2); `resnetc doctor` " +
+          "checks what this machine has";
       return choice;
     } catch (e) {
       const why =

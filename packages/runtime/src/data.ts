@@ -130,7 +130,8 @@ async function readBytes(path: string, headBytes: number, sizeFor: (head: Buffer
       if (total > limit)
         fail(
           new DataError(
-            `${path} decompresses to more than the ${limit} bytes its header promises: the file is corrupt (or a decompression bomb); download it again`,
+            `${path} decompresses to more than the ${limit} bytes its header promises: the file is corrupt (or a ` +
+              `decompression bomb); download it again`,
           ),
         );
     });
@@ -158,7 +159,8 @@ function magicHint(magic: number, path: string): string {
   return "";
 }
 
-/** IDX headers: magic 0x00000803 = unsigned bytes, 3 dimensions (count, rows, columns); 0x00000801 = 1 dimension (count). */
+/** IDX headers: magic 0x00000803 = unsigned bytes, 3 dimensions (count, rows, columns);
+ * 0x00000801 = 1 dimension (count). */
 const IDX = {
   images: { magic: 0x803, header: 16, kind: "image" },
   labels: { magic: 0x801, header: 8, kind: "label" },
@@ -173,19 +175,23 @@ function idxHeader(
   const f = IDX[what];
   if (b.length < f.header)
     throw new DataError(
-      `${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is truncated or not an IDX file`,
+      `${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is ` +
+        `truncated or not an IDX file`,
     );
   const magic = b.readUInt32BE(0);
   if (magic !== f.magic)
     throw new DataError(
-      `${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, expected ${hex(f.magic)}${magicHint(magic, path)}`,
+      `${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, ` +
+        `expected ${hex(f.magic)}${magicHint(magic, path)}`,
     );
   const count = b.readUInt32BE(4);
   const [h, w] = what === "images" ? [b.readUInt32BE(8), b.readUInt32BE(12)] : [1, 1];
   const size = f.header + count * h * w;
   if (size > DATA_FILE_LIMIT)
     throw new DataError(
-      `${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} (${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: the file is corrupt`,
+      `${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} ` +
+        `(${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: ` +
+        `the file is corrupt`,
     );
   return { count, h, w, size };
 }
@@ -208,7 +214,8 @@ async function idxLabels(path: string): Promise<Uint8Array> {
   const { count } = idxHeader(b, path, "labels");
   if (b.length !== 8 + count)
     throw new DataError(
-      `${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is truncated or corrupt; download it again`,
+      `${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is ` +
+        `truncated or corrupt; download it again`,
     );
   return b.subarray(8);
 }
@@ -216,7 +223,8 @@ async function idxLabels(path: string): Promise<Uint8Array> {
 function checkedLabel(y: number, path: string, where: string): number {
   if (y >= CLASSES)
     throw new DataError(
-      `${path}: label ${y} at ${where} is out of range (expected 0..${CLASSES - 1}): the file is corrupt or not a 10-class set`,
+      `${path}: label ${y} at ${where} is out of range (expected 0..${CLASSES - 1}): the file is corrupt or not ` +
+        `a 10-class set`,
     );
   return y;
 }
@@ -238,10 +246,11 @@ async function idxSet(
       `${imagesFile} has ${im.count} images but ${labelsFile} has ${lb.length} labels: they must be the same set`,
     );
   // An empty set would train no step, or report a test accuracy of 0/0 = NaN at the end.
-  if (im.count === 0)
-    throw new DataError(
-      `${imagesFile} holds no images (its header says 0): ${role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on"}; download the file again`,
-    );
+  if (im.count === 0) {
+    const why =
+      role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on";
+    throw new DataError(`${imagesFile} holds no images (its header says 0): ${why}; download the file again`);
+  }
   const images = new Float32Array(im.pixels.length);
   toUnit(im.pixels, images);
   const labels = new Int32Array(lb.length);
@@ -258,7 +267,9 @@ function cifarSet(files: string[], name: string): Dataset {
     const b = readRaw(f);
     if (b.length === 0 || b.length % CIFAR_RECORD !== 0)
       throw new DataError(
-        `${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are not read; use cifar-10-binary.tar.gz)`,
+        `${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label ` +
+          `+ 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are ` +
+          `not read; use cifar-10-binary.tar.gz)`,
       );
     return { f, b };
   });
@@ -284,7 +295,8 @@ const IDX_NAMES = {
   testLabels: ["t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"],
 };
 const IDX_EXPECTED =
-  "IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz)";
+  "IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, " +
+  "each optionally .gz)";
 const CIFAR_EXPECTED = "CIFAR-10 binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)";
 
 function findFile(dir: string, names: string[]): string | undefined {
@@ -331,7 +343,8 @@ export async function loadDirectory(dir: string): Promise<Split> {
     const missing = idx.filter(([, f]) => !f).map(([, , n]) => `${n}[.gz]`);
     if (missing.length)
       throw new DataError(
-        `--data ${dir}: has IDX files but not ${missing.join(", ")}: all four of ${IDX_EXPECTED} are needed (t10k is the test set)`,
+        `--data ${dir}: has IDX files but not ${missing.join(", ")}: all four of ${IDX_EXPECTED} are needed (t10k ` +
+          `is the test set)`,
       );
     const [trainImages, trainLabels, testImages, testLabels] = idx.map(([, f]) => f!) as [
       string,
@@ -344,7 +357,8 @@ export async function loadDirectory(dir: string): Promise<Split> {
     const test = await idxSet(testImages, testLabels, `${kind} test set (${dir})`, "test");
     if (train.shape.join("x") !== test.shape.join("x"))
       throw new DataError(
-        `${trainImages} holds ${train.shape.slice(1).join("x")} images but ${testImages} holds ${test.shape.slice(1).join("x")} ones: the training and test sets must have one image size`,
+        `${trainImages} holds ${train.shape.slice(1).join("x")} images but ${testImages} ` +
+          `holds ${test.shape.slice(1).join("x")} ones: the training and test sets must have one image size`,
       );
     return { train, test };
   }
@@ -370,12 +384,15 @@ export async function loadDirectory(dir: string): Promise<Split> {
 export function checkCompatible(d: Dataset, input: [number, number, number], classes: number, inputName: string): void {
   if (d.shape.join("x") !== input.join("x"))
     throw new DataError(
-      `${d.name} images are ${d.shape.join("x")} (CxHxW) but the model's input \`${inputName}\` is ${input.join("x")}: ` +
-        `declare \`input ${inputName}: f32[N, ${d.shape.join(", ")}]\` in the model, or use data whose images are ${input.join("x")}`,
+      `${d.name} images are ${d.shape.join("x")} (CxHxW) but the model's input \`${inputName}\` ` +
+        `is ${input.join("x")}: ` +
+        `declare \`input ${inputName}: f32[N, ${d.shape.join(", ")}]\` in the model, or use data whose images ` +
+        `are ${input.join("x")}`,
     );
   if (d.classes > classes)
     throw new DataError(
-      `${d.name} has ${d.classes} classes but the model's output has ${classes}: end the model with ${d.classes} outputs (for example dense(${d.classes}))`,
+      `${d.name} has ${d.classes} classes but the model's output has ${classes}: end the model with ${d.classes} ` +
+        `outputs (for example dense(${d.classes}))`,
     );
 }
 

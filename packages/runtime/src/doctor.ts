@@ -106,7 +106,11 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
     try {
       const w = await probe.wasm();
       io.out(
-        `wasm: XNNPACK on ${w.threads} thread${w.threads === 1 ? "" : "s"}${w.threads === 1 ? " (RESNETC_WASM_THREADS=0, one core, or no SharedArrayBuffer)" : ""}; resnetc's SIMD kernels (Winograd convolutions, training gradients): ${w.simd ? "on" : "off (RESNETC_WASM_SIMD=0, or this engine has no WebAssembly SIMD)"}`,
+        `wasm: XNNPACK on ${w.threads} ` +
+          `thread${w.threads === 1 ? "" : "s"}` +
+          `${w.threads === 1 ? " (RESNETC_WASM_THREADS=0, one core, or no SharedArrayBuffer)" : ""}; resnetc's ` +
+          `SIMD kernels (Winograd convolutions, training gradients): ` +
+          `${w.simd ? "on" : "off (RESNETC_WASM_SIMD=0, or this engine has no WebAssembly SIMD)"}`,
       );
     } catch (e) {
       io.out(`wasm: loads but does not start: ${firstLine(e)}`);
@@ -116,7 +120,9 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   // WebGPU: the adapter, hardware or software, and its limits; or what is missing.
   if (webgpu?.ok)
     io.out(
-      `WebGPU adapter: ${adapterLine(webgpu.adapter)}; max storage binding ${(webgpu.adapter.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, workgroup storage ${(webgpu.adapter.limits.maxComputeWorkgroupStorageSize / 1024).toFixed(0)} KiB`,
+      `WebGPU adapter: ${adapterLine(webgpu.adapter)}; max storage ` +
+        `binding ${(webgpu.adapter.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, workgroup ` +
+        `storage ${(webgpu.adapter.limits.maxComputeWorkgroupStorageSize / 1024).toFixed(0)} KiB`,
     );
   else io.out(`WebGPU: ${webgpu ? webgpu.why : "@tensorflow/tfjs-backend-webgpu not installed"}`);
 
@@ -127,13 +133,16 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   const cudnn = libVersions(ld.stdout, "libcudnn");
   io.out(`GPU (for @tensorflow/tfjs-node-gpu, libtensorflow ${NEEDS.libtensorflow}):`);
   io.out(
-    `  GPU and driver: ${smi.code === 0 && smi.stdout.trim() ? smi.stdout.trim().split("\n").join("; ") : "not found (nvidia-smi)"}`,
+    `  GPU and driver: ` +
+      `${smi.code === 0 && smi.stdout.trim() ? smi.stdout.trim().split("\n").join("; ") : "not found (nvidia-smi)"}`,
   );
   io.out(
-    `  CUDA runtime:   needs ${NEEDS.cuda}, found ${cudart.length ? cudart.map((v) => `libcudart.so.${v}`).join(", ") : "none"}`,
+    `  CUDA runtime:   needs ${NEEDS.cuda}, ` +
+      `found ${cudart.length ? cudart.map((v) => `libcudart.so.${v}`).join(", ") : "none"}`,
   );
   io.out(
-    `  cuDNN:          needs ${NEEDS.cudnn}, found ${cudnn.length ? cudnn.map((v) => `libcudnn.so.${v}`).join(", ") : "none"}`,
+    `  cuDNN:          needs ${NEEDS.cudnn}, ` +
+      `found ${cudnn.length ? cudnn.map((v) => `libcudnn.so.${v}`).join(", ") : "none"}`,
   );
   const fixes: string[] = [];
   const gpu = byName("node-gpu");
@@ -141,11 +150,14 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
   if (!gpu.ok) {
     if (gpu.why === "not installed")
       fixes.push(
-        "for the GPU: `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow from storage.googleapis.com: that host must be reachable)",
+        "for the GPU: `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow from " +
+          "storage.googleapis.com: that host must be reachable)",
       );
     else
       fixes.push(
-        "tfjs-node-gpu is present without its native part: `npm rebuild @tensorflow/tfjs-node-gpu` where storage.googleapis.com is reachable (npm may also have skipped its install script: `npm install-scripts ls`)",
+        "tfjs-node-gpu is present without its native part: `npm rebuild @tensorflow/tfjs-node-gpu` where " +
+          "storage.googleapis.com is reachable (npm may also have skipped its install script: `npm " +
+          "install-scripts ls`)",
       );
   }
   if (smi.code !== 0)
@@ -154,16 +166,19 @@ export async function doctor(io: { out(s: string): void }, probe: Probe = realPr
     );
   if (!cudart.some((v) => v.startsWith("11")))
     fixes.push(
-      `install the CUDA ${NEEDS.cuda} runtime (libcudart.so.11.0) and put it on the linker path (ldconfig or LD_LIBRARY_PATH)`,
+      `install the CUDA ${NEEDS.cuda} runtime (libcudart.so.11.0) and put it on the linker path (ldconfig or ` +
+        `LD_LIBRARY_PATH)`,
     );
   if (!cudnn.some((v) => v.startsWith("8"))) fixes.push(`install cuDNN ${NEEDS.cudnn} for CUDA 11 (libcudnn.so.8)`);
   if (!webgpu?.ok || webgpu.adapter.software)
     fixes.push(
-      `for WebGPU (any GPU with a Vulkan, Metal or D3D12 driver): ${webgpu && !webgpu.ok && webgpu.hint ? webgpu.hint : "a GPU and its driver"}`,
+      `for WebGPU (any GPU with a Vulkan, Metal or D3D12 ` +
+        `driver): ${webgpu && !webgpu.ok && webgpu.hint ? webgpu.hint : "a GPU and its driver"}`,
     );
   if (!cpuNative.ok)
     fixes.push(
-      "without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains faster than the wasm and cpu backends (multi-threaded, oneDNN)",
+      "without a GPU, `npm install @tensorflow/tfjs-node` (libtensorflow on the CPU) trains faster than the wasm " +
+        "and cpu backends (multi-threaded, oneDNN)",
     );
   if (fixes.length) {
     io.out("to get a faster backend:");

@@ -2,8 +2,9 @@
 // in place of the stock ones: convolution gradients, element-wise ops with a broadcast vector,
 // per-channel sums and means, and Tile / Slice as block copies (copy-kernels.ts). The stock
 // Conv2DBackpropFilter reads every element through TensorBuffer.get in a loop nest whose
-// innermost index strides through memory; it takes ~90% of a training step. These loop over the same sums with the output channel
-// innermost, contiguous in x/dy/filter for NHWC, so each inner loop is a dense dot or axpy.
+// innermost index strides through memory; it takes ~90% of a training step. These loop over the
+// same sums with the output channel innermost, contiguous in x/dy/filter for NHWC, so each inner
+// loop is a dense dot or axpy.
 // Takes: nothing (it registers kernels). Gives: `registerFastCpuKernels()` and the kernel
 // functions (tests compare them with the originals). Must not: change results beyond float
 // rounding (the sums are the same sums in another order).

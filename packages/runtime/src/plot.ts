@@ -51,7 +51,8 @@ export function trainingCurveSvg(title: string, epochs: EpochMetrics[]): string 
   const x = xAxis(rows.map((r) => r.epoch));
   const half = WIDTH / 2;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+      `font-family="sans-serif" font-size="12">`,
     `<title>${esc(title)}</title>`,
     `<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${half}" y="28" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`,
@@ -126,7 +127,8 @@ function draw(s: Series, px: (v: number) => number, py: (v: number) => number, m
   for (const run of runs) {
     if (run.length > 1)
       out.push(
-        `<polyline points="${run.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}" fill="none" ${stroke} stroke-width="2"/>`,
+        `<polyline points="${run.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}" fill="none" ${stroke} ` +
+          `stroke-width="2"/>`,
       );
     if (marked || run.length === 1)
       for (const [a, b] of run) out.push(`<circle cx="${n(a)}" cy="${n(b)}" r="3" fill="${s.color}"/>`);
@@ -143,7 +145,8 @@ function legend(series: Series[], right: number, y: number): string[] {
     out.push(`<text x="${x}" y="${y + 4}">${esc(s.name)}</text>`);
     x -= 28;
     out.push(
-      `<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`,
+      `<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${s.color}" ` +
+        `stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`,
     );
     x -= 16;
   }
@@ -196,7 +199,8 @@ function n(v: number): string {
   return s === "-0.0" ? "0.0" : s;
 }
 
-/** "epoch 90: train loss 0.1234, acc 98.1% | test loss 0.3012, acc 92.4% (best 92.6% at epoch 87) | lr 0.1 to 0.0001 | 742 img/s | 1h02m" */
+/** "epoch 90: train loss 0.1234, acc 98.1% | test loss 0.3012, acc 92.4% (best 92.6% at epoch 87)
+ * | lr 0.1 to 0.0001 | 742 img/s | 1h02m" (one line) */
 function summary(rows: EpochMetrics[]): string {
   const last = rows[rows.length - 1];
   if (!last) return "no epochs";

@@ -39,7 +39,10 @@ export function formatProgress(s: ProgressState): string {
   const loss = `loss ${Number.isFinite(s.loss) ? s.loss.toFixed(4) : String(s.loss)}`;
   const acc = `acc ${Number.isFinite(s.accuracy) ? (s.accuracy * 100).toFixed(1) + "%" : "--"}`;
   const left = eta(s);
-  return `epoch ${s.epoch}/${s.epochs} [${bar}] ${pct} ${loss} ${acc} ${formatRate(s.samplesPerSec)} ETA ${formatDuration(left.sec)}${left.byClock ? " (--minutes)" : ""}`;
+  return (
+    `epoch ${s.epoch}/${s.epochs} [${bar}] ${pct} ${loss} ${acc} ${formatRate(s.samplesPerSec)} ` +
+    `ETA ${formatDuration(left.sec)}${left.byClock ? " (--minutes)" : ""}`
+  );
 }
 
 /** Seconds left for the run, and whether the --minutes budget is what ends it. */

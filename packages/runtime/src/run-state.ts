@@ -122,7 +122,10 @@ export async function restoreOptimizer(
   if (kind === "adam") for (const a of ADAM_POWERS) want.set(`adam/${a}`, { slot: a, dims: [] });
   for (const name of saved.keys())
     if (!want.has(name))
-      return `${file}: tensor ${name} is not ${kind} state of this model (was the run trained with another --optimizer or model?)`;
+      return (
+        `${file}: tensor ${name} is not ${kind} state of this model (was the run trained with another ` +
+        `--optimizer or model?)`
+      );
   for (const [name, w] of want) {
     const t = saved.get(name);
     if (!t) return `${file}: no tensor ${name}; the ${kind} state is incomplete`;
@@ -193,7 +196,8 @@ function fields(file: string) {
     const v = o[k];
     return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
       ? v
-      : `${file}: "${at}${k}" must be a finite number${min > -Infinity ? ` from ${min}${max < Infinity ? ` to ${max}` : ""}` : ""}, found ${shown(v)}`;
+      : `${file}: "${at}${k}" must be a finite ` +
+          `number${min > -Infinity ? ` from ${min}${max < Infinity ? ` to ${max}` : ""}` : ""}, found ${shown(v)}`;
   };
   return { whole, finite };
 }
@@ -253,7 +257,10 @@ export function readTrainState(dir: string): Checked<TrainState> {
   }
   if (!isObject(s)) return `${file}: expected an object, found ${shown(s)}`;
   if (s.format !== STATE_FORMAT)
-    return `${file}: "format" is ${shown(s.format)}, expected "${STATE_FORMAT}" (a state written by an older resnetc cannot continue mid-epoch: start the run afresh)`;
+    return (
+      `${file}: "format" is ${shown(s.format)}, expected "${STATE_FORMAT}" (a state written by an older ` +
+      `resnetc cannot continue mid-epoch: start the run afresh)`
+    );
   if (typeof s.model !== "string") return `${file}: "model" must be a string, found ${shown(s.model)}`;
   if (s.optimizer !== "sgd" && s.optimizer !== "adam")
     return `${file}: "optimizer" must be "sgd" or "adam", found ${shown(s.optimizer)}`;

@@ -59,7 +59,8 @@ export interface TrainingSpec {
   out?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-export const TRAIN_HELP = `options:
+export const TRAIN_HELP =
+  `options:
   --data synthetic|DIR   training data: synthetic (default), or a folder of IDX files
                          (MNIST / Fashion-MNIST) or CIFAR-10 binary batches
   --epochs N             epochs (default 10)
@@ -68,7 +69,8 @@ export const TRAIN_HELP = `options:
   --eval N               evaluate on the first N held-out samples only (default: all)
   --batch N              batch size (default 32)
   --lr X                 base learning rate (default 0.1 for SGD, 0.001 for Adam)
-  --schedule S           constant | step:E1,E2[:gamma] | cosine[:min] (default step at 50% and 75% of the epochs, gamma 0.1)
+  --schedule S           constant | step:E1,E2[:gamma] | cosine[:min] (default step at 50% and 75% of the epochs, ` +
+  `gamma 0.1)
   --warmup E             linear warm-up epochs (default 0)
   --optimizer sgd|adam   SGD with momentum (default; He et al. 2015's recipe) or Adam
   --momentum X           SGD momentum (default 0.9)
@@ -231,7 +233,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   }
   if (spec.inputs.length !== 1 || spec.classes < 2) {
     say(
-      `error: training needs a model with one input and a class-score output; ${spec.name} has ${spec.inputs.length} inputs and ${spec.classes} classes`,
+      `error: training needs a model with one input and a class-score output; ${spec.name} ` +
+        `has ${spec.inputs.length} inputs and ${spec.classes} classes`,
     );
     return 1;
   }
@@ -304,7 +307,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
     resumed = why;
     const p = resumed.position;
     say(
-      `resumed from ${o.out} at epoch ${resumed.epoch + 1}, sample ${p.sample} of ${p.trainCount} (step ${resumed.step}), with the optimizer's state`,
+      `resumed from ${o.out} at epoch ${resumed.epoch + 1}, sample ${p.sample} of ${p.trainCount} ` +
+        `(step ${resumed.step}), with the optimizer's state`,
     );
   } else initParams(model, spec.params, o.seed);
   let step = resumed?.step ?? 0;
@@ -331,7 +335,10 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   const bar = new ProgressBar(out);
   const log = new StepLog(join(o.out, "steps.jsonl"), resumed ? step : undefined);
   say(
-    `training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`,
+    `training ${spec.name} on ${train.name} (${train.count} samples, ${test.count} held out): ${o.epochs} ` +
+      `epoch${o.epochs === 1 ? "" : "s"} of ${stepsPerEpoch} step${stepsPerEpoch === 1 ? "" : "s"}, ` +
+      `batch ${o.batch}, ${o.optimizer} lr ${o.lr}, weight ` +
+      `decay ${o.weightDecay}${isImage && o.augment ? ", pad-and-crop + flip" : ""}`,
   );
 
   // SIGINT / SIGTERM: let the step in progress finish, then save and return 128 + the signal's
@@ -439,7 +446,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
             `training diverged: the loss is ${loss} at epoch ${epoch + 1}, step ${step} (lr ${lr.toPrecision(3)}).`,
           );
           bar.log(
-            `the last good checkpoint is kept in ${o.out}${history.length ? ` (after epoch ${history.length})` : ""}; try a lower --lr, or --warmup 1`,
+            `the last good checkpoint is kept ` +
+              `in ${o.out}${history.length ? ` (after epoch ${history.length})` : ""}; try a lower --lr, or --warmup 1`,
           );
           return 3;
         }
@@ -490,7 +498,9 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
           elapsedSec: (Date.now() - started) / 1000,
           remaining: { steps: 0, secPerStep: 0 },
         },
-        `test loss ${ev.loss.toFixed(4)} acc ${(ev.accuracy * 100).toFixed(1)}%${finished ? "" : ` (stopped at step ${stepsDone} of ${stepsPerEpoch})`}`,
+        `test loss ${ev.loss.toFixed(4)} ` +
+          `acc ${(ev.accuracy * 100).toFixed(1)}%` +
+          `${finished ? "" : ` (stopped at step ${stepsDone} of ${stepsPerEpoch})`}`,
       );
       // A finished epoch joins the history; a stopped one is reported in metrics.json only, and
       // the checkpoint keeps its position, so --resume finishes it.
@@ -524,7 +534,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
       : `${history.length} epoch${history.length === 1 ? "" : "s"}`;
     say(
       last
-        ? `done: test accuracy ${(last.testAccuracy! * 100).toFixed(2)}% after ${ran}; ${o.out}/weights.json, metrics.json, training-curve.svg${partial ? "; --resume continues the epoch" : ""}`
+        ? `done: test accuracy ${(last.testAccuracy! * 100).toFixed(2)}% after ${ran}; ${o.out}/weights.json, ` +
+            `metrics.json, training-curve.svg${partial ? "; --resume continues the epoch" : ""}`
         : "done: no epoch ran",
     );
     return 0;
@@ -550,7 +561,10 @@ async function resume(
   if (state.optimizer !== o.optimizer)
     return `the run was trained with --optimizer ${state.optimizer}; resume it with the same optimizer`;
   if (state.position.trainCount !== train.count)
-    return `the run stopped in an epoch over ${state.position.trainCount} training samples, but ${train.name} has ${train.count}: resume with the same --data`;
+    return (
+      `the run stopped in an epoch over ${state.position.trainCount} training samples, but ${train.name} ` +
+      `has ${train.count}: resume with the same --data`
+    );
   const why = loadCheckpoint(o.out, model, spec.params);
   if (why) return why;
   const saved = readOptimizerState(o.out);

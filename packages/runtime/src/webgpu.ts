@@ -87,7 +87,9 @@ export async function probeWebGpu(importer?: (pkg: string) => Promise<unknown>):
     return {
       ok: false,
       why: gpu,
-      hint: "npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have skipped them)",
+      hint:
+        "npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an " +
+        "install may have skipped them)",
     };
   let adapter: AdapterLike | null = null;
   try {
@@ -105,7 +107,8 @@ export async function probeWebGpu(importer?: (pkg: string) => Promise<unknown>):
 
 function vulkanHint(): string {
   return process.platform === "linux"
-    ? `install your GPU's Vulkan driver; without a GPU, SwiftShader works for testing (apt-get install chromium, then VK_ICD_FILENAMES=${SWIFTSHADER_ICD})`
+    ? `install your GPU's Vulkan driver; without a GPU, SwiftShader works for testing (apt-get install chromium, ` +
+        `then VK_ICD_FILENAMES=${SWIFTSHADER_ICD})`
     : "update the GPU driver (Dawn needs Metal on macOS, D3D12 on Windows)";
 }
 
@@ -113,5 +116,8 @@ export function adapterLine(a: AdapterReport): string {
   const name =
     [a.vendor, a.architecture, a.device || a.description].filter((x) => x && x !== "unknown").join(" ") ||
     "unnamed adapter";
-  return `${name} (${a.software ? "software: correct but slow" : "hardware"}), max buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`;
+  return (
+    `${name} (${a.software ? "software: correct but slow" : "hardware"}), max ` +
+    `buffer ${(a.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`
+  );
 }

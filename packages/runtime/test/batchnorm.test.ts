@@ -53,14 +53,17 @@ for (const backend of ["cpu", "wasm"] as const)
       [3, 7, 9, 8], // 189 rows: several of the SIMD sums' 64-row blocks, and a partial one
       [7, 10],
     ])
-      it(`equals tfjs's BatchNormalization in training: output, gradients, moving statistics (${shape.join("x")})`, async () => {
-        await tf.setBackend(backend);
-        registerFusedBatchNorm(backend);
-        expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
-        const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
-        const fused = trainOnce(() => new FusedBatchNorm(config), shape);
-        for (const key of Object.keys(stock)) expect(relErr(fused[key]!, stock[key]!), key).toBeLessThan(1e-4);
-      });
+      it(
+        `equals tfjs's BatchNormalization in training: output, gradients, moving statistics ` + `(${shape.join("x")})`,
+        async () => {
+          await tf.setBackend(backend);
+          registerFusedBatchNorm(backend);
+          expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
+          const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
+          const fused = trainOnce(() => new FusedBatchNorm(config), shape);
+          for (const key of Object.keys(stock)) expect(relErr(fused[key]!, stock[key]!), key).toBeLessThan(1e-4);
+        },
+      );
 
     it("goes through the fused kernel (and inference through the stock path)", async () => {
       await tf.setBackend(backend);

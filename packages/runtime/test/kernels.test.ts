@@ -34,22 +34,26 @@ function grads(c: ConvCase): [Float32Array, Float32Array, Float32Array, Float32A
 
 describe("cpu Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput", () => {
   // Runs first: it computes with the stock kernels, then registers resnetc's.
-  it("match the stock kernels within 1e-4 relative error (strides 1 and 2, same/valid/explicit padding, dilation, batch 1 and odd sizes)", async () => {
-    await tf.setBackend("cpu");
-    const stock = CONV_CASES.map(grads);
-    registerFastCpuKernels();
-    expect(tf.getKernel("Conv2D", "cpu")!.kernelFunc).toBe(conv2D);
-    expect(tf.getKernel("Conv2DBackpropFilter", "cpu")!.kernelFunc).toBe(conv2DBackpropFilter);
-    expect(tf.getKernel("Conv2DBackpropInput", "cpu")!.kernelFunc).toBe(conv2DBackpropInput);
-    const fast = CONV_CASES.map(grads);
-    CONV_CASES.forEach((c, i) => {
-      expect(fast[i]![0].length).toBe(stock[i]![0].length);
-      expect(relErr(fast[i]![0], stock[i]![0]), `dx ${JSON.stringify(c)}`).toBeLessThan(1e-4);
-      expect(relErr(fast[i]![1], stock[i]![1]), `dw ${JSON.stringify(c)}`).toBeLessThan(1e-4);
-      expect(relErr(fast[i]![2], stock[i]![2]), `y ${JSON.stringify(c)}`).toBeLessThan(1e-4);
-      expect(relErr(fast[i]![3], stock[i]![3]), `y dilated ${JSON.stringify(c)}`).toBeLessThan(1e-4);
-    });
-  });
+  it(
+    "match the stock kernels within 1e-4 relative error (strides 1 and 2, same/valid/explicit padding, dilation, " +
+      "batch 1 and odd sizes)",
+    async () => {
+      await tf.setBackend("cpu");
+      const stock = CONV_CASES.map(grads);
+      registerFastCpuKernels();
+      expect(tf.getKernel("Conv2D", "cpu")!.kernelFunc).toBe(conv2D);
+      expect(tf.getKernel("Conv2DBackpropFilter", "cpu")!.kernelFunc).toBe(conv2DBackpropFilter);
+      expect(tf.getKernel("Conv2DBackpropInput", "cpu")!.kernelFunc).toBe(conv2DBackpropInput);
+      const fast = CONV_CASES.map(grads);
+      CONV_CASES.forEach((c, i) => {
+        expect(fast[i]![0].length).toBe(stock[i]![0].length);
+        expect(relErr(fast[i]![0], stock[i]![0]), `dx ${JSON.stringify(c)}`).toBeLessThan(1e-4);
+        expect(relErr(fast[i]![1], stock[i]![1]), `dw ${JSON.stringify(c)}`).toBeLessThan(1e-4);
+        expect(relErr(fast[i]![2], stock[i]![2]), `y ${JSON.stringify(c)}`).toBeLessThan(1e-4);
+        expect(relErr(fast[i]![3], stock[i]![3]), `y dilated ${JSON.stringify(c)}`).toBeLessThan(1e-4);
+      });
+    },
+  );
 });
 
 describe("cpu element-wise ops with broadcasting, per-channel Sum and Mean, Tile and Slice", () => {

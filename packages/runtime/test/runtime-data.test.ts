@@ -156,7 +156,10 @@ describe("IDX files (MNIST, Fashion-MNIST)", () => {
     const full = idxImages(3, 2, 3, () => 7);
     await failsWith(
       () => loadDirectory(idxDir({ trainImages: full.subarray(0, full.length - 1) })),
-      /train-images-idx3-ubyte has 33 bytes, but its header promises 3 images of 2x3 \(34 bytes\): the file is truncated/,
+      new RegExp(
+        /train-images-idx3-ubyte has 33 bytes, but its header promises /.source +
+          /3 images of 2x3 \(34 bytes\): the file is truncated/.source,
+      ),
     );
     await failsWith(
       () => loadDirectory(idxDir({ trainImages: Buffer.concat([full, Buffer.alloc(2)]) })),
@@ -293,7 +296,8 @@ describe("CIFAR-10 binary batches", () => {
     await failsWith(
       () => loadDirectory(dir),
       new RegExp(
-        `${esc(join(dir, "data_batch_1.bin"))} has 3000 bytes, not a whole number of CIFAR-10 records \\(3073 bytes each`,
+        `${esc(join(dir, "data_batch_1.bin"))} has 3000 bytes, not a whole number of CIFAR-10 records ` +
+          `\\(3073 bytes each`,
       ),
     );
     await failsWith(
@@ -338,7 +342,9 @@ describe("finding the data", () => {
     await failsWith(
       () => loadDirectory(dir),
       new RegExp(
-        `--data ${esc(dir)}: found neither IDX files \\(train-images-idx3-ubyte, .*t10k-labels-idx1-ubyte, each optionally \\.gz\\) nor CIFAR-10 binary batches \\(data_batch_1\\.bin \\.\\.\\. data_batch_5\\.bin, test_batch\\.bin\\)$`,
+        `--data ${esc(dir)}: found neither IDX files \\(train-images-idx3-ubyte, .*t10k-labels-idx1-ubyte, each ` +
+          `optionally \\.gz\\) nor CIFAR-10 binary batches \\(data_batch_1\\.bin \\.\\.\\. data_batch_5\\.bin, ` +
+          `test_batch\\.bin\\)$`,
       ),
     );
   });
@@ -374,7 +380,10 @@ describe("checkCompatible", () => {
   it("says which shapes differ and how to fix it", async () => {
     await failsWith(
       () => checkCompatible(d, [3, 32, 32], 10, "image"),
-      /^Fashion-MNIST images are 1x28x28 \(CxHxW\) but the model's input `image` is 3x32x32: declare `input image: f32\[N, 1, 28, 28\]`/,
+      new RegExp(
+        /^Fashion-MNIST images are 1x28x28 \(CxHxW\) but the model's input `image` is 3x32x32: /.source +
+          /declare `input image: f32\[N, 1, 28, 28\]`/.source,
+      ),
     );
   });
   it("more classes in the data than model outputs is an error", async () => {
@@ -576,7 +585,8 @@ describe("the real Fashion-MNIST (Debian's dataset-fashion-mnist)", () => {
   ].every((f) => existsSync(join(dir, `${f}.gz`)));
   if (!present)
     console.warn(
-      `skipping the real Fashion-MNIST test: ${dir} has not got the four .gz files (apt-get install dataset-fashion-mnist)`,
+      `skipping the real Fashion-MNIST test: ${dir} has not got the four .gz files (apt-get install ` +
+        `dataset-fashion-mnist)`,
     );
   it.runIf(present)(
     "loads 60,000 training and 10,000 test images of 1x28x28, balanced over 10 classes",

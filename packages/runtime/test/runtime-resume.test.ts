@@ -47,56 +47,65 @@ const stepLines = (run: string) =>
     : [];
 
 describe("an interrupted run", () => {
-  it("SIGINT mid-epoch saves and exits 130; --resume ends with the uninterrupted run's weights and momentum, bit for bit", async () => {
-    const dir = setup("rt-resume");
-    const whole = join(dir, "whole");
-    const cut = join(dir, "cut");
-    const a = spawnSync(process.execPath, trainArgs(dir, whole), { encoding: "utf8", timeout: 120_000 });
-    expect(a.status, a.stderr).toBe(0);
+  it(
+    "SIGINT mid-epoch saves and exits 130; --resume ends with the uninterrupted run's weights and " +
+      "momentum, bit for bit",
+    async () => {
+      const dir = setup("rt-resume");
+      const whole = join(dir, "whole");
+      const cut = join(dir, "cut");
+      const a = spawnSync(process.execPath, trainArgs(dir, whole), { encoding: "utf8", timeout: 120_000 });
+      expect(a.status, a.stderr).toBe(0);
 
-    // The same run, sent SIGINT once its log shows a few steps of the first epoch.
-    const child = spawn(process.execPath, trainArgs(dir, cut), { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c) => (output += String(c)));
-    child.stderr.on("data", (c) => (output += String(c)));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const deadline = Date.now() + 60_000;
-    while (stepLines(cut).length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    child.kill("SIGINT");
-    expect(await exited, output).toBe(130);
-    expect(output).toMatch(/SIGINT: finishing this step, then saving a checkpoint/);
-    expect(output).toMatch(/interrupted at epoch 1, step \d+: checkpoint saved in .*; continue with --resume/);
-    const state = JSON.parse(readFileSync(join(cut, "state.json"), "utf8"));
-    // Mid-epoch, for real: the position is inside epoch 1, not at its end.
-    expect(state.epoch).toBe(0);
-    expect(state.position.sample).toBeGreaterThan(0);
-    expect(state.position.sample).toBeLessThan(200);
-    expect(state.step).toBe(state.position.sample / 4);
-    expect(stepLines(cut)).toHaveLength(state.step);
+      // The same run, sent SIGINT once its log shows a few steps of the first epoch.
+      const child = spawn(process.execPath, trainArgs(dir, cut), { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (c) => (output += String(c)));
+      child.stderr.on("data", (c) => (output += String(c)));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const deadline = Date.now() + 60_000;
+      while (stepLines(cut).length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      child.kill("SIGINT");
+      expect(await exited, output).toBe(130);
+      expect(output).toMatch(/SIGINT: finishing this step, then saving a checkpoint/);
+      expect(output).toMatch(/interrupted at epoch 1, step \d+: checkpoint saved in .*; continue with --resume/);
+      const state = JSON.parse(readFileSync(join(cut, "state.json"), "utf8"));
+      // Mid-epoch, for real: the position is inside epoch 1, not at its end.
+      expect(state.epoch).toBe(0);
+      expect(state.position.sample).toBeGreaterThan(0);
+      expect(state.position.sample).toBeLessThan(200);
+      expect(state.step).toBe(state.position.sample / 4);
+      expect(stepLines(cut)).toHaveLength(state.step);
 
-    const c = spawnSync(process.execPath, [...trainArgs(dir, cut), "--resume"], { encoding: "utf8", timeout: 120_000 });
-    expect(c.status, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(
-      new RegExp(
-        `resumed from .* at epoch 1, sample ${state.position.sample} of 200 \\(step ${state.step}\\), with the optimizer's state`,
-      ),
-    );
-    for (const f of ["weights.bin", "optimizer.bin", "weights.json", "optimizer.json"])
-      expect(readFileSync(join(cut, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
-    // The step log is continued, not restarted: the same 100 steps with the same losses.
-    const strip = (run: string) => stepLines(run).map((l) => ({ ...JSON.parse(l), seconds: 0 }));
-    expect(strip(cut)).toEqual(strip(whole));
-    expect(strip(whole).map((r) => r.step)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    // The epochs' metrics too, the interrupted epoch's running sums included (time aside).
-    const metrics = (run: string) =>
-      JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")).epochs.map((e: Record<string, number>) => [
-        e.trainLoss,
-        e.trainAccuracy,
-        e.testLoss,
-        e.lr,
-      ]);
-    expect(metrics(cut)).toEqual(metrics(whole));
-  }, 240_000);
+      const c = spawnSync(process.execPath, [...trainArgs(dir, cut), "--resume"], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      expect(c.status, c.stderr).toBe(0);
+      expect(c.stdout).toMatch(
+        new RegExp(
+          `resumed from .* at epoch 1, sample ${state.position.sample} of 200 \\(step ${state.step}\\), with the ` +
+            `optimizer's state`,
+        ),
+      );
+      for (const f of ["weights.bin", "optimizer.bin", "weights.json", "optimizer.json"])
+        expect(readFileSync(join(cut, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+      // The step log is continued, not restarted: the same 100 steps with the same losses.
+      const strip = (run: string) => stepLines(run).map((l) => ({ ...JSON.parse(l), seconds: 0 }));
+      expect(strip(cut)).toEqual(strip(whole));
+      expect(strip(whole).map((r) => r.step)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      // The epochs' metrics too, the interrupted epoch's running sums included (time aside).
+      const metrics = (run: string) =>
+        JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")).epochs.map((e: Record<string, number>) => [
+          e.trainLoss,
+          e.trainAccuracy,
+          e.testLoss,
+          e.lr,
+        ]);
+      expect(metrics(cut)).toEqual(metrics(whole));
+    },
+    240_000,
+  );
 });
 
 describe("a corrupt checkpoint", () => {

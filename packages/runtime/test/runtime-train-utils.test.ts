@@ -384,7 +384,8 @@ describe("trainingCurveSvg", () => {
 
   it("summarises the run under the title", () => {
     expect(trainingCurveSvg("t", run)).toContain(
-      ">epoch 12: train loss 0.1970, acc 97.7% | test loss 0.4470, acc 92.8% | lr 0.1 to 0.01 | 751 img/s | 13m00s</text>",
+      ">epoch 12: train loss 0.1970, acc 97.7% | test loss 0.4470, acc 92.8% | lr 0.1 to 0.01 | 751 img/s | " +
+        "13m00s</text>",
     );
     const dip = run.map((r) => (r.epoch === 12 ? { ...r, testAccuracy: 0.5 } : r));
     expect(trainingCurveSvg("t", dip)).toContain("acc 50.0% (best ");

@@ -12,24 +12,29 @@ import { doctor, type Probe } from "../src/doctor.js";
 import { inProcessTrainer, outDir, runCliAsync } from "./helpers.js";
 
 describe("backend choice", () => {
-  it("prefers tfjs-node-gpu, then WebGPU, then tfjs-node; a package that fails to load is skipped with its reason", async () => {
-    const importer = async (pkg: string) => {
-      if (pkg.endsWith("node-gpu")) throw new Error("libtensorflow.so: cannot open shared object file");
-      throw new Error(`Cannot find package '${pkg}'`);
-    };
-    const c = await chooseBackend({ importer });
-    expect(c.name).toBe("cpu");
-    expect(c.skipped).toEqual([
-      "@tensorflow/tfjs-node-gpu: libtensorflow.so: cannot open shared object file",
-      "@tensorflow/tfjs-backend-webgpu: the `webgpu` package (Dawn for Node) is not installed (npm install webgpu @tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have skipped them))",
-      "@tensorflow/tfjs-node: not installed",
-      "@tensorflow/tfjs-backend-wasm: not installed",
-    ]);
-    expect(c.advice).toMatch(/tfjs-node/);
-    await expect(chooseBackend({ prefer: "tensorflow", importer })).rejects.toThrow(
-      /backend tensorflow is not available: not installed/,
-    );
-  });
+  it(
+    "prefers tfjs-node-gpu, then WebGPU, then tfjs-node; a package that fails to load is skipped " + "with its reason",
+    async () => {
+      const importer = async (pkg: string) => {
+        if (pkg.endsWith("node-gpu")) throw new Error("libtensorflow.so: cannot open shared object file");
+        throw new Error(`Cannot find package '${pkg}'`);
+      };
+      const c = await chooseBackend({ importer });
+      expect(c.name).toBe("cpu");
+      expect(c.skipped).toEqual([
+        "@tensorflow/tfjs-node-gpu: libtensorflow.so: cannot open shared object file",
+        "@tensorflow/tfjs-backend-webgpu: the `webgpu` package (Dawn for Node) is not installed (npm install webgpu " +
+          "@tensorflow/tfjs-backend-webgpu (optional dependencies of @resnetc/runtime; an install may have " +
+          "skipped them))",
+        "@tensorflow/tfjs-node: not installed",
+        "@tensorflow/tfjs-backend-wasm: not installed",
+      ]);
+      expect(c.advice).toMatch(/tfjs-node/);
+      await expect(chooseBackend({ prefer: "tensorflow", importer })).rejects.toThrow(
+        /backend tensorflow is not available: not installed/,
+      );
+    },
+  );
 });
 
 describe("doctor", () => {
@@ -76,7 +81,8 @@ describe("doctor", () => {
         ? {
             code: 0,
             stdout:
-              "\tlibcudart.so.12 (libc6,x86-64) => /usr/lib/libcudart.so.12\n\tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/libcudnn.so.9\n",
+              "\tlibcudart.so.12 (libc6,x86-64) => /usr/lib/libcudart.so.12\n\tlibcudnn.so.9 (libc6,x86-64) => " +
+              "/usr/lib/libcudnn.so.9\n",
           }
         : { code: 0, stdout: "NVIDIA H100, 550.54\n" };
     await doctor({ out: (s) => lines.push(s) }, probe({ run }));
@@ -94,37 +100,70 @@ describe("the training program", () => {
 model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad); avgpool flatten dense(4) }`;
   const sink = () => Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
 
-  it("resnetc train runs the program; a diverging run stops with a clear message and keeps the last good checkpoint; --resume continues", async () => {
-    const dir = join(outDir, "rt-test");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "tiny.resnet"), small);
-    const run = join(dir, "run");
-    const ok = await runCliAsync([
-      "train",
-      join(dir, "tiny.resnet"),
-      "--epochs",
-      "1",
-      "--batch",
-      "4",
-      "--synthetic",
-      "8",
-      "--out",
-      run,
-    ]);
-    expect(ok.code).toBe(0);
-    expect(existsSync(join(run, "weights.json"))).toBe(true);
-    const before = readFileSync(join(run, "weights.bin"));
-    const metrics = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8"));
-    expect(metrics.epochs).toHaveLength(1);
+  it(
+    "resnetc train runs the program; a diverging run stops with a clear message and keeps the last good " +
+      "checkpoint; --resume continues",
+    async () => {
+      const dir = join(outDir, "rt-test");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "tiny.resnet"), small);
+      const run = join(dir, "run");
+      const ok = await runCliAsync([
+        "train",
+        join(dir, "tiny.resnet"),
+        "--epochs",
+        "1",
+        "--batch",
+        "4",
+        "--synthetic",
+        "8",
+        "--out",
+        run,
+      ]);
+      expect(ok.code).toBe(0);
+      expect(existsSync(join(run, "weights.json"))).toBe(true);
+      const before = readFileSync(join(run, "weights.bin"));
+      const metrics = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8"));
+      expect(metrics.epochs).toHaveLength(1);
 
-    // Resume for a second epoch: history grows to 2.
-    expect(
-      (
-        await runCliAsync([
-          "train",
-          join(dir, "tiny.resnet"),
+      // Resume for a second epoch: history grows to 2.
+      expect(
+        (
+          await runCliAsync([
+            "train",
+            join(dir, "tiny.resnet"),
+            "--epochs",
+            "2",
+            "--batch",
+            "4",
+            "--synthetic",
+            "8",
+            "--out",
+            run,
+            "--resume",
+          ])
+        ).code,
+      ).toBe(0);
+      expect(JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")).epochs).toHaveLength(2);
+      const afterResume = readFileSync(join(run, "weights.bin"));
+      expect(Buffer.compare(before, afterResume)).not.toBe(0);
+
+      // An absurd learning rate diverges: exit 3, the message, and the checkpoint untouched.
+      const { runTraining } = await import("@resnetc/runtime");
+      const out: string[] = [];
+      const w = Object.assign(new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) }), { isTTY: false });
+      const gen = join(dir, "gen");
+      expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
+      const mod = await import(join(gen, "model.ts"));
+      const code = await runTraining({
+        name: "Tiny",
+        buildModel: mod.buildModel,
+        inputs: mod.INPUTS,
+        params: mod.PARAMS,
+        classes: mod.CLASSES,
+        argv: [
           "--epochs",
-          "2",
+          "3",
           "--batch",
           "4",
           "--synthetic",
@@ -132,71 +171,48 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
           "--out",
           run,
           "--resume",
-        ])
-      ).code,
-    ).toBe(0);
-    expect(JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")).epochs).toHaveLength(2);
-    const afterResume = readFileSync(join(run, "weights.bin"));
-    expect(Buffer.compare(before, afterResume)).not.toBe(0);
+          "--lr",
+          "1e30",
+          "--no-augment",
+        ],
+        out: w,
+      });
+      expect(code).toBe(3);
+      expect(out.join("")).toMatch(/training diverged: the loss is (NaN|Infinity)/);
+      expect(out.join("")).toMatch(/last good checkpoint is kept/);
+      expect(Buffer.compare(readFileSync(join(run, "weights.bin")), afterResume)).toBe(0);
+      void sink;
+    },
+    120_000,
+  );
 
-    // An absurd learning rate diverges: exit 3, the message, and the checkpoint untouched.
-    const { runTraining } = await import("@resnetc/runtime");
-    const out: string[] = [];
-    const w = Object.assign(new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) }), { isTTY: false });
-    const gen = join(dir, "gen");
-    expect((await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "ts", "-o", gen])).code).toBe(0);
-    const mod = await import(join(gen, "model.ts"));
-    const code = await runTraining({
-      name: "Tiny",
-      buildModel: mod.buildModel,
-      inputs: mod.INPUTS,
-      params: mod.PARAMS,
-      classes: mod.CLASSES,
-      argv: [
-        "--epochs",
-        "3",
-        "--batch",
-        "4",
-        "--synthetic",
-        "8",
-        "--out",
-        run,
-        "--resume",
-        "--lr",
-        "1e30",
-        "--no-augment",
-      ],
-      out: w,
-    });
-    expect(code).toBe(3);
-    expect(out.join("")).toMatch(/training diverged: the loss is (NaN|Infinity)/);
-    expect(out.join("")).toMatch(/last good checkpoint is kept/);
-    expect(Buffer.compare(readFileSync(join(run, "weights.bin")), afterResume)).toBe(0);
-    void sink;
-  }, 120_000);
-
-  it("--minutes stops after the session's first step past the limit, --eval limits the held-out set, --steps ends the LR schedule", async () => {
-    const dir = join(outDir, "rt-limits-test");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "tiny.resnet"), small);
-    const trainer = await inProcessTrainer(dir);
-    const train = async (args: string[]) => {
-      const { code, text } = await trainer(["--batch", "4", "--synthetic", "8", "--no-augment", ...args]);
-      expect(code).toBe(0);
-      return text;
-    };
-    // 8 samples in batches of 4: 2 steps per epoch, 10 epochs by default. --minutes 0 leaves one step.
-    const text = await train(["--minutes", "0", "--eval", "3", "--out", join(dir, "timed")]);
-    expect(text).toMatch(/\(8 samples, 3 held out\)/);
-    // The epoch stopped after its first of 2 steps: the bar says 50%, not 100% (as it did before).
-    expect(text).toMatch(/epoch 1\/10 \[########\.{8}\] 50% .*\(stopped at step 1 of 2\)/);
-    expect(text).not.toMatch(/100%/);
-    expect(text).toMatch(/after 0 epochs and part of epoch 1; .*--resume continues the epoch/);
-    expect(JSON.parse(readFileSync(join(dir, "timed", "metrics.json"), "utf8")).epochs).toHaveLength(1);
-    // A cosine over the 2 steps run, not over 10 epochs: the second step's LR is half the base.
-    await train(["--steps", "2", "--schedule", "cosine", "--out", join(dir, "steps")]);
-    expect(JSON.parse(readFileSync(join(dir, "steps", "metrics.json"), "utf8")).epochs[0].lr).toBeCloseTo(0.05, 6);
-  }, 60_000);
+  it(
+    "--minutes stops after the session's first step past the limit, --eval limits the held-out set, --steps ends " +
+      "the LR schedule",
+    async () => {
+      const dir = join(outDir, "rt-limits-test");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "tiny.resnet"), small);
+      const trainer = await inProcessTrainer(dir);
+      const train = async (args: string[]) => {
+        const { code, text } = await trainer(["--batch", "4", "--synthetic", "8", "--no-augment", ...args]);
+        expect(code).toBe(0);
+        return text;
+      };
+      // 8 samples in batches of 4: 2 steps per epoch, 10 epochs by default. --minutes 0 leaves one step.
+      const text = await train(["--minutes", "0", "--eval", "3", "--out", join(dir, "timed")]);
+      expect(text).toMatch(/\(8 samples, 3 held out\)/);
+      // The epoch stopped after its first of 2 steps: the bar says 50%, not 100% (as it did before).
+      expect(text).toMatch(/epoch 1\/10 \[########\.{8}\] 50% .*\(stopped at step 1 of 2\)/);
+      expect(text).not.toMatch(/100%/);
+      expect(text).toMatch(/after 0 epochs and part of epoch 1; .*--resume continues the epoch/);
+      expect(JSON.parse(readFileSync(join(dir, "timed", "metrics.json"), "utf8")).epochs).toHaveLength(1);
+      // A cosine over the 2 steps run, not over 10 epochs: the second step's LR is half the base.
+      await train(["--steps", "2", "--schedule", "cosine", "--out", join(dir, "steps")]);
+      expect(JSON.parse(readFileSync(join(dir, "steps", "metrics.json"), "utf8")).epochs[0].lr).toBeCloseTo(0.05, 6);
+    },
+    60_000,
+  );
 
   it("evaluate's loss is the mean cross-entropy over the set, and its accuracy the hit rate", async () => {
     const dir = join(outDir, "rt-test3");

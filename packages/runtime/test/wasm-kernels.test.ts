@@ -206,51 +206,55 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
   const dir = join(outDir, "wasm-kernels-test");
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("gives the same loss and gradients on the cpu and wasm backends, each with resnetc's kernels, within 1e-3", async () => {
-    mkdirSync(dir, { recursive: true });
-    const r = await runCliAsync([
-      "compile",
-      "examples/cifar-resnet.resnet",
-      "--target",
-      "ts",
-      "--model",
-      "ResNet20",
-      "-o",
-      dir,
-    ]);
-    expect(r.code).toBe(0);
-    const mod = (await import(join(dir, "model.ts"))) as { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
-    const step = () =>
-      tf.tidy(() => {
-        const model = mod.buildModel();
-        initParams(model, mod.PARAMS, 7);
-        const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 11);
-        const y = tf.oneHot(tf.tensor1d([3, 1, 4, 1], "int32"), 10);
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-          model.trainableWeights.map((w) => w.read() as tf.Variable),
-        );
-        const out = {
-          loss: value.dataSync()[0]!,
-          grads: model.trainableWeights.map((w) => ({
-            name: w.name,
-            g: values(grads[(w.read() as tf.Variable).name]!),
-          })),
-        };
-        model.dispose();
-        return out;
-      });
-    await chooseBackend({ prefer: "cpu" });
-    const onCpu = step();
-    await chooseBackend({ prefer: "wasm" });
-    expect(tf.getBackend()).toBe("wasm");
-    const onWasm = step();
-    expect(Number.isFinite(onCpu.loss)).toBe(true);
-    expect(Math.abs(onWasm.loss - onCpu.loss) / Math.abs(onCpu.loss)).toBeLessThan(1e-3);
-    expect(onWasm.grads.length).toBe(onCpu.grads.length);
-    expect(onCpu.grads.length).toBeGreaterThanOrEqual(19 + 2 * 19 + 2);
-    onCpu.grads.forEach((c, i) => expect(relErr(onWasm.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
-  }, 120_000);
+  it(
+    "gives the same loss and gradients on the cpu and wasm backends, each with resnetc's " + "kernels, within 1e-3",
+    async () => {
+      mkdirSync(dir, { recursive: true });
+      const r = await runCliAsync([
+        "compile",
+        "examples/cifar-resnet.resnet",
+        "--target",
+        "ts",
+        "--model",
+        "ResNet20",
+        "-o",
+        dir,
+      ]);
+      expect(r.code).toBe(0);
+      const mod = (await import(join(dir, "model.ts"))) as { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
+      const step = () =>
+        tf.tidy(() => {
+          const model = mod.buildModel();
+          initParams(model, mod.PARAMS, 7);
+          const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 11);
+          const y = tf.oneHot(tf.tensor1d([3, 1, 4, 1], "int32"), 10);
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+            model.trainableWeights.map((w) => w.read() as tf.Variable),
+          );
+          const out = {
+            loss: value.dataSync()[0]!,
+            grads: model.trainableWeights.map((w) => ({
+              name: w.name,
+              g: values(grads[(w.read() as tf.Variable).name]!),
+            })),
+          };
+          model.dispose();
+          return out;
+        });
+      await chooseBackend({ prefer: "cpu" });
+      const onCpu = step();
+      await chooseBackend({ prefer: "wasm" });
+      expect(tf.getBackend()).toBe("wasm");
+      const onWasm = step();
+      expect(Number.isFinite(onCpu.loss)).toBe(true);
+      expect(Math.abs(onWasm.loss - onCpu.loss) / Math.abs(onCpu.loss)).toBeLessThan(1e-3);
+      expect(onWasm.grads.length).toBe(onCpu.grads.length);
+      expect(onCpu.grads.length).toBeGreaterThanOrEqual(19 + 2 * 19 + 2);
+      onCpu.grads.forEach((c, i) => expect(relErr(onWasm.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
+    },
+    120_000,
+  );
 });
 
 describe("every example trains on wasm", () => {

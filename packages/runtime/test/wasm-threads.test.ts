@@ -13,7 +13,8 @@ const dir = join(outDir, "wasm-threads-test");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Inside the repository so that the packages resolve; uses the built runtime (npm test builds).
-const SCRIPT = `import * as tf from "@tensorflow/tfjs";
+const SCRIPT =
+  `import * as tf from "@tensorflow/tfjs";
 import { chooseBackend } from "../../dist/backend.js";
 import { simdKernels } from "../../dist/simd.js";
 const choice = await chooseBackend({ prefer: "wasm" });
@@ -22,7 +23,10 @@ const w = tf.randomUniform([3, 3, 8, 16], -1, 1, "float32", 2);
 const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 1, "same"))))([x, w]);
 const [dx2, dw2] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, "same"))))([x, w]);
 const y = tf.matMul(tf.reshape(x, [64, 128]), tf.randomUniform([128, 96], -1, 1, "float32", 3));
-console.log(JSON.stringify({ backend: tf.getBackend(), threads: tf.backend().wasm.tfjs.getThreadsCount(), reason: choice.reason, helper: simdKernels(tf.backend()).threads, dx: Array.from(dx.dataSync()), dw: Array.from(dw.dataSync()), dx2: Array.from(dx2.dataSync()), dw2: Array.from(dw2.dataSync()), y: Array.from(y.dataSync()) }));
+console.log(JSON.stringify({ backend: tf.getBackend(), threads: tf.backend().wasm.tfjs.getThreadsCount(), reason: ` +
+  `choice.reason, helper: simdKernels(tf.backend()).threads, dx: Array.from(dx.dataSync()), dw: ` +
+  `Array.from(dw.dataSync()), dx2: Array.from(dx2.dataSync()), dw2: Array.from(dw2.dataSync()), y: ` +
+  `Array.from(y.dataSync()) }));
 `;
 
 type Probe = {

@@ -84,7 +84,8 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   it("resnetc train --backend webgpu trains, evaluates and writes a checkpoint (every read asynchronous)", async () => {
     writeFileSync(
       join(dir, "tiny.resnet"),
-      'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  Basic(8, sc=pad)\n  avgpool flatten dense(4)\n}\n',
+      'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 3, 8, 8]\n  conv(8, k=3) bn relu\n  ' +
+        "Basic(8, sc=pad)\n  avgpool flatten dense(4)\n}\n",
     );
     const run = join(dir, "run");
     const r = await runCliAsync([
@@ -137,7 +138,8 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   it("one training step of a bottleneck model (1x1 projections, strides): webgpu equals cpu within 1e-3", async () => {
     writeFileSync(
       join(dir, "bottleneck.resnet"),
-      'import "std/resnet.resnet"\nmodel B {\n  input image: f32[N, 3, 16, 16]\n  conv(16, k=3) bn relu\n  Bottleneck(8, stride=2)\n  Bottleneck(8)\n  avgpool flatten dense(5)\n}\n',
+      'import "std/resnet.resnet"\nmodel B {\n  input image: f32[N, 3, 16, 16]\n  conv(16, k=3) bn relu\n  ' +
+        "Bottleneck(8, stride=2)\n  Bottleneck(8)\n  avgpool flatten dense(5)\n}\n",
     );
     const mod = await compiled("bottleneck", [join(dir, "bottleneck.resnet")]);
     await chooseBackend({ prefer: "cpu" });

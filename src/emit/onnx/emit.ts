@@ -253,7 +253,9 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
     input: inputs,
     output: outputs,
     valueInfo,
-    docString: `${g.name} from ${commentText(g.file)}: ${g.params} learnable parameters, outputs ${g.outputs.map((x) => `${x.name} ${shapeStr(x.shape)}`).join(", ")}`,
+    docString:
+      `${g.name} from ${commentText(g.file)}: ${g.params} learnable parameters, ` +
+      `outputs ${g.outputs.map((x) => `${x.name} ${shapeStr(x.shape)}`).join(", ")}`,
   };
   const model: ModelProto = {
     // IR version 8 goes with opsets up to 17 (onnx 1.12); later opsets need 9 or 10.

@@ -30,7 +30,8 @@ export function modelText(m: ModelProto): string {
   // Names and doc strings pass through commentText: one listing line per entry, whatever a
   // hostile model or file name holds (a newline would forge lines, an escape colour the terminal).
   const lines = [
-    `model ${commentText(g.name ?? "")} (ir ${Number(m.irVersion)}, opset ${(m.opsetImport ?? []).map((o) => Number(o.version)).join(",")}, producer ${m.producerName})`,
+    `model ${commentText(g.name ?? "")} (ir ${Number(m.irVersion)}, ` +
+      `opset ${(m.opsetImport ?? []).map((o) => Number(o.version)).join(",")}, producer ${m.producerName})`,
   ];
   for (const i of g.input ?? []) lines.push(`input ${i.name}: float${dims(i.type?.tensorType?.shape?.dim as Dim[])}`);
   for (const t of g.initializer ?? [])
@@ -42,7 +43,8 @@ export function modelText(m: ModelProto): string {
     const out = (n.output ?? []).map((o) => `${o}${shapes.has(o) ? `: ${shapes.get(o)}` : ""}`).join(", ");
     const attrs = (n.attribute ?? []).map(attr).join(" ");
     lines.push(
-      `node ${out} = ${n.opType}(${(n.input ?? []).join(", ")})${attrs ? ` ${attrs}` : ""}${n.docString ? `  # ${commentText(n.docString)}` : ""}`,
+      `node ${out} = ${n.opType}(${(n.input ?? []).join(", ")})${attrs ? ` ${attrs}` : ""}` +
+        `${n.docString ? `  # ${commentText(n.docString)}` : ""}`,
     );
   }
   for (const o of g.output ?? []) lines.push(`output ${o.name}: float${dims(o.type?.tensorType?.shape?.dim as Dim[])}`);

@@ -96,7 +96,9 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
       case "conv": {
         const groups = num(n, "groups");
         const cin = num(n, "in");
-        const cfg = `name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}`;
+        const cfg =
+          `name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, ` +
+          `pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}`;
         if (a(n, "pads").some((p) => p < 0)) return unsupported(n, "conv with padding=same on a symbolic size");
         if (groups === 1) return `rt.conv(${x}, { ${cfg}, filters: ${num(n, "out")} })`;
         if (groups === cin)
@@ -104,7 +106,11 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         return unsupported(n, `grouped conv (groups=${groups})`);
       }
       case "dwconv":
-        return `rt.dwconv(${x}, { name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}, filters: ${num(n, "out")}, multiplier: ${num(n, "out") / num(n, "in")} })`;
+        return (
+          `rt.dwconv(${x}, { name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, ` +
+          `pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}, ` +
+          `filters: ${num(n, "out")}, multiplier: ${num(n, "out") / num(n, "in")} })`
+        );
       case "dense":
         if (rank !== 2) return unsupported(n, "dense over a rank-3+ tensor");
         return `rt.dense(${x}, { name: ${name}, units: ${num(n, "out")}, bias: ${n.attrs["bias"] === true} })`;
@@ -130,7 +136,10 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         if (n.attrs["global"]) return `rt.globalAvgPool(${x}, { name: ${name}, channels: ${lit(n.shape[1])} })`;
         if (n.attrs["ceil"]) return unsupported(n, "pooling with ceil=true");
         if (a(n, "pads").some((p) => p < 0)) return unsupported(n, "pooling with padding=same on a symbolic size");
-        return `rt.pool(${x}, { name: ${name}, kind: ${lit(n.op === "maxpool" ? "max" : "avg")}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))} })`;
+        return (
+          `rt.pool(${x}, { name: ${name}, kind: ${lit(n.op === "maxpool" ? "max" : "avg")}, ` +
+          `kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))} })`
+        );
       }
       case "gap":
         return `rt.globalAvgPool(${x}, { name: ${name}, channels: ${lit(n.shape[1])} })`;
@@ -157,9 +166,15 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         if (num(n, "axis") !== 1) return unsupported(n, `concat along axis ${num(n, "axis")}`);
         return `rt.concat([${ins.join(", ")}], { name: ${name} })`;
       case "shortcut_pad":
-        return `rt.optionA(${x}, { name: ${name}, stride: ${num(n, "stride")}, before: ${num(n, "pad_before")}, after: ${num(n, "pad_after")} })`;
+        return (
+          `rt.optionA(${x}, { name: ${name}, stride: ${num(n, "stride")}, before: ${num(n, "pad_before")}, ` +
+          `after: ${num(n, "pad_after")} })`
+        );
       case "upsample":
-        return `rt.upsample(${x}, { name: ${name}, size: ${num(n, "scale")}, mode: ${lit(n.attrs["mode"] === "linear" ? "bilinear" : "nearest")} })`;
+        return (
+          `rt.upsample(${x}, { name: ${name}, size: ${num(n, "scale")}, ` +
+          `mode: ${lit(n.attrs["mode"] === "linear" ? "bilinear" : "nearest")} })`
+        );
     }
     return unsupported(n, n.op);
   }
@@ -212,7 +227,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     const where = o.locate ? `, ${o.locate(b.span)}` : "";
     if (tooBig(text, b.span)) return fn;
     functions.push(
-      `/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`,
+      `/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: ` +
+        `string): tf.SymbolicTensor {\n${text}\n}`,
     );
     return fn;
   }
@@ -248,7 +264,9 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
         n.op === "bn" ? ["weight", "bias", "running_mean", "running_var"].indexOf(suffix) : suffix === "bias" ? 1 : 0;
       const extra = layout === "dw" ? `, channels: ${num(n, "in")}` : "";
       if (size > TS_MAX_CHARS) return "";
-      const row = `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
+      const row =
+        `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, ` +
+        `layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
       return tooBig(row, n.span) ? "" : row;
     }),
   );
@@ -260,7 +278,10 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   );
   const out0 = g.outputs[0]?.shape;
   const classes = out0 && out0.length === 2 && typeof out0[1] === "number" ? out0[1] : 0;
-  const header = `// Generated by resnetc${o.version ? ` ${commentText(o.version)}` : ""} from ${commentText(g.file)}, model ${commentText(g.name)}. DO NOT EDIT:\n// change the .resnet file and run \`resnetc compile --target ts\` again.`;
+  const header =
+    `// Generated by resnetc${o.version ? ` ${commentText(o.version)}` : ""} ` +
+    `from ${commentText(g.file)}, model ${commentText(g.name)}. DO NOT EDIT:\n// change the .resnet file and run ` +
+    `\`resnetc compile --target ts\` again.`;
   const model = [
     header,
     `import * as tf from "@tensorflow/tfjs";`,
@@ -283,7 +304,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `/** Builds ${commentText(g.name)}: ${g.params.toLocaleString("en-US")} learnable parameters. */`,
     `export function buildModel(): tf.LayersModel {`,
     ...top,
-    `return tf.model({ name: ${lit(g.name)}, inputs: [${g.inputs.map((io) => scope.vars.get(io.node)).join(", ")}], outputs: [${outputs.join(", ")}] });`,
+    `return tf.model({ name: ${lit(g.name)}, inputs: ` +
+      `[${g.inputs.map((io) => scope.vars.get(io.node)).join(", ")}], outputs: [${outputs.join(", ")}] });`,
     `}`,
     ``,
   ].join("\n");
@@ -293,7 +315,8 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `import { buildModel, CLASSES, INPUTS, MODEL_NAME, PARAMS } from "./model.js";`,
     ``,
     `// Options: --help lists them (data, epochs, steps, batch, lr and schedule, optimizer, out, resume, seed).`,
-    `process.exitCode = await runTraining({ name: MODEL_NAME, buildModel, inputs: INPUTS, params: PARAMS, classes: CLASSES, argv: process.argv.slice(2) });`,
+    `process.exitCode = await runTraining({ name: MODEL_NAME, buildModel, inputs: INPUTS, params: PARAMS, ` +
+      `classes: CLASSES, argv: process.argv.slice(2) });`,
     ``,
   ].join("\n");
   return { files: { "model.ts": model, "train.ts": train }, diagnostics: ds };

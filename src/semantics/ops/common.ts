@@ -136,7 +136,8 @@ export function slideWindow(
           return ctx.error("RN119", {
             what: `${ctx.op} with padding=same, stride ${s} and dilation ${d} on the symbolic size ${dimStr(size)}`,
             value:
-              "given a fixed size, stride 1 or dilation 1 (the pads would depend on the size, and ONNX Runtime cannot run SAME padding with a dilation)",
+              "given a fixed size, stride 1 or dilation 1 (the pads would depend on the size, and ONNX Runtime " +
+              "cannot run SAME padding with a dilation)",
           });
         begin.push(-1);
         end.push(-1);

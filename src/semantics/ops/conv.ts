@@ -123,7 +123,8 @@ export const convOps: OpDef[] = [
     name: "sepconv",
     family: "conv",
     summary:
-      "separable convolution: depthwise k-conv then pointwise 1x1 to `out` channels (MobileNet; MatchboxNet's time-channel separable conv)",
+      "separable convolution: depthwise k-conv then pointwise 1x1 to `out` channels (MobileNet; MatchboxNet's " +
+      "time-channel separable conv)",
     arity: 1,
     args: [{ name: "out", type: "int", positional: true, doc: "output channels" }, ...windowArgs, biasArg, initArg],
     infer: (ctx) => {
