@@ -38,7 +38,9 @@ commands:
   check <files...>                  parse and shape-check; print a one-line result per model
   lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
-  compile <file> --target onnx|ts   emit an ONNX model, or a TypeScript/tfjs model + training program
+  compile <file> --target onnx|ts|web
+                                    emit an ONNX model, a TypeScript/tfjs model + training program,
+                                    or a static page that trains the model in the browser
   train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
   doctor                            which TensorFlow.js backends load here, and how to get a faster one
 
@@ -78,7 +80,13 @@ is a folder (default: .) that receives NAME.onnx for each. Files are written ato
   --seed N         seed of the declared initialisation (default 0); the same seed gives the same bytes
   --fold-bn        fold each BatchNormalization into the convolution before it
   --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
-  --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)`,
+  --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)
+
+--target ts -o DIR writes DIR/model.ts and DIR/train.ts; --target web -o DIR writes a page that
+trains the model in the browser (DIR/index.html, one bundled DIR/app.js, tfjs's .wasm files; serve
+DIR over http): WebGPU where the browser has an adapter, else wasm; ?backend=webgpu|wasm|cpu
+&steps=N&batch=N&data=synthetic&autostart=1; its checkpoint download is what --weights reads.
+--target web needs @resnetc/runtime.`,
   doctor: `usage: resnetc doctor
 
 Reports which TensorFlow.js backends load here (tfjs-node-gpu, tfjs-node, wasm, cpu), which one
@@ -250,6 +258,7 @@ export const RUNTIME_PACKAGE = "@resnetc/runtime";
 export interface RuntimeApi {
   trainEmitted(modelTs: string, argv: string[]): Promise<number>;
   doctor(io: { out(s: string): void }): Promise<number>;
+  buildWebPage(modelTs: string, modelName: string): Promise<Record<string, string | Uint8Array>>;
 }
 
 /** The training runtime, installed beside resnetc or not: linting needs no tfjs, so it is a
@@ -309,6 +318,27 @@ async function compileTs(
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
 
+/** `--target web`: DIR/index.html + DIR/app.js (+ tfjs's .wasm files) per model (DIR/NAME/ when
+ * there are several). The runtime bundles the page (esbuild, tfjs): the compiler has neither. */
+async function compileWeb(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, io: Io) {
+  if (out === undefined) throw new UsageError("compile --target web: give the output folder with -o DIR");
+  const runtime = await loadRuntime("compile --target web");
+  let failed = false;
+  for (const g of graphs) {
+    const r = emitTs(g, { version: version() });
+    for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
+    if (!r.files) {
+      failed = true;
+      continue;
+    }
+    const files = await runtime.buildWebPage(r.files["model.ts"], g.name);
+    const dir = resolve(io.cwd, graphs.length === 1 ? out : join(out, g.name));
+    writeFolderAtomic(dir, files);
+    io.out(`${displayPath(io.cwd, dir)}: ${g.name} -> ${Object.keys(files).join(", ")}`);
+  }
+  return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
+}
+
 /**
  * `resnetc train FILE [--model NAME] [training options]`: emits the TypeScript program, transpiles
  * it next to nothing but itself (imports point at this installation's runtime and tfjs), and
@@ -360,10 +390,10 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   });
   if (values.help) return (io.out(HELP["compile"]!), EXIT_OK);
   if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
-  if (values.target !== "onnx" && values.target !== "ts")
+  if (values.target !== "onnx" && values.target !== "ts" && values.target !== "web")
     throw new UsageError(
-      `compile: --target must be onnx or ` +
-        `ts${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
+      `compile: --target must be onnx, ts or web` +
+        `${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
     );
   const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
   const seed = intOption(values.seed, "seed", 0);
@@ -392,6 +422,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const out = typeof values.out === "string" ? values.out : undefined;
   const { stablePath } = results[0]!;
   if (values.target === "ts") return compileTs(graphs, out, sources, stablePath, io);
+  if (values.target === "web") return compileWeb(graphs, out, sources, io);
   if (graphs.length > 1 && out?.endsWith(".onnx"))
     throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
   const locate = spanLocator(sources, stablePath);

@@ -10,8 +10,9 @@
 
 import { join } from "node:path";
 import { formatBytes, readFileLimited, ReadFileError } from "../io/read-file.js";
+import { CHECKPOINT_FORMAT, type Entry, type Manifest, type Tensor } from "./encode.js";
 
-export const CHECKPOINT_FORMAT = "resnetc-weights/1";
+export { CHECKPOINT_FORMAT, encodeCheckpoint, type Manifest, type Tensor } from "./encode.js";
 
 /** A manifest lists names and shapes: megabytes even for 10^5 tensors. */
 export const MANIFEST_LIMIT = 64 * 1024 * 1024;
@@ -19,44 +20,6 @@ export const MANIFEST_LIMIT = 64 * 1024 * 1024;
 export const BIN_LIMIT = 2 * 1024 * 1024 * 1024;
 /** Dimensions of a tensor: ONNX and PyTorch models stay far below this. */
 const MAX_RANK = 8;
-
-export interface Tensor {
-  dims: number[];
-  data: Float32Array;
-}
-
-interface Entry {
-  name: string;
-  dims: number[];
-  dtype: "float32";
-  offset: number;
-}
-
-export interface Manifest {
-  format: string;
-  model?: string;
-  tensors: Entry[];
-  /** Where the last tensor ends: the size weights.bin must have. */
-  byteLength: number;
-}
-
-export function encodeCheckpoint(
-  tensors: ReadonlyMap<string, Tensor>,
-  model?: string,
-): { json: string; bin: Uint8Array } {
-  const manifest: Omit<Manifest, "byteLength"> = { format: CHECKPOINT_FORMAT, tensors: [] };
-  if (model !== undefined) manifest.model = model;
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    manifest.tensors.push({ name, dims: t.dims, dtype: "float32", offset });
-    offset += t.data.length * 4;
-  }
-  const bin = new Uint8Array(offset);
-  const view = new DataView(bin.buffer);
-  let o = 0;
-  for (const t of tensors.values()) for (const v of t.data) (view.setFloat32(o, v, true), (o += 4));
-  return { json: JSON.stringify(manifest, null, 1), bin };
-}
 
 /** A value quoted in a message: short, and never raw bytes of a hostile file. */
 const shown = (v: unknown): string => (v === undefined ? "nothing" : (JSON.stringify(v) ?? String(v)).slice(0, 60));

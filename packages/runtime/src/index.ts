@@ -16,3 +16,4 @@ export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "
 export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";
 export { trainEmitted } from "./run-emitted.js";
 export { doctor, type Probe } from "./doctor.js";
+export { buildWebPage } from "./web-build.js";

@@ -25,7 +25,7 @@ import {
   syntheticDataset,
   type Dataset,
 } from "./data.js";
-import { initParams, loadCheckpoint, type ParamInfo } from "./params.js";
+import { initParams, loadCheckpoint, toModelInput, type ParamInfo } from "./params.js";
 import {
   readOptimizerState,
   readTrainState,
@@ -166,15 +166,6 @@ function parseOptions(argv: string[], name: string): Options | "help" {
     backend: values.backend as string | undefined,
     synthetic: number("synthetic", values.synthetic as string, 1, true),
   };
-}
-
-/** NCHW batch -> NHWC tensor, as the tfjs model expects. */
-function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tensor {
-  return tf.tidy(() =>
-    shape.length === 3
-      ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1])
-      : tf.tensor2d(images, [b, shape[0]!]),
-  );
 }
 
 /** Sets an optimizer's learning rate for its next step. tfjs's SGD and momentum optimizers keep

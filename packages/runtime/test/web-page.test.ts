@@ -1,0 +1,153 @@
+// The training page of `resnetc compile --target web` in a real browser: Debian's chromium,
+// driven by playwright-core (no browser download), headless with WebGPU on SwiftShader (a Vulkan
+// on the CPU that ships with chromium). The page for CIFAR ResNet-20 trains on WebGPU, its loss
+// falls on a batch it sees every step, its downloaded checkpoint compiles to ONNX, and ONNX
+// Runtime's output on the page's fixed input equals the page's own prediction. The wasm fallback
+// (resnetc's kernels, without their Node-only SIMD helper) trains too. The page is served over
+// http: file:// URLs refuse module scripts and wasm. Under CI=true these never skip; elsewhere
+// they skip when /usr/bin/chromium is missing. A screenshot of the WebGPU run goes to docs/.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import ort from "onnxruntime-node";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PageResult } from "../src/browser/page.js";
+import { outDir, resnetcRoot, runCliAsync } from "./helpers.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (process.env["CI"] === "true" && !haveChromium)
+  throw new Error(`CI: ${CHROMIUM} is missing (apt-get install chromium, as .ci/run does)`);
+
+const dir = join(outDir, "web-page-test");
+const site = join(dir, "site");
+const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+
+let server: Server;
+let base = "";
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const r = await runCliAsync([
+    "compile",
+    "examples/cifar-resnet.resnet",
+    "--model",
+    "ResNet20",
+    "--target",
+    "web",
+    "-o",
+    site,
+  ]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const file = normalize(join(site, path === "/" ? "index.html" : path));
+    if (!file.startsWith(site) || !existsSync(file)) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // WebGPU is behind a flag on Linux; SwiftShader is the Vulkan device where there is no GPU.
+    args: ["--headless=new", "--enable-unsafe-webgpu", "--use-vulkan=swiftshader", "--use-angle=swiftshader"],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Opens the page with the query given and waits for `#result` (or an error in `#status`). */
+async function train(query: string): Promise<{ page: Page; result: PageResult }> {
+  const page = await browser.newPage({ acceptDownloads: true });
+  await page.goto(base + query);
+  await page.waitForFunction(
+    () =>
+      document.querySelector("#result")?.textContent ||
+      document.querySelector("#status")?.textContent?.startsWith("error"),
+    undefined,
+    { timeout: 400_000, polling: 500 },
+  );
+  const text = await page.textContent("#result");
+  if (!text) throw new Error(`the page failed: ${await page.textContent("#status")}`);
+  return { page, result: JSON.parse(text) as PageResult };
+}
+
+/** The page's two checkpoint downloads, saved into `to`. */
+async function downloadCheckpoint(page: Page, to: string): Promise<void> {
+  const names: string[] = [];
+  const done = new Promise<void>((ok, fail) => {
+    page.on("download", (d) => {
+      names.push(d.suggestedFilename());
+      d.saveAs(join(to, d.suggestedFilename()))
+        .then(() => names.length === 2 && ok())
+        .catch(fail);
+    });
+  });
+  await page.click("#download");
+  await done;
+  expect(names.sort()).toEqual(["weights.bin", "weights.json"]);
+}
+
+/** ResNet-20 compiled to ONNX (with the checkpoint in `weights`, else the seed's initial values)
+ * and run in ONNX Runtime on `input`. */
+async function onnxOutput(name: string, input: PageResult["predictionInput"], weights?: string): Promise<Float32Array> {
+  const onnx = join(dir, name);
+  const args = ["compile", "examples/cifar-resnet.resnet", "--model", "ResNet20", "--target", "onnx", "-o", onnx];
+  const c = await runCliAsync(weights === undefined ? args : [...args, "--weights", weights]);
+  expect(c.stderr).toBe("");
+  expect(c.code).toBe(0);
+  const session = await ort.InferenceSession.create(onnx);
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(input.data), input.dims) };
+  return (await session.run(feeds))[session.outputNames[0]!]!.data as Float32Array;
+}
+
+describe.skipIf(!haveChromium)("compile --target web: the training page in chromium", () => {
+  it("trains ResNet-20 on WebGPU, and its checkpoint in ONNX Runtime gives the page's prediction", async () => {
+    // samples=4 = batch: every step sees the same batch, so the loss must fall.
+    const { page, result } = await train("?autostart=1&steps=3&batch=4&samples=4");
+    expect(result.backend).toBe("webgpu");
+    expect(result.adapter).not.toBe("");
+    expect(result.steps).toBe(3);
+    expect(result.losses).toHaveLength(3);
+    for (const l of result.losses) expect(Number.isFinite(l)).toBe(true);
+    expect(result.losses[2]!).toBeLessThan(result.losses[0]!);
+    expect(result.imagesPerSec).toBeGreaterThan(0);
+    expect(await page.textContent("#status")).toMatch(/^step 3\/3 loss .* on webgpu .*done$/);
+    await page.screenshot({ path: join(resnetcRoot, "docs", "web-page.png") });
+
+    const ckpt = join(dir, "checkpoint");
+    mkdirSync(ckpt, { recursive: true });
+    await downloadCheckpoint(page, ckpt);
+    await page.close();
+    const trained = await onnxOutput("trained.onnx", result.predictionInput, ckpt);
+    expect(trained.length).toBe(result.prediction.length);
+    const diff = Math.max(...Array.from(trained, (v, i) => Math.abs(v - result.prediction[i]!)));
+    console.log(
+      `web page: ${result.adapter}, losses ${result.losses.map((l) => l.toFixed(4)).join(" ")}, ONNX Runtime vs page max |diff| ${diff.toExponential(2)}`,
+    );
+    expect(diff).toBeLessThan(1e-4);
+    // A trained model, not the initial one: the page's weights moved the output away from the
+    // seed's (the same compile without --weights).
+    const initial = await onnxOutput("initial.onnx", result.predictionInput);
+    expect(Math.max(...Array.from(initial, (v, i) => Math.abs(v - trained[i]!)))).toBeGreaterThan(1e-3);
+  }, 500_000);
+
+  it("falls back to wasm with resnetc's kernels when asked (?backend=wasm)", async () => {
+    const { page, result } = await train("?autostart=1&steps=3&batch=4&samples=4&backend=wasm");
+    await page.close();
+    expect(result.backend).toBe("wasm");
+    expect(result.note).toBe("?backend=wasm");
+    expect(result.losses[2]!).toBeLessThan(result.losses[0]!);
+    expect(result.prediction).toHaveLength(10);
+  }, 120_000);
+});
