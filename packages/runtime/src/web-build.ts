@@ -29,7 +29,10 @@ function html(name: string): string {
 <head>
 <meta charset="utf-8">
 <title>resnetc: train ${title}</title>
-<style>body { font: 14px system-ui, sans-serif; margin: 2em; } pre { white-space: pre-wrap; word-break: break-all; max-height: 12em; overflow: auto; }</style>
+<style>
+body { font: 14px system-ui, sans-serif; margin: 2em; }
+pre { white-space: pre-wrap; word-break: break-all; max-height: 12em; overflow: auto; }
+</style>
 </head>
 <body>
 <script type="module" src="./app.js"></script>

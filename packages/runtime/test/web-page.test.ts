@@ -133,7 +133,8 @@ describe.skipIf(!haveChromium)("compile --target web: the training page in chrom
     expect(trained.length).toBe(result.prediction.length);
     const diff = Math.max(...Array.from(trained, (v, i) => Math.abs(v - result.prediction[i]!)));
     console.log(
-      `web page: ${result.adapter}, losses ${result.losses.map((l) => l.toFixed(4)).join(" ")}, ONNX Runtime vs page max |diff| ${diff.toExponential(2)}`,
+      `web page: ${result.adapter}, losses ${result.losses.map((l) => l.toFixed(4)).join(" ")}, ` +
+        `ONNX Runtime vs page max |diff| ${diff.toExponential(2)}`,
     );
     expect(diff).toBeLessThan(1e-4);
     // A trained model, not the initial one: the page's weights moved the output away from the

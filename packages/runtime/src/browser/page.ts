@@ -215,7 +215,9 @@ export function startPage(m: PageModel): void {
         losses.push(loss);
         if (!Number.isFinite(loss)) throw new Error(`step ${s + 1}: the loss is ${loss}`);
         const secs = (performance.now() - t0) / 1000;
-        status.textContent = `step ${s + 1}/${steps} loss ${loss.toFixed(4)} ${(((s + 1) * batch) / secs).toFixed(1)} images/s on ${choice.backend}${choice.adapter ? ` (${choice.adapter})` : ""}`;
+        const rate = (((s + 1) * batch) / secs).toFixed(1);
+        const on = `${choice.backend}${choice.adapter ? ` (${choice.adapter})` : ""}`;
+        status.textContent = `step ${s + 1}/${steps} loss ${loss.toFixed(4)} ${rate} images/s on ${on}`;
         drawCurve(svg, losses, steps);
       }
       const imagesPerSec = (steps * batch) / ((performance.now() - t0) / 1000);
