@@ -5,7 +5,8 @@
 // Runtime's output on the page's fixed input equals the page's own prediction. The wasm fallback
 // (resnetc's kernels, without their Node-only SIMD helper) trains too. The page is served over
 // http: file:// URLs refuse module scripts and wasm. Under CI=true these never skip; elsewhere
-// they skip when /usr/bin/chromium is missing. A screenshot of the WebGPU run goes to docs/.
+// they skip when /usr/bin/chromium is missing. A screenshot of the WebGPU run goes to out/
+// (to docs/web-page.png with UPDATE_SCREENSHOTS=1).
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -123,7 +124,13 @@ describe.skipIf(!haveChromium)("compile --target web: the training page in chrom
     expect(result.losses[2]!).toBeLessThan(result.losses[0]!);
     expect(result.imagesPerSec).toBeGreaterThan(0);
     expect(await page.textContent("#status")).toMatch(/^step 3\/3 loss .* on webgpu .*done$/);
-    await page.screenshot({ path: join(resnetcRoot, "docs", "web-page.png") });
+    // The committed screenshot (docs/web-page.png) is rewritten only when asked, as golden files
+    // are; otherwise a test run would leave the tree dirty.
+    const shot =
+      process.env["UPDATE_SCREENSHOTS"] === "1"
+        ? join(resnetcRoot, "docs", "web-page.png")
+        : join(outDir, "web-page.png");
+    await page.screenshot({ path: shot });
 
     const ckpt = join(dir, "checkpoint");
     mkdirSync(ckpt, { recursive: true });
