@@ -13,29 +13,14 @@ import { basename, join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { formatBytes, readFileLimited, ReadFileError } from "resnetc/io";
 import { seededRandom } from "./augment.js";
+import { checkCifarBatch, cifarDataset, DataError, type Dataset, IDX, idxDataset, idxHeader } from "./data-parse.js";
 
-export interface Dataset {
-  images: Float32Array;
-  labels: Int32Array;
-  count: number;
-  /** C, H, W */
-  shape: [number, number, number];
-  classes: number;
-  name: string;
-}
+export { checkCompatible, DataError, type Dataset } from "./data-parse.js";
 
 export interface Split {
   train: Dataset;
   test: Dataset;
 }
-
-/** A problem with the user's data: shown as one clear message, never a stack trace. */
-export class DataError extends Error {
-  override name = "DataError";
-}
-
-/** Both formats we read are 10-class sets; a label of 10 or more means a corrupt or foreign file. */
-const CLASSES = 10;
 
 /** The class patterns' seed is fixed so that sets drawn with different seeds (train, test) share them. */
 const PATTERN_SEED = 0x5eed;
@@ -77,8 +62,6 @@ export function syntheticDataset(opts: {
 }
 
 // ---- reading files --------------------------------------------------------------------------
-
-const hex = (n: number) => "0x" + n.toString(16).padStart(8, "0");
 
 /**
  * The most bytes one data file may hold, compressed or decompressed: 20 times MNIST's training
@@ -151,86 +134,24 @@ async function readBytes(path: string, headBytes: number, sizeFor: (head: Buffer
   });
 }
 
-/** Why a magic number is wrong, when we can tell: gzip bytes in a plain file, or the other IDX kind. */
-function magicHint(magic: number, path: string): string {
-  if (magic >>> 16 === 0x1f8b) return ` (the file is gzip-compressed: name it ${basename(path)}.gz or gunzip it)`;
-  if (magic === 0x801) return " (that is a label file: are the images and labels files swapped?)";
-  if (magic === 0x803) return " (that is an image file: are the images and labels files swapped?)";
-  return "";
-}
-
-/** IDX headers: magic 0x00000803 = unsigned bytes, 3 dimensions (count, rows, columns);
- * 0x00000801 = 1 dimension (count). */
-const IDX = {
-  images: { magic: 0x803, header: 16, kind: "image" },
-  labels: { magic: 0x801, header: 8, kind: "label" },
-} as const;
-
-/** Checks an IDX header and gives its dims and the size the whole file must have. */
-function idxHeader(
-  b: Buffer,
-  path: string,
-  what: keyof typeof IDX,
-): { count: number; h: number; w: number; size: number } {
-  const f = IDX[what];
-  if (b.length < f.header)
-    throw new DataError(
-      `${path} has ${b.length} bytes, too few for an IDX ${f.kind} header (${f.header} bytes): the file is ` +
-        `truncated or not an IDX file`,
-    );
-  const magic = b.readUInt32BE(0);
-  if (magic !== f.magic)
-    throw new DataError(
-      `${path} is not an IDX ${f.kind} file: the magic number is ${hex(magic)}, ` +
-        `expected ${hex(f.magic)}${magicHint(magic, path)}`,
-    );
-  const count = b.readUInt32BE(4);
-  const [h, w] = what === "images" ? [b.readUInt32BE(8), b.readUInt32BE(12)] : [1, 1];
-  const size = f.header + count * h * w;
+/** The IDX header, and the bound on what it promises (checked before the file is read whole). */
+function boundedIdxHeader(b: Uint8Array, path: string, what: "images" | "labels"): number {
+  const { count, h, w, size } = idxHeader(b, path, what);
+  const kind = IDX[what].kind;
   if (size > DATA_FILE_LIMIT)
     throw new DataError(
-      `${path}: its header promises ${count} ${f.kind}s${what === "images" ? ` of ${h}x${w}` : ""} ` +
+      `${path}: its header promises ${count} ${kind}s${what === "images" ? ` of ${h}x${w}` : ""} ` +
         `(${formatBytes(size)}), more than the ${formatBytes(DATA_FILE_LIMIT)} limit for a training data file: ` +
         `the file is corrupt`,
     );
-  return { count, h, w, size };
+  return size;
 }
 
-async function idxImages(path: string): Promise<{ pixels: Uint8Array; count: number; h: number; w: number }> {
-  const b = await readBytes(path, IDX.images.header, (head) => idxHeader(head, path, "images").size);
-  const { count, h, w, size: want } = idxHeader(b, path, "images");
-  if (b.length !== want)
-    throw new DataError(
-      `${path} has ${b.length} bytes, but its header promises ${count} images of ${h}x${w} (${want} bytes): ` +
-        (b.length < want
-          ? "the file is truncated or corrupt; download it again"
-          : "the file has trailing bytes; it is corrupt or not an IDX file"),
-    );
-  return { pixels: b.subarray(16), count, h, w };
-}
-
-async function idxLabels(path: string): Promise<Uint8Array> {
-  const b = await readBytes(path, IDX.labels.header, (head) => idxHeader(head, path, "labels").size);
-  const { count } = idxHeader(b, path, "labels");
-  if (b.length !== 8 + count)
-    throw new DataError(
-      `${path} has ${b.length} bytes, but its header promises ${count} labels (${8 + count} bytes): the file is ` +
-        `truncated or corrupt; download it again`,
-    );
-  return b.subarray(8);
-}
-
-function checkedLabel(y: number, path: string, where: string): number {
-  if (y >= CLASSES)
-    throw new DataError(
-      `${path}: label ${y} at ${where} is out of range (expected 0..${CLASSES - 1}): the file is corrupt or not ` +
-        `a 10-class set`,
-    );
-  return y;
-}
-
-function toUnit(pixels: Uint8Array, out: Float32Array, at = 0): void {
-  for (let i = 0; i < pixels.length; i++) out[at + i] = pixels[i]! / 255;
+async function idxFile(path: string, what: "images" | "labels"): Promise<{ bytes: Uint8Array; path: string }> {
+  const bytes = await readBytes(path, IDX[what].header, (head) => boundedIdxHeader(head, path, what));
+  // Again on the whole file: a plain (not .gz) file's header is bounded here, before its length.
+  boundedIdxHeader(bytes, path, what);
+  return { bytes, path };
 }
 
 async function idxSet(
@@ -239,50 +160,19 @@ async function idxSet(
   name: string,
   role: "training" | "test",
 ): Promise<Dataset> {
-  const im = await idxImages(imagesFile);
-  const lb = await idxLabels(labelsFile);
-  if (lb.length !== im.count)
-    throw new DataError(
-      `${imagesFile} has ${im.count} images but ${labelsFile} has ${lb.length} labels: they must be the same set`,
-    );
-  // An empty set would train no step, or report a test accuracy of 0/0 = NaN at the end.
-  if (im.count === 0) {
-    const why =
-      role === "test" ? "training needs held-out images to report its accuracy" : "there is nothing to train on";
-    throw new DataError(`${imagesFile} holds no images (its header says 0): ${why}; download the file again`);
-  }
-  const images = new Float32Array(im.pixels.length);
-  toUnit(im.pixels, images);
-  const labels = new Int32Array(lb.length);
-  for (let i = 0; i < lb.length; i++) labels[i] = checkedLabel(lb[i]!, labelsFile, `index ${i}`);
-  return { images, labels, count: im.count, shape: [1, im.h, im.w], classes: CLASSES, name };
+  return idxDataset(await idxFile(imagesFile, "images"), await idxFile(labelsFile, "labels"), name, role);
 }
 
-/** CIFAR-10 binary record: 1 label byte, then 32x32 red, green and blue planes (CHW already). */
-const CIFAR_PIXELS = 3 * 32 * 32;
-const CIFAR_RECORD = 1 + CIFAR_PIXELS;
-
 function cifarSet(files: string[], name: string): Dataset {
-  const parts = files.map((f) => {
-    const b = readRaw(f);
-    if (b.length === 0 || b.length % CIFAR_RECORD !== 0)
-      throw new DataError(
-        `${f} has ${b.length} bytes, not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each: 1 label ` +
-          `+ 3x32x32 pixels): the file is truncated or not a CIFAR-10 binary batch (the Python pickle batches are ` +
-          `not read; use cifar-10-binary.tar.gz)`,
-      );
-    return { f, b };
-  });
-  const count = parts.reduce((s, p) => s + p.b.length / CIFAR_RECORD, 0);
-  const images = new Float32Array(count * CIFAR_PIXELS);
-  const labels = new Int32Array(count);
-  let n = 0;
-  for (const { f, b } of parts)
-    for (let o = 0; o < b.length; o += CIFAR_RECORD, n++) {
-      labels[n] = checkedLabel(b[o]!, f, `record ${o / CIFAR_RECORD}`);
-      toUnit(b.subarray(o + 1, o + CIFAR_RECORD), images, n * CIFAR_PIXELS);
-    }
-  return { images, labels, count, shape: [3, 32, 32], classes: CLASSES, name };
+  return cifarDataset(
+    // Each file checked as it is read, so the first bad one is named before the next is read.
+    files.map((path) => {
+      const bytes = readRaw(path);
+      checkCifarBatch(bytes, path);
+      return { bytes, path };
+    }),
+    name,
+  );
 }
 
 // ---- finding the files ----------------------------------------------------------------------
@@ -378,22 +268,6 @@ export async function loadDirectory(dir: string): Promise<Split> {
   }
 
   throw new DataError(`--data ${dir}: found neither ${IDX_EXPECTED} nor ${CIFAR_EXPECTED}${whereElse(dir)}`);
-}
-
-/** The data must fit the model's input and its number of classes; says which side to change. */
-export function checkCompatible(d: Dataset, input: [number, number, number], classes: number, inputName: string): void {
-  if (d.shape.join("x") !== input.join("x"))
-    throw new DataError(
-      `${d.name} images are ${d.shape.join("x")} (CxHxW) but the model's input \`${inputName}\` ` +
-        `is ${input.join("x")}: ` +
-        `declare \`input ${inputName}: f32[N, ${d.shape.join(", ")}]\` in the model, or use data whose images ` +
-        `are ${input.join("x")}`,
-    );
-  if (d.classes > classes)
-    throw new DataError(
-      `${d.name} has ${d.classes} classes but the model's output has ${classes}: end the model with ${d.classes} ` +
-        `outputs (for example dense(${d.classes}))`,
-    );
 }
 
 /** A seeded permutation of 0..n-1 (Fisher-Yates), the same for the same seed on every machine. */

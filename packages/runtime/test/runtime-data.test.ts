@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { augmentBatch, seededRandom } from "../src/augment.js";
+import { idxImages, idxLabels } from "./data-fixtures.js";
 import {
   checkCompatible,
   DataError,
@@ -27,26 +28,7 @@ const tmp = (prefix = "resnetc-data-") => {
 };
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-// ---- fixture writers: the formats as their documentation describes them ---------------------
-
-/** IDX images: magic 0x00000803, count, rows, columns (big-endian uint32), then the bytes. */
-function idxImages(count: number, h: number, w: number, pixel: (i: number) => number, magic = 0x803): Buffer {
-  const b = Buffer.alloc(16 + count * h * w);
-  b.writeUInt32BE(magic, 0);
-  b.writeUInt32BE(count, 4);
-  b.writeUInt32BE(h, 8);
-  b.writeUInt32BE(w, 12);
-  for (let i = 0; i < count * h * w; i++) b[16 + i] = pixel(i);
-  return b;
-}
-/** IDX labels: magic 0x00000801, count, then one byte per label. */
-function idxLabels(labels: number[], magic = 0x801): Buffer {
-  const b = Buffer.alloc(8 + labels.length);
-  b.writeUInt32BE(magic, 0);
-  b.writeUInt32BE(labels.length, 4);
-  labels.forEach((l, i) => (b[8 + i] = l));
-  return b;
-}
+// ---- fixture writers (idxImages, idxLabels) are in data-fixtures.ts ------------------------------
 
 interface IdxFiles {
   trainImages?: Buffer;

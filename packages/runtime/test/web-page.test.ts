@@ -5,16 +5,19 @@
 // Runtime's output on the page's fixed input equals the page's own prediction. The wasm fallback
 // (resnetc's kernels, without their Node-only SIMD helper) trains too. The page is served over
 // http: file:// URLs refuse module scripts and wasm. Under CI=true these never skip; elsewhere
-// they skip when /usr/bin/chromium is missing. A screenshot of the WebGPU run goes to out/
-// (to docs/web-page.png with UPDATE_SCREENSHOTS=1).
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+// they skip when /usr/bin/chromium is missing. A page for a small 1x8x8 model trains on IDX
+// files set on its file input (one gzipped, so DecompressionStream runs). A screenshot of the
+// WebGPU run goes to out/ (to docs/web-page.png with UPDATE_SCREENSHOTS=1).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
+import { gzipSync } from "node:zlib";
 import ort from "onnxruntime-node";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PageResult } from "../src/browser/page.js";
+import { idxImages, idxLabels } from "./data-fixtures.js";
 import { outDir, resnetcRoot, runCliAsync } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -46,9 +49,18 @@ beforeAll(async () => {
   ]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
+  // A model of MNIST's kind (one channel), small enough to train in seconds on SwiftShader.
+  writeFileSync(
+    join(dir, "tiny.resnet"),
+    'import "std/resnet.resnet"\nmodel Tiny {\n  input image: f32[N, 1, 8, 8]\n  conv(8, k=3) bn relu\n  ' +
+      "Basic(8)\n  avgpool flatten dense(10)\n}\n",
+  );
+  const t = await runCliAsync(["compile", join(dir, "tiny.resnet"), "--target", "web", "-o", join(site, "tiny")]);
+  expect(t.stderr).toBe("");
   server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const file = normalize(join(site, path === "/" ? "index.html" : path));
+    // A folder's URL (/, /tiny/) serves its index.html, as any static server does.
+    const file = normalize(join(site, path.endsWith("/") ? path + "index.html" : path));
     if (!file.startsWith(site) || !existsSync(file)) return void res.writeHead(404).end();
     res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
   });
@@ -67,10 +79,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Opens the page with the query given and waits for `#result` (or an error in `#status`). */
-async function train(query: string): Promise<{ page: Page; result: PageResult }> {
-  const page = await browser.newPage({ acceptDownloads: true });
-  await page.goto(base + query);
+/** Waits for the page's `#result` (or an error in `#status`) and parses it. */
+async function resultOf(page: Page): Promise<PageResult> {
   await page.waitForFunction(
     () =>
       document.querySelector("#result")?.textContent ||
@@ -80,17 +90,27 @@ async function train(query: string): Promise<{ page: Page; result: PageResult }>
   );
   const text = await page.textContent("#result");
   if (!text) throw new Error(`the page failed: ${await page.textContent("#status")}`);
-  return { page, result: JSON.parse(text) as PageResult };
+  return JSON.parse(text) as PageResult;
+}
+
+/** Opens the page with the query given and waits for its result. */
+async function train(query: string): Promise<{ page: Page; result: PageResult }> {
+  const page = await browser.newPage({ acceptDownloads: true });
+  await page.goto(base + query);
+  return { page, result: await resultOf(page) };
 }
 
 /** The page's two checkpoint downloads, saved into `to`. */
 async function downloadCheckpoint(page: Page, to: string): Promise<void> {
   const names: string[] = [];
+  let saved = 0;
   const done = new Promise<void>((ok, fail) => {
     page.on("download", (d) => {
       names.push(d.suggestedFilename());
+      // Done when both files are saved, not when both downloads have started (the first save
+      // could still be writing when the second download is announced).
       d.saveAs(join(to, d.suggestedFilename()))
-        .then(() => names.length === 2 && ok())
+        .then(() => ++saved === 2 && ok())
         .catch(fail);
     });
   });
@@ -122,6 +142,8 @@ describe.skipIf(!haveChromium)("compile --target web: the training page in chrom
     expect(result.losses).toHaveLength(3);
     for (const l of result.losses) expect(Number.isFinite(l)).toBe(true);
     expect(result.losses[2]!).toBeLessThan(result.losses[0]!);
+    expect(result.accuracies).toHaveLength(3);
+    expect(result.data).toBe("synthetic");
     expect(result.imagesPerSec).toBeGreaterThan(0);
     expect(await page.textContent("#status")).toMatch(/^step 3\/3 loss .* on webgpu .*done$/);
     // The committed screenshot (docs/web-page.png) is rewritten only when asked, as golden files
@@ -149,6 +171,39 @@ describe.skipIf(!haveChromium)("compile --target web: the training page in chrom
     const initial = await onnxOutput("initial.onnx", result.predictionInput);
     expect(Math.max(...Array.from(initial, (v, i) => Math.abs(v - trained[i]!)))).toBeGreaterThan(1e-3);
   }, 500_000);
+
+  it("trains on IDX files picked in #files (images gzipped), with accuracy per step", async () => {
+    // 6 images of 8x8: class c is bright in row c, so the labels are learnable.
+    const labels = [0, 1, 2, 3, 4, 5];
+    const images = idxImages(6, 8, 8, (i) => (Math.floor((i % 64) / 8) === labels[Math.floor(i / 64)]! ? 250 : 10));
+    const files = [
+      { name: "train-images-idx3-ubyte.gz", mimeType: "application/gzip", buffer: gzipSync(images) },
+      { name: "train-labels-idx1-ubyte", mimeType: "application/octet-stream", buffer: idxLabels(labels) },
+    ];
+    const page = await browser.newPage();
+    await page.goto(base + "tiny/?steps=2&batch=3&data=files");
+    await page.setInputFiles("#files", files);
+    await page.click("#start");
+    const result = await resultOf(page);
+    expect(result.data).toBe("IDX (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte)");
+    expect(result.steps).toBe(2);
+    expect(result.losses).toHaveLength(2);
+    for (const l of result.losses) expect(Number.isFinite(l)).toBe(true);
+    expect(result.accuracies).toHaveLength(2);
+    // Each is a count of a batch of 3 right, divided by 3.
+    for (const a of result.accuracies) expect([0, 1, 2, 3].map((k) => k / 3)).toContain(a);
+    expect(result.accuracy).toBe(result.accuracies[1]);
+    expect(await page.locator("#accuracy polyline").getAttribute("points")).toMatch(/^\S+,\S+ \S+,\S+$/);
+    // A file of the wrong kind is refused with the runtime's own message.
+    await page.reload();
+    await page.setInputFiles("#files", [files[1]!, { ...files[1]!, name: "other-labels" }]);
+    await page.click("#start");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("error"));
+    expect(await page.textContent("#status")).toMatch(
+      /^error: train-labels-idx1-ubyte has 14 bytes, too few for an IDX image header/,
+    );
+    await page.close();
+  }, 300_000);
 
   it("falls back to wasm with resnetc's kernels when asked (?backend=wasm)", async () => {
     const { page, result } = await train("?autostart=1&steps=3&batch=4&samples=4&backend=wasm");

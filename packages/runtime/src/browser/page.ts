@@ -1,9 +1,11 @@
 // The training page of `resnetc compile --target web`: trains the emitted model in the browser
-// on WebGPU (where `navigator.gpu` gives an adapter) or wasm, on deterministic synthetic data,
-// and shows a progress line, a loss curve and a checkpoint download. Its contract with tests
-// (and anyone's): query `?backend=webgpu|wasm|cpu&steps=N&batch=N&data=synthetic&samples=N&autostart=1`;
-// progress in `#status`; when done, a JSON object in `#result`: backend, adapter, steps, losses,
-// imagesPerSec, and the model's output (`prediction`) on a fixed seeded input
+// on WebGPU (where `navigator.gpu` gives an adapter) or wasm, on deterministic synthetic data or
+// IDX / CIFAR-10 files picked in `#files`, and shows a progress line, loss and accuracy curves
+// and a checkpoint download. Its contract with tests (and anyone's): query
+// `?backend=webgpu|wasm|cpu&steps=N&batch=N&data=synthetic|files&samples=N&autostart=1`;
+// progress in `#status`; when done, a JSON object in `#result`: backend, adapter, data, steps,
+// losses, accuracies (each step's training-batch accuracy, before its update), accuracy (the
+// last one), imagesPerSec, and the model's output (`prediction`) on a fixed seeded input
 // (`predictionInput`, canonical NCHW), which ONNX Runtime reproduces from the checkpoint.
 // `samples=N` sets the size of the synthetic set (default 1024).
 // Takes: the emitted model module. Gives: a page. Must not: import anything from Node (it is
@@ -12,6 +14,8 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { encodeCheckpoint } from "resnetc/weights/browser";
+import { checkCompatible, type Dataset } from "../data-parse.js";
+import { datasetFromFiles } from "./files.js";
 import { getParams, initParams, toModelInput, type ParamInfo } from "../params-core.js";
 import type { InputInfo } from "../train.js";
 import { registerWebGpuKernels } from "../webgpu-kernels.js";
@@ -32,9 +36,12 @@ export interface PageResult {
   backend: string;
   adapter: string;
   note: string;
+  data: string;
   steps: number;
   batch: number;
   losses: number[];
+  accuracies: number[];
+  accuracy: number;
   imagesPerSec: number;
   predictionInput: { dims: number[]; data: number[] };
   prediction: number[];
@@ -75,6 +82,19 @@ function syntheticBatch(shape: number[], classes: number, batch: number, step: n
     labels.push(c);
     const p = patterns[c]!;
     for (let j = 0; j < size; j++) x[i * size + j] = p[j]! + 0.3 * (noise() * 2 - 1);
+  }
+  return { x, labels };
+}
+
+/** Step s of picked files: the next `batch` samples in file order, wrapping around. */
+function fileBatch(d: Dataset, batch: number, step: number) {
+  const per = d.shape[0] * d.shape[1] * d.shape[2];
+  const x = new Float32Array(batch * per);
+  const labels: number[] = [];
+  for (let i = 0; i < batch; i++) {
+    const k = (step * batch + i) % d.count;
+    x.set(d.images.subarray(k * per, (k + 1) * per), i * per);
+    labels.push(d.labels[k]!);
   }
   return { x, labels };
 }
@@ -131,22 +151,32 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-/** The loss curve as an inline SVG polyline (no chart library in the bundle), scaled from its
- * lowest to its highest value so a fall of a few percent over a few steps shows. */
-function drawCurve(svg: SVGSVGElement, losses: number[], steps: number): void {
+/** A curve as an inline SVG polyline (no chart library in the bundle). The loss is scaled from
+ * its lowest to its highest value so a fall of a few percent over a few steps shows; accuracy
+ * keeps its 0..1 range, so a curve from 0.1 to 0.2 does not look like one to 1. */
+function drawCurve(svg: SVGSVGElement, values: number[], steps: number, what: "loss" | "accuracy"): void {
   const w = 480;
   const h = 160;
-  const max = Math.max(...losses);
-  const min = Math.min(...losses);
+  const color = what === "loss" ? "#1f77b4" : "#2ca02c";
+  const [min, max] = what === "loss" ? [Math.min(...values), Math.max(...values)] : [0, 1];
   const span = max - min || 1;
-  const pts = losses.map(
+  const pts = values.map(
     (l, i) => `${(i / Math.max(steps - 1, 1)) * (w - 20) + 10},${h - 10 - ((l - min) / span) * (h - 40)}`,
   );
   svg.innerHTML =
     `<rect x="0" y="0" width="${w}" height="${h}" fill="#fafafa" stroke="#ccc"/>` +
-    `<text x="12" y="16" font-size="11">loss per step: ${max.toFixed(4)} (top) to ${min.toFixed(4)} (bottom)</text>` +
-    `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${pts.join(" ")}"/>` +
-    pts.map((p) => `<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="3" fill="#1f77b4"/>`).join("");
+    `<text x="12" y="16" font-size="11">${what === "loss" ? "loss" : "training-batch accuracy"} per step: ` +
+    `${max.toFixed(4)} (top) to ${min.toFixed(4)} (bottom)</text>` +
+    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(" ")}"/>` +
+    pts.map((p) => `<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="3" fill="${color}"/>`).join("");
+}
+
+function svgCurve(id: string): SVGSVGElement {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("id", id);
+  svg.setAttribute("width", "480");
+  svg.setAttribute("height", "160");
+  return svg;
 }
 
 function download(name: string, data: BlobPart, type: string): void {
@@ -165,7 +195,7 @@ export function startPage(m: PageModel): void {
   const steps = int("steps", 20);
   const batch = int("batch", 16);
   const samples = int("samples", 1024);
-  const data = q.get("data") ?? "synthetic";
+  let data = q.get("data") ?? "synthetic";
   document.title = `resnetc: train ${m.MODEL_NAME}`;
   const status = el(
     "p",
@@ -174,11 +204,20 @@ export function startPage(m: PageModel): void {
   );
   const start = el("button", { id: "start" }, "train");
   const save = el("button", { id: "download", disabled: "" }, "download checkpoint");
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("width", "480");
-  svg.setAttribute("height", "160");
+  const files = el("input", { id: "files", type: "file", multiple: "" });
+  // Picking files switches the run to them, as ?data=files does.
+  files.onchange = () => {
+    data = files.files?.length ? "files" : "synthetic";
+    status.textContent = `ready: ${steps} steps of batch ${batch} on ${files.files?.length ?? 0} picked files`;
+  };
+  const pickLabel = el("label", {}, "data: IDX (MNIST, Fashion-MNIST; .gz too) or CIFAR-10 .bin files ");
+  pickLabel.append(files);
+  const lossSvg = svgCurve("loss");
+  const accSvg = svgCurve("accuracy");
   const result = el("pre", { id: "result" });
-  document.body.append(el("h1", {}, `${m.MODEL_NAME}`), status, start, save, el("p"), svg, result);
+  const curves = el("p");
+  curves.append(lossSvg, " ", accSvg);
+  document.body.append(el("h1", {}, `${m.MODEL_NAME}`), pickLabel, status, start, save, curves, result);
   let checkpoint: { json: string; bin: Uint8Array } | undefined;
   save.onclick = () => {
     if (!checkpoint) return;
@@ -189,36 +228,51 @@ export function startPage(m: PageModel): void {
   const run = async () => {
     start.setAttribute("disabled", "");
     try {
-      if (data !== "synthetic") throw new Error(`?data=${data}: only synthetic data is built in`);
+      if (data !== "synthetic" && data !== "files") throw new Error(`?data=${data}: synthetic or files`);
       const input = m.INPUTS[0]!;
       const shape = input.shape.map((d) => (typeof d === "number" ? d : NaN));
       if (m.INPUTS.length !== 1 || shape.some((d) => !Number.isFinite(d)))
         throw new Error("the page trains models with one input of fixed shape");
+      let picked: Dataset | undefined;
+      if (data === "files") {
+        picked = await datasetFromFiles(Array.from(files.files ?? []));
+        checkCompatible(picked, shape as [number, number, number], m.CLASSES, input.name);
+      }
       const choice = await chooseBackend(q.get("backend"));
       status.textContent = `backend ${choice.backend} ${choice.adapter} ${choice.note}: building ${m.MODEL_NAME}`;
       const model = m.buildModel();
       initParams(model, m.PARAMS, INIT_SEED);
       const optimizer = tf.train.momentum(0.05, 0.9);
       const losses: number[] = [];
+      const accuracies: number[] = [];
       const t0 = performance.now();
       for (let s = 0; s < steps; s++) {
-        const b = syntheticBatch(shape, m.CLASSES, batch, s, samples);
+        const b = picked ? fileBatch(picked, batch, s) : syntheticBatch(shape, m.CLASSES, batch, s, samples);
         const x = toModelInput(b.x, batch, shape);
-        const y = tf.oneHot(tf.tensor1d(b.labels, "int32"), m.CLASSES);
+        const labels = tf.tensor1d(b.labels, "int32");
+        const y = tf.oneHot(labels, m.CLASSES);
+        let correct: tf.Tensor | undefined;
         const cost = optimizer.minimize(() => {
           const logits = model.apply(x, { training: true }) as tf.Tensor;
+          // The accuracy of the logits this step trains on: no second forward pass. Kept out of
+          // minimize's tidy, and outside the gradient (argMax has none).
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32")));
           return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
         }, true)!;
-        // An async read: WebGPU has no cheap synchronous one, and it keeps the page responsive.
+        // Async reads: WebGPU has no cheap synchronous one, and they keep the page responsive.
         const loss = (await cost.data())[0]!;
-        tf.dispose([x, y, cost]);
+        const acc = (await correct!.data())[0]! / batch;
+        tf.dispose([x, labels, y, cost, correct!]);
         losses.push(loss);
+        accuracies.push(acc);
         if (!Number.isFinite(loss)) throw new Error(`step ${s + 1}: the loss is ${loss}`);
         const secs = (performance.now() - t0) / 1000;
         const rate = (((s + 1) * batch) / secs).toFixed(1);
         const on = `${choice.backend}${choice.adapter ? ` (${choice.adapter})` : ""}`;
-        status.textContent = `step ${s + 1}/${steps} loss ${loss.toFixed(4)} ${rate} images/s on ${on}`;
-        drawCurve(svg, losses, steps);
+        const figures = `loss ${loss.toFixed(4)} accuracy ${acc.toFixed(3)} ${rate} images/s`;
+        status.textContent = `step ${s + 1}/${steps} ${figures} on ${on}`;
+        drawCurve(lossSvg, losses, steps, "loss");
+        drawCurve(accSvg, accuracies, steps, "accuracy");
       }
       const imagesPerSec = (steps * batch) / ((performance.now() - t0) / 1000);
       const r = rng(PREDICTION_SEED);
@@ -232,9 +286,12 @@ export function startPage(m: PageModel): void {
       const res: PageResult = {
         model: m.MODEL_NAME,
         ...choice,
+        data: picked ? picked.name : "synthetic",
         steps,
         batch,
         losses,
+        accuracies,
+        accuracy: accuracies[accuracies.length - 1]!,
         imagesPerSec,
         predictionInput: { dims: [1, ...shape], data: Array.from(fixed) },
         prediction,
