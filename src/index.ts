@@ -9,7 +9,7 @@ export { renderText, renderGithub, renderSarif, toJson } from "./diagnostics/ren
 export type { Graph, IrNode, GraphIO } from "./ir/ir.js";
 export { summaryJson, summaryTable } from "./ir/summary.js";
 export { parseSource } from "./syntax/parse.js";
-export { main } from "./cli/main.js";
+export { main, type RuntimeApi } from "./cli/main.js";
 export {
   checkFile,
   compile,

@@ -256,6 +256,8 @@ export const RUNTIME_PACKAGE = "@resnetc/runtime";
 
 /** What the CLI calls in @resnetc/runtime. */
 export interface RuntimeApi {
+  /** Where the runtime and its tfjs are installed, as the module specifiers emitted code uses. */
+  emittedModuleUrls(): { runtime: string; tfjs: string };
   trainEmitted(modelTs: string, argv: string[]): Promise<number>;
   doctor(io: { out(s: string): void }): Promise<number>;
   buildWebPage(modelTs: string, modelName: string): Promise<Record<string, string | Uint8Array>>;
@@ -370,10 +372,12 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
       `train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`,
     );
   const g = graphs[0]!;
-  const r = emitTs(g, { version: version() });
+  const runtime = await loadRuntime("train");
+  // The emitter writes the installed packages' URLs into the imports itself: no text of the
+  // emitted program is rewritten afterwards.
+  const r = emitTs(g, { version: version(), ...runtime.emittedModuleUrls() });
   for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
   if (!r.files) return EXIT_DIAGNOSTICS;
-  const runtime = await loadRuntime("train");
   return runtime.trainEmitted(r.files["model.ts"], rest);
 }
 

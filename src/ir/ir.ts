@@ -35,7 +35,8 @@ export interface BlockInstance {
   /** Structural name, the prefix of its nodes' names: `layer1.0`, `basic1`. */
   name: string;
   block: string;
-  /** The arguments it was instantiated with, as text (`c=64, stride=2, sc=auto`). */
+  /** The arguments it was instantiated with, as text (`c=64, stride=2, sc=auto`); a string
+   * argument appears only as its length, so emitted comments carry no text of it. */
   args: string;
   /** Node id of the tensor that flows in, and of the one that flows out. */
   input: number;

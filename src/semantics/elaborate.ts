@@ -355,7 +355,7 @@ export class Elaborator {
       this.exec(def.body, inner);
       const out = inner.cur ?? POISON;
       if (out.k === "tensor" && input.k === "tensor") {
-        const args = def.params.map((p) => `${p.name}=${valueText(env.lookup(p.name))}`).join(", ");
+        const args = def.params.map((p) => `${p.name}=${argText(env.lookup(p.name))}`).join(", ");
         this.blocks.push({
           name: instanceName,
           block: def.name,
@@ -899,6 +899,16 @@ export class Elaborator {
 /** A count as it reads best in a message: 500,000,000. */
 function count(n: number): string {
   return n.toLocaleString("en-US");
+}
+
+/**
+ * An argument as block instances record it for emitted comments: numbers, booleans and atoms as
+ * written; a string only by its length. Generated code carries no text of a string argument, not
+ * even escaped inside a comment (a `*\/` payload in a block argument once ran under
+ * `resnetc train FILE --help`).
+ */
+function argText(v: Value | undefined): string {
+  return v?.k === "str" ? `<string of ${v.v.length} characters>` : valueText(v);
 }
 
 function valueText(v: Value | undefined): string {

@@ -14,6 +14,6 @@ export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } 
 export { chooseBackend, describeChoice, BACKEND_NAMES, type BackendChoice, type BackendName } from "./backend.js";
 export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "./webgpu.js";
 export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";
-export { trainEmitted } from "./run-emitted.js";
+export { emittedModuleUrls, trainEmitted } from "./run-emitted.js";
 export { doctor, type Probe } from "./doctor.js";
 export { buildWebPage } from "./web-build.js";

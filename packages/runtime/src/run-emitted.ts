@@ -1,7 +1,7 @@
 // `resnetc train FILE`: runs the TypeScript program the compiler emitted, in this process, without
 // a build step. The compiler (which has no TypeScript or tfjs dependency) hands over the emitted
-// texts; this module transpiles model.ts, points its imports at this installation's tfjs and
-// runtime, and calls runTraining.
+// texts, emitted with the imports emittedModuleUrls() gives (this installation's tfjs and
+// runtime); this module transpiles model.ts and calls runTraining.
 // Takes: the emitted `model.ts` text and the training options. Gives: an exit code.
 // Must not: leave its temporary folder behind.
 
@@ -21,22 +21,21 @@ interface EmittedModel {
   MODEL_NAME: string;
 }
 
-/** The emitted module specifiers, resolved from this package (the temp folder has no node_modules). */
-function resolvedImports(): Record<string, string> {
+/** The module specifiers `resnetc train` has the emitter write (the temporary folder the program
+ * runs from has no node_modules): file URLs of this package and of its tfjs. */
+export function emittedModuleUrls(): { runtime: string; tfjs: string } {
   const require = createRequire(import.meta.url);
   return {
-    "@tensorflow/tfjs": pathToFileURL(require.resolve("@tensorflow/tfjs")).href,
-    "@resnetc/runtime": new URL("./index.js", import.meta.url).href,
+    runtime: new URL("./index.js", import.meta.url).href,
+    tfjs: pathToFileURL(require.resolve("@tensorflow/tfjs")).href,
   };
 }
 
 export async function trainEmitted(modelTs: string, argv: string[]): Promise<number> {
   const ts = (await import("typescript")).default;
-  let js = ts.transpileModule(modelTs, {
+  const js = ts.transpileModule(modelTs, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
-  for (const [spec, url] of Object.entries(resolvedImports()))
-    js = js.split(`from "${spec}"`).join(`from ${JSON.stringify(url)}`);
   const dir = mkdtempSync(join(tmpdir(), "resnetc-train-"));
   try {
     writeFileSync(join(dir, "model.mjs"), js);

@@ -9,6 +9,9 @@ import { chooseBackend } from "../src/backend.js";
 import { syntheticDataset } from "../src/data.js";
 import { setLearningRate } from "../src/train.js";
 import { doctor, type Probe } from "../src/doctor.js";
+import * as runtimeIndex from "../src/index.js";
+import type { RuntimeApi } from "resnetc";
+import { fileURLToPath } from "node:url";
 import { inProcessTrainer, outDir, runCliAsync } from "./helpers.js";
 
 describe("backend choice", () => {
@@ -35,6 +38,20 @@ describe("backend choice", () => {
       );
     },
   );
+});
+
+describe("the contract with the compiler's CLI", () => {
+  it("the package is a RuntimeApi (checked by tsc), and the module URLs it has emitted point at real files", async () => {
+    const api: RuntimeApi = runtimeIndex;
+    expect(typeof api.trainEmitted).toBe("function");
+    // The built package, as the CLI loads it (from src/ the URL would name a .ts file's .js).
+    const built = (await import("@resnetc/runtime")) as RuntimeApi;
+    const urls = built.emittedModuleUrls();
+    for (const url of [urls.runtime, urls.tfjs]) {
+      expect(url).toMatch(/^file:\/\//);
+      expect(existsSync(fileURLToPath(url)), url).toBe(true);
+    }
+  });
 });
 
 describe("doctor", () => {

@@ -17,8 +17,11 @@ import { commentText, IdentAllocator, tsLiteral } from "../escape.js";
 export interface TsOptions {
   locate?: (span: Span) => string;
   version?: string;
-  /** Module the generated code imports the runtime from. */
+  /** Module the generated code imports the runtime from (default "@resnetc/runtime"). */
   runtime?: string;
+  /** Module it imports TensorFlow.js from (default "@tensorflow/tfjs"). `resnetc train` gives
+   * both as file URLs of the installed packages, so the program runs from a temporary folder. */
+  tfjs?: string;
 }
 
 export interface TsResult {
@@ -284,7 +287,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `\`resnetc compile --target ts\` again.`;
   const model = [
     header,
-    `import * as tf from "@tensorflow/tfjs";`,
+    `import * as tf from ${lit(o.tfjs ?? "@tensorflow/tfjs")};`,
     `import * as rt from ${lit(runtime)};`,
     ``,
     `rt.registerCustomLayers();`,
