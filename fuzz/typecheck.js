@@ -2,9 +2,9 @@
 // Takes: { index -> { "model.ts", "train.ts" } } and a folder inside the repository (so the
 // generated imports of `@resnetc/runtime` and `@tensorflow/tfjs` resolve as they do for a user).
 // Gives: per case index, the first type error, or nothing. Must not: write outside that folder.
-// The flags are test/ts-backend.test.ts's: --strict, ES2022, NodeNext.
+// The flags are scripts/tsc-strict.js's, shared with the tests: --strict, ES2022, NodeNext.
 
-import { spawnSync } from "node:child_process";
+import { tscStrict } from "../scripts/tsc-strict.js";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -21,28 +21,16 @@ export function typecheck(samples, dir, repoRoot) {
   }
   const errors = new Map();
   if (paths.length === 0) return errors;
-  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
-  const args = [
-    "--noEmit",
-    "--strict",
-    "--target",
-    "es2022",
-    "--module",
-    "nodenext",
-    "--moduleResolution",
-    "nodenext",
-    "--skipLibCheck",
-    "--types",
-    "node",
-    ...paths.map((p) => relative(repoRoot, p)),
-  ];
-  const r = spawnSync(process.execPath, [tsc, ...args], { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 << 20 });
-  for (const line of r.stdout.split("\n")) {
+  const r = tscStrict(
+    paths.map((p) => relative(repoRoot, p)),
+    repoRoot,
+  );
+  for (const line of r.output.split("\n")) {
     const m = /case-(\d+)\/(\S+\.ts)\(\d+,\d+\): error (TS\d+: .*)/.exec(line);
     if (m && !errors.has(Number(m[1]))) errors.set(Number(m[1]), `${m[2]}: ${m[3]}`);
   }
   // tsc failing without a line we can attribute (a crash, a bad flag) fails the whole sample.
   if (r.status !== 0 && errors.size === 0)
-    for (const [index] of samples) errors.set(index, `tsc exited ${r.status}: ${(r.stdout + r.stderr).slice(0, 200)}`);
+    for (const [index] of samples) errors.set(index, `tsc exited ${r.status}: ${r.output.slice(0, 200)}`);
   return errors;
 }

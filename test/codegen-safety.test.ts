@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import ts from "typescript";
+import { tscStrict } from "../scripts/tsc-strict.js";
 import { describe, expect, it } from "vitest";
 import { commentText, IdentAllocator, tsLiteral } from "../src/emit/escape.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
@@ -12,7 +13,6 @@ import { repoRoot, runCliAsync } from "./helpers.js";
 // Inside the repository, so the emitted `@resnetc/runtime` import resolves for tsc.
 const work = join(repoRoot, "out", "codegen-safety");
 const bin = join(repoRoot, "bin", "resnetc.js");
-const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
 
 /** The text of every token of a TypeScript source except comments and string/template literals. */
 function codeOutsideCommentsAndStrings(text: string): string {
@@ -32,22 +32,8 @@ function codeOutsideCommentsAndStrings(text: string): string {
 }
 
 function typeCheck(files: string[]): void {
-  const args = [
-    "--noEmit",
-    "--strict",
-    "--target",
-    "es2022",
-    "--module",
-    "nodenext",
-    "--moduleResolution",
-    "nodenext",
-    "--skipLibCheck",
-    "--types",
-    "node",
-    ...files,
-  ];
-  const r = spawnSync(process.execPath, [tsc, ...args], { cwd: repoRoot, encoding: "utf8" });
-  expect(r.stdout + r.stderr).toBe("");
+  const r = tscStrict(files, repoRoot);
+  expect(r.output).toBe("");
   expect(r.status).toBe(0);
 }
 

@@ -41,7 +41,7 @@ describe("backend choice", () => {
 });
 
 describe("the contract with the compiler's CLI", () => {
-  it("the package is a RuntimeApi (checked by tsc), and the module URLs it has emitted point at real files", async () => {
+  it("the package is a RuntimeApi (checked by tsc), and its emitted module URLs name real files", async () => {
     const api: RuntimeApi = runtimeIndex;
     expect(typeof api.trainEmitted).toBe("function");
     // The built package, as the CLI loads it (from src/ the URL would name a .ts file's .js).
