@@ -57,4 +57,15 @@ describe("outputs independent of the working directory", () => {
     }
     expect(readFileSync(join(a, "model.ts"), "utf8")).toContain("// std/resnet.resnet:");
   });
+
+  it("the web page: the same files from both folders", async () => {
+    const a = join(elsewhere, "web-a");
+    const b = join(elsewhere, "web-b");
+    const args = ["--model", "ResNet20", "--target", "web"];
+    expect((await runCliAsync(["compile", "examples/cifar-resnet.resnet", ...args, "-o", a], repoRoot)).code).toBe(0);
+    const abs = join(repoRoot, "examples", "cifar-resnet.resnet");
+    expect((await runCliAsync(["compile", abs, ...args, "-o", b], elsewhere)).code).toBe(0);
+    for (const f of ["index.html", "app.js"])
+      expect(Buffer.compare(readFileSync(join(a, f)), readFileSync(join(b, f)))).toBe(0);
+  }, 120_000);
 });

@@ -322,12 +322,19 @@ async function compileTs(
 
 /** `--target web`: DIR/index.html + DIR/app.js (+ tfjs's .wasm files) per model (DIR/NAME/ when
  * there are several). The runtime bundles the page (esbuild, tfjs): the compiler has neither. */
-async function compileWeb(graphs: Graph[], out: string | undefined, sources: Map<string, SourceFile>, io: Io) {
+async function compileWeb(
+  graphs: Graph[],
+  out: string | undefined,
+  sources: Map<string, SourceFile>,
+  stablePath: (path: string) => string,
+  io: Io,
+) {
   if (out === undefined) throw new UsageError("compile --target web: give the output folder with -o DIR");
   const runtime = await loadRuntime("compile --target web");
   let failed = false;
   for (const g of graphs) {
-    const r = emitTs(g, { version: version() });
+    // Named as in the other targets (relative to the project), so the page is the same from any folder.
+    const r = emitTs({ ...g, file: stablePath(g.file) }, { version: version() });
     for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
     if (!r.files) {
       failed = true;
@@ -426,7 +433,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const out = typeof values.out === "string" ? values.out : undefined;
   const { stablePath } = results[0]!;
   if (values.target === "ts") return compileTs(graphs, out, sources, stablePath, io);
-  if (values.target === "web") return compileWeb(graphs, out, sources, io);
+  if (values.target === "web") return compileWeb(graphs, out, sources, stablePath, io);
   if (graphs.length > 1 && out?.endsWith(".onnx"))
     throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);
   const locate = spanLocator(sources, stablePath);
