@@ -133,7 +133,7 @@ describe("imports of things that are not regular .resnet files (RN006)", { timeo
   it(`a source over ${MAX_SOURCE_BYTES / 1024} KiB is refused without reading it whole`, () => {
     writeFileSync(join(proj, "big.resnet"), `# ${"x".repeat(MAX_SOURCE_BYTES)}\n`);
     const r = checkIn(importing("big.resnet"));
-    expect(r.out).toMatch(/RN001 cannot read big\.resnet: larger than the 1024 KiB limit/);
+    expect(r.out).toMatch(/RN001 cannot read big\.resnet: larger than 1 MiB, the limit for \.resnet sources/);
     expect(r.code).toBe(1);
   });
 });

@@ -15,21 +15,11 @@
 //   opened non-blocking and checked with fstat on the open descriptor, and at most
 //   MAX_SOURCE_BYTES are read.
 
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readSync,
-  realpathSync,
-  statSync,
-} from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host, ImportResolution } from "../compiler.js";
+import { readFileLimited, ReadFileError } from "../io/read-file.js";
 
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const stdDir = join(packageRoot, "std");
@@ -92,44 +82,15 @@ export function nodeHost(cwd: string, options: NodeHostOptions = {}): Host {
       // Root files given on the command line may themselves be links: the same rule applies.
       const root = rootFor(path);
       const real = realOrUndefined(abs);
-      if (real === undefined)
-        return { error: existsSync(abs) || lstatExists(abs) ? "it is a broken symbolic link" : "no such file" };
+      if (real === undefined) return { error: lstatExists(abs) ? "it is a broken symbolic link" : "no such file" };
       const realRoot = root === stdDir ? realStd : (realOrUndefined(root) ?? root);
       if (!isInside(realRoot, real)) return { error: "it is a symbolic link to a file outside the project" };
-      let fd: number;
+      // The one bounded reader (src/io): non-blocking open, fstat on the descriptor, a size limit.
       try {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below then refuses it.
-        fd = openSync(abs, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+        return readFileLimited(abs, { limit: MAX_SOURCE_BYTES, what: ".resnet sources" });
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        return {
-          error:
-            code === "ENOENT"
-              ? "no such file"
-              : code === "EACCES"
-                ? "permission denied"
-                : code === "EISDIR"
-                  ? "is a directory"
-                  : `cannot open (${code ?? "error"})`,
-        };
-      }
-      try {
-        const st = fstatSync(fd);
-        if (st.isDirectory()) return { error: "is a directory" };
-        if (!st.isFile()) return { error: "not a regular file" };
-        if (st.size > MAX_SOURCE_BYTES)
-          return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
-        // Read at most one byte more than the limit: a file that grows while read is still refused.
-        const buf = Buffer.alloc(Math.min(st.size, MAX_SOURCE_BYTES) + 1);
-        let n = 0;
-        for (let k; n < buf.length && (k = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += k;
-        if (n > MAX_SOURCE_BYTES)
-          return { error: `larger than the ${MAX_SOURCE_BYTES / 1024} KiB limit for .resnet sources` };
-        return buf.subarray(0, n);
-      } catch (e) {
-        return { error: `cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})` };
-      } finally {
-        closeSync(fd);
+        if (e instanceof ReadFileError) return { error: e.reason };
+        throw e;
       }
     },
 

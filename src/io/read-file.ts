@@ -11,9 +11,13 @@ export class ReadFileError extends Error {
   override name = "ReadFileError";
   /** The errno code when the operating system refused (ENOENT, EACCES, ...). */
   readonly code: string | undefined;
-  constructor(message: string, code?: string) {
+  /** The reason without the file's name, for messages that name it themselves
+   * ("cannot read X: <reason>"). */
+  readonly reason: string;
+  constructor(message: string, code?: string, reason?: string) {
     super(message);
     this.code = code;
+    this.reason = reason ?? message;
   }
 }
 
@@ -50,16 +54,25 @@ export function readFileLimited(path: string, { limit, what }: ReadLimit): Buffe
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    const other = `${code ?? (e as Error).message}`;
+    const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : other;
     throw new ReadFileError(
       code === "ENOENT" ? `${path} does not exist` : `cannot read ${path} (${code ?? (e as Error).message})`,
       code,
+      reason,
     );
   }
   try {
     const st = fstatSync(fd);
     // fstat on the opened descriptor, not stat on the name: the name could be swapped in between.
-    if (!st.isFile()) throw new ReadFileError(`refusing to read ${path}: it is ${kind(st)}, not a regular file`);
-    const tooLarge = () => new ReadFileError(`${path} is larger than ${formatBytes(limit)}, the limit for ${what}`);
+    if (!st.isFile()) {
+      const reason = `it is ${kind(st)}, not a regular file`;
+      throw new ReadFileError(`refusing to read ${path}: ${reason}`, undefined, reason);
+    }
+    const tooLarge = () => {
+      const reason = `larger than ${formatBytes(limit)}, the limit for ${what}`;
+      return new ReadFileError(`${path} is ${reason}`, undefined, reason);
+    };
     if (st.size > limit) throw tooLarge();
     const chunks: Buffer[] = [];
     let total = 0;
@@ -79,7 +92,11 @@ export function readFileLimited(path: string, { limit, what }: ReadLimit): Buffe
   } catch (e) {
     if (e instanceof ReadFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ReadFileError(`cannot read ${path} (${code ?? (e as Error).message})`, code);
+    throw new ReadFileError(
+      `cannot read ${path} (${code ?? (e as Error).message})`,
+      code,
+      `${code ?? (e as Error).message}`,
+    );
   } finally {
     closeSync(fd);
   }
