@@ -252,10 +252,12 @@ export const messages = {
     "an opset resnetc cannot emit",
     (a) => `opset ${a.opset} is not supported: choose ${a.min} to ${a.max}`,
   ),
-  RN503: def<{ op: string; target: string }>(
+  RN503: def<{ op: string; target: string; others: number }>(
     "error",
-    "an op that has no lowering for the target",
-    (a) => `${a.op} cannot be emitted to ${a.target} yet`,
+    "an op that the target cannot express",
+    (a) =>
+      `${a.op} cannot be emitted to ${a.target}` +
+      (a.others ? ` (nor can ${a.others} more like it in this model)` : ""),
   ),
 
   // RN6xx: checkpoints (--weights)

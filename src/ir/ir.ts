@@ -5,23 +5,30 @@
 
 import type { Span } from "../diagnostics/diagnostic.js";
 import type { Dim } from "./dims.js";
+import type { OpAttrs, OpName } from "./ops.js";
+
+export type { OpAttrs, OpName } from "./ops.js";
 
 export type AttrValue = number | string | boolean | number[] | null;
 
-export interface IrNode {
+interface NodeBase {
   /** Index in `Graph.nodes`; also the id of the tensor this node produces. */
   id: number;
-  op: string;
   /** Structural name, unique in the graph: `layer1.0.conv1`, `layer2.0.downsample.0`. */
   name: string;
   inputs: number[];
-  attrs: Record<string, AttrValue>;
   shape: Dim[];
   dtype: string;
   params: number;
   macs: number;
   span: Span;
 }
+
+/** A node of one op, with that op's typed attributes (and any others the elaborator kept). */
+export type IrNodeOf<O extends OpName> = NodeBase & { op: O; attrs: OpAttrs[O] & Record<string, AttrValue> };
+
+/** A node: a union discriminated by `op`, closed over the ops of src/ir/ops.ts. */
+export type IrNode = { [O in OpName]: IrNodeOf<O> }[OpName];
 
 export interface GraphIO {
   name: string;

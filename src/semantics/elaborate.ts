@@ -7,7 +7,7 @@
 import type { Arg, Definition, Expr, Stmt } from "../ast/ast.js";
 import { compilerAssert, diag, type Diagnostic, type Note, type Span } from "../diagnostics/diagnostic.js";
 import type { Code, MessageArgs } from "../diagnostics/messages.js";
-import type { AttrValue, BlockInstance, Graph, GraphIO, IrNode } from "../ir/ir.js";
+import type { AttrValue, BlockInstance, Graph, GraphIO, IrNode, OpName } from "../ir/ir.js";
 import { settleIoNames } from "./io-names.js";
 import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
 import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
@@ -81,7 +81,7 @@ export class Elaborator {
 
   // ---- graph ----
   addNode(
-    op: string,
+    op: OpName,
     inputs: number[],
     res: InferResult,
     attrs: Record<string, AttrValue>,
@@ -155,7 +155,9 @@ export class Elaborator {
     }
     // `attrs` is a fresh object per call (the op's checked arguments): extend it in place.
     if (res.attrs) Object.assign(attrs, res.attrs);
-    const node: IrNode = {
+    // The shape rule of `op` resolved its typed attributes (src/ir/ops.ts): the one place an
+    // untyped record becomes an IrNode.
+    const node = {
       id: this.nodes.length,
       op,
       name: unique,
@@ -166,7 +168,7 @@ export class Elaborator {
       params,
       macs: res.macs ?? 0,
       span,
-    };
+    } as IrNode;
     this.nodes.push(node);
     return { k: "tensor", id: node.id, shape: res.shape };
   }
@@ -301,7 +303,7 @@ export class Elaborator {
     values: Record<string, ArgValue>,
     span: Span,
     name: string,
-    calledAs = op.name,
+    calledAs: string = op.name,
   ): Value {
     let failed = false;
     const ctx: InferCtx = {

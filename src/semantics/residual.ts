@@ -11,7 +11,7 @@
 //   { ... }     any pipeline the user writes
 
 import type { Stmt } from "../ast/ast.js";
-import type { AttrValue } from "../ir/ir.js";
+import type { AttrValue, OpName } from "../ir/ir.js";
 import { MERGE_KINDS, SHORTCUT_KINDS } from "./builtins.js";
 import { dimAdd, dimEq, dimFloorDiv, isConst, shapeEq, shapeStr, type Dim } from "../ir/dims.js";
 import type { Elaborator, Frame } from "./elaborate.js";
@@ -195,6 +195,14 @@ function shortcut(
   return el.opNode(lookupOp("bn")!, [t], { gamma: "ones", eps: 1e-5, momentum: 0.1 }, s.headSpan, seq.next("bn"));
 }
 
+/** The IR op of each element-wise merge kind (concat is the concat op). */
+const MERGE_OPS: Record<Exclude<(typeof MERGE_KINDS)[number], "concat">, OpName> = {
+  add: "add",
+  mul: "mul",
+  and: "sew_and",
+  iand: "sew_iand",
+};
+
 function mergeNode(
   el: Elaborator,
   merge: string,
@@ -225,6 +233,6 @@ function mergeNode(
         : undefined;
     return el.report("RN201", s.headSpan, { merge, branch: shapeStr(B), shortcut: shapeStr(S) }, hint);
   }
-  const op = merge === "add" || merge === "mul" ? merge : `sew_${merge}`;
+  const op = MERGE_OPS[merge as Exclude<(typeof MERGE_KINDS)[number], "concat">];
   return el.addNode(op, [b.id, sc.id], { shape: B.slice() }, { merge }, s.headSpan, f.naming.next(op));
 }

@@ -6,7 +6,7 @@
 // another layout (tfjs: HWIO) converts when it reads them.
 // Must not: depend on an emitter.
 
-import type { Graph, IrNode } from "../ir/ir.js";
+import type { AttrValue, Graph, IrNode, IrNodeOf, OpName } from "../ir/ir.js";
 
 export interface ParamSpec {
   name: string;
@@ -67,73 +67,95 @@ function norm(n: IrNode, c: number): ParamSpec[] {
   return specs;
 }
 
+type Attrs = { name: string; attrs: Record<string, AttrValue> };
+
+function convWeight(n: Attrs, inPerGroup: number): ParamSpec[] {
+  const init = String(n.attrs["init"] ?? "kaiming");
+  const out = num(n.attrs["out"]);
+  const dims = [out, inPerGroup, ...(n.attrs["kernel"] as number[])];
+  const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
+  if (n.attrs["bias"] === true)
+    specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
+  return specs;
+}
+
+/** One learned vector of `params` entries, all `init` (PReLU slopes, gates, LayerScale). */
+function constVector(n: Attrs & { params: number }): ParamSpec[] {
+  return [
+    {
+      name: `${n.name}.weight`,
+      dims: [n.params],
+      learnable: true,
+      init: { kind: "const", value: num(n.attrs["init"]) },
+    },
+  ];
+}
+
+const none = (): ParamSpec[] => [];
+
+/** The parameter tensors of each op, in a fixed order: a record over the closed op set, so a new
+ * op states its parameters (or that it has none) or does not compile. */
+const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
+  input: none,
+  conv: (n) => convWeight(n, n.attrs.in / n.attrs.groups),
+  dwconv: (n) => convWeight(n, 1),
+  sepconv: (n) => {
+    const init = n.attrs.init;
+    const { in: cin, out, kernel: k } = n.attrs;
+    const dw = [cin, 1, ...k];
+    const pw = [out, cin, ...k.map(() => 1)];
+    const specs: ParamSpec[] = [
+      { name: `${n.name}.depthwise.weight`, dims: dw, learnable: true, init: weightInit(init, dw) },
+      { name: `${n.name}.pointwise.weight`, dims: pw, learnable: true, init: weightInit(init, pw) },
+    ];
+    if (n.attrs.bias === true)
+      specs.push({ name: `${n.name}.pointwise.bias`, dims: [out], learnable: true, init: biasInit(init, cin) });
+    return specs;
+  },
+  dense: (n) => {
+    const init = n.attrs.init;
+    const dims = [n.attrs.out, n.attrs.in];
+    const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
+    if (n.attrs.bias === true)
+      specs.push({ name: `${n.name}.bias`, dims: [dims[0]!], learnable: true, init: biasInit(init, dims[1]!) });
+    return specs;
+  },
+  bn: (n) => norm(n, n.attrs.channels),
+  groupnorm: (n) => norm(n, n.attrs.channels),
+  layernorm: (n) => norm(n, n.attrs.features),
+  relu: none,
+  leaky: none,
+  prelu: constVector,
+  gelu: none,
+  silu: none,
+  sigmoid: none,
+  tanh: none,
+  hardswish: none,
+  softmax: none,
+  maxpool: none,
+  avgpool: none,
+  gap: none,
+  dropout: none,
+  drop_path: none,
+  scale: none,
+  gate: constVector,
+  layerscale: constVector,
+  flatten: none,
+  reshape: none,
+  transpose: none,
+  upsample: none,
+  pixel_shuffle: none,
+  add: none,
+  mul: none,
+  concat: none,
+  sew_and: none,
+  sew_iand: none,
+  shortcut_pad: none,
+};
+
 /** The parameter tensors of one node, in a fixed order. */
 export function paramSpecs(n: IrNode): ParamSpec[] {
-  const init = String(n.attrs["init"] ?? "kaiming");
-  switch (n.op) {
-    case "conv": {
-      const out = num(n.attrs["out"]);
-      const dims = [out, num(n.attrs["in"]) / num(n.attrs["groups"]), ...(n.attrs["kernel"] as number[])];
-      const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true)
-        specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
-      return specs;
-    }
-    case "dwconv": {
-      const out = num(n.attrs["out"]);
-      const dims = [out, 1, ...(n.attrs["kernel"] as number[])];
-      const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true)
-        specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
-      return specs;
-    }
-    case "sepconv": {
-      const cin = num(n.attrs["in"]);
-      const out = num(n.attrs["out"]);
-      const k = n.attrs["kernel"] as number[];
-      const dw = [cin, 1, ...k];
-      const pw = [out, cin, ...k.map(() => 1)];
-      const specs: ParamSpec[] = [
-        { name: `${n.name}.depthwise.weight`, dims: dw, learnable: true, init: weightInit(init, dw) },
-        { name: `${n.name}.pointwise.weight`, dims: pw, learnable: true, init: weightInit(init, pw) },
-      ];
-      if (n.attrs["bias"] === true)
-        specs.push({ name: `${n.name}.pointwise.bias`, dims: [out], learnable: true, init: biasInit(init, cin) });
-      return specs;
-    }
-    case "dense": {
-      const dims = [num(n.attrs["out"]), num(n.attrs["in"])];
-      const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
-      if (n.attrs["bias"] === true)
-        specs.push({ name: `${n.name}.bias`, dims: [dims[0]!], learnable: true, init: biasInit(init, dims[1]!) });
-      return specs;
-    }
-    case "bn":
-    case "groupnorm":
-      return norm(n, num(n.attrs["channels"]));
-    case "layernorm":
-      return norm(n, num(n.attrs["features"]));
-    case "prelu":
-      return [
-        {
-          name: `${n.name}.weight`,
-          dims: [n.params],
-          learnable: true,
-          init: { kind: "const", value: num(n.attrs["init"]) },
-        },
-      ];
-    case "gate":
-    case "layerscale":
-      return [
-        {
-          name: `${n.name}.weight`,
-          dims: [n.params],
-          learnable: true,
-          init: { kind: "const", value: num(n.attrs["init"]) },
-        },
-      ];
-  }
-  return [];
+  return (paramRules[n.op] as (n: IrNode) => ParamSpec[])(n);
 }
 
 /** Every parameter tensor of the graph, in node order. */

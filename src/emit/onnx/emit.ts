@@ -9,7 +9,7 @@
 
 import { diag, type Diagnostic, type Span } from "../../diagnostics/diagnostic.js";
 import { shapeStr } from "../../ir/dims.js";
-import type { Graph, IrNode } from "../../ir/ir.js";
+import type { Graph, IrNode, OpName } from "../../ir/ir.js";
 import type { Tensor } from "../../weights/checkpoint.js";
 import { fill, fillInto, graphParams, paramBytes, type ParamSpec } from "../../weights/init.js";
 import {
@@ -21,7 +21,7 @@ import {
   type NodeProto,
   type TensorProto,
 } from "./builder.js";
-import { lowerings, type LowerCtx } from "./lower.js";
+import { lowerings, type LowerCtx, type Lowering } from "./lower.js";
 import { encode, MODEL, type Deferred } from "./proto.js";
 import { commentText } from "../escape.js";
 
@@ -159,7 +159,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
     return { diagnostics: ds, parameterElements: 0 };
   }
   // Folding rewrites attrs; work on a copy so the caller's graph is untouched.
-  const g: Graph = { ...source, nodes: source.nodes.map((n) => ({ ...n, attrs: { ...n.attrs } })) };
+  const g: Graph = { ...source, nodes: source.nodes.map((n) => ({ ...n, attrs: { ...n.attrs } }) as IrNode) };
   const specs = graphParams(g);
   const values = parameterValues(g, specs, o, ds);
   if (ds.some((d) => d.severity === "error")) return { diagnostics: ds, parameterElements: 0 };
@@ -190,11 +190,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
       tensorOf[n.id] = tensorOf[n.inputs[0]!]!;
       continue;
     }
-    const lower = lowerings[n.op];
-    if (!lower) {
-      ds.push(diag("RN503", n.span, { op: n.op, target: "ONNX" }));
-      continue;
-    }
+    const lower = lowerings[n.op] as Lowering<OpName>;
     tensorOf[n.id] = n.name;
     // Doc strings carry no raw user text (a file name may hold a newline): see emit/escape.ts.
     const doc = o.locate ? commentText(o.locate(n.span)) : "";

@@ -5,11 +5,11 @@
 // Gives: ONNX nodes. Must not: invent parameters (they come from src/weights).
 
 import type { Dim } from "../../ir/dims.js";
-import type { IrNode } from "../../ir/ir.js";
+import type { AttrValue, IrNodeOf, OpName } from "../../ir/ir.js";
 import type { Attr } from "./builder.js";
 
-export interface LowerCtx {
-  readonly node: IrNode;
+export interface LowerCtx<O extends OpName = OpName> {
+  readonly node: IrNodeOf<O>;
   readonly opset: number;
   /** Name of the tensor feeding input `i`. */
   input(i?: number): string;
@@ -31,12 +31,13 @@ export interface LowerCtx {
   need(opset: number): boolean;
 }
 
-type Lowering = (c: LowerCtx) => void;
+export type Lowering<O extends OpName> = (c: LowerCtx<O>) => void;
 
-const a = (n: IrNode, k: string): number[] => n.attrs[k] as number[];
-const num = (n: IrNode, k: string): number => n.attrs[k] as number;
+type Attrs = { attrs: Record<string, AttrValue> };
+const a = (n: Attrs, k: string): number[] => n.attrs[k] as number[];
+const num = (n: Attrs, k: string): number => n.attrs[k] as number;
 
-function convAttrs(n: IrNode, group: number): Record<string, Attr> {
+function convAttrs(n: Attrs, group: number): Record<string, Attr> {
   const pads = a(n, "pads");
   const attrs: Record<string, Attr> = {
     kernel_shape: a(n, "kernel"),
@@ -82,7 +83,9 @@ function pool(c: LowerCtx, opType: string): void {
   c.emit(opType, [c.input()], c.out, attrs);
 }
 
-export const lowerings: Record<string, Lowering> = {
+/** One lowering per IR op (inputs become graph inputs, not nodes): a record over the closed op
+ * set, so an op without a lowering does not compile. */
+export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
   conv: (c) => conv(c, num(c.node, "groups")),
   dwconv: (c) => conv(c, num(c.node, "in")),
   sepconv: (c) => {

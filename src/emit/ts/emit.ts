@@ -10,7 +10,7 @@
 
 import { diag, type Diagnostic, type Span } from "../../diagnostics/diagnostic.js";
 import { dimStr } from "../../ir/dims.js";
-import type { BlockInstance, Graph, IrNode } from "../../ir/ir.js";
+import type { BlockInstance, Graph, IrNode, IrNodeOf, OpName } from "../../ir/ir.js";
 import { paramSpecs } from "../../weights/init.js";
 import { commentText, IdentAllocator, tsLiteral } from "../escape.js";
 
@@ -35,9 +35,245 @@ export interface TsResult {
  * `(relu * 100000) * 4` (34 MB) died of V8 out-of-memory at 4.4 GB before this limit. */
 export const TS_MAX_CHARS = 8 * 2 ** 20;
 
-const a = (n: IrNode, k: string): number[] => n.attrs[k] as number[];
-const num = (n: IrNode, k: string): number => n.attrs[k] as number;
 const lit = tsLiteral;
+
+/** Where a value's channel axis is inside tfjs. "id": the declared (NCHW) order; "cl": channels
+ * last ([N, L, C], [N, H, W, C], [N, D, H, W, C]), which tfjs's convolutions, pools and batch norm
+ * need. Rank-2 tensors are the same either way ("id"). */
+export type Layout = "id" | "cl";
+
+/** What an op needs of its inputs' layout: one of them, or "any" (it follows its first input). */
+type Wants = Layout | "any";
+
+interface TsNodeCtx<O extends OpName> {
+  readonly node: IrNodeOf<O>;
+  /** Expressions for its inputs, already in the layout it asked for. */
+  readonly ins: string[];
+  /** The layout of its inputs (and of its output, unless the lowering says otherwise). */
+  readonly layout: Layout;
+  /** Expression for its layer's full name (a string literal or `name + ".rel"`). */
+  readonly name: string;
+  /** `name` with a suffix (`name + ".depthwise"`). */
+  sub(suffix: string): string;
+  /** A declared (IR) axis as tfjs numbers it in this layout. */
+  axis(irAxis: number): number;
+  /** The op cannot be expressed in tfjs: one RN503 per `what`, at its first node. */
+  unsupported(what: string): string;
+}
+
+interface TsLowering<O extends OpName> {
+  /** The layout its inputs must be in (rank 3 and up). */
+  wants: Wants | ((n: IrNodeOf<O>) => Wants);
+  /** The call that builds the node, as an expression. */
+  emit(c: TsNodeCtx<O>): string;
+}
+
+/** The tfjs axis of declared axis `a` of a rank-`rank` tensor in layout `l`. */
+function tfAxis(a: number, rank: number, l: Layout): number {
+  if (l === "id" || rank <= 2 || a === 0) return a;
+  return a === 1 ? rank - 1 : a - 1;
+}
+
+/** tf.layers.permute dims (1-based, batch excluded) that take a rank-`rank` value from one layout
+ * to the other: id -> cl [2, ..., r-1, 1]; cl -> id [r-1, 1, ..., r-2]. */
+function permuteDims(rank: number, to: Layout): number[] {
+  const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 1);
+  return to === "cl" ? [...spatial.map((d) => d + 1), 1] : [rank - 1, ...spatial];
+}
+
+const windowCfg = (n: { attrs: { kernel: number[]; stride: number[]; pads: number[] } }): string =>
+  `kernel: ${lit(n.attrs.kernel)}, strides: ${lit(n.attrs.stride)}, pads: ${lit(n.attrs.pads)}`;
+
+const convCall = (
+  c: { node: { attrs: { dilation: number[]; kernel: number[]; stride: number[]; pads: number[] } } },
+  x: string,
+  name: string,
+  filters: number,
+  groups: number,
+  bias: boolean,
+): string =>
+  `rt.conv(${x}, { name: ${name}, filters: ${filters}, groups: ${groups}, ${windowCfg(c.node)}, ` +
+  `dilation: ${lit(c.node.attrs.dilation)}, bias: ${bias} })`;
+
+/** padding=same on a symbolic size leaves pads that depend on the size (-1 in the IR). */
+const symbolicSame = (pads: number[]): boolean => pads.some((p) => p < 0);
+
+const act = (fn: string): TsLowering<OpName> => ({
+  wants: "any",
+  emit: (c) => `rt.activation(${c.ins[0]}, { name: ${c.name}, fn: ${lit(fn)} })`,
+});
+
+/**
+ * One lowering per IR op: a record over the closed op set (src/ir/ops.ts), so an op without a
+ * TypeScript lowering does not compile. The helpers live in @resnetc/runtime (layers.ts), which
+ * documents which tfjs layer holds each parameter (PARAMS below follows the same rules).
+ */
+const tsLowerings: { [O in OpName]: TsLowering<O> } = {
+  input: { wants: "id", emit: () => "undefined as never" }, // inputs are emitted separately
+  conv: {
+    wants: "cl",
+    emit: (c) =>
+      symbolicSame(c.node.attrs.pads)
+        ? c.unsupported("conv with padding=same and a stride on a symbolic size")
+        : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.groups, c.node.attrs.bias === true),
+  },
+  dwconv: {
+    wants: "cl",
+    emit: (c) =>
+      symbolicSame(c.node.attrs.pads)
+        ? c.unsupported("dwconv with padding=same and a stride on a symbolic size")
+        : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.in, c.node.attrs.bias === true),
+  },
+  sepconv: {
+    wants: "cl",
+    emit: (c) => {
+      const n = c.node;
+      if (symbolicSame(n.attrs.pads)) return c.unsupported("sepconv with padding=same and a stride on a symbolic size");
+      const ones = n.attrs.kernel.map(() => 1);
+      const depthwise = convCall(c, c.ins[0]!, c.sub(".depthwise"), n.attrs.in, n.attrs.in, false);
+      const point = {
+        node: { attrs: { dilation: ones, kernel: ones, stride: ones, pads: [...ones, ...ones].fill(0) } },
+      };
+      return convCall(point, depthwise, c.sub(".pointwise"), n.attrs.out, 1, n.attrs.bias === true);
+    },
+  },
+  dense: {
+    wants: "id",
+    emit: (c) =>
+      `rt.dense(${c.ins[0]}, { name: ${c.name}, units: ${c.node.attrs.out}, bias: ${c.node.attrs.bias === true} })`,
+  },
+  bn: {
+    wants: "cl",
+    emit: (c) =>
+      `rt.bn(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps}, momentum: ${c.node.attrs.momentum} })`,
+  },
+  groupnorm: {
+    wants: "cl",
+    emit: (c) =>
+      `rt.groupNorm(${c.ins[0]}, { name: ${c.name}, groups: ${c.node.attrs.groups}, eps: ${c.node.attrs.eps} })`,
+  },
+  layernorm: { wants: "id", emit: (c) => `rt.layerNorm(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps} })` },
+  relu: act("relu"),
+  leaky: { wants: "any", emit: (c) => `rt.leaky(${c.ins[0]}, { name: ${c.name}, alpha: ${c.node.attrs.slope} })` },
+  prelu: {
+    // One slope per channel: over tfjs's last axis, so channels last.
+    wants: (n) => (n.params > 1 ? "cl" : "any"),
+    emit: (c) => `rt.prelu(${c.ins[0]}, { name: ${c.name}, size: ${c.node.params} })`,
+  },
+  gelu: act("gelu"),
+  silu: act("swish"),
+  sigmoid: act("sigmoid"),
+  tanh: act("tanh"),
+  hardswish: act("hardswish"),
+  softmax: {
+    wants: "any",
+    emit: (c) => `rt.softmax(${c.ins[0]}, { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
+  },
+  maxpool: { wants: "cl", emit: (c) => pool(c, "max") },
+  avgpool: { wants: "cl", emit: (c) => pool(c, "avg") },
+  gap: { wants: "cl", emit: (c) => `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })` },
+  dropout: { wants: "any", emit: (c) => `rt.dropout(${c.ins[0]}, { name: ${c.name}, rate: ${c.node.attrs.p} })` },
+  drop_path: { wants: "any", emit: (c) => `rt.dropPath(${c.ins[0]}, { name: ${c.name}, p: ${c.node.attrs.p} })` },
+  scale: { wants: "any", emit: (c) => `rt.scale(${c.ins[0]}, { name: ${c.name}, factor: ${c.node.attrs.by} })` },
+  gate: { wants: "any", emit: (c) => `rt.learnedScale(${c.ins[0]}, { name: ${c.name}, size: 1 })` },
+  layerscale: {
+    // A vector over the declared axis 1 (channels: last when channels last) or the last axis.
+    wants: (n) => (n.attrs.axis === 1 ? "cl" : "id"),
+    emit: (c) => `rt.learnedScale(${c.ins[0]}, { name: ${c.name}, size: ${c.node.params} })`,
+  },
+  flatten: { wants: "id", emit: (c) => `rt.flatten(${c.ins[0]}, { name: ${c.name} })` },
+  reshape: {
+    wants: "id",
+    emit: (c) => {
+      const dims = c.node.shape.slice(1);
+      const symbolic = dims.filter((d) => typeof d !== "number").length;
+      if (symbolic > 1) return c.unsupported("reshape to more than one symbolic dim");
+      const shape = dims.map((d) => (typeof d === "number" ? d : -1));
+      return `rt.reshape(${c.ins[0]}, { name: ${c.name}, shape: ${lit(shape)} })`;
+    },
+  },
+  transpose: {
+    wants: "id",
+    emit: (c) =>
+      c.node.attrs.perm[0] !== 0
+        ? c.unsupported("transpose that moves the batch dim")
+        : `rt.permute(${c.ins[0]}, { name: ${c.name}, dims: ${lit(c.node.attrs.perm.slice(1))} })`,
+  },
+  upsample: {
+    wants: "cl",
+    emit: (c) =>
+      `rt.upsample(${c.ins[0]}, { name: ${c.name}, size: ${c.node.attrs.scale}, mode: ${lit(c.node.attrs.mode)} })`,
+  },
+  pixel_shuffle: {
+    wants: "cl",
+    emit: (c) => `rt.pixelShuffle(${c.ins[0]}, { name: ${c.name}, r: ${c.node.attrs.r} })`,
+  },
+  add: { wants: "any", emit: (c) => `rt.add([${c.ins.join(", ")}], { name: ${c.name} })` },
+  mul: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
+  concat: {
+    wants: "any",
+    emit: (c) => `rt.concat([${c.ins.join(", ")}], { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
+  },
+  sew_and: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
+  sew_iand: { wants: "any", emit: (c) => `rt.sewIand([${c.ins.join(", ")}], { name: ${c.name} })` },
+  shortcut_pad: {
+    wants: "cl",
+    emit: (c) =>
+      `rt.optionA(${c.ins[0]}, { name: ${c.name}, stride: ${c.node.attrs.stride}, ` +
+      `before: ${c.node.attrs.pad_before}, after: ${c.node.attrs.pad_after} })`,
+  },
+};
+
+function pool(c: TsNodeCtx<"maxpool" | "avgpool">, kind: "max" | "avg"): string {
+  const n = c.node;
+  if (n.attrs.global) return `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })`;
+  if (symbolicSame(n.attrs.pads)) return c.unsupported(`${n.op} with padding=same and a stride on a symbolic size`);
+  return `rt.pool(${c.ins[0]}, { name: ${c.name}, kind: ${lit(kind)}, ${windowCfg(n)}, ceil: ${n.attrs.ceil} })`;
+}
+
+/** Which tfjs layer holds a parameter, at which index of its weights, in which layout (the
+ * runtime's layers.ts states the same rules). */
+function paramPlace(n: IrNode, suffix: string): { layer: string; index: number; layout: string; channels?: number } {
+  const convLayout = (groups: number, cin: number, spatial: number): { layout: string; channels?: number } =>
+    groups === 1
+      ? { layout: "oihw" }
+      : groups === cin && spatial === 2
+        ? { layout: "dw", channels: cin }
+        : { layout: "same" };
+  switch (n.op) {
+    case "conv":
+    case "dwconv": {
+      const groups = n.op === "conv" ? n.attrs.groups : n.attrs.in;
+      if (suffix === "bias") return { layer: n.name, index: 1, layout: "same" };
+      return { layer: n.name, index: 0, ...convLayout(groups, n.attrs.in, n.attrs.kernel.length) };
+    }
+    case "sepconv": {
+      if (suffix === "depthwise.weight")
+        return { layer: `${n.name}.depthwise`, index: 0, ...convLayout(n.attrs.in, n.attrs.in, n.attrs.kernel.length) };
+      return {
+        layer: `${n.name}.pointwise`,
+        index: suffix === "pointwise.bias" ? 1 : 0,
+        layout: suffix === "pointwise.bias" ? "same" : "oihw",
+      };
+    }
+    case "dense":
+      return { layer: n.name, index: suffix === "bias" ? 1 : 0, layout: suffix === "bias" ? "same" : "oi" };
+    case "bn":
+      return {
+        layer: n.name,
+        index: ["weight", "bias", "running_mean", "running_var"].indexOf(suffix),
+        layout: "same",
+      };
+    default:
+      return { layer: n.name, index: suffix === "bias" ? 1 : 0, layout: "same" };
+  }
+}
+
+interface Val {
+  /** The variable holding it. */
+  v: string;
+  layout: Layout;
+}
 
 interface Scope {
   /** Expression for a layer's full name from its name relative to the scope: a string literal
@@ -45,7 +281,9 @@ interface Scope {
   nameExpr: (rel: string) => string;
   /** Structural-name prefix to strip: "layer1.0." inside that instance's function. */
   strip: string;
-  vars: Map<number, string>;
+  vars: Map<number, Val>;
+  /** Values already converted to the other layout, by node id. */
+  converted: Map<number, string>;
   /** Variable names of this function (or of buildModel): generated, never user text. */
   idents: IdentAllocator;
 }
@@ -54,7 +292,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   const ds: Diagnostic[] = [];
   const runtime = o.runtime ?? "@resnetc/runtime";
   const functions: string[] = [];
-  const fnByBody = new Map<string, string>();
+  const fnByBody = new Map<string, { fn: string; out: Layout }>();
   const fnNames = new IdentAllocator("b_");
   // Characters of emitted text so far (top-level statements, distinct functions, PARAMS rows):
   // emission stops at the first one over TS_MAX_CHARS, before prettier ever sees it.
@@ -85,101 +323,61 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     stack.push(b);
   }
 
-  const unsupported = (n: IrNode, what: string): string => {
-    ds.push(diag("RN503", n.span, { op: what, target: "TypeScript (tfjs)" }));
-    return "undefined as never";
-  };
+  // What tfjs cannot express: one diagnostic per kind, at its first node, counting the rest.
+  const unsupported = new Map<string, { span: Span; others: number }>();
+  const rankOf = (id: number): number => g.nodes[id]!.shape.length;
 
-  /** The call that builds one IR node, as an expression. */
-  function nodeExpr(n: IrNode, ins: string[], name: string): string {
-    const x = ins[0]!;
-    const rank = n.shape.length;
-    if (rank !== 2 && rank !== 4 && n.op !== "input") return unsupported(n, `${n.op} on rank-${rank} tensors`);
-    switch (n.op) {
-      case "conv": {
-        const groups = num(n, "groups");
-        const cin = num(n, "in");
-        const cfg =
-          `name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, ` +
-          `pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}`;
-        if (a(n, "pads").some((p) => p < 0)) return unsupported(n, "conv with padding=same on a symbolic size");
-        if (groups === 1) return `rt.conv(${x}, { ${cfg}, filters: ${num(n, "out")} })`;
-        if (groups === cin)
-          return `rt.dwconv(${x}, { ${cfg}, filters: ${num(n, "out")}, multiplier: ${num(n, "out") / cin} })`;
-        return unsupported(n, `grouped conv (groups=${groups})`);
-      }
-      case "dwconv":
-        return (
-          `rt.dwconv(${x}, { name: ${name}, kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, ` +
-          `pads: ${lit(a(n, "pads"))}, dilation: ${lit(a(n, "dilation"))}, bias: ${n.attrs["bias"] === true}, ` +
-          `filters: ${num(n, "out")}, multiplier: ${num(n, "out") / num(n, "in")} })`
-        );
-      case "dense":
-        if (rank !== 2) return unsupported(n, "dense over a rank-3+ tensor");
-        return `rt.dense(${x}, { name: ${name}, units: ${num(n, "out")}, bias: ${n.attrs["bias"] === true} })`;
-      case "bn":
-        return `rt.bn(${x}, { name: ${name}, eps: ${num(n, "eps")}, momentum: ${num(n, "momentum")} })`;
-      case "relu":
-      case "sigmoid":
-      case "tanh":
-      case "gelu":
-        return `rt.activation(${x}, { name: ${name}, fn: ${lit(n.op)} })`;
-      case "silu":
-        return `rt.activation(${x}, { name: ${name}, fn: "swish" })`;
-      case "softmax":
-        // tfjs's softmax runs over the last axis, which in NHWC is the channel axis: NCHW axis 1
-        // (the shape rule stores axes non-negative). W (axis 3 of a rank-4 tensor) is not it.
-        if (num(n, "axis") !== 1)
-          return unsupported(n, `softmax over axis ${num(n, "axis")} (tfjs: the channel axis only)`);
-        return `rt.activation(${x}, { name: ${name}, fn: "softmax" })`;
-      case "leaky":
-        return `rt.leaky(${x}, { name: ${name}, alpha: ${num(n, "slope")} })`;
-      case "maxpool":
-      case "avgpool": {
-        if (n.attrs["global"]) return `rt.globalAvgPool(${x}, { name: ${name}, channels: ${lit(n.shape[1])} })`;
-        if (n.attrs["ceil"]) return unsupported(n, "pooling with ceil=true");
-        if (a(n, "pads").some((p) => p < 0)) return unsupported(n, "pooling with padding=same on a symbolic size");
-        return (
-          `rt.pool(${x}, { name: ${name}, kind: ${lit(n.op === "maxpool" ? "max" : "avg")}, ` +
-          `kernel: ${lit(a(n, "kernel"))}, strides: ${lit(a(n, "stride"))}, pads: ${lit(a(n, "pads"))} })`
-        );
-      }
-      case "gap":
-        return `rt.globalAvgPool(${x}, { name: ${name}, channels: ${lit(n.shape[1])} })`;
-      case "flatten": {
-        const inShape = g.nodes[n.inputs[0]!]!.shape;
-        const spatial = inShape.slice(2).reduce<number>((p, d) => p * (typeof d === "number" ? d : NaN), 1);
-        if (Number.isNaN(spatial)) return unsupported(n, "flatten of a symbolic spatial size");
-        return `rt.flatten(${x}, { name: ${name}, spatial: ${spatial} })`;
-      }
-      case "dropout":
-        return `rt.dropout(${x}, { name: ${name}, rate: ${num(n, "p")} })`;
-      case "drop_path":
-        return `rt.dropPath(${x}, { name: ${name}, p: ${num(n, "p")} })`;
-      case "scale":
-        return `rt.scale(${x}, { name: ${name}, factor: ${num(n, "by")} })`;
-      case "gate":
-      case "layerscale":
-        return `rt.learnedScale(${x}, { name: ${name}, size: ${n.params} })`;
-      case "add":
-        return `rt.add([${ins.join(", ")}], { name: ${name} })`;
-      case "mul":
-        return `rt.multiply([${ins.join(", ")}], { name: ${name} })`;
-      case "concat":
-        if (num(n, "axis") !== 1) return unsupported(n, `concat along axis ${num(n, "axis")}`);
-        return `rt.concat([${ins.join(", ")}], { name: ${name} })`;
-      case "shortcut_pad":
-        return (
-          `rt.optionA(${x}, { name: ${name}, stride: ${num(n, "stride")}, before: ${num(n, "pad_before")}, ` +
-          `after: ${num(n, "pad_after")} })`
-        );
-      case "upsample":
-        return (
-          `rt.upsample(${x}, { name: ${name}, size: ${num(n, "scale")}, ` +
-          `mode: ${lit(n.attrs["mode"] === "linear" ? "bilinear" : "nearest")} })`
-        );
-    }
-    return unsupported(n, n.op);
+  /** `val` in layout `want`: a permute layer named after the consumer, made once per scope. */
+  function inLayout(id: number, val: Val, want: Layout, consumer: string, scope: Scope, lines: string[]): string {
+    const rank = rankOf(id);
+    if (rank <= 2 || val.layout === want) return val.v;
+    const known = scope.converted.get(id);
+    if (known) return known;
+    const v = scope.idents.fresh(`${want === "cl" ? "cl" : "nchw"}`);
+    lines.push(`const ${v} = rt.permute(${val.v}, { name: ${consumer}, dims: ${lit(permuteDims(rank, want))} });`);
+    scope.converted.set(id, v);
+    return v;
+  }
+
+  /** The statement for one IR node; returns its value. */
+  function nodeStatement(n: IrNode, scope: Scope, lines: string[]): Val {
+    const lowering = tsLowerings[n.op] as TsLowering<OpName>;
+    const rel = n.name.slice(scope.strip.length);
+    const name = scope.nameExpr(rel);
+    const inVals = n.inputs.map((id) => scope.vars.get(id) ?? { v: "undefined as never", layout: "id" as Layout });
+    const wants = typeof lowering.wants === "function" ? lowering.wants(n) : lowering.wants;
+    // "any": the first input's layout, or channels last when any input has it (a residual sum
+    // of a convolution branch and its shortcut stays channels last).
+    const layout: Layout =
+      wants !== "any" ? wants : inVals.some((v, i) => v.layout === "cl" && rankOf(n.inputs[i]!) > 2) ? "cl" : "id";
+    const ins = n.inputs.map((id, i) =>
+      inLayout(
+        id,
+        inVals[i]!,
+        layout,
+        scope.nameExpr(`${rel}/to_${layout}${n.inputs.length > 1 ? i : ""}`),
+        scope,
+        lines,
+      ),
+    );
+    const expr = lowering.emit({
+      node: n,
+      ins,
+      layout,
+      name,
+      sub: (suffix) => scope.nameExpr(`${rel}${suffix}`),
+      axis: (a) => tfAxis(a, n.shape.length, layout),
+      unsupported: (what) => {
+        const seen = unsupported.get(what);
+        if (seen) seen.others++;
+        else unsupported.set(what, { span: n.span, others: 0 });
+        return "undefined as never";
+      },
+    });
+    const v = scope.idents.fresh(rel);
+    const where = o.locate ? ` // ${commentText(o.locate(n.span))}` : "";
+    lines.push(`const ${v} = ${expr};${where}`);
+    return { v, layout: n.shape.length <= 2 ? "id" : layout };
   }
 
   /** Statements for the nodes in [start, end) of one scope; nested instances become calls. */
@@ -188,88 +386,89 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     for (let i = start; i < end; i++) {
       const kid = kids[k];
       if (kid && kid.start === i) {
-        const fn = blockFunction(kid);
+        const input = scope.vars.get(kid.input)!;
+        const { fn, out } = blockFunction(kid, input.layout);
         const rel = kid.name.slice(scope.strip.length);
         const v = scope.idents.fresh(rel);
-        lines.push(`const ${v} = ${fn}(${scope.vars.get(kid.input)}, ${scope.nameExpr(rel)});`);
+        lines.push(`const ${v} = ${fn}(${input.v}, ${scope.nameExpr(rel)});`);
         if (scope === topScope && tooBig(lines[lines.length - 1]!, kid.span)) return;
-        scope.vars.set(kid.output, v);
+        scope.vars.set(kid.output, { v, layout: out });
         i = kid.end - 1;
         k++;
         continue;
       }
       const n = g.nodes[i]!;
-      const rel = n.name.slice(scope.strip.length);
-      const v = scope.idents.fresh(rel);
-      const ins = n.inputs.map((id) => scope.vars.get(id) ?? "undefined as never");
-      const where = o.locate ? ` // ${commentText(o.locate(n.span))}` : "";
-      lines.push(`const ${v} = ${nodeExpr(n, ins, scope.nameExpr(rel))};${where}`);
-      if (scope === topScope && tooBig(lines[lines.length - 1]!, n.span)) return;
-      scope.vars.set(n.id, v);
+      const before = lines.length;
+      scope.vars.set(n.id, nodeStatement(n, scope, lines));
+      if (scope === topScope && tooBig(lines.slice(before).join("\n"), n.span)) return;
     }
     // Identity blocks (no nodes) pass their input through.
     for (; k < kids.length; k++) scope.vars.set(kids[k]!.output, scope.vars.get(kids[k]!.input)!);
   }
 
-  function blockFunction(b: BlockInstance): string {
+  /** The function for one block instance whose input arrives in `inLayout`; instances with the
+   * same body share it. */
+  function blockFunction(b: BlockInstance, inLayoutOf: Layout): { fn: string; out: Layout } {
     const lines: string[] = [];
     const scope: Scope = {
       nameExpr: (rel) => `name + ${lit(`.${rel}`)}`,
       strip: `${b.name}.`,
-      vars: new Map([[b.input, "x"]]),
+      vars: new Map([[b.input, { v: "x", layout: inLayoutOf }]]),
+      converted: new Map(),
       idents: new IdentAllocator("v_"),
     };
     body(b.start, b.end, children.get(b) ?? [], scope, lines);
-    lines.push(`return ${scope.vars.get(b.output) ?? "x"};`);
+    const result = scope.vars.get(b.output) ?? { v: "x", layout: inLayoutOf };
+    lines.push(`return ${result.v};`);
     const text = lines.join("\n");
-    const key = `${b.block}\n${text}`;
+    const key = `${b.block}\n${inLayoutOf}\n${text}`;
     const known = fnByBody.get(key);
     if (known) return known;
     const fn = fnNames.fresh(b.block);
-    fnByBody.set(key, fn);
+    fnByBody.set(key, { fn, out: result.layout });
     const where = o.locate ? `, ${o.locate(b.span)}` : "";
-    if (tooBig(text, b.span)) return fn;
-    functions.push(
-      `/** ${commentText(`${b.block}(${b.args})${where}`)} */\nfunction ${fn}(x: tf.SymbolicTensor, name: ` +
-        `string): tf.SymbolicTensor {\n${text}\n}`,
-    );
-    return fn;
+    if (tooBig(text, b.span)) return { fn, out: result.layout };
+    const layoutNote = inLayoutOf === "cl" ? " (x channels last)" : "";
+    const doc = `/** ${commentText(`${b.block}(${b.args})${where}${layoutNote}`)} */`;
+    functions.push(`${doc}\nfunction ${fn}(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {\n${text}\n}`);
+    return { fn, out: result.layout };
   }
 
   const top: string[] = [];
-  const scope: Scope = { nameExpr: lit, strip: "", vars: new Map(), idents: new IdentAllocator("v_") };
+  const scope: Scope = {
+    nameExpr: lit,
+    strip: "",
+    vars: new Map(),
+    converted: new Map(),
+    idents: new IdentAllocator("v_"),
+  };
   const topScope = scope;
   for (const io of g.inputs) {
     const n = g.nodes[io.node]!;
-    if (io.shape.length !== 4 && io.shape.length !== 2) unsupported(n, `a rank-${io.shape.length} input`);
     const v = scope.idents.fresh(n.name);
     const shape = io.shape.slice(1).map((d) => (typeof d === "number" ? d : null));
     top.push(`const ${v} = rt.input({ name: ${lit(n.name)}, shape: ${lit(shape)} });`);
-    scope.vars.set(n.id, v);
+    scope.vars.set(n.id, { v, layout: "id" });
   }
   const firstNonInput = g.nodes.findIndex((n) => n.op !== "input");
   if (firstNonInput >= 0) body(firstNonInput, g.nodes.length, children.get(null) ?? [], scope, top);
-  const outputs = g.outputs.map((io) => scope.vars.get(io.node)!);
+  // Outputs in the declared layout: whoever calls predict sees what the .resnet file says.
+  const outputs = g.outputs.map((io) =>
+    inLayout(io.node, scope.vars.get(io.node)!, "id", lit(`${io.name}/output`), scope, top),
+  );
+  for (const [what, { span, others }] of unsupported)
+    ds.push(diag("RN503", span, { op: what, target: "TypeScript (tfjs)", others }));
 
   if (size > TS_MAX_CHARS) return { diagnostics: ds };
   const params = g.nodes.flatMap((n) =>
     paramSpecs(n).map((p) => {
       const suffix = p.name.slice(n.name.length + 1);
-      const layout =
-        n.op === "dense" && suffix === "weight"
-          ? "oi"
-          : (n.op === "conv" || n.op === "dwconv") && suffix === "weight"
-            ? n.op === "dwconv" || num(n, "groups") > 1
-              ? "dw"
-              : "oihw"
-            : "same";
-      const index =
-        n.op === "bn" ? ["weight", "bias", "running_mean", "running_var"].indexOf(suffix) : suffix === "bias" ? 1 : 0;
-      const extra = layout === "dw" ? `, channels: ${num(n, "in")}` : "";
+      const place = paramPlace(n, suffix);
+      const extra = place.channels !== undefined ? `, channels: ${place.channels}` : "";
       if (size > TS_MAX_CHARS) return "";
       const row =
-        `{ name: ${lit(p.name)}, layer: ${lit(n.name)}, index: ${index}, dims: ${lit(p.dims)}, ` +
-        `layout: ${lit(layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
+        `{ name: ${lit(p.name)}, layer: ${lit(place.layer)}, index: ${place.index}, dims: ${lit(p.dims)}, ` +
+        `layout: ${lit(place.layout)}, init: ${lit(p.init)}, learnable: ${p.learnable}${extra} }`;
       return tooBig(row, n.span) ? "" : row;
     }),
   );
@@ -293,7 +492,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `rt.registerCustomLayers();`,
     ``,
     `export const MODEL_NAME = ${lit(g.name)};`,
-    `/** Inputs in canonical NCHW order without the batch dim (tfjs itself sees NHWC). */`,
+    `/** Inputs as declared, without the batch dim: the model takes and gives the declared (NCHW) layout. */`,
     `export const INPUTS: rt.InputInfo[] = [${inputs.join(", ")}];`,
     `/** Classes of the first output (0 when it is not a class score vector). */`,
     `export const CLASSES = ${classes};`,
@@ -308,7 +507,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     `export function buildModel(): tf.LayersModel {`,
     ...top,
     `return tf.model({ name: ${lit(g.name)}, inputs: ` +
-      `[${g.inputs.map((io) => scope.vars.get(io.node)).join(", ")}], outputs: [${outputs.join(", ")}] });`,
+      `[${g.inputs.map((io) => scope.vars.get(io.node)!.v).join(", ")}], outputs: [${outputs.join(", ")}] });`,
     `}`,
     ``,
   ].join("\n");

@@ -6,6 +6,7 @@
 import { dimStr, isConst, shapeStr } from "../../ir/dims.js";
 import { concreteDim, expectRank, numericProduct, product, slideWindow } from "./common.js";
 import type { ArgSpec, InferCtx, InferResult, OpDef } from "./registry.js";
+import type { OpName } from "../../ir/ops.js";
 
 export const INITS = ["kaiming", "kaiming_fan_in", "xavier", "normal", "zeros", "ones"] as const;
 
@@ -84,7 +85,7 @@ function convCore(
   };
 }
 
-const conv = (name: string, aliases: string[] = []): OpDef => ({
+const conv = (name: OpName, aliases: string[] = []): OpDef => ({
   name,
   aliases,
   family: "conv",

@@ -6,6 +6,7 @@
 import { isConst, shapeStr } from "../../ir/dims.js";
 import { checkAxis, concreteDim, expectRank, slideWindow } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
+import type { OpName } from "../../ir/ops.js";
 
 const same = (ctx: InferCtx): InferResult => ({ shape: [...ctx.inputs[0]!] });
 
@@ -23,7 +24,7 @@ function channels(ctx: InferCtx, minRank = 2): number | undefined {
   return concreteDim(ctx, s[1]!, "channels");
 }
 
-const activation = (name: string, summary: string, args: OpDef["args"] = [], aliases: string[] = []): OpDef => ({
+const activation = (name: OpName, summary: string, args: OpDef["args"] = [], aliases: string[] = []): OpDef => ({
   name,
   aliases,
   family: "activation",

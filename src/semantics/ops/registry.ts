@@ -6,6 +6,7 @@
 import type { AttrValue } from "../../ir/ir.js";
 import type { Code, MessageArgs } from "../../diagnostics/messages.js";
 import type { Dim } from "../../ir/dims.js";
+import type { OpName } from "../../ir/ops.js";
 
 /** The type of an op argument; values are checked against it before the shape rule runs. */
 export type ArgType =
@@ -47,7 +48,8 @@ export interface InferResult {
 }
 
 export interface OpDef {
-  name: string;
+  /** An IR op (src/ir/ops.ts): a registered op without lowerings does not type-check. */
+  name: OpName;
   aliases?: readonly string[];
   family: "conv" | "norm" | "activation" | "pool" | "shape" | "merge" | "linear" | "regularize" | "scale";
   summary: string;

@@ -1,0 +1,127 @@
+// The closed set of IR operations and the typed attributes each carries. Every emitter's lowering
+// table and the parameter table in src/weights are records over `OpName`, so an op added here
+// without a lowering in every target is a `tsc` error, not a runtime diagnostic.
+// Takes: nothing (types only, plus the list of names). Gives: `OpName`, `OpAttrs`, `OP_NAMES`.
+// Must not: import from syntax, semantics or an emitter.
+
+/** Window attributes the shape rules resolve for convolutions and pools: one entry per spatial
+ * dim; `pads` is ONNX style [begin..., end...], -1 everywhere for `same` on a symbolic size. */
+interface Window {
+  kernel: number[];
+  stride: number[];
+  pads: number[];
+}
+
+interface ConvLike extends Window {
+  dilation: number[];
+  /** Input and output channels. */
+  in: number;
+  out: number;
+  groups: number;
+  /** Settled to true/false once consumers are known (`auto`: no bias before a norm). */
+  bias: boolean;
+  init: string;
+}
+
+interface Pool extends Window {
+  /** True for global average pooling (avgpool without `k`); the window fields are then absent. */
+  global: boolean;
+  /** ceil_mode still needed after the end pads were tightened (average pooling only). */
+  ceil: boolean;
+}
+
+type Empty = Record<never, never>;
+
+/** The attributes of each op, as the elaborator records them (the op's checked arguments plus
+ * what its shape rule resolved). */
+export interface OpAttrs {
+  input: { dtype: string };
+  conv: ConvLike;
+  dwconv: ConvLike;
+  sepconv: ConvLike;
+  dense: { in: number; out: number; bias: boolean; init: string };
+  bn: { channels: number; eps: number; momentum: number; gamma: "ones" | "zeros" };
+  groupnorm: { channels: number; groups: number; eps: number };
+  layernorm: { features: number; eps: number };
+  relu: Empty;
+  leaky: { slope: number };
+  prelu: { per_channel: boolean; init: number };
+  gelu: Empty;
+  silu: Empty;
+  sigmoid: Empty;
+  tanh: Empty;
+  hardswish: Empty;
+  /** Non-negative axis. */
+  softmax: { axis: number };
+  maxpool: Pool;
+  avgpool: Pool;
+  gap: { global: true };
+  dropout: { p: number };
+  drop_path: { p: number };
+  scale: { by: number };
+  gate: { init: number };
+  /** `axis` 1 for channels-first tensors, 2 (the last) for token sequences [N, L, D]. */
+  layerscale: { init: number; axis: number };
+  flatten: Empty;
+  reshape: { shape: number | number[] };
+  transpose: { perm: number[] };
+  upsample: { scale: number; mode: "nearest" | "linear" };
+  pixel_shuffle: { r: number };
+  add: Empty;
+  mul: Empty;
+  /** Non-negative axis. */
+  concat: { axis: number };
+  /** SEW ResNet merges of spike tensors (Fang et al. 2021): AND = a*s, IAND = (1-a)*s. */
+  sew_and: { merge: string };
+  sew_iand: { merge: string };
+  /** Option A shortcut (He et al. 2015): subsample by `stride`, zero channels before and after. */
+  shortcut_pad: { stride: number; pad_before: number; pad_after: number };
+}
+
+export type OpName = keyof OpAttrs;
+
+/** Every op name, in a fixed order (a test checks it against the registry and the merges). The
+ * record form makes a missing or extra name a type error. */
+const NAMES: Record<OpName, true> = {
+  input: true,
+  conv: true,
+  dwconv: true,
+  sepconv: true,
+  dense: true,
+  bn: true,
+  groupnorm: true,
+  layernorm: true,
+  relu: true,
+  leaky: true,
+  prelu: true,
+  gelu: true,
+  silu: true,
+  sigmoid: true,
+  tanh: true,
+  hardswish: true,
+  softmax: true,
+  maxpool: true,
+  avgpool: true,
+  gap: true,
+  dropout: true,
+  drop_path: true,
+  scale: true,
+  gate: true,
+  layerscale: true,
+  flatten: true,
+  reshape: true,
+  transpose: true,
+  upsample: true,
+  pixel_shuffle: true,
+  add: true,
+  mul: true,
+  concat: true,
+  sew_and: true,
+  sew_iand: true,
+  shortcut_pad: true,
+};
+export const OP_NAMES = Object.keys(NAMES) as OpName[];
+
+export function isOpName(s: string): s is OpName {
+  return Object.prototype.hasOwnProperty.call(NAMES, s);
+}
