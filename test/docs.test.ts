@@ -84,6 +84,12 @@ describe("docs", () => {
     ).not.toThrow();
   });
 
+  it("README.md's op table matches the registry and both backends' lowering tables (npm run docs)", () => {
+    expect(() =>
+      execFileSync(process.execPath, ["scripts/gen-op-table.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
+    ).not.toThrow();
+  });
+
   it(
     "grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree " +
       "with the compiler",

@@ -83,6 +83,36 @@ function pool(c: LowerCtx, opType: string): void {
   c.emit(opType, [c.input()], c.out, attrs);
 }
 
+/** For the README's op table: the ONNX operators an op becomes, where that is not one of the same
+ * name, and what it needs. */
+export const ONNX_NOTES: Partial<Record<OpName, string>> = {
+  conv: "Conv (group)",
+  dwconv: "Conv (group = channels)",
+  sepconv: "two Convs",
+  dense: "Gemm; MatMul + Add over the last dim of rank 3+",
+  bn: "BatchNormalization (running statistics)",
+  groupnorm: "Reshape + InstanceNormalization + Mul + Add (every opset)",
+  layernorm: "LayerNormalization, opset 17+",
+  prelu: "PRelu",
+  gelu: "exact (Erf)",
+  silu: "Sigmoid + Mul",
+  hardswish: "HardSwish, opset 14+",
+  softmax: "Softmax, opset 13+",
+  maxpool: "MaxPool",
+  avgpool: "AveragePool (count_include_pad); GlobalAveragePool",
+  gap: "GlobalAveragePool",
+  upsample: "Resize (nearest floor / pytorch_half_pixel linear)",
+  pixel_shuffle: "DepthToSpace (CRD)",
+  dropout: "removed at inference",
+  drop_path: "removed at inference",
+  scale: "Mul by a constant",
+  gate: "Mul",
+  layerscale: "Mul",
+  sew_and: "Mul",
+  sew_iand: "Sub + Mul",
+  shortcut_pad: "Slice + Pad",
+};
+
 /** One lowering per IR op (inputs become graph inputs, not nodes): a record over the closed op
  * set, so an op without a lowering does not compile. */
 export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {

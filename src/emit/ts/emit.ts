@@ -62,6 +62,8 @@ interface TsNodeCtx<O extends OpName> {
 }
 
 interface TsLowering<O extends OpName> {
+  /** For the README's op table: how tfjs computes it, where that is not one stock layer. */
+  note?: string;
   /** The layout its inputs must be in (rank 3 and up). */
   wants: Wants | ((n: IrNodeOf<O>) => Wants);
   /** The call that builds the node, as an expression. */
@@ -108,9 +110,10 @@ const act = (fn: string): TsLowering<OpName> => ({
  * TypeScript lowering does not compile. The helpers live in @resnetc/runtime (layers.ts), which
  * documents which tfjs layer holds each parameter (PARAMS below follows the same rules).
  */
-const tsLowerings: { [O in OpName]: TsLowering<O> } = {
+export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   input: { wants: "id", emit: () => "undefined as never" }, // inputs are emitted separately
   conv: {
+    note: "tfjs conv1d/2d/3d; groups: custom grouped conv (one depthwise conv + a sum, the same MACs)",
     wants: "cl",
     emit: (c) =>
       symbolicSame(c.node.attrs.pads)
@@ -118,6 +121,7 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
         : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.groups, c.node.attrs.bias === true),
   },
   dwconv: {
+    note: "tfjs depthwiseConv2d; 1-D and 3-D: the grouped conv",
     wants: "cl",
     emit: (c) =>
       symbolicSame(c.node.attrs.pads)
@@ -125,6 +129,7 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
         : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.in, c.node.attrs.bias === true),
   },
   sepconv: {
+    note: "depthwise then pointwise layers, named `.depthwise` and `.pointwise`",
     wants: "cl",
     emit: (c) => {
       const n = c.node;
@@ -148,14 +153,20 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
       `rt.bn(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps}, momentum: ${c.node.attrs.momentum} })`,
   },
   groupnorm: {
+    note: "custom layer",
     wants: "cl",
     emit: (c) =>
       `rt.groupNorm(${c.ins[0]}, { name: ${c.name}, groups: ${c.node.attrs.groups}, eps: ${c.node.attrs.eps} })`,
   },
-  layernorm: { wants: "id", emit: (c) => `rt.layerNorm(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps} })` },
+  layernorm: {
+    note: "over the last dim",
+    wants: "id",
+    emit: (c) => `rt.layerNorm(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps} })`,
+  },
   relu: act("relu"),
   leaky: { wants: "any", emit: (c) => `rt.leaky(${c.ins[0]}, { name: ${c.name}, alpha: ${c.node.attrs.slope} })` },
   prelu: {
+    note: "custom layer",
     // One slope per channel: over tfjs's last axis, so channels last.
     wants: (n) => (n.params > 1 ? "cl" : "any"),
     emit: (c) => `rt.prelu(${c.ins[0]}, { name: ${c.name}, size: ${c.node.params} })`,
@@ -166,12 +177,17 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   tanh: act("tanh"),
   hardswish: act("hardswish"),
   softmax: {
+    note: "along the declared axis, wherever tfjs holds it",
     wants: "any",
     emit: (c) => `rt.softmax(${c.ins[0]}, { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
   },
-  maxpool: { wants: "cl", emit: (c) => pool(c, "max") },
-  avgpool: { wants: "cl", emit: (c) => pool(c, "avg") },
-  gap: { wants: "cl", emit: (c) => `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })` },
+  maxpool: { note: "explicit pads as a constant pad layer", wants: "cl", emit: (c) => pool(c, "max") },
+  avgpool: {
+    note: "PyTorch count_include_pad; ceil_mode where the compiler keeps it",
+    wants: "cl",
+    emit: (c) => pool(c, "avg"),
+  },
+  gap: { note: "keeps size-1 dims", wants: "cl", emit: (c) => `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })` },
   dropout: { wants: "any", emit: (c) => `rt.dropout(${c.ins[0]}, { name: ${c.name}, rate: ${c.node.attrs.p} })` },
   drop_path: { wants: "any", emit: (c) => `rt.dropPath(${c.ins[0]}, { name: ${c.name}, p: ${c.node.attrs.p} })` },
   scale: { wants: "any", emit: (c) => `rt.scale(${c.ins[0]}, { name: ${c.name}, factor: ${c.node.attrs.by} })` },
@@ -183,6 +199,7 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   },
   flatten: { wants: "id", emit: (c) => `rt.flatten(${c.ins[0]}, { name: ${c.name} })` },
   reshape: {
+    note: "at most one symbolic dim",
     wants: "id",
     emit: (c) => {
       const dims = c.node.shape.slice(1);
@@ -193,6 +210,7 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     },
   },
   transpose: {
+    note: "the batch dim stays first",
     wants: "id",
     emit: (c) =>
       c.node.attrs.perm[0] !== 0
@@ -200,11 +218,13 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
         : `rt.permute(${c.ins[0]}, { name: ${c.name}, dims: ${lit(c.node.attrs.perm.slice(1))} })`,
   },
   upsample: {
+    note: "nearest repeats; linear is PyTorch align_corners=False",
     wants: "cl",
     emit: (c) =>
       `rt.upsample(${c.ins[0]}, { name: ${c.name}, size: ${c.node.attrs.scale}, mode: ${lit(c.node.attrs.mode)} })`,
   },
   pixel_shuffle: {
+    note: "custom layer, PyTorch order (DepthToSpace CRD)",
     wants: "cl",
     emit: (c) => `rt.pixelShuffle(${c.ins[0]}, { name: ${c.name}, r: ${c.node.attrs.r} })`,
   },
@@ -215,8 +235,13 @@ const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     emit: (c) => `rt.concat([${c.ins.join(", ")}], { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
   },
   sew_and: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
-  sew_iand: { wants: "any", emit: (c) => `rt.sewIand([${c.ins.join(", ")}], { name: ${c.name} })` },
+  sew_iand: {
+    note: "(1 - a) * s",
+    wants: "any",
+    emit: (c) => `rt.sewIand([${c.ins.join(", ")}], { name: ${c.name} })`,
+  },
   shortcut_pad: {
+    note: "custom layer (option A)",
     wants: "cl",
     emit: (c) =>
       `rt.optionA(${c.ins[0]}, { name: ${c.name}, stride: ${c.node.attrs.stride}, ` +

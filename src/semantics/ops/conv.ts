@@ -6,6 +6,7 @@
 import { dimStr, isConst, shapeStr } from "../../ir/dims.js";
 import { concreteDim, expectRank, numericProduct, product, slideWindow } from "./common.js";
 import type { ArgSpec, InferCtx, InferResult, OpDef } from "./registry.js";
+import { ANY_RANK, SPATIAL } from "./registry.js";
 import type { OpName } from "../../ir/ops.js";
 
 export const INITS = ["kaiming", "kaiming_fan_in", "xavier", "normal", "zeros", "ones"] as const;
@@ -34,14 +35,14 @@ const initArg: ArgSpec = {
   doc: "weight init; `kaiming` = He normal, fan_out, ReLU gain (torchvision)",
 };
 
-function rankFor(op: string): number[] {
+function rankFor(op: string): readonly number[] {
   if (op.endsWith("1d")) return [3];
   if (op.endsWith("2d")) return [4];
   if (op.endsWith("3d")) return [5];
-  return [3, 4, 5];
+  return SPATIAL;
 }
 
-function rankText(ranks: number[]): string {
+function rankText(ranks: readonly number[]): string {
   return ranks.length === 1
     ? `[N, C, ${["L", "H, W", "D, H, W"][ranks[0]! - 3]}] (rank ${ranks[0]})`
     : "[N, C, L], [N, C, H, W] or [N, C, D, H, W]";
@@ -91,6 +92,7 @@ const conv = (name: OpName, aliases: string[] = []): OpDef => ({
   family: "conv",
   summary: "convolution; the number of spatial dims follows the input rank for `conv`",
   arity: 1,
+  ranks: rankFor(name),
   args: [
     { name: "out", type: "int", positional: true, doc: "output channels" },
     ...windowArgs,
@@ -108,6 +110,7 @@ export const convOps: OpDef[] = [
     family: "conv",
     summary: "depthwise convolution: one filter per input channel (times `multiplier`)",
     arity: 1,
+    ranks: SPATIAL,
     args: [
       ...windowArgs,
       { name: "multiplier", type: "int", default: 1, doc: "filters per input channel" },
@@ -127,6 +130,7 @@ export const convOps: OpDef[] = [
       "separable convolution: depthwise k-conv then pointwise 1x1 to `out` channels (MobileNet; MatchboxNet's " +
       "time-channel separable conv)",
     arity: 1,
+    ranks: SPATIAL,
     args: [{ name: "out", type: "int", positional: true, doc: "output channels" }, ...windowArgs, biasArg, initArg],
     infer: (ctx) => {
       const out = ctx.args["out"] as number;
@@ -146,6 +150,7 @@ export const convOps: OpDef[] = [
     family: "linear",
     summary: "fully connected layer over the last dim",
     arity: 1,
+    ranks: ANY_RANK,
     args: [
       { name: "out", type: "int", positional: true, doc: "output features" },
       biasArg,

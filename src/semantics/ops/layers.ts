@@ -6,6 +6,7 @@
 import { isConst, shapeStr } from "../../ir/dims.js";
 import { checkAxis, concreteDim, expectRank, slideWindow } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
+import { ANY_RANK, SPATIAL } from "./registry.js";
 import type { OpName } from "../../ir/ops.js";
 
 const same = (ctx: InferCtx): InferResult => ({ shape: [...ctx.inputs[0]!] });
@@ -30,6 +31,7 @@ const activation = (name: OpName, summary: string, args: OpDef["args"] = [], ali
   family: "activation",
   summary,
   arity: 1,
+  ranks: ANY_RANK,
   args,
   infer: same,
 });
@@ -41,6 +43,7 @@ export const layerOps: OpDef[] = [
     family: "norm",
     summary: "batch normalisation over channels (dim 1); running statistics are not counted as parameters",
     arity: 1,
+    ranks: ANY_RANK,
     args: [
       {
         name: "gamma",
@@ -61,6 +64,7 @@ export const layerOps: OpDef[] = [
     family: "norm",
     summary: "group normalisation (Wu & He 2018)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [
       { name: "groups", type: "int", default: 32, positional: true, doc: "channel groups" },
       { name: "eps", type: "float", default: 1e-5, doc: "epsilon" },
@@ -80,6 +84,7 @@ export const layerOps: OpDef[] = [
     family: "norm",
     summary: "layer normalisation over the last dim (transformer blocks)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "eps", type: "float", default: 1e-5, doc: "epsilon" }],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
@@ -96,6 +101,7 @@ export const layerOps: OpDef[] = [
     family: "activation",
     summary: "parametric ReLU (He et al. 2015), one learned slope, or one per channel",
     arity: 1,
+    ranks: ANY_RANK,
     args: [
       { name: "per_channel", type: "bool", default: false, doc: "one slope per channel" },
       { name: "init", type: "float", default: 0.25, doc: "initial slope" },
@@ -116,6 +122,7 @@ export const layerOps: OpDef[] = [
     family: "activation",
     summary: "softmax along `axis`",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "axis", type: "int", default: 1, doc: "axis (default: channels); negative counts from the end" }],
     infer: (ctx) => {
       const axis = checkAxis(ctx, "axis", ctx.inputs[0]!.length);
@@ -128,6 +135,7 @@ export const layerOps: OpDef[] = [
     family: "pool",
     summary: name === "avgpool" ? "average pooling; without `k`, global average pooling to size 1" : "max pooling",
     arity: 1,
+    ranks: SPATIAL,
     args: [
       {
         name: "k",
@@ -174,6 +182,7 @@ export const layerOps: OpDef[] = [
     family: "pool",
     summary: "global average pooling, keeping size-1 spatial dims",
     arity: 1,
+    ranks: SPATIAL,
     args: [],
     infer: (ctx) => {
       const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
@@ -185,6 +194,7 @@ export const layerOps: OpDef[] = [
     family: "regularize",
     summary: "dropout (training only)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "p", type: "float", default: 0.5, positional: true, doc: "drop probability" }],
     infer: probabilityOp,
   },
@@ -193,6 +203,7 @@ export const layerOps: OpDef[] = [
     family: "regularize",
     summary: "stochastic depth: drops the whole sample's branch (training only; Huang et al. 2016)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "p", type: "float", positional: true, doc: "drop probability" }],
     infer: probabilityOp,
   },
@@ -201,6 +212,7 @@ export const layerOps: OpDef[] = [
     family: "scale",
     summary: "multiply by a constant (EDSR residual scaling 0.1; Inception-ResNet)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "by", type: "float", positional: true, doc: "factor" }],
     infer: same,
   },
@@ -209,6 +221,7 @@ export const layerOps: OpDef[] = [
     family: "scale",
     summary: "multiply by one learned scalar (ReZero, SkipInit); `init` 0 makes the block start as identity",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "init", type: "float", default: 0, positional: true, doc: "initial value" }],
     infer: (ctx) => ({ shape: [...ctx.inputs[0]!], params: 1 }),
   },
@@ -217,6 +230,7 @@ export const layerOps: OpDef[] = [
     family: "scale",
     summary: "multiply by a learned per-channel vector (CaiT, Touvron et al. 2021)",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "init", type: "float", default: 1e-5, positional: true, doc: "initial value of every entry" }],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;

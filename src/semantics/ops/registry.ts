@@ -56,8 +56,16 @@ export interface OpDef {
   args: readonly ArgSpec[];
   /** How many tensors it takes: 1 for pipeline ops; "many" for merges such as concat. */
   arity: 1 | "many";
+  /** The input ranks its shape rule accepts (a test checks the rule against this list); the
+   * README's op table and the parity tests are generated from it. */
+  ranks: readonly number[];
   infer(ctx: InferCtx): InferResult | undefined;
 }
+
+/** Any rank from a batch of vectors [N, F] to a batch of volumes [N, C, D, H, W]. */
+export const ANY_RANK: readonly number[] = [2, 3, 4, 5];
+/** Batches with 1, 2 or 3 spatial dims: [N, C, L], [N, C, H, W], [N, C, D, H, W]. */
+export const SPATIAL: readonly number[] = [3, 4, 5];
 
 const table = new Map<string, OpDef>();
 const primary: OpDef[] = [];

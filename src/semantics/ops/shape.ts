@@ -6,6 +6,7 @@
 import { dimAdd, dimDivExact, dimEq, dimMul, dimProduct, dimStr, shapeStr, type Dim } from "../../ir/dims.js";
 import { checkAxis, expectRank } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
+import { ANY_RANK, SPATIAL } from "./registry.js";
 
 /** NumPy-style broadcasting, as ONNX Add/Mul do it. */
 export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | undefined {
@@ -43,6 +44,7 @@ export const shapeOps: OpDef[] = [
     family: "shape",
     summary: "[N, d1, d2, ...] -> [N, d1*d2*...]",
     arity: 1,
+    ranks: ANY_RANK,
     args: [],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
@@ -55,6 +57,7 @@ export const shapeOps: OpDef[] = [
     family: "shape",
     summary: "reshape the non-batch dims; one entry may be -1",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "shape", type: "ints", positional: true, doc: "new non-batch dims" }],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
@@ -87,6 +90,7 @@ export const shapeOps: OpDef[] = [
     family: "shape",
     summary: "permute dims; `perm` lists every dim, the batch dim 0 included",
     arity: 1,
+    ranks: ANY_RANK,
     args: [{ name: "perm", type: "ints", positional: true, doc: "permutation" }],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
@@ -106,6 +110,7 @@ export const shapeOps: OpDef[] = [
     family: "shape",
     summary: "scale spatial dims by an integer factor",
     arity: 1,
+    ranks: SPATIAL,
     args: [
       { name: "scale", type: "int", default: 2, positional: true, doc: "factor" },
       { name: "mode", type: { enum: ["nearest", "linear"] }, default: "nearest", doc: "interpolation" },
@@ -123,6 +128,7 @@ export const shapeOps: OpDef[] = [
     family: "shape",
     summary: "[N, C*r*r, H, W] -> [N, C, H*r, W*r] (sub-pixel convolution, Shi et al. 2016; EDSR)",
     arity: 1,
+    ranks: [4],
     args: [{ name: "r", type: "int", positional: true, doc: "upscale factor" }],
     infer: (ctx) => {
       const s = expectRank(ctx, [4], "[N, C, H, W]");
@@ -143,6 +149,7 @@ export const shapeOps: OpDef[] = [
     family: "merge",
     summary: "element-wise sum (broadcasting)",
     arity: "many",
+    ranks: ANY_RANK,
     args: [],
     infer: elementwise,
   },
@@ -151,6 +158,7 @@ export const shapeOps: OpDef[] = [
     family: "merge",
     summary: "element-wise product (broadcasting); squeeze-excitation gates",
     arity: "many",
+    ranks: ANY_RANK,
     args: [],
     infer: elementwise,
   },
@@ -159,6 +167,7 @@ export const shapeOps: OpDef[] = [
     family: "merge",
     summary: "join tensors along `axis` (channels by default; DenseNet)",
     arity: "many",
+    ranks: ANY_RANK,
     args: [{ name: "axis", type: "int", default: 1, doc: "axis" }],
     infer: (ctx) => {
       const first = ctx.inputs[0]!;
