@@ -64,7 +64,8 @@ async function child(name, backend) {
   const model = gen.buildModel();
   rt.initParams(model, gen.PARAMS, 0);
   const batch = values["allow-software"] && choice.adapter?.software ? 2 : m.batch;
-  const x = tf.randomUniform([batch, m.size, m.size, 3], 0, 1, "float32", 1);
+  // The emitted model takes the declared NCHW layout.
+  const x = tf.randomUniform([batch, 3, m.size, m.size], 0, 1, "float32", 1);
   const y = tf.oneHot(
     tf.tensor1d(
       Array.from({ length: batch }, (_, i) => (i * 7) % m.classes),

@@ -288,7 +288,9 @@ function trainer(model) {
 const models = Object.fromEntries(
   Object.entries(only ? { emitted } : { emitted, hand, ...variants }).map(([k, model]) => [
     k,
-    { model, step: trainer(model), ms: [], losses: [] },
+    // The emitted model takes the declared NCHW layout (and transposes inside); the hand-written
+    // ones take tfjs's NHWC. Each gets the same batch in its own layout, transposed untimed.
+    { model, step: trainer(model), ms: [], losses: [], nchw: k === "emitted" },
   ]),
 );
 const order0 = Object.keys(models);
@@ -296,6 +298,9 @@ const order0 = Object.keys(models);
 // Fixed random batches (seeded), the same for every model.
 const batches = Array.from({ length: warmup + steps }, (_, i) => ({
   x: tf.randomUniform([batch, size, size, 3], 0, 1, "float32", 1000 + i),
+  get nchw() {
+    return (this._nchw ??= tf.transpose(this.x, [0, 3, 1, 2]));
+  },
   y: tf.oneHot(
     tf.tensor1d(
       Array.from({ length: batch }, (_, j) => (i * 7 + j * 3) % 10),
@@ -325,7 +330,7 @@ for (const [name, m] of Object.entries(models))
 for (let i = 0; i < warmup; i++)
   for (const [name, m] of Object.entries(models)) {
     const t0 = performance.now();
-    await m.step(batches[i].x, batches[i].y);
+    await m.step(m.nchw ? batches[i].nchw : batches[i].x, batches[i].y);
     console.log(`  warm-up ${i + 1}: ${name} ${fmt(performance.now() - t0)}`);
   }
 const afterWarmup = tf.memory().numTensors;
@@ -341,8 +346,10 @@ for (let i = 0; i < steps; i++) {
   const line = [];
   for (const name of order) {
     const m = models[name];
+    const x = m.nchw ? b.nchw : b.x;
+    if (m.nchw) await x.data(); // the transpose happens before the clock starts
     const t0 = performance.now();
-    m.losses.push(await m.step(b.x, b.y));
+    m.losses.push(await m.step(x, b.y));
     const ms = performance.now() - t0;
     m.ms.push(ms);
     line.push(`${name} ${fmt(ms)}`);

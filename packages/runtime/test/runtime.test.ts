@@ -248,9 +248,7 @@ model Tiny { input image: f32[N, 3, 8, 8]; conv(8, k=3) bn relu; Basic(8, sc=pad
     const logits = tf.tidy(
       () =>
         (
-          model.predict(
-            tf.transpose(tf.tensor4d(d.images, [6, 3, 8, 8]), [0, 2, 3, 1]),
-          ) as import("@tensorflow/tfjs").Tensor
+          model.predict(tf.tensor4d(d.images, [6, 3, 8, 8])) as import("@tensorflow/tfjs").Tensor
         ).arraySync() as number[][],
     );
     let ce = 0;
