@@ -16,13 +16,15 @@ function model(file: string, name: string) {
   return r.graphs[0]!;
 }
 
-describe("ImageNet ResNets match torchvision exactly", () => {
+describe("ImageNet ResNets and ResNeXt match torchvision exactly", () => {
   const table: [string, string, number][] = [
     ["resnet18.resnet", "ResNet18", 11_689_512],
     ["resnet34.resnet", "ResNet34", 21_797_672],
     ["resnet50.resnet", "ResNet50", 25_557_032],
     ["resnet101.resnet", "ResNet101", 44_549_160],
     ["resnet152.resnet", "ResNet152", 60_192_808],
+    // Xie et al. 2017; torchvision.models.resnext50_32x4d.
+    ["resnext50.resnet", "ResNeXt50", 25_028_904],
   ];
   for (const [file, name, params] of table)
     it(`${name}: ${params.toLocaleString("en-US")} parameters`, () => {
@@ -110,7 +112,7 @@ describe("every example", () => {
       expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
       expect(r.graphs.length).toBeGreaterThan(0);
       expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/^# .*\n(# .*\n)*/);
-      expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/He, Zhang, Ren, Sun|et al\./);
+      expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/He, Zhang, Ren, Sun|et al\.|arXiv:\d{4}\.\d{4,5}/);
     });
 });
 
