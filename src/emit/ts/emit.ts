@@ -477,6 +477,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   }
   const firstNonInput = g.nodes.findIndex((n) => n.op !== "input");
   if (firstNonInput >= 0) body(firstNonInput, g.nodes.length, children.get(null) ?? [], scope, top);
+  if (size > TS_MAX_CHARS) return { diagnostics: ds };
   // Outputs in the declared layout: whoever calls predict sees what the .resnet file says.
   const outputs = g.outputs.map((io) =>
     inLayout(io.node, scope.vars.get(io.node)!, "id", lit(`${io.name}/output`), scope, top),
