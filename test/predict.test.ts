@@ -275,14 +275,20 @@ describe("resnetc predict: bad inputs are clear, located errors and write nothin
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/mlp\.resnet:\d+:\d+ error RN601 cannot read checkpoint/);
     const params = await paramTable("mlp.resnet");
-    const tensors = new Map(params.map((p) => [p.name, { dims: p.dims, data: new Float32Array(p.dims[0]!) }]));
-    tensors.set("dense1.weight", { dims: [32, 15], data: new Float32Array(32 * 15) });
-    for (const p of params)
-      if (p.name !== "dense1.weight")
-        tensors.get(p.name)!.data = values(
-          p.dims.reduce((a, b) => a * b, 1),
-          9,
-        );
+    // Every tensor right but one: dense1.weight [32, 15] where the model needs [32, 16].
+    const tensors = new Map<string, { dims: number[]; data: Float32Array }>(
+      params.map((p) => [
+        p.name,
+        {
+          dims: p.dims,
+          data: values(
+            p.dims.reduce((a, b) => a * b, 1),
+            9,
+          ),
+        },
+      ]),
+    );
+    tensors.set("dense1.weight", { dims: [32, 15], data: values(32 * 15, 9) });
     const { json, bin } = encodeCheckpoint(tensors);
     mkdirSync(at("bad-ckpt"), { recursive: true });
     writeFileSync(at("bad-ckpt/weights.json"), json);
