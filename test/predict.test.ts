@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeNpy, readNpy } from "../src/io/npy.js";
 import { encodeCheckpoint } from "../src/weights/checkpoint.js";
+import { loadOrt } from "../packages/runtime/src/predict.js";
 import { repoRoot, runCliAsync } from "./helpers.js";
 
 // Inside the repository, so `@resnetc/runtime` (the workspace package) and tfjs resolve.
@@ -205,10 +206,11 @@ describe("resnetc predict: what it prints", () => {
 });
 
 describe("resnetc predict: bad inputs are clear, located errors and write nothing", () => {
-  const out = (): string => at("never.npy");
   const run = async (args: string[]) => {
-    const r = await runCliAsync(["predict", ...args, "-o", out()]);
-    expect(existsSync(out())).toBe(false);
+    // A folder: a model with several outputs writes NAME.npy into it, one with one output too.
+    const out = args.includes("-o") ? args[args.indexOf("-o") + 1]! : at("never/");
+    const r = await runCliAsync(["predict", ...args, ...(args.includes("-o") ? [] : ["-o", out])]);
+    expect(existsSync(out)).toBe(false);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     return r;
   };
@@ -259,6 +261,10 @@ describe("resnetc predict: bad inputs are clear, located errors and write nothin
       [[at("mlp.resnet"), "--input", at("x.npy"), "--engine", "onnx", "--backend", "cpu"], /--backend picks a tfjs/],
       [[at("mlp.resnet"), "--input", at("x.npy"), "--seed", "x"], /--seed takes an integer/],
       [[at("absent.resnet"), "--input", at("x.npy")], /cannot read .*absent\.resnet: no such file/],
+      [
+        [at("two.resnet"), "--input", `a=${at("a.npy")}`, "--input", `b=${at("b.npy")}`, "-o", at("y.npy")],
+        /Two has 2 outputs \(score, feat\); give -o a folder/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await run(args);
@@ -298,5 +304,24 @@ describe("resnetc predict: bad inputs are clear, located errors and write nothin
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/mlp\.resnet:3:3 error RN603 checkpoint tensor `dense1\.weight` has shape \[32, 15\]/);
     }
+  });
+});
+
+describe("--engine onnx without onnxruntime-node", () => {
+  it("says how to install it, in one line", async () => {
+    const missing = Object.assign(new Error("Cannot find package 'onnxruntime-node' imported from /x/predict.js"), {
+      code: "ERR_MODULE_NOT_FOUND",
+    });
+    await expect(loadOrt(() => Promise.reject(missing))).rejects.toThrow(
+      new RegExp(
+        "^--engine onnx needs onnxruntime-node, an optional dependency of @resnetc/runtime that is not installed " +
+          "here: npm install onnxruntime-node \\(or use --engine tfjs\\)$",
+      ),
+    );
+    const broken = new Error("libonnxruntime.so.1: cannot open shared object file\n    at somewhere");
+    await expect(loadOrt(() => Promise.reject(broken))).rejects.toThrow(
+      /^onnxruntime-node is installed but did not load: libonnxruntime\.so\.1: cannot open shared object file$/,
+    );
+    await expect(loadOrt(() => Promise.reject(missing))).rejects.toHaveProperty("name", "PredictError");
   });
 });

@@ -533,6 +533,12 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
       `predict: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`,
     );
   const g = graphs[0]!;
+  const out = typeof values.out === "string" ? values.out : undefined;
+  if (g.outputs.length > 1 && out?.endsWith(".npy"))
+    throw new UsageError(
+      `predict: ${g.name} has ${g.outputs.length} outputs (${g.outputs.map((o) => o.name).join(", ")}); ` +
+        `give -o a folder, which receives NAME.npy for each`,
+    );
   const { stablePath } = results[0]!;
   const where = spanLocator(sources, (p) => displayPath(io.cwd, p));
 
@@ -612,7 +618,6 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   // The engines name outputs their own way (ONNX: the declared names; tfjs: layer names): by position.
   const named = outputs.map((o, i) => ({ ...o, name: g.outputs[i]!.name }));
 
-  const out = typeof values.out === "string" ? values.out : undefined;
   if (out === undefined) {
     io.out(named.flatMap((o) => describeOutput(o.name, o.dims, o.data)).join("\n"));
     return EXIT_OK;

@@ -127,11 +127,10 @@ interface Ort {
 
 export const ORT_PACKAGE = "onnxruntime-node";
 
-/** onnxruntime-node, or a PredictError that says how to install it. */
-async function loadOrt(): Promise<Ort> {
-  const spec = ORT_PACKAGE;
+/** onnxruntime-node, or a PredictError that says how to install it (`importer`: for tests). */
+export async function loadOrt(importer: (spec: string) => Promise<unknown> = (s) => import(s)): Promise<Ort> {
   try {
-    const m = (await import(spec)) as { default?: Ort } & Ort;
+    const m = (await importer(ORT_PACKAGE)) as { default?: Ort } & Ort;
     return m.default ?? m;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
