@@ -615,7 +615,9 @@ async function cmdPredict(args: string[], io: Io): Promise<number> {
   }
   if (outputs.length !== g.outputs.length)
     throw new Error(`${engine} gave ${outputs.length} outputs, ${g.name} declares ${g.outputs.length}`);
-  // The engines name outputs their own way (ONNX: the declared names; tfjs: layer names): by position.
+  // ONNX names its outputs as declared (checked); tfjs by layer names: taken by position.
+  if (engine === "onnx" && outputs.some((o, i) => o.name !== g.outputs[i]!.name))
+    throw new Error(`ONNX outputs ${outputs.map((o) => o.name).join(", ")} are not ${g.name}'s declared outputs`);
   const named = outputs.map((o, i) => ({ ...o, name: g.outputs[i]!.name }));
 
   if (out === undefined) {
