@@ -9,7 +9,7 @@ import { check, checkIsolated, hasErrors, type CheckResult } from "../compiler.j
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
-import { AtomicWriteError, writeFileAtomic, writeFolderAtomic } from "../io/atomic-write.js";
+import { AtomicWriteError, writeFileAtomic, writeFilesAtomic, writeFolderAtomic } from "../io/atomic-write.js";
 import { emitModel, spanLocator } from "../api.js";
 import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
 import { diag } from "../diagnostics/diagnostic.js";
@@ -18,6 +18,8 @@ import { modelText } from "../emit/onnx/text.js";
 import { emitTs } from "../emit/ts/emit.js";
 import type { Graph } from "../ir/ir.js";
 import { readCheckpoint, type Tensor } from "../weights/checkpoint.js";
+import { encodeNpy, NpyError, readNpy } from "../io/npy.js";
+import type { Dim } from "../ir/dims.js";
 
 export interface Io {
   cwd: string;
@@ -42,6 +44,7 @@ commands:
                                     emit an ONNX model, a TypeScript/tfjs model + training program,
                                     or a static page that trains the model in the browser
   train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
+  predict <file> --input X.npy      one forward pass (inference mode) on .npy inputs, tfjs or ONNX Runtime
   doctor                            which TensorFlow.js backends load here, and how to get a faster one
 
 options:
@@ -97,6 +100,30 @@ those found, with the fix for each problem.`,
 Compiles the model to the same TypeScript program \`resnetc compile --target ts\` writes and runs
 it here. \`resnetc train FILE --help\` lists the training options (data, epochs, steps, batch,
 learning rate and schedule, optimizer, output folder, resume, seed, backend).`,
+  predict: `usage: resnetc predict <file> [--model NAME] --input X.npy [-o OUT] [--weights DIR] [--seed N]
+                       [--engine tfjs|onnx] [--backend NAME]
+
+Runs the model once in inference mode (batch norm on its running statistics, dropout and
+drop-path off) on inputs read from .npy files, in the model's declared layout (NCHW for images,
+[N, C, L], [N, T, D]: whatever the .resnet file says), batch dim first. Symbolic dims (N, H, ...)
+take any size, the same wherever the same name appears; every other dim must match.
+
+  --input X.npy        the input, when the model has one
+  --input NAME=X.npy   one per input, when it has several (repeat the option)
+  -o OUT               write the output to OUT as .npy (float32, C order); with several outputs
+                       (or when OUT is a folder or ends in "/"), write OUT/NAME.npy for each.
+                       Without -o: print each output's shape and statistics, and for a [N, K]
+                       score vector each sample's argmax and top scores
+  --weights DIR        trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint,
+                       as \`resnetc train\` writes it)
+  --seed N             without --weights, the declared initialisation drawn from seed N (default 0,
+                       the same values as \`compile --target onnx --seed N\`)
+  --engine tfjs        the emitted TensorFlow.js model (default)
+  --engine onnx        the ONNX model, run with onnxruntime-node (npm install onnxruntime-node)
+  --backend NAME       tfjs backend: auto (default), node-gpu, webgpu, node, wasm or cpu
+
+.npy inputs may hold float32, float64, int32 or int64 (all read as float32), little-endian,
+C order, versions 1.0 to 3.0. Needs @resnetc/runtime.`,
   summary: `usage: resnetc summary <file> [--model NAME] [--json]
 
 Prints, for each model (or the one named), a table of its layers (structural name, op, output
@@ -115,8 +142,8 @@ function version(): string {
 
 class UsageError extends Error {}
 
-type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; default?: string }>;
-type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; default?: string; multiple?: boolean }>;
+type Parsed = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
 
 function parse(args: string[], options: OptionSpec): Parsed {
   try {
@@ -137,7 +164,7 @@ function checkEach(
   files: string[],
   io: Io,
   model?: string,
-  root?: string | boolean,
+  root?: string | boolean | string[],
 ): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
   const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
   // Each file on its own: a compiler bug on one becomes its RN007 and the others still report.
@@ -245,7 +272,7 @@ function cmdSummary(args: string[], io: Io): number {
   return EXIT_OK;
 }
 
-function intOption(v: string | boolean | undefined, name: string, fallback: number): number {
+function intOption(v: string | boolean | string[] | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== "string" || !/^-?\d+$/.test(v))
     throw new UsageError(`--${name} takes an integer, found ${String(v)}`);
@@ -261,6 +288,21 @@ export interface RuntimeApi {
   trainEmitted(modelTs: string, argv: string[]): Promise<number>;
   doctor(io: { out(s: string): void }): Promise<number>;
   buildWebPage(modelTs: string, modelName: string): Promise<Record<string, string | Uint8Array>>;
+  /** `resnetc predict --engine tfjs`: the emitted model, in inference mode, on the declared layout. */
+  predictEmitted(
+    modelTs: string,
+    inputs: readonly PredictTensor[],
+    opts: { seed: number; backend?: string; weights?: ReadonlyMap<string, { dims: number[]; data: Float32Array }> },
+  ): Promise<{ outputs: PredictTensor[]; backend: string }>;
+  /** `resnetc predict --engine onnx`: ONNX bytes run with onnxruntime-node. */
+  predictOnnx(model: Uint8Array, inputs: readonly PredictTensor[]): Promise<PredictTensor[]>;
+}
+
+/** A named float32 tensor handed to or from the runtime's predict functions. */
+export interface PredictTensor {
+  name: string;
+  dims: number[];
+  data: Float32Array;
 }
 
 /** The training runtime, installed beside resnetc or not: linting needs no tfjs, so it is a
@@ -388,6 +430,211 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   return runtime.trainEmitted(r.files["model.ts"], rest);
 }
 
+const isPredictError = (e: unknown): e is Error => e instanceof Error && e.name === "PredictError";
+
+const dimText = (d: Dim): string => (typeof d === "number" ? String(d) : d.key);
+const shapeText = (dims: readonly (Dim | number)[]): string => `[${dims.map(dimText).join(", ")}]`;
+
+/** Checks an input's shape against its declaration: symbolic dims bind (the same name to the same
+ * size across inputs), the rest must be equal. A string is the mismatch, for the message. */
+function bindShape(declared: readonly Dim[], found: readonly number[], bound: Map<string, number>): string | undefined {
+  if (declared.length !== found.length) return `rank ${found.length}, the model needs rank ${declared.length}`;
+  for (const [i, d] of declared.entries()) {
+    const n = found[i]!;
+    if (typeof d === "number") {
+      if (d !== n) return `dim ${i} is ${n}, the model needs ${d}`;
+    } else if (/^[A-Za-z_]\w*$/.test(d.key)) {
+      const was = bound.get(d.key);
+      if (was !== undefined && was !== n) return `dim ${i} (${d.key}) is ${n}, but ${d.key} is ${was} in another input`;
+      if (n === 0) return `dim ${i} (${d.key}) is 0`;
+      bound.set(d.key, n);
+    }
+    // A compound symbolic dim (`2*H`) takes whatever size comes: the model checks it at run time.
+  }
+  return undefined;
+}
+
+const num = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v));
+
+/** Shape, statistics, and for a [N, K] score vector each sample's argmax and top scores. */
+function describeOutput(name: string, dims: readonly number[], data: Float32Array): string[] {
+  const lines = [`${name}: ${shapeText(dims)} float32`];
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let sq = 0;
+  let bad = 0;
+  for (const v of data) {
+    if (!Number.isFinite(v)) {
+      bad++;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    sq += v * v;
+  }
+  const n = data.length - bad;
+  if (n > 0) {
+    const mean = sum / n;
+    const std = Math.sqrt(Math.max(0, sq / n - mean * mean));
+    lines.push(`  min ${num(min)}  max ${num(max)}  mean ${num(mean)}  std ${num(std)}`);
+  }
+  if (bad) lines.push(`  ${bad} of ${data.length} values are NaN or infinite`);
+  if (dims.length === 2 && dims[1]! >= 2) {
+    const [rows, k] = [dims[0]!, dims[1]!];
+    const shown = Math.min(rows, 20);
+    for (let r = 0; r < shown; r++) {
+      const row = Array.from(data.subarray(r * k, (r + 1) * k), (v, i) => [i, v] as const);
+      row.sort((a, b) => (b[1] === a[1] ? a[0] - b[0] : b[1] > a[1] || Number.isNaN(a[1]) ? 1 : -1));
+      const top = row.slice(0, Math.min(3, k)).map(([i, v]) => `${i}: ${num(v)}`);
+      lines.push(`  sample ${r}: argmax ${row[0]![0]}  top ${top.join(", ")}`);
+    }
+    if (rows > shown) lines.push(`  ... ${rows - shown} more samples (-o FILE writes them all)`);
+  }
+  return lines;
+}
+
+/**
+ * `resnetc predict FILE --input X.npy`: one forward pass in inference mode, in the emitted tfjs
+ * model (default) or in ONNX Runtime, with a checkpoint's weights or the seeded initialisation.
+ */
+async function cmdPredict(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    model: { type: "string" },
+    weights: { type: "string" },
+    input: { type: "string", multiple: true },
+    out: { type: "string", short: "o" },
+    engine: { type: "string" },
+    backend: { type: "string" },
+    seed: { type: "string" },
+  });
+  if (values.help) return (io.out(HELP["predict"]!), EXIT_OK);
+  if (positionals.length !== 1) throw new UsageError("predict: give exactly one .resnet file");
+  const engine = (values.engine as string | undefined) ?? "tfjs";
+  if (engine !== "tfjs" && engine !== "onnx")
+    throw new UsageError(`predict: --engine is tfjs or onnx, found ${engine}`);
+  if (engine === "onnx" && values.backend !== undefined)
+    throw new UsageError("predict: --backend picks a tfjs backend; --engine onnx runs on ONNX Runtime's cpu");
+  const seed = intOption(values.seed, "seed", 0);
+  const inputArgs = (values.input as string[] | undefined) ?? [];
+  if (inputArgs.length === 0) throw new UsageError("predict: give the input with --input X.npy (or NAME=X.npy)");
+  const file = positionals[0]!;
+  const { files, missing } = expandInputs(io.cwd, [file]);
+  if (missing.length || files.length !== 1) return (io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE);
+  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
+  const report = (ds: readonly Diagnostic[]): void => ds.forEach((d) => io.err(renderText(d, sources) + "\n"));
+  report(diagnostics);
+  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
+  if (hasErrors(diagnostics)) return (io.err(summaryLine(diagnostics)), EXIT_DIAGNOSTICS);
+  const graphs = results[0]!.graphs;
+  if (graphs.length !== 1)
+    throw new UsageError(
+      `predict: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`,
+    );
+  const g = graphs[0]!;
+  const out = typeof values.out === "string" ? values.out : undefined;
+  if (g.outputs.length > 1 && out?.endsWith(".npy"))
+    throw new UsageError(
+      `predict: ${g.name} has ${g.outputs.length} outputs (${g.outputs.map((o) => o.name).join(", ")}); ` +
+        `give -o a folder, which receives NAME.npy for each`,
+    );
+  const { stablePath } = results[0]!;
+  const where = spanLocator(sources, (p) => displayPath(io.cwd, p));
+
+  // Which file feeds which input: NAME=PATH, or a bare PATH when the model has one input.
+  const names = g.inputs.map((i) => i.name);
+  const paths = new Map<string, string>();
+  for (const a of inputArgs) {
+    const m = /^([A-Za-z_]\w*)=(.+)$/.exec(a);
+    const named = m && names.includes(m[1]!);
+    if (!named && m && g.inputs.length > 1)
+      throw new UsageError(`predict: ${g.name} has no input ${m[1]} (its inputs: ${names.join(", ")})`);
+    if (!named && g.inputs.length > 1)
+      throw new UsageError(`predict: ${g.name} has ${g.inputs.length} inputs; give each as --input NAME=X.npy`);
+    const name = named ? m[1]! : names[0]!;
+    if (paths.has(name)) throw new UsageError(`predict: input ${name} is given twice`);
+    paths.set(name, named ? m[2]! : a);
+  }
+  const absent = names.filter((n) => !paths.has(n));
+  if (absent.length) throw new UsageError(`predict: no --input for ${absent.join(", ")} (give --input NAME=X.npy)`);
+  const bound = new Map<string, number>();
+  const feeds: PredictTensor[] = [];
+  for (const inp of g.inputs) {
+    const path = paths.get(inp.name)!;
+    const arr = readNpy(resolve(io.cwd, path), { shownAs: path });
+    const why = bindShape(inp.shape, arr.shape, bound);
+    if (why !== undefined) {
+      io.err(
+        `resnetc: ${path} has shape ${shapeText(arr.shape)}: ${why}\n` +
+          `  ${where(g.nodes[inp.node]!.span)}: input ${inp.name} of ${g.name} is ${inp.dtype}${shapeText(inp.shape)}` +
+          ` (symbolic dims take any size)`,
+      );
+      return EXIT_USAGE;
+    }
+    feeds.push({ name: inp.name, dims: arr.shape, data: arr.data });
+  }
+
+  // The checkpoint, read and checked as `compile --weights` does (RN601..RN605, located).
+  let weights: Map<string, Tensor> | undefined;
+  if (typeof values.weights === "string") {
+    const w = loadCheckpoint(values.weights, io);
+    if (typeof w === "string") {
+      report([
+        diag("RN601", g.nodes[0]?.span ?? { file: files[0]!, start: 0, end: 0 }, { path: values.weights, reason: w }),
+      ]);
+      return EXIT_DIAGNOSTICS;
+    }
+    weights = w;
+  }
+  let onnx: Uint8Array | undefined;
+  if (engine === "onnx" || weights) {
+    const r = emitOnnx(
+      { ...g, file: stablePath(g.file) },
+      { seed, ...(weights ? { weights } : {}), locate: spanLocator(sources, stablePath), producerVersion: version() },
+    );
+    report(r.diagnostics);
+    if (!r.bytes || hasErrors(r.diagnostics)) return (io.err(summaryLine(r.diagnostics)), EXIT_DIAGNOSTICS);
+    onnx = r.bytes;
+  }
+  const runtime = await loadRuntime("predict");
+  let outputs: PredictTensor[];
+  if (engine === "onnx") outputs = await runtime.predictOnnx(onnx!, feeds);
+  else {
+    const r = emitTs(g, { version: version(), ...runtime.emittedModuleUrls() });
+    report(r.diagnostics);
+    if (!r.files) return EXIT_DIAGNOSTICS;
+    const backend = typeof values.backend === "string" ? { backend: values.backend } : {};
+    const p = await runtime.predictEmitted(r.files["model.ts"], feeds, {
+      seed,
+      ...backend,
+      ...(weights ? { weights } : {}),
+    });
+    io.err(p.backend);
+    outputs = p.outputs;
+  }
+  if (outputs.length !== g.outputs.length)
+    throw new Error(`${engine} gave ${outputs.length} outputs, ${g.name} declares ${g.outputs.length}`);
+  // ONNX names its outputs as declared (checked); tfjs by layer names: taken by position.
+  if (engine === "onnx" && outputs.some((o, i) => o.name !== g.outputs[i]!.name))
+    throw new Error(`ONNX outputs ${outputs.map((o) => o.name).join(", ")} are not ${g.name}'s declared outputs`);
+  const named = outputs.map((o, i) => ({ ...o, name: g.outputs[i]!.name }));
+
+  if (out === undefined) {
+    io.out(named.flatMap((o) => describeOutput(o.name, o.dims, o.data)).join("\n"));
+    return EXIT_OK;
+  }
+  const target = resolve(io.cwd, out);
+  const outIsDir = named.length > 1 || out.endsWith("/") || (existsSync(target) && statSync(target).isDirectory());
+  const writes = named.map(
+    (o) => [outIsDir ? join(target, `${o.name}.npy`) : target, encodeNpy(o.dims, o.data)] as const,
+  );
+  writeFilesAtomic(writes);
+  for (const [i, [path]] of writes.entries())
+    io.out(`${displayPath(io.cwd, path)}: ${named[i]!.name} ${shapeText(named[i]!.dims)} float32`);
+  return EXIT_OK;
+}
+
 function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const { values, positionals } = parse(args, {
     target: { type: "string" },
@@ -499,6 +746,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
       }
       case "train":
         return cmdTrain(rest, io).catch((e) => handleError(e, io));
+      case "predict":
+        return cmdPredict(rest, io).catch((e) => handleError(e, io));
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
@@ -506,7 +755,9 @@ export function main(argv: string[], io: Io): number | Promise<number> {
           .then((rt) => rt.doctor(io))
           .catch((e) => handleError(e, io));
       default:
-        throw new UsageError(`unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, doctor)`);
+        throw new UsageError(
+          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor)`,
+        );
     }
   } catch (e) {
     return handleError(e, io);
@@ -514,7 +765,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
 }
 
 function handleError(e: unknown, io: Io): number {
-  if (e instanceof RuntimeMissing || e instanceof AtomicWriteError) {
+  // The runtime's PredictError (not imported: the runtime loads dynamically) and .npy problems.
+  if (e instanceof RuntimeMissing || e instanceof AtomicWriteError || e instanceof NpyError || isPredictError(e)) {
     io.err(`resnetc: ${e.message}`);
     return EXIT_USAGE;
   }

@@ -17,3 +17,4 @@ export { loadTfjsModel, saveTfjsModel } from "./tfjs-format.js";
 export { emittedModuleUrls, trainEmitted } from "./run-emitted.js";
 export { doctor, type Probe } from "./doctor.js";
 export { buildWebPage } from "./web-build.js";
+export { predictEmitted, predictOnnx, PredictError, type PredictTensor } from "./predict.js";
