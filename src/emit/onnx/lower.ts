@@ -264,8 +264,24 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
         : c.param("weight")!;
     c.emit("Mul", [c.input(), w], c.out);
   },
-  add: (c) => c.emit("Add", [c.input(0), c.input(1)], c.out),
-  mul: (c) => c.emit("Mul", [c.input(0), c.input(1)], c.out),
+  // Sum and a chain of Muls take every input (`add(a, b, c)`), not just the first two.
+  add: (c) =>
+    c.node.inputs.length === 2
+      ? c.emit("Add", [c.input(0), c.input(1)], c.out)
+      : c.emit(
+          "Sum",
+          c.node.inputs.map((_, i) => c.input(i)),
+          c.out,
+        ),
+  mul: (c) => {
+    let acc = c.input(0);
+    for (let i = 1; i < c.node.inputs.length; i++) {
+      const last = i === c.node.inputs.length - 1;
+      const out = last ? c.out : c.tmp(`mul${i}`);
+      c.emit("Mul", [acc, c.input(i)], out);
+      acc = out;
+    }
+  },
   concat: (c) =>
     c.emit(
       "Concat",
