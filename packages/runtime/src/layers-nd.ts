@@ -350,6 +350,70 @@ export class AvgPoolCeil extends tf.layers.Layer {
   }
 }
 
+/** Valid 3-D max pool as a 2-D max pool of every depth slice and a maximum over depth windows:
+ * tfjs's MaxPool3DGrad on the cpu backend is wrong for kernels or strides that differ per axis. */
+export class MaxPool3D extends tf.layers.Layer {
+  static className = "ResnetcMaxPool3D";
+  private readonly kernel: number[];
+  private readonly strides: number[];
+  constructor(config: { kernel: number[]; strides: number[]; name?: string }) {
+    super(config);
+    this.kernel = config.kernel;
+    this.strides = config.strides;
+  }
+  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = s as Shape;
+    return shape.map((d, i) =>
+      i === 0 || i === 4 || d == null ? d : convOut(d, this.kernel[i - 1]!, this.strides[i - 1]!, 1),
+    ) as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = first(inputs);
+      const [n, d, h, w, c] = x.shape as number[];
+      const [kd, kh, kw] = this.kernel as [number, number, number];
+      const [sd, sh, sw] = this.strides as [number, number, number];
+      const y2 = tf.maxPool(tf.reshape(x, [n! * d!, h!, w!, c!]) as tf.Tensor4D, [kh, kw], [sh, sw], "valid");
+      const y = tf.reshape(y2, [n!, d!, y2.shape[1], y2.shape[2], c!]);
+      const dOut = convOut(d!, kd, sd, 1);
+      let acc: tf.Tensor | null = null;
+      for (let a = 0; a < kd; a++) {
+        const slab = subsampleAxis(tf.slice(y, [0, a, 0, 0, 0], [n!, (dOut - 1) * sd + 1, -1, -1, -1]), 1, sd);
+        acc = acc ? tf.maximum(acc, slab) : slab;
+      }
+      return acc!;
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), kernel: this.kernel, strides: this.strides };
+  }
+}
+
+/** Softmax over any axis (tfjs's softmax takes only the last): transpose, softmax, transpose back. */
+export class Softmax extends tf.layers.Layer {
+  static className = "ResnetcSoftmax";
+  private readonly axis: number;
+  constructor(config: { axis: number; name?: string }) {
+    super(config);
+    this.axis = config.axis;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = first(inputs);
+      const r = x.rank;
+      const axis = this.axis < 0 ? this.axis + r : this.axis;
+      if (axis === r - 1) return tf.softmax(x);
+      const perm = x.shape.map((_, i) => i);
+      perm[axis] = r - 1;
+      perm[r - 1] = axis;
+      return tf.transpose(tf.softmax(tf.transpose(x, perm)), perm);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: this.axis };
+  }
+}
+
 /** Mean over the spatial dims keeping them as size 1: [N, 1, C], [N, 1, 1, C], [N, 1, 1, 1, C]. */
 export class GlobalAvgPool extends tf.layers.Layer {
   static className = "ResnetcGlobalAvgPool";
@@ -552,6 +616,8 @@ export const ND_LAYERS = [
   Subsample,
   GroupedConv,
   AvgPoolCeil,
+  MaxPool3D,
+  Softmax,
   GlobalAvgPool,
   ExtraActivation,
   SewIand,

@@ -24,7 +24,8 @@
 //   dense (any rank, last axis): tfjs dense `name`: weight index 0 "oi", bias index 1 "same".
 //   bn (any rank, last axis): `name`: gamma 0, beta 1, running mean 2, running var 3, all "same".
 //   groupNorm: ResnetcGroupNorm `name`: gamma 0, beta 1, "same".
-//   layerNorm: tfjs layerNormalization `name`: gamma 0, beta 1, "same".
+//   layerNorm: tfjs layerNormalization `name`: gamma 0, beta 1, "same". (bn and layerNorm at rank 5:
+//                          reshapes `${name}/r4` before and `${name}/r5` after, no weights.)
 //   prelu: ResnetcPReLU `name`: weight index 0 "same", dims [size].
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
 // Limitation (tfjs): convolution layers with dilation > 1 compute correctly but tfjs has no
@@ -39,7 +40,9 @@ import {
   GlobalAvgPool,
   GroupedConv,
   GroupNorm,
+  MaxPool3D,
   ND_LAYERS,
+  Softmax,
   PixelShuffle,
   PReLU,
   SewIand,
@@ -326,11 +329,21 @@ export function dense(x: T, c: { name: string; units: number; bias: boolean }): 
   return tf.layers.dense({ name: c.name, units: c.units, useBias: c.bias, kernelInitializer: "zeros" }).apply(x) as T;
 }
 
-/** Batch norm over the last axis (any rank). */
+/** tfjs's batch and layer normalization layers take rank <= 4: a rank-5 input [N, D, H, W, C] goes
+ * through reshapes `${name}/r4` (to [N, D*H, W, C]) and `${name}/r5` (back) around the layer. */
+function atRank4(x: T, name: string, layer: tf.layers.Layer): T {
+  if (x.shape.length <= 4) return layer.apply(x) as T;
+  const inner = x.shape.slice(1) as number[];
+  const flat = [inner.slice(0, -2).reduce((a, b) => a * b, 1), ...inner.slice(-2)];
+  const x4 = tf.layers.reshape({ name: `${name}/r4`, targetShape: flat }).apply(x) as T;
+  return tf.layers.reshape({ name: `${name}/r5`, targetShape: inner }).apply(layer.apply(x4)) as T;
+}
+
+/** Batch norm over the last axis (any rank; rank 5 through `${name}/r4` and `${name}/r5`). */
 export function bn(x: T, c: { name: string; eps: number; momentum: number }): T {
   // PyTorch's momentum weights the new batch statistic; Keras's weights the running value.
   // FusedBatchNorm is tfjs's layer (it saves as one) with a faster training step on cpu and wasm.
-  return new FusedBatchNorm({ name: c.name, axis: -1, epsilon: c.eps, momentum: 1 - c.momentum }).apply(x) as T;
+  return atRank4(x, c.name, new FusedBatchNorm({ name: c.name, axis: -1, epsilon: c.eps, momentum: 1 - c.momentum }));
 }
 
 /** PyTorch GroupNorm over channels-last input of any rank. */
@@ -340,7 +353,7 @@ export function groupNorm(x: T, c: { name: string; groups: number; eps: number }
 
 /** PyTorch LayerNorm over the last axis (biased variance, as tfjs's layerNormalization). */
 export function layerNorm(x: T, c: { name: string; eps: number }): T {
-  return tf.layers.layerNormalization({ name: c.name, axis: -1, epsilon: c.eps }).apply(x) as T;
+  return atRank4(x, c.name, tf.layers.layerNormalization({ name: c.name, axis: -1, epsilon: c.eps }));
 }
 
 /** PReLU with one slope (size 1) or one per channel of the last axis (size C). */
@@ -358,9 +371,11 @@ export function activation(x: T, c: { name: string; fn: ActivationFn }): T {
   return tf.layers.activation({ name: c.name, activation: c.fn }).apply(x) as T;
 }
 
-/** Softmax over a tfjs axis (default -1). */
+/** Softmax over a tfjs axis (default -1): tfjs's softmax layer on the last axis, else ResnetcSoftmax. */
 export function softmax(x: T, c: { name: string; axis?: number }): T {
-  return tf.layers.softmax({ name: c.name, axis: c.axis ?? -1 }).apply(x) as T;
+  const axis = c.axis ?? -1;
+  if (axis === -1 || axis === x.shape.length - 1) return tf.layers.softmax({ name: c.name, axis: -1 }).apply(x) as T;
+  return new Softmax({ name: c.name, axis }).apply(x) as T;
 }
 
 export function leaky(x: T, c: { name: string; alpha: number }): T {
@@ -425,7 +440,10 @@ export function pool(x: T, c: PoolConfig): T {
       strides: c.strides as [number, number, number],
       padding: "valid" as const,
     };
-    layer = max ? tf.layers.maxPooling3d(cfg) : tf.layers.averagePooling3d(cfg);
+    // tfjs's MaxPool3DGrad (cpu) is wrong for anisotropic kernels/strides: ResnetcMaxPool3D instead
+    layer = max
+      ? new MaxPool3D({ name: c.name, kernel: c.kernel, strides: c.strides })
+      : tf.layers.averagePooling3d(cfg);
   }
   return layer.apply(input) as T;
 }
