@@ -607,7 +607,8 @@ describe("pool at 1, 2, 3 spatial dims", () => {
     { kind: "max", sp: [6, 7], k: [3, 3], st: [2, 2], pads: [0, 0, 0, 0], ceil: true, batch: 1 },
   ];
   for (const pc of cases) {
-    it(`${pc.kind} ${pc.sp.length}-D k${pc.k} s${pc.st} p${pc.pads}${pc.ceil ? " ceil" : ""} b${pc.batch}`, async () => {
+    const label = `${pc.kind} ${pc.sp.length}-D k${pc.k} s${pc.st} p${pc.pads}${pc.ceil ? " ceil" : ""} b${pc.batch}`;
+    it(label, async () => {
       const inShape = [pc.batch, ...pc.sp, 3];
       const x = randArr(inShape);
       const m = build(inShape, (t) =>
@@ -619,6 +620,79 @@ describe("pool at 1, 2, 3 spatial dims", () => {
       await roundTrip(m.model, [x]);
     });
   }
+});
+
+/** A one-node ONNX model: AveragePool(ceil_mode=1, count_include_pad=1) on an NC... input. */
+async function ortAvgPoolCeil(x: Arr, k: number[], st: number[], pads: number[]): Promise<Arr> {
+  const { default: ort } = await import("onnxruntime-node");
+  const { default: proto } = await import("onnx-proto");
+  const { onnx } = proto;
+  // channels last -> channels first
+  const n = k.length;
+  const perm = [0, n + 1, ...k.map((_, i) => i + 1)];
+  const cf = tf.tidy(() => tf.transpose(tf.tensor(Float32Array.from(x.data), x.shape), perm).dataSync());
+  const cfShape = perm.map((p) => x.shape[p]!);
+  const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
+  const bytes = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: "", version: 19 }],
+      graph: {
+        name: "g",
+        node: [
+          {
+            opType: "AveragePool",
+            input: ["x"],
+            output: ["y"],
+            attribute: [
+              ints("kernel_shape", k),
+              ints("strides", st),
+              ints("pads", pads),
+              { name: "ceil_mode", type: 2, i: 1 },
+              { name: "count_include_pad", type: 2, i: 1 },
+            ],
+          },
+        ],
+        input: [
+          {
+            name: "x",
+            type: { tensorType: { elemType: 1, shape: { dim: cfShape.map((d) => ({ dimValue: d })) } } },
+          },
+        ],
+        output: [{ name: "y" }],
+      },
+    }),
+  ).finish();
+  const sess = await ort.InferenceSession.create(bytes);
+  const out = await sess.run({ x: new ort.Tensor("float32", cf as Float32Array, cfShape) });
+  const y = out["y"]!;
+  const dims = y.dims.map(Number);
+  const back = [0, ...k.map((_, i) => i + 2), 1];
+  const cl = tf.tidy(() => tf.transpose(tf.tensor(y.data as Float32Array, dims), back));
+  const res = { shape: cl.shape, data: Float64Array.from(cl.dataSync()) };
+  cl.dispose();
+  return res;
+}
+
+describe("ceil average pool against ONNX Runtime", () => {
+  const cases = [
+    { sp: [8], k: [3], st: [2], pads: [1, 1] },
+    { sp: [4], k: [2], st: [2], pads: [0, 1] },
+    { sp: [5], k: [3], st: [2], pads: [0, 2] },
+    { sp: [6, 7], k: [3, 3], st: [2, 2], pads: [0, 1, 0, 0] },
+    { sp: [7, 5], k: [3, 2], st: [3, 2], pads: [1, 0, 1, 1] },
+    { sp: [6, 5, 7], k: [2, 3, 3], st: [2, 2, 2], pads: [0, 1, 1, 0, 0, 0] },
+  ];
+  for (const pc of cases)
+    it(`k${pc.k} s${pc.st} p${pc.pads} on ${pc.sp}`, async () => {
+      const x = randArr([2, ...pc.sp, 3]);
+      const m = build(x.shape, (t) =>
+        rt.pool(t, { name: "p", kind: "avg", kernel: pc.k, strides: pc.st, pads: pc.pads, ceil: true }),
+      );
+      const want = await ortAvgPoolCeil(x, pc.k, pc.st, pc.pads);
+      checkForward(m.run(x), want);
+      checkForward(m.run(x), refPool("avg", x, pc.k, pc.st, pc.pads, true));
+    });
 });
 
 describe("normalisation and activations", () => {
