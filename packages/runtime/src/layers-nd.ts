@@ -110,7 +110,12 @@ function convOut(len: number, k: number, s: number, d: number): number {
  * Dilated stride-1 valid depthwise conv without tfjs's dilation (whose gradient tfjs lacks):
  * split each axis into its d phases (moved into the batch), convolve undilated, interleave back.
  */
-function depthwiseDilated(x: tf.Tensor4D, f: tf.Tensor4D, dil: [number, number]): tf.Tensor4D {
+function dilatedByPhases(
+  x: tf.Tensor4D,
+  f: tf.Tensor4D,
+  dil: [number, number],
+  op: (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const [dh, dw] = dil;
   const [kh, kw] = [f.shape[0], f.shape[1]];
@@ -128,7 +133,7 @@ function depthwiseDilated(x: tf.Tensor4D, f: tf.Tensor4D, dil: [number, number])
   y = tf.transpose(tf.reshape(y, [b, hp / dh, dh, wp * c]), [2, 0, 1, 3]);
   y = tf.transpose(tf.reshape(y, [dh * b * (hp / dh), wp / dw, dw, c]), [2, 0, 1, 3]);
   y = tf.reshape(y, [dw * dh * b, hp / dh, wp / dw, c]);
-  y = tf.depthwiseConv2d(y as tf.Tensor4D, f, 1, "valid");
+  y = op(y as tf.Tensor4D, f);
   const [qh, qw, co] = [y.shape[1]!, y.shape[2]!, y.shape[3]!];
   // inverse: [dw, dh*b*qh, qw, co] -> [dh*b*qh, qw, dw, co] -> [dh, b, qh, qw*dw*co] -> [b, qh, dh, ...]
   y = tf.transpose(tf.reshape(y, [dw, dh * b * qh, qw, co]), [1, 2, 0, 3]);
@@ -141,8 +146,36 @@ function depthwiseDilated(x: tf.Tensor4D, f: tf.Tensor4D, dil: [number, number])
 function depthwise(x: tf.Tensor4D, f: tf.Tensor4D, strides: number[], dil: number[]): tf.Tensor4D {
   const s: [number, number] = [strides[0]!, strides[1]!];
   if (dil.every((d) => d === 1)) return tf.depthwiseConv2d(x, f, s, "valid");
-  const y = depthwiseDilated(x, f, [dil[0]!, dil[1]!]);
+  const y = dilatedByPhases(x, f, [dil[0]!, dil[1]!], (a, b) => tf.depthwiseConv2d(a, b, 1, "valid"));
   return subsample(y, s) as tf.Tensor4D;
+}
+
+/** Valid conv2d (filter [kh, kw, I, O]) with any strides and dilations, gradients included. */
+function conv2dAny(x: tf.Tensor4D, f: tf.Tensor4D, strides: number[], dil: number[]): tf.Tensor4D {
+  const s: [number, number] = [strides[0]!, strides[1]!];
+  if (dil.every((d) => d === 1)) return tf.conv2d(x, f, s, "valid");
+  const y = dilatedByPhases(x, f, [dil[0]!, dil[1]!], (a, b) => tf.conv2d(a, b, 1, "valid"));
+  return subsample(y, s) as tf.Tensor4D;
+}
+
+/** Valid 3-D conv of [N, D, H, W, C] as the sum over the kd depth taps of 2-D convs of depth slabs
+ * (`conv2d(slab, tap)`, tap a = 0..kd-1). */
+function overDepthTaps(
+  x: tf.Tensor,
+  kd: number,
+  sd: number,
+  dd: number,
+  conv2d: (slab: tf.Tensor4D, a: number) => tf.Tensor4D,
+): tf.Tensor {
+  const [b, d, h, w, c] = x.shape as number[];
+  const dOut = convOut(d!, kd, sd, dd);
+  let acc: tf.Tensor | null = null;
+  for (let a = 0; a < kd; a++) {
+    const slab = subsampleAxis(tf.slice(x, [0, a * dd, 0, 0, 0], [b!, (dOut - 1) * sd + 1, h!, w!, c!]), 1, sd);
+    const y = conv2d(tf.reshape(slab, [b! * dOut, h!, w!, c!]) as tf.Tensor4D, a);
+    acc = acc ? tf.add(acc, y) : y;
+  }
+  return tf.reshape(acc!, [b!, dOut, acc!.shape[1]!, acc!.shape[2]!, acc!.shape[3]!]);
 }
 
 /** [.., g*k_in*m] (channel (gi*k_in + j)*m + t) summed over j: [.., g*m]. */
@@ -177,25 +210,13 @@ export function groupedConv(x: tf.Tensor, w: tf.Tensor, groups: number, strides:
     return groupSum(depthwise(x as tf.Tensor4D, f as tf.Tensor4D, strides, dil), g, kin, m);
   }
   // 3-D: sum over the kd depth taps of a 2-D depthwise conv of the matching depth slab.
-  const [b, d, h, wd] = x.shape as number[];
   const [kd, kh, kw] = k as [number, number, number];
   const f = tf.reshape(tf.transpose(tf.reshape(w, [g, m, kin, kd, kh * kw]), [3, 4, 0, 2, 1]), [kd, kh, kw, c, m]);
-  const dOut = convOut(d!, kd, strides[0]!, dil[0]!);
-  let acc: tf.Tensor | null = null;
-  for (let a = 0; a < kd; a++) {
-    let slab = tf.slice(x, [0, a * dil[0]!, 0, 0, 0], [b!, (dOut - 1) * strides[0]! + 1, h!, wd!, c]);
-    slab = subsampleAxis(slab, 1, strides[0]!);
+  const y = overDepthTaps(x, kd, strides[0]!, dil[0]!, (slab, a) => {
     const fa = tf.reshape(tf.slice(f, [a, 0, 0, 0, 0], [1, kh, kw, c, m]), [kh, kw, c, m]);
-    const y = depthwise(
-      tf.reshape(slab, [b! * dOut, h!, wd!, c]) as tf.Tensor4D,
-      fa as tf.Tensor4D,
-      strides.slice(1),
-      dil.slice(1),
-    );
-    acc = acc ? tf.add(acc, y) : y;
-  }
-  const y = acc!;
-  return groupSum(tf.reshape(y, [b!, dOut, y.shape[1]!, y.shape[2]!, c * m]), g, kin, m);
+    return depthwise(slab, fa as tf.Tensor4D, strides.slice(1), dil.slice(1));
+  });
+  return groupSum(y, g, kin, m);
 }
 
 export interface GroupedConvConfig {
@@ -258,6 +279,60 @@ export class GroupedConv extends tf.layers.Layer {
       const c = this.cfg;
       const x = padSpatial(first(inputs), c.pads, 0);
       const y = groupedConv(x, this.kernelVar!.read(), c.groups, c.strides, c.dilation);
+      return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...this.cfg } as unknown as tf.serialization.ConfigDict;
+  }
+}
+
+/**
+ * A 3-D convolution (groups 1) with tfjs conv3d's weights (kernel [kd, kh, kw, I, O] index 0,
+ * bias [O] index 1), computed as the sum over the depth taps of conv2d's of depth slabs: tfjs's
+ * wasm Conv3DBackpropInputV2 gives wrong input gradients, and tfjs has no dilated-conv gradients
+ * (dilation here splits H and W into phases). It pads inside (ONNX pads).
+ */
+export class Conv3D extends tf.layers.Layer {
+  static className = "ResnetcConv3D";
+  private readonly cfg: Omit<GroupedConvConfig, "groups" | "name">;
+  private kernelVar: tf.LayerVariable | null = null;
+  private biasVar: tf.LayerVariable | null = null;
+  constructor(config: Omit<GroupedConvConfig, "groups">) {
+    super(config);
+    const { name: _name, ...cfg } = config;
+    this.cfg = cfg;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as Shape;
+    const cin = shape[shape.length - 1]!;
+    const c = this.cfg;
+    this.kernelVar = this.addWeight("kernel", [...c.kernel, cin, c.filters], "float32", tf.initializers.zeros());
+    if (c.bias) this.biasVar = this.addWeight("bias", [c.filters], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = s as Shape;
+    const c = this.cfg;
+    const out: Shape = [shape[0] ?? null];
+    for (let i = 0; i < 3; i++) {
+      const len = shape[i + 1];
+      const padded = len == null ? null : len + c.pads[i]! + c.pads[i + 3]!;
+      out.push(padded == null ? null : convOut(padded, c.kernel[i]!, c.strides[i]!, c.dilation[i]!));
+    }
+    out.push(c.filters);
+    return out as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const c = this.cfg;
+      const x = padSpatial(first(inputs), c.pads, 0);
+      const w = this.kernelVar!.read();
+      const [kd, kh, kw, ci, co] = w.shape as number[];
+      const y = overDepthTaps(x, kd!, c.strides[0]!, c.dilation[0]!, (slab, a) => {
+        const fa = tf.reshape(tf.slice(w, [a, 0, 0, 0, 0], [1, kh!, kw!, ci!, co!]), [kh!, kw!, ci!, co!]);
+        return conv2dAny(slab, fa as tf.Tensor4D, c.strides.slice(1), c.dilation.slice(1));
+      });
       return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
     });
   }
@@ -350,10 +425,29 @@ export class AvgPoolCeil extends tf.layers.Layer {
   }
 }
 
-/** Valid 3-D max pool as a 2-D max pool of every depth slice and a maximum over depth windows:
- * tfjs's MaxPool3DGrad on the cpu backend is wrong for kernels or strides that differ per axis. */
-export class MaxPool3D extends tf.layers.Layer {
-  static className = "ResnetcMaxPool3D";
+/** Max over windows of `k` entries `s` apart along one axis: slices and tf.maximum. */
+function maxAlongAxis(x: tf.Tensor, axis: number, k: number, s: number): tf.Tensor {
+  const len = x.shape[axis]!;
+  const out = convOut(len, k, s, 1);
+  let acc: tf.Tensor | null = null;
+  for (let a = 0; a < k; a++) {
+    const begin = x.shape.map((_, i) => (i === axis ? a : 0));
+    const size = x.shape.map((d, i) => (i === axis ? (out - 1) * s + 1 : d));
+    const tap = subsampleAxis(tf.slice(x, begin, size), axis, s);
+    acc = acc ? tf.maximum(acc, tap) : tap;
+  }
+  return acc!;
+}
+
+/**
+ * Valid max pool at 1, 2 or 3 spatial dims whose gradient is right on every backend: tfjs's
+ * MaxPool3DGrad (cpu) is wrong for kernels or strides that differ per axis, and the wasm
+ * MaxPoolGrad for non-square windows (maxPooling1d's [k, 1] included). A square window over
+ * (H, W) uses tf.maxPool with the leading spatial dims folded into the batch; every other axis
+ * takes the maximum of its k strided slices.
+ */
+export class MaxPool extends tf.layers.Layer {
+  static className = "ResnetcMaxPool";
   private readonly kernel: number[];
   private readonly strides: number[];
   constructor(config: { kernel: number[]; strides: number[]; name?: string }) {
@@ -363,25 +457,32 @@ export class MaxPool3D extends tf.layers.Layer {
   }
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = s as Shape;
+    const n = this.kernel.length;
     return shape.map((d, i) =>
-      i === 0 || i === 4 || d == null ? d : convOut(d, this.kernel[i - 1]!, this.strides[i - 1]!, 1),
+      i === 0 || i > n || d == null ? d : convOut(d, this.kernel[i - 1]!, this.strides[i - 1]!, 1),
     ) as tf.Shape;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = first(inputs);
-      const [n, d, h, w, c] = x.shape as number[];
-      const [kd, kh, kw] = this.kernel as [number, number, number];
-      const [sd, sh, sw] = this.strides as [number, number, number];
-      const y2 = tf.maxPool(tf.reshape(x, [n! * d!, h!, w!, c!]) as tf.Tensor4D, [kh, kw], [sh, sw], "valid");
-      const y = tf.reshape(y2, [n!, d!, y2.shape[1], y2.shape[2], c!]);
-      const dOut = convOut(d!, kd, sd, 1);
-      let acc: tf.Tensor | null = null;
-      for (let a = 0; a < kd; a++) {
-        const slab = subsampleAxis(tf.slice(y, [0, a, 0, 0, 0], [n!, (dOut - 1) * sd + 1, -1, -1, -1]), 1, sd);
-        acc = acc ? tf.maximum(acc, slab) : slab;
+      let x = first(inputs);
+      const n = this.kernel.length;
+      const [k, s] = [this.kernel, this.strides];
+      let sliced = n;
+      if (n >= 2 && k[n - 2] === k[n - 1] && s[n - 2] === s[n - 1]) {
+        const shape = x.shape;
+        const [h, w, c] = shape.slice(-3) as [number, number, number];
+        const lead = shape.slice(0, -3);
+        const y = tf.maxPool(
+          tf.reshape(x, [prod(lead), h, w, c]) as tf.Tensor4D,
+          [k[n - 2]!, k[n - 1]!],
+          [s[n - 2]!, s[n - 1]!],
+          "valid",
+        );
+        x = tf.reshape(y, [...lead, y.shape[1], y.shape[2], c]);
+        sliced = n - 2;
       }
-      return acc!;
+      for (let i = 0; i < sliced; i++) x = maxAlongAxis(x, i + 1, k[i]!, s[i]!);
+      return x;
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
@@ -615,8 +716,9 @@ export const ND_LAYERS = [
   ConstantPadND,
   Subsample,
   GroupedConv,
+  Conv3D,
   AvgPoolCeil,
-  MaxPool3D,
+  MaxPool,
   Softmax,
   GlobalAvgPool,
   ExtraActivation,

@@ -10,11 +10,15 @@
 // Must not: initialise weights (params.ts does, identically to the ONNX emitter).
 //
 // PARAMS rules: which tfjs layer holds which canonical (PyTorch state_dict) tensor.
-//   conv, groups == 1:     tfjs conv1d/conv2d/conv3d named `name`: weight index 0 layout "oihw"
-//                          ([O, I, ...k] <-> [...k, I, O]), bias index 1 "same". Pads other than
-//                          tfjs "same" at stride 1 go to a zero-padding layer `${name}/pad` before
-//                          it; a conv both strided and dilated runs at stride 1 followed by a
-//                          ResnetcSubsample `${name}/stride`.
+//   conv, groups == 1, 1 or 2 spatial dims: tfjs conv1d/conv2d named `name`: weight index 0 layout
+//                          "oihw" ([O, I, ...k] <-> [...k, I, O]), bias index 1 "same". Pads other
+//                          than tfjs "same" at stride 1 go to a zero-padding layer `${name}/pad`
+//                          before it; a conv both strided and dilated runs at stride 1 followed by
+//                          a ResnetcSubsample `${name}/stride`.
+//   conv, groups == 1, 3 spatial dims: ResnetcConv3D named `name`, with tfjs conv3d's weights:
+//                          kernel index 0 "oihw" ([kd, kh, kw, I, O]), bias index 1 "same"; it pads
+//                          inside (no `${name}/pad`). tfjs's own conv3d layer has wrong input
+//                          gradients on wasm (Conv3DBackpropInputV2) and none when dilated.
 //   conv, groups == C_in, 2 spatial dims: tfjs depthwiseConv2d named `name` (depthMultiplier
 //                          filters / C_in): weight index 0 layout "dw" (ParamInfo.channels = C_in),
 //                          bias index 1 "same"; padding/stride layers as above.
@@ -28,8 +32,8 @@
 //                          reshapes `${name}/r4` before and `${name}/r5` after, no weights.)
 //   prelu: ResnetcPReLU `name`: weight index 0 "same", dims [size].
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
-// Limitation (tfjs): convolution layers with dilation > 1 compute correctly but tfjs has no
-// gradient for dilated conv1d/2d/3d or depthwiseConv2d (ResnetcGroupedConv has one).
+// Limitation (tfjs): conv1d/conv2d/depthwiseConv2d layers with dilation > 1 compute correctly but
+// tfjs has no gradient for dilated convolutions (ResnetcGroupedConv and ResnetcConv3D have one).
 
 import * as tf from "@tensorflow/tfjs";
 import { FusedBatchNorm } from "./batchnorm.js";
@@ -37,10 +41,11 @@ import {
   ExtraActivation,
   AvgPoolCeil,
   ConstantPadND,
+  Conv3D,
   GlobalAvgPool,
   GroupedConv,
   GroupNorm,
-  MaxPool3D,
+  MaxPool,
   ND_LAYERS,
   Softmax,
   PixelShuffle,
@@ -269,6 +274,10 @@ export function conv(x: T, c: ConvConfig): T {
     const { name, ...rest } = c;
     return new GroupedConv({ ...rest, name, groups }).apply(x) as T;
   }
+  if (n === 3) {
+    const { groups: _g, ...rest } = c;
+    return new Conv3D(rest).apply(x) as T;
+  }
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
   const { strides, after } = splitStride(c);
@@ -287,19 +296,12 @@ export function conv(x: T, c: ConvConfig): T {
       strides: strides[0]!,
       dilationRate: c.dilation[0]!,
     });
-  else if (n === 2)
+  else
     layer = tf.layers.conv2d({
       ...common,
       kernelSize: c.kernel as [number, number],
       strides: strides as [number, number],
       dilationRate: c.dilation as [number, number],
-    });
-  else
-    layer = tf.layers.conv3d({
-      ...common,
-      kernelSize: c.kernel as [number, number, number],
-      strides: strides as [number, number, number],
-      dilationRate: c.dilation as [number, number, number],
     });
   return strideAfter(layer.apply(input) as T, after, c.name);
 }
@@ -421,10 +423,14 @@ export function pool(x: T, c: PoolConfig): T {
     ).apply(x) as T;
   }
   const max = c.kind === "max";
+  const square = n === 2 && c.kernel[0] === c.kernel[1] && c.strides[0] === c.strides[1];
   let layer: tf.layers.Layer;
-  if (n === 1) {
+  if (max && !square) {
+    // tfjs's MaxPool3DGrad (cpu) and MaxPoolGrad for non-square windows (wasm) are wrong
+    layer = new MaxPool({ name: c.name, kernel: c.kernel, strides: c.strides });
+  } else if (n === 1) {
     const cfg = { name: c.name, poolSize: c.kernel[0]!, strides: c.strides[0]!, padding: "valid" as const };
-    layer = max ? tf.layers.maxPooling1d(cfg) : tf.layers.averagePooling1d(cfg);
+    layer = tf.layers.averagePooling1d(cfg);
   } else if (n === 2) {
     const cfg = {
       name: c.name,
@@ -440,10 +446,7 @@ export function pool(x: T, c: PoolConfig): T {
       strides: c.strides as [number, number, number],
       padding: "valid" as const,
     };
-    // tfjs's MaxPool3DGrad (cpu) is wrong for anisotropic kernels/strides: ResnetcMaxPool3D instead
-    layer = max
-      ? new MaxPool3D({ name: c.name, kernel: c.kernel, strides: c.strides })
-      : tf.layers.averagePooling3d(cfg);
+    layer = tf.layers.averagePooling3d(cfg);
   }
   return layer.apply(input) as T;
 }

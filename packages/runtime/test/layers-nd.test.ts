@@ -2,14 +2,19 @@
 // here: forward outputs (weights set from canonical PyTorch-layout values through PARAMS rows, as
 // the emitter writes them), gradients of the custom layers against central finite differences of
 // the reference, and a save/load round trip of every custom layer.
-// Takes: the runtime's layers and params-core. Gives: vitest cases on the tfjs cpu backend.
-// Must not: depend on another backend or on the compiler's emitter.
+// Last, the same gradients on the wasm backend (with resnetc's wasm training kernels) as on cpu:
+// tfjs's wasm MaxPoolGrad (non-square windows) and Conv3DBackpropInputV2 are wrong, and the
+// layers route around them.
+// Takes: the runtime's layers and params-core. Gives: vitest cases on the tfjs cpu backend (and
+// the wasm comparison). Must not: depend on the compiler's emitter.
 
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as rt from "../src/layers.js";
 import { registerCustomLayers } from "../src/layers.js";
 import { setParams, toModelInput, type ParamInfo } from "../src/params-core.js";
+import { registerWasmTrainingKernels } from "../src/wasm-kernels.js";
 
 type T = tf.SymbolicTensor;
 interface Arr {
@@ -379,6 +384,24 @@ function checkGrads(
   tf.dispose([xt, ct, gx]);
 }
 
+/** Canonical [O, I, ...k] <-> tfjs [...k, I, O]. */
+function toTfjsLayout(w: Arr): Arr {
+  const [o, i, ...k] = w.shape as [number, number, ...number[]];
+  const shape = [...k, i, o];
+  const data = new Float64Array(w.data.length);
+  for (const idx of indices(w.shape))
+    data[flat(shape, [...idx.slice(2), idx[1]!, idx[0]!])] = w.data[flat(w.shape, idx)]!;
+  return { shape, data };
+}
+function fromTfjsLayout(w: Arr): Arr {
+  const r = w.shape.length;
+  const shape = [w.shape[r - 1]!, w.shape[r - 2]!, ...w.shape.slice(0, r - 2)];
+  const data = new Float64Array(w.data.length);
+  for (const idx of indices(w.shape))
+    data[flat(shape, [idx[r - 1]!, idx[r - 2]!, ...idx.slice(0, r - 2)])] = w.data[flat(w.shape, idx)]!;
+  return { shape, data };
+}
+
 // ---- cases ----
 interface ConvCase {
   n: number;
@@ -462,6 +485,19 @@ const convCases: ConvCase[] = [
     dil: [1, 1, 1],
     groups: 1,
     bias: false,
+  },
+  {
+    n: 3,
+    batch: 1,
+    c: 2,
+    o: 3,
+    sp: [7, 7, 6],
+    k: [2, 3, 2],
+    st: [2, 2, 1],
+    pads: [1, 0, 2, 0, 1, 1],
+    dil: [2, 1, 2],
+    groups: 1,
+    bias: true,
   },
   // depthwise 2-D (tfjs depthwiseConv2d, layout dw), multiplier 1 and 2
   {
@@ -557,6 +593,7 @@ describe("conv at 1, 2, 3 spatial dims", () => {
       const b = randArr([cc.o]);
       const depthwise = cc.groups > 1 && cc.groups === cc.c && cc.n === 2;
       const custom = cc.groups > 1 && !depthwise;
+      const conv3d = cc.groups === 1 && cc.n === 3;
       const layout = custom ? "same" : depthwise ? "dw" : "oihw";
       const params = [row("c.weight", "c", 0, w.shape, layout, depthwise ? cc.c : undefined)];
       if (cc.bias) params.push(row("c.bias", "c", 1, [cc.o], "same"));
@@ -575,9 +612,19 @@ describe("conv at 1, 2, 3 spatial dims", () => {
       checkForward(m.run(x), want);
       if (custom) {
         const ws: Record<string, Arr> = cc.bias ? { w, b } : { w };
+        const bias = (ww: Record<string, Arr>) => (cc.bias ? ww["b"]!.data : null);
+        checkGrads(m.model, x, ws, (xx, ww) => refConv(xx, ww["w"]!, bias(ww), cc.st, cc.pads, cc.dil, cc.groups));
+      }
+      if (conv3d) {
+        // ResnetcConv3D holds tfjs's layout [kd, kh, kw, I, O]
+        const wt = toTfjsLayout(w);
+        const ws: Record<string, Arr> = cc.bias ? { wt, b } : { wt };
+        const bias = (ww: Record<string, Arr>) => (cc.bias ? ww["b"]!.data : null);
         checkGrads(m.model, x, ws, (xx, ww) =>
-          refConv(xx, ww["w"]!, cc.bias ? ww["b"]!.data : null, cc.st, cc.pads, cc.dil, cc.groups),
+          refConv(xx, fromTfjsLayout(ww["wt"]!), bias(ww), cc.st, cc.pads, cc.dil, 1),
         );
+      }
+      if (custom || conv3d) {
         await roundTrip(m.model, [x]);
       }
     });
@@ -599,6 +646,8 @@ describe("pool at 1, 2, 3 spatial dims", () => {
     { kind: "max", sp: [7, 6], k: [3, 3], st: [2, 2], pads: [1, 1, 1, 1], batch: 2 },
     { kind: "avg", sp: [7, 6], k: [3, 2], st: [2, 2], pads: [1, 0, 1, 0], batch: 1 },
     { kind: "max", sp: [5, 6, 5], k: [3, 3, 2], st: [2, 2, 1], pads: [1, 1, 0, 1, 1, 1], batch: 2 },
+    { kind: "max", sp: [5, 6, 5], k: [2, 3, 3], st: [1, 2, 2], pads: [1, 1, 0, 1, 1, 1], batch: 2 },
+    { kind: "max", sp: [7, 6], k: [3, 2], st: [2, 1], pads: [1, 0, 1, 0], batch: 2 },
     { kind: "avg", sp: [5, 6, 5], k: [2, 3, 3], st: [2, 1, 2], pads: [0, 1, 1, 1, 1, 0], batch: 1 },
     // ceil_mode average pools: the last windows run into / past the end padding
     { kind: "avg", sp: [8], k: [3], st: [2], pads: [1, 1], ceil: true, batch: 2 },
@@ -933,4 +982,175 @@ describe("resampling and rearranging", () => {
       tf.dispose([xt, y]);
     }
   });
+});
+
+describe("cpu and wasm give the same gradients", () => {
+  const WASM_CASES: [string, number[], (x: T) => T][] = [
+    [
+      "mp2",
+      [2, 7, 6, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+    ],
+    [
+      "mp2b",
+      [10, 6, 5, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3, 3], strides: [2, 2], pads: [0, 0, 0, 0] }),
+    ],
+    ["ap1", [2, 9, 3], (x) => rt.pool(x, { name: "p", kind: "avg", kernel: [3], strides: [2], pads: [1, 1] })],
+    [
+      "ap2ns",
+      [2, 7, 6, 3],
+      (x) => rt.pool(x, { name: "p", kind: "avg", kernel: [3, 2], strides: [2, 1], pads: [1, 0, 1, 0] }),
+    ],
+    [
+      "mp2ns",
+      [2, 7, 6, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3, 2], strides: [2, 1], pads: [1, 0, 1, 0] }),
+    ],
+    [
+      "mp3sq",
+      [2, 5, 6, 5, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [2, 3, 3], strides: [1, 2, 2], pads: [1, 1, 0, 1, 1, 1] }),
+    ],
+    [
+      "mp2c",
+      [10, 6, 5, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3, 3], strides: [2, 2], pads: [0, 0, 0, 0] }),
+    ],
+
+    [
+      "gconv2d",
+      [2, 7, 6, 4],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 6,
+          kernel: [3, 3],
+          strides: [2, 1],
+          pads: [1, 0, 1, 2],
+          dilation: [1, 1],
+          bias: true,
+          groups: 2,
+        }),
+    ],
+    [
+      "gconv2d dil",
+      [1, 8, 7, 6],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 3,
+          kernel: [3, 2],
+          strides: [2, 1],
+          pads: [0, 1, 2, 0],
+          dilation: [2, 1],
+          bias: true,
+          groups: 3,
+        }),
+    ],
+    [
+      "gconv1d",
+      [2, 9, 4],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 4,
+          kernel: [3],
+          strides: [2],
+          pads: [1, 1],
+          dilation: [1],
+          bias: true,
+          groups: 4,
+        }),
+    ],
+    [
+      "gconv3d",
+      [1, 5, 4, 5, 4],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 6,
+          kernel: [3, 2, 3],
+          strides: [2, 1, 2],
+          pads: [1, 0, 1, 2, 1, 0],
+          dilation: [2, 1, 1],
+          bias: true,
+          groups: 2,
+        }),
+    ],
+    [
+      "conv3d",
+      [1, 6, 5, 7, 3],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 2,
+          kernel: [3, 2, 3],
+          strides: [2, 1, 2],
+          pads: [1, 0, 1, 1, 1, 0],
+          dilation: [1, 2, 1],
+          bias: true,
+        }),
+    ],
+    [
+      "conv1d",
+      [2, 9, 3],
+      (x) => rt.conv(x, { name: "c", filters: 2, kernel: [3], strides: [2], pads: [0, 2], dilation: [1], bias: true }),
+    ],
+    ["gn", [2, 3, 4, 3, 6], (x) => rt.groupNorm(x, { name: "g", groups: 3, eps: 1e-5 })],
+    ["ps", [2, 3, 5, 8], (x) => rt.pixelShuffle(x, { name: "p", r: 2 })],
+    ["up", [2, 3, 2, 3, 2], (x) => rt.upsample(x, { name: "u", size: 2, mode: "linear" })],
+    ["upn", [2, 3, 2, 3, 2], (x) => rt.upsample(x, { name: "u", size: 2, mode: "nearest" })],
+    [
+      "mp3",
+      [2, 5, 6, 5, 3],
+      (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3, 3, 2], strides: [2, 2, 1], pads: [1, 1, 0, 1, 1, 1] }),
+    ],
+    [
+      "ap3",
+      [2, 5, 6, 5, 3],
+      (x) => rt.pool(x, { name: "p", kind: "avg", kernel: [2, 3, 3], strides: [2, 1, 2], pads: [0, 1, 1, 1, 1, 0] }),
+    ],
+    [
+      "apceil",
+      [2, 6, 7, 3],
+      (x) => rt.pool(x, { name: "p", kind: "avg", kernel: [3, 3], strides: [2, 2], pads: [0, 1, 0, 0], ceil: true }),
+    ],
+    ["mp1", [2, 9, 3], (x) => rt.pool(x, { name: "p", kind: "max", kernel: [3], strides: [2], pads: [1, 1] })],
+    ["sm", [2, 3, 4, 2], (x) => rt.softmax(x, { name: "s", axis: 1 })],
+    ["optA3", [2, 5, 4, 3, 2], (x) => rt.optionA(x, { name: "o", stride: 2, before: 1, after: 2 })],
+    ["bn5", [2, 3, 4, 3, 6], (x) => rt.bn(x, { name: "b", eps: 1e-5, momentum: 0.1 })],
+    ["ln5", [2, 3, 4, 3, 6], (x) => rt.layerNorm(x, { name: "b", eps: 1e-5 })],
+    ["prelu", [2, 3, 4, 6], (x) => rt.prelu(x, { name: "a", size: 6 })],
+    ["hs", [2, 3, 4, 6], (x) => rt.activation(x, { name: "a", fn: "hardswish" })],
+  ];
+  async function grads(backend: string, shape: number[], f: (x: T) => T) {
+    await tf.setBackend(backend);
+    const inp = tf.input({ shape: shape.slice(1) });
+    const model = tf.model({ inputs: inp, outputs: f(inp) });
+    model.setWeights(model.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, "float32", i + 7)));
+    const x = tf.randomNormal(shape, 0, 1, "float32", 3);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    let cot: tf.Tensor | null = null;
+    const fn = (xx: tf.Tensor) => {
+      const y = model.apply(xx, { training: true }) as tf.Tensor;
+      cot ??= tf.keep(tf.randomNormal(y.shape, 0, 1, "float32", 5));
+      return tf.sum(tf.mul(y, cot)) as tf.Scalar;
+    };
+    const gx = tf.grad(fn)(x);
+    const gw = vars.length ? tf.variableGrads(() => fn(x), vars).grads : {};
+    return [gx.dataSync().slice(), ...vars.map((v) => (gw as Record<string, tf.Tensor>)[v.name]!.dataSync().slice())];
+  }
+  it("for every custom or rerouted layer", async () => {
+    registerWasmTrainingKernels();
+    try {
+      for (const [name, shape, f] of WASM_CASES) {
+        const a = await grads("cpu", shape, f);
+        const b = await grads("wasm", shape, f);
+        a.forEach((g, i) => expect(relErr(b[i]!, g), `${name} gradient ${i}`).toBeLessThan(1e-4));
+      }
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  }, 120_000);
 });
