@@ -1,5 +1,6 @@
 // Custom tfjs layers for 1, 2 and 3 spatial dims, channels last ([N, L, C], [N, H, W, C],
-// [N, D, H, W, C]): constant padding, subsampling, grouped convolution (canonical weight),
+// [N, D, H, W, C]): constant padding, convolution (tfjs weights; 3-D or dilated), grouped
+// convolution (canonical weight), max pooling,
 // average pooling with ceil_mode, global average pooling, hardswish, SEW IAND, upsampling
 // (nearest and linear), pixel shuffle, group norm and PReLU; and the tensor functions they use.
 // Takes: canonical configuration (per spatial dim in D, H, W order; ONNX pads [begins..., ends...]).
@@ -76,28 +77,6 @@ export class ConstantPadND extends tf.layers.Layer {
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), pads: this.pads, value: this.value };
-  }
-}
-
-/** x[:, ::s_0, ..., :] (after a convolution tfjs cannot stride because it is dilated). */
-export class Subsample extends tf.layers.Layer {
-  static className = "ResnetcSubsample";
-  private readonly strides: number[];
-  constructor(config: { strides: number[]; name?: string }) {
-    super(config);
-    this.strides = config.strides;
-  }
-  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = s as Shape;
-    return shape.map((d, i) =>
-      i === 0 || i > this.strides.length || d == null ? d : Math.ceil(d / this.strides[i - 1]!),
-    ) as tf.Shape;
-  }
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => subsample(first(inputs), this.strides));
-  }
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), strides: this.strides };
   }
 }
 
@@ -288,51 +267,72 @@ export class GroupedConv extends tf.layers.Layer {
 }
 
 /**
- * A 3-D convolution (groups 1) with tfjs conv3d's weights (kernel [kd, kh, kw, I, O] index 0,
- * bias [O] index 1), computed as the sum over the depth taps of conv2d's of depth slabs: tfjs's
- * wasm Conv3DBackpropInputV2 gives wrong input gradients, and tfjs has no dilated-conv gradients
- * (dilation here splits H and W into phases). It pads inside (ONNX pads).
+ * A convolution holding tfjs's weights: conv1d/conv2d/conv3d's kernel [...k, I, O], or with
+ * `multiplier`, depthwiseConv2d's [kh, kw, C, multiplier] (index 0), and bias [O] (index 1);
+ * it pads inside (ONNX pads). 1-D runs as 2-D with a unit H, 3-D as the sum over the depth taps of
+ * conv2d's of depth slabs, dilation by splitting H and W into phases: the gradients stay right on
+ * every backend (tfjs's wasm Conv3DBackpropInputV2 is wrong; tfjs has no dilated-conv gradients).
  */
-export class Conv3D extends tf.layers.Layer {
-  static className = "ResnetcConv3D";
-  private readonly cfg: Omit<GroupedConvConfig, "groups" | "name">;
+export class Conv extends tf.layers.Layer {
+  static className = "ResnetcConv";
+  private readonly cfg: Omit<GroupedConvConfig, "groups" | "name"> & { multiplier?: number };
   private kernelVar: tf.LayerVariable | null = null;
   private biasVar: tf.LayerVariable | null = null;
-  constructor(config: Omit<GroupedConvConfig, "groups">) {
+  constructor(config: Omit<GroupedConvConfig, "groups"> & { multiplier?: number }) {
     super(config);
     const { name: _name, ...cfg } = config;
     this.cfg = cfg;
+  }
+  private outChannels(cin: number): number {
+    return this.cfg.multiplier ? cin * this.cfg.multiplier : this.cfg.filters;
   }
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = inputShape as Shape;
     const cin = shape[shape.length - 1]!;
     const c = this.cfg;
-    this.kernelVar = this.addWeight("kernel", [...c.kernel, cin, c.filters], "float32", tf.initializers.zeros());
-    if (c.bias) this.biasVar = this.addWeight("bias", [c.filters], "float32", tf.initializers.zeros());
+    const dims = c.multiplier ? [...c.kernel, cin, c.multiplier] : [...c.kernel, cin, c.filters];
+    this.kernelVar = this.addWeight("kernel", dims, "float32", tf.initializers.zeros());
+    if (c.bias) this.biasVar = this.addWeight("bias", [this.outChannels(cin)], "float32", tf.initializers.zeros());
     this.built = true;
   }
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = s as Shape;
     const c = this.cfg;
+    const n = c.kernel.length;
     const out: Shape = [shape[0] ?? null];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < n; i++) {
       const len = shape[i + 1];
-      const padded = len == null ? null : len + c.pads[i]! + c.pads[i + 3]!;
+      const padded = len == null ? null : len + c.pads[i]! + c.pads[i + n]!;
       out.push(padded == null ? null : convOut(padded, c.kernel[i]!, c.strides[i]!, c.dilation[i]!));
     }
-    out.push(c.filters);
+    const cin = shape[n + 1];
+    out.push(cin == null ? null : this.outChannels(cin));
     return out as tf.Shape;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const c = this.cfg;
-      const x = padSpatial(first(inputs), c.pads, 0);
-      const w = this.kernelVar!.read();
-      const [kd, kh, kw, ci, co] = w.shape as number[];
-      const y = overDepthTaps(x, kd!, c.strides[0]!, c.dilation[0]!, (slab, a) => {
-        const fa = tf.reshape(tf.slice(w, [a, 0, 0, 0, 0], [1, kh!, kw!, ci!, co!]), [kh!, kw!, ci!, co!]);
-        return conv2dAny(slab, fa as tf.Tensor4D, c.strides.slice(1), c.dilation.slice(1));
-      });
+      const n = c.kernel.length;
+      let x = padSpatial(first(inputs), c.pads, 0);
+      let w = this.kernelVar!.read() as tf.Tensor;
+      const op = (xx: tf.Tensor4D, f: tf.Tensor4D, st: number[], dl: number[]) =>
+        c.multiplier ? depthwise(xx, f, st, dl) : conv2dAny(xx, f, st, dl);
+      let y: tf.Tensor;
+      if (n === 1) {
+        const [b, l, ci] = x.shape as number[];
+        x = tf.reshape(x, [b!, 1, l!, ci!]);
+        w = tf.reshape(w, [1, ...w.shape]);
+        const y4 = op(x as tf.Tensor4D, w as tf.Tensor4D, [1, c.strides[0]!], [1, c.dilation[0]!]);
+        y = tf.reshape(y4, [b!, y4.shape[2], y4.shape[3]]);
+      } else if (n === 2) {
+        y = op(x as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.dilation);
+      } else {
+        const [kd, kh, kw, ci, co] = w.shape as number[];
+        y = overDepthTaps(x, kd!, c.strides[0]!, c.dilation[0]!, (slab, a) => {
+          const fa = tf.reshape(tf.slice(w, [a, 0, 0, 0, 0], [1, kh!, kw!, ci!, co!]), [kh!, kw!, ci!, co!]);
+          return op(slab, fa as tf.Tensor4D, c.strides.slice(1), c.dilation.slice(1));
+        });
+      }
       return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
     });
   }
@@ -714,9 +714,8 @@ export class PReLU extends tf.layers.Layer {
 
 export const ND_LAYERS = [
   ConstantPadND,
-  Subsample,
   GroupedConv,
-  Conv3D,
+  Conv,
   AvgPoolCeil,
   MaxPool,
   Softmax,

@@ -2,7 +2,8 @@
 // giving symbolic CHANNELS-LAST tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]; the number of
 // spatial dims is kernel.length), plus the custom layers tfjs lacks (option A shortcut, constant
 // scale, learned gate, LayerScale, drop-path, padding with a constant, and those of layers-nd.ts:
-// grouped conv, ceil average pool, group norm, PReLU, upsampling, pixel shuffle...). Custom layers
+// conv (3-D or dilated), grouped conv, max pool, ceil average pool, group norm, PReLU, upsampling,
+// pixel shuffle...). Custom layers
 // are registered with tfjs's serialization, so `tf.loadLayersModel` can read a saved model back.
 // Takes: canonical configuration from the emitter (kernel/strides/dilation per spatial dim in
 // L / H,W / D,H,W order; pads ONNX-style [begin_0..begin_{n-1}, end_0..end_{n-1}]).
@@ -10,18 +11,19 @@
 // Must not: initialise weights (params.ts does, identically to the ONNX emitter).
 //
 // PARAMS rules: which tfjs layer holds which canonical (PyTorch state_dict) tensor.
-//   conv, groups == 1, 1 or 2 spatial dims: tfjs conv1d/conv2d named `name`: weight index 0 layout
-//                          "oihw" ([O, I, ...k] <-> [...k, I, O]), bias index 1 "same". Pads other
-//                          than tfjs "same" at stride 1 go to a zero-padding layer `${name}/pad`
-//                          before it; a conv both strided and dilated runs at stride 1 followed by
-//                          a ResnetcSubsample `${name}/stride`.
-//   conv, groups == 1, 3 spatial dims: ResnetcConv3D named `name`, with tfjs conv3d's weights:
-//                          kernel index 0 "oihw" ([kd, kh, kw, I, O]), bias index 1 "same"; it pads
-//                          inside (no `${name}/pad`). tfjs's own conv3d layer has wrong input
-//                          gradients on wasm (Conv3DBackpropInputV2) and none when dilated.
+//   conv, groups == 1, 1 or 2 spatial dims, no dilation: tfjs conv1d/conv2d named `name`: weight
+//                          index 0 layout "oihw" ([O, I, ...k] <-> [...k, I, O]), bias index 1
+//                          "same". Pads other than tfjs "same" at stride 1 go to a zero-padding
+//                          layer `${name}/pad` before it (ZeroPadding2D for 2-D, ResnetcConstantPad
+//                          for 1-D).
+//   conv, groups == 1, 3 spatial dims or dilated: ResnetcConv named `name` with the same weights as
+//                          tfjs's conv layer: kernel index 0 "oihw" ([...k, I, O]), bias index 1
+//                          "same"; it pads inside (no `${name}/pad`). (tfjs's conv3d has wrong input
+//                          gradients on wasm, and tfjs has no gradient for dilated convolutions.)
 //   conv, groups == C_in, 2 spatial dims: tfjs depthwiseConv2d named `name` (depthMultiplier
-//                          filters / C_in): weight index 0 layout "dw" (ParamInfo.channels = C_in),
-//                          bias index 1 "same"; padding/stride layers as above.
+//                          filters / C_in; ResnetcConv with the same weights if dilated): weight
+//                          index 0 layout "dw" (ParamInfo.channels = C_in), bias index 1 "same";
+//                          padding layer as above.
 //   conv, any other groups > 1 (any rank, depthwise 1-D/3-D included): ResnetcGroupedConv named
 //                          `name`: weight index 0 layout "same" (canonical [O, I/groups, ...k]),
 //                          bias index 1 "same". It pads inside (no `${name}/pad` layer).
@@ -32,8 +34,6 @@
 //                          reshapes `${name}/r4` before and `${name}/r5` after, no weights.)
 //   prelu: ResnetcPReLU `name`: weight index 0 "same", dims [size].
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
-// Limitation (tfjs): conv1d/conv2d/depthwiseConv2d layers with dilation > 1 compute correctly but
-// tfjs has no gradient for dilated convolutions (ResnetcGroupedConv and ResnetcConv3D have one).
 
 import * as tf from "@tensorflow/tfjs";
 import { FusedBatchNorm } from "./batchnorm.js";
@@ -41,7 +41,7 @@ import {
   ExtraActivation,
   AvgPoolCeil,
   ConstantPadND,
-  Conv3D,
+  Conv,
   GlobalAvgPool,
   GroupedConv,
   GroupNorm,
@@ -51,7 +51,6 @@ import {
   PixelShuffle,
   PReLU,
   SewIand,
-  Subsample,
   subsample,
   Upsample,
 } from "./layers-nd.js";
@@ -254,15 +253,7 @@ export interface ConvConfig {
   groups?: number;
 }
 
-/** tfjs convolutions take a stride or a dilation, not both: then stride 1 here and `${name}/stride` after. */
-function splitStride(c: ConvConfig): { strides: number[]; after: number[] | null } {
-  const both = c.strides.some((s) => s > 1) && c.dilation.some((d) => d > 1);
-  return both ? { strides: c.strides.map(() => 1), after: c.strides } : { strides: c.strides, after: null };
-}
-
-function strideAfter(y: T, after: number[] | null, name: string): T {
-  return after ? (new Subsample({ name: `${name}/stride`, strides: after }).apply(y) as T) : y;
-}
+const dilated = (c: ConvConfig) => c.dilation.some((d) => d > 1);
 
 /** A convolution with 1, 2 or 3 spatial dims (kernel.length); see the PARAMS rules at the top. */
 export function conv(x: T, c: ConvConfig): T {
@@ -274,13 +265,12 @@ export function conv(x: T, c: ConvConfig): T {
     const { name, ...rest } = c;
     return new GroupedConv({ ...rest, name, groups }).apply(x) as T;
   }
-  if (n === 3) {
+  if (n === 3 || dilated(c)) {
     const { groups: _g, ...rest } = c;
-    return new Conv3D(rest).apply(x) as T;
+    return new Conv(rest).apply(x) as T;
   }
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
-  const { strides, after } = splitStride(c);
   const common = {
     name: c.name,
     filters: c.filters,
@@ -288,42 +278,36 @@ export function conv(x: T, c: ConvConfig): T {
     useBias: c.bias,
     kernelInitializer: "zeros" as const,
   };
-  let layer: tf.layers.Layer;
-  if (n === 1)
-    layer = tf.layers.conv1d({
-      ...common,
-      kernelSize: c.kernel[0]!,
-      strides: strides[0]!,
-      dilationRate: c.dilation[0]!,
-    });
-  else
-    layer = tf.layers.conv2d({
-      ...common,
-      kernelSize: c.kernel as [number, number],
-      strides: strides as [number, number],
-      dilationRate: c.dilation as [number, number],
-    });
-  return strideAfter(layer.apply(input) as T, after, c.name);
+  const layer =
+    n === 1
+      ? tf.layers.conv1d({ ...common, kernelSize: c.kernel[0]!, strides: c.strides[0]! })
+      : tf.layers.conv2d({
+          ...common,
+          kernelSize: c.kernel as [number, number],
+          strides: c.strides as [number, number],
+        });
+  return layer.apply(input) as T;
 }
 
-/** 2-D depthwise conv (groups == C_in): tfjs depthwiseConv2d, kernel layout "dw". */
+/** 2-D depthwise conv (groups == C_in): tfjs depthwiseConv2d (ResnetcConv if dilated), layout "dw". */
 export function dwconv(x: T, c: ConvConfig & { multiplier: number }): T {
+  if (dilated(c)) {
+    const { groups: _g, ...rest } = c;
+    return new Conv(rest).apply(x) as T;
+  }
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
-  const { strides, after } = splitStride(c);
-  const y = tf.layers
+  return tf.layers
     .depthwiseConv2d({
       name: c.name,
       kernelSize: c.kernel as [number, number],
       depthMultiplier: c.multiplier,
-      strides: strides as [number, number],
-      dilationRate: c.dilation as [number, number],
+      strides: c.strides as [number, number],
       padding: same ? "same" : "valid",
       useBias: c.bias,
       depthwiseInitializer: "zeros",
     })
     .apply(input) as T;
-  return strideAfter(y, after, c.name);
 }
 
 /** Dense over the last axis (any rank). */

@@ -402,6 +402,25 @@ function fromTfjsLayout(w: Arr): Arr {
   return { shape, data };
 }
 
+/** Canonical depthwise [c*m, 1, kh, kw] <-> tfjs [kh, kw, c, m]. */
+function toDwLayout(w: Arr, c: number): Arr {
+  const [cm, , kh, kw] = w.shape as [number, number, number, number];
+  const m = cm / c;
+  const shape = [kh, kw, c, m];
+  const data = new Float64Array(w.data.length);
+  for (const [o, , i, j] of indices(w.shape))
+    data[flat(shape, [i!, j!, Math.floor(o! / m), o! % m])] = w.data[flat(w.shape, [o!, 0, i!, j!])]!;
+  return { shape, data };
+}
+function fromDwLayout(w: Arr): Arr {
+  const [kh, kw, c, m] = w.shape as [number, number, number, number];
+  const shape = [c * m, 1, kh, kw];
+  const data = new Float64Array(w.data.length);
+  for (const [i, j, ci, t] of indices(w.shape))
+    data[flat(shape, [ci! * m + t!, 0, i!, j!])] = w.data[flat(w.shape, [i!, j!, ci!, t!])]!;
+  return { shape, data };
+}
+
 // ---- cases ----
 interface ConvCase {
   n: number;
@@ -526,6 +545,19 @@ const convCases: ConvCase[] = [
     groups: 3,
     bias: false,
   },
+  {
+    n: 2,
+    batch: 2,
+    c: 3,
+    o: 6,
+    sp: [8, 7],
+    k: [3, 2],
+    st: [2, 1],
+    pads: [2, 1, 1, 0],
+    dil: [2, 2],
+    groups: 3,
+    bias: true,
+  },
   // ResnetcGroupedConv: grouped at 1/2/3 dims, depthwise 1-D and 3-D, dilation, strides
   {
     n: 2,
@@ -593,7 +625,9 @@ describe("conv at 1, 2, 3 spatial dims", () => {
       const b = randArr([cc.o]);
       const depthwise = cc.groups > 1 && cc.groups === cc.c && cc.n === 2;
       const custom = cc.groups > 1 && !depthwise;
-      const conv3d = cc.groups === 1 && cc.n === 3;
+      const dilated = cc.dil.some((d) => d > 1);
+      // ResnetcConv: tfjs's weight layout, gradients checked through it
+      const conv3d = (cc.groups === 1 && (cc.n === 3 || dilated)) || (depthwise && dilated);
       const layout = custom ? "same" : depthwise ? "dw" : "oihw";
       const params = [row("c.weight", "c", 0, w.shape, layout, depthwise ? cc.c : undefined)];
       if (cc.bias) params.push(row("c.bias", "c", 1, [cc.o], "same"));
@@ -616,12 +650,13 @@ describe("conv at 1, 2, 3 spatial dims", () => {
         checkGrads(m.model, x, ws, (xx, ww) => refConv(xx, ww["w"]!, bias(ww), cc.st, cc.pads, cc.dil, cc.groups));
       }
       if (conv3d) {
-        // ResnetcConv3D holds tfjs's layout [kd, kh, kw, I, O]
-        const wt = toTfjsLayout(w);
+        // ResnetcConv holds tfjs's layout [...k, I, O] or depthwise [kh, kw, C, m]
+        const wt = depthwise ? toDwLayout(w, cc.c) : toTfjsLayout(w);
+        const back = (a: Arr) => (depthwise ? fromDwLayout(a) : fromTfjsLayout(a));
         const ws: Record<string, Arr> = cc.bias ? { wt, b } : { wt };
         const bias = (ww: Record<string, Arr>) => (cc.bias ? ww["b"]!.data : null);
         checkGrads(m.model, x, ws, (xx, ww) =>
-          refConv(xx, fromTfjsLayout(ww["wt"]!), bias(ww), cc.st, cc.pads, cc.dil, 1),
+          refConv(xx, back(ww["wt"]!), bias(ww), cc.st, cc.pads, cc.dil, cc.groups),
         );
       }
       if (custom || conv3d) {
@@ -986,6 +1021,35 @@ describe("resampling and rearranging", () => {
 
 describe("cpu and wasm give the same gradients", () => {
   const WASM_CASES: [string, number[], (x: T) => T][] = [
+    [
+      "conv2d dilated",
+      [1, 9, 8, 3],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 2,
+          kernel: [3, 3],
+          strides: [2, 1],
+          pads: [2, 1, 2, 0],
+          dilation: [2, 2],
+          bias: true,
+        }),
+    ],
+    [
+      "dwconv dilated",
+      [1, 9, 8, 3],
+      (x) =>
+        rt.conv(x, {
+          name: "c",
+          filters: 6,
+          kernel: [3, 2],
+          strides: [1, 2],
+          pads: [2, 1, 2, 0],
+          dilation: [2, 1],
+          bias: true,
+          groups: 3,
+        }),
+    ],
     [
       "mp2",
       [2, 7, 6, 3],
