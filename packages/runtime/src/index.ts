@@ -1,5 +1,6 @@
-// @resnetc/runtime: what emitted TypeScript programs import. Layers (NHWC helpers and custom
-// layers), canonical parameters and checkpoints, and the training program.
+// @resnetc/runtime: what emitted TypeScript programs import. Layers (channels-last helpers at 1, 2
+// and 3 spatial dims, and custom layers), canonical parameters and checkpoints, the model input
+// (toModelInput: a batch in the declared layout), and the training program.
 export * from "./layers.js";
 export {
   getParams,
@@ -10,6 +11,7 @@ export {
   type Layout,
   type ParamInfo,
 } from "./params.js";
+export { toModelInput } from "./params-core.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
 export { chooseBackend, describeChoice, BACKEND_NAMES, type BackendChoice, type BackendName } from "./backend.js";
 export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "./webgpu.js";

@@ -13,7 +13,8 @@ import { fill, type Init, type Tensor } from "resnetc/weights/browser";
 
 /** How a canonical tensor maps onto one weight of a tfjs layer. */
 export type Layout =
-  /** conv [out, in, kh, kw] <-> tfjs [kh, kw, in, out] */
+  /** conv [out, in, ...k] <-> tfjs [...k, in, out] (any number of spatial dims: conv1d [k, in, out],
+   * conv2d [kh, kw, in, out], conv3d [kd, kh, kw, in, out]) */
   | "oihw"
   /** depthwise conv [c*m, 1, kh, kw] <-> tfjs [kh, kw, c, m] */
   | "dw"
@@ -42,7 +43,8 @@ export function toTfjs(p: ParamInfo, data: Float32Array): tf.Tensor {
   const d = p.dims;
   switch (p.layout) {
     case "oihw":
-      return tf.tidy(() => tf.transpose(tf.tensor(data, d), [2, 3, 1, 0]));
+      // [O, I, k_0..k_{n-1}] -> [k_0..k_{n-1}, I, O]
+      return tf.tidy(() => tf.transpose(tf.tensor(data, d), [...d.slice(2).map((_, i) => i + 2), 1, 0]));
     case "dw": {
       // [c*m, 1, kh, kw] -> [c, m, kh, kw] -> [kh, kw, c, m]
       const c = p.channels ?? d[0]!;
@@ -60,8 +62,11 @@ export function toTfjs(p: ParamInfo, data: Float32Array): tf.Tensor {
 export async function fromTfjs(p: ParamInfo, t: tf.Tensor): Promise<Float32Array> {
   const canonical = tf.tidy(() => {
     switch (p.layout) {
-      case "oihw":
-        return tf.transpose(t, [3, 2, 0, 1]);
+      case "oihw": {
+        // [k_0..k_{n-1}, I, O] -> [O, I, k_0..k_{n-1}]
+        const r = t.rank;
+        return tf.transpose(t, [r - 1, r - 2, ...t.shape.slice(0, r - 2).map((_, i) => i)]);
+      }
       case "dw": {
         const [kh, kw, c, m] = t.shape as number[];
         return tf.reshape(tf.transpose(t, [2, 3, 0, 1]), [c! * m!, 1, kh!, kw!]);
@@ -116,11 +121,8 @@ export async function getParams(model: tf.LayersModel, params: readonly ParamInf
   return out;
 }
 
-/** NCHW batch -> NHWC tensor, as the tfjs model expects (here, not in train.ts: the page uses it). */
+/** A batch of `b` inputs of the declared (non-batch) shape, any rank, as the model takes it: the
+ * emitted model takes the declared layout (NCHW for images) and permutes internally. */
 export function toModelInput(images: Float32Array, b: number, shape: number[]): tf.Tensor {
-  return tf.tidy(() =>
-    shape.length === 3
-      ? tf.transpose(tf.tensor4d(images, [b, shape[0]!, shape[1]!, shape[2]!]), [0, 2, 3, 1])
-      : tf.tensor2d(images, [b, shape[0]!]),
-  );
+  return tf.tensor(images, [b, ...shape]);
 }
