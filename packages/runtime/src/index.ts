@@ -11,7 +11,7 @@ export {
   type Layout,
   type ParamInfo,
 } from "./params.js";
-export { toModelInput } from "./params-core.js";
+export { fromTfjs, toModelInput, toTfjs } from "./params-core.js";
 export { evaluate, runTraining, TRAIN_HELP, type InputInfo, type TrainingSpec } from "./train.js";
 export { chooseBackend, describeChoice, BACKEND_NAMES, type BackendChoice, type BackendName } from "./backend.js";
 export { adapterLine, probeWebGpu, type AdapterReport, type WebGpuProbe } from "./webgpu.js";
