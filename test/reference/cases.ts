@@ -96,6 +96,9 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("2d same stride 2 on even sizes, bias", "N, 4, 8, 8", "dwconv(k=3, stride=2, padding=same, bias=true)"),
     c("2d explicit padding, dilation 2", "N, 2, 7, 6", "dwconv(k=3, padding=[1, 2], dilation=2)"),
     c("3d per-dim dilation", "N, 2, 4, 5, 5", "dwconv(k=3, dilation=[1, 2, 1])"),
+    c("2d same stride 2 on symbolic sizes (SAME_UPPER)", "N, 3, H, W", "dwconv(k=3, stride=2, padding=same)", {
+      sizes: { H: 7, W: 8 },
+    }),
   ],
   sepconv: [
     c("1d k13 (MatchboxNet)", "N, 8, 33", "sepconv(6, k=13)", { batch: 1 }),
@@ -128,6 +131,7 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("rank 4, groups = channels", "N, 4, 3, 3", "groupnorm(4)"),
     c("rank 4, one group, eps 1e-3", "N, 4, 3, 3", "groupnorm(1, eps=1e-3)"),
     c("rank 5", "N, 6, 2, 3, 3", "groupnorm(3)"),
+    c("rank 4 on symbolic sizes", "N, 4, H, W", "groupnorm(2)", { sizes: { H: 3, W: 5 } }),
   ],
   layernorm: [
     c("rank 2", "N, 8", "layernorm"),
@@ -263,6 +267,7 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("residual with projection shortcut", "N, 4, 9, 7", "residual { conv(8, k=3, stride=2) bn } shortcut project"),
     c("`+` operator", "N, 3, 4, 4", "let a = x relu\noutput a + x"),
     c("`+` broadcasting a gap", "N, 3, 4, 5", "let g = x gap\noutput x + g"),
+    c("`+` broadcasting, the smaller operand first", "N, 3, 4, 5", "let g = x gap\noutput g + x"),
     {
       name: "add of three inputs",
       source: modelN({ x: "N, 3, 4", y: "N, 3, 4", z: "N, 3, 4" }, "output add(x, y, z)"),
@@ -293,6 +298,7 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
       source: modelN({ x: "N, 2, 2, 2, 3", y: "N, 2, 2, 1, 3" }, "output concat(x, y, axis=3)"),
     },
     { name: "three inputs", source: modelN({ x: "N, 1, 4", y: "N, 2, 4", z: "N, 3, 4" }, "output concat(x, y, z)") },
+    { name: "rank 2, axis 0 (the batch)", source: modelN({ x: "N, 3", y: "N, 3" }, "output concat(x, y, axis=0)") },
     c(
       "residual merge=concat (DenseNet)",
       "N, 4, 5, 5",
