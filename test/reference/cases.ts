@@ -1,0 +1,377 @@
+// The op-by-op reference cases: for every IR op, small complete `.resnet` models that exercise
+// it at every rank its shape rule accepts, with representative arguments (strides, dilations,
+// groups, padding kinds, ceil mode, odd sizes, batch 1 and 2).
+// Takes: nothing. Gives: OP_CASES (a record over the closed op set, so an op without cases is a
+// tsc error), RANK_PROBES (one model per op and rank, to find the ranks a shape rule accepts)
+// and helpers to size a case's inputs. Must not: depend on an emitter or on the interpreter;
+// keep every model tiny (a few thousand elements), since all cases run on every test run.
+
+import type { OpName } from "../../src/ir/ops.js";
+
+export interface OpCase {
+  name: string;
+  /** A complete small model; its batch dim stays the symbolic `N`. */
+  source: string;
+  /** Batch size of the test input (default 2). */
+  batch?: number;
+  /** Values of symbolic dims other than N (token counts `T`, spatial sizes `H`, `W`). */
+  sizes?: Record<string, number>;
+}
+
+export type CaseOp = Exclude<OpName, "input">;
+
+/** A one-input model `x: f32[shape]` with `body` (statements separated by newlines). */
+export function model(shape: string, body: string): string {
+  return `model T {\n  input x: f32[${shape}]\n  ${body.replace(/\n/g, "\n  ")}\n}\n`;
+}
+
+/** A model with several inputs, given as name -> shape. */
+export function modelN(inputs: Record<string, string>, body: string): string {
+  const ins = Object.entries(inputs).map(([n, s]) => `  input ${n}: f32[${s}]`);
+  return `model T {\n${ins.join("\n")}\n  ${body.replace(/\n/g, "\n  ")}\n}\n`;
+}
+
+const c = (name: string, shape: string, body: string, extra: Partial<OpCase> = {}): OpCase => ({
+  name,
+  source: model(shape, body),
+  ...extra,
+});
+
+/** Small shapes of ranks 2..5 for shape-preserving ops. */
+const RANKED: [number, string][] = [
+  [2, "N, 6"],
+  [3, "N, 3, 7"],
+  [4, "N, 3, 4, 5"],
+  [5, "N, 2, 3, 3, 4"],
+];
+
+/** The same body at every rank 2..5, batch 1 at rank 3 (so both batch sizes are used). */
+const everyRank = (what: string, body: string): OpCase[] =>
+  RANKED.map(([r, s]) => c(`${what}, rank ${r}`, s, body, r === 3 ? { batch: 1 } : {}));
+
+/** An activation at every rank, its input scaled so values reach past the kinks (hardswish: +-3). */
+const activation = (body: string): OpCase[] => [
+  ...everyRank(body, `scale(3) ${body}`),
+  c(`${body} on tokens [N, T, D]`, "N, T, 6", `scale(3) ${body}`, { sizes: { T: 5 } }),
+];
+
+export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
+  conv: [
+    c("1d k5 s2 padding 2", "N, 3, 17", "conv(4, k=5, stride=2, padding=2)"),
+    c("1d dilation 2, groups 3, bias", "N, 6, 13", "conv(3, k=3, dilation=2, groups=3, bias=true)", { batch: 1 }),
+    c("1d same stride 2 on an even size (asymmetric pads)", "N, 2, 10", "conv(3, k=4, stride=2, padding=same)"),
+    c("2d k3 s2 auto, odd sizes", "N, 3, 7, 9", "conv(4, k=3, stride=2)", { batch: 1 }),
+    c(
+      "2d per-dim k, stride, padding, dilation, groups 2",
+      "N, 6, 7, 9",
+      "conv(4, k=[3, 2], stride=[2, 1], padding=[1, 0], dilation=[2, 1], groups=2)",
+    ),
+    c("2d same stride 2 on even sizes (asymmetric pads)", "N, 2, 8, 6", "conv(3, k=3, stride=2, padding=same)"),
+    c("2d same, even kernel, stride 1", "N, 2, 5, 6", "conv(3, k=4, padding=same)"),
+    c("2d same, dilated", "N, 2, 7, 7", "conv(3, k=3, dilation=2, padding=same)"),
+    c("2d valid k5 s3", "N, 1, 12, 13", "conv(2, k=5, stride=3, padding=valid)"),
+    c("2d explicit padding 2, stride 2", "N, 2, 6, 5", "conv(3, k=3, stride=2, padding=2)"),
+    c("2d depthwise-style groups = channels, bias", "N, 4, 5, 5", "conv(8, k=3, groups=4, bias=true)"),
+    c(
+      "2d 1x1, groups 2, kaiming_fan_in with bias",
+      "N, 4, 5, 5",
+      "conv(6, k=1, groups=2, bias=true, init=kaiming_fan_in)",
+    ),
+    c("2d same stride 3 on symbolic sizes (SAME_UPPER)", "N, 2, H, W", "conv(3, k=4, stride=3, padding=same)", {
+      sizes: { H: 9, W: 8 },
+    }),
+    c("2d then bn (bias auto: none)", "N, 3, 6, 6", "conv(4, k=3) bn"),
+    c("3d k3 s2, odd sizes", "N, 2, 5, 6, 7", "conv(2, k=3, stride=2)"),
+    c(
+      "3d per-dim kernel, same stride 2, groups 2",
+      "N, 4, 4, 5, 6",
+      "conv(4, k=[1, 3, 3], stride=2, padding=same, groups=2)",
+      { batch: 1 },
+    ),
+    c("3d dilated, valid", "N, 2, 5, 5, 5", "conv(2, k=2, dilation=[1, 2, 2], padding=valid, bias=true)"),
+  ],
+  dwconv: [
+    c("1d k5 s2", "N, 3, 11", "dwconv(k=5, stride=2)"),
+    c("2d k3 s2, multiplier 2", "N, 3, 9, 9", "dwconv(k=3, stride=2, multiplier=2)", { batch: 1 }),
+    c("2d same stride 2 on even sizes, bias", "N, 4, 8, 8", "dwconv(k=3, stride=2, padding=same, bias=true)"),
+    c("2d explicit padding, dilation 2", "N, 2, 7, 6", "dwconv(k=3, padding=[1, 2], dilation=2)"),
+    c("3d per-dim dilation", "N, 2, 4, 5, 5", "dwconv(k=3, dilation=[1, 2, 1])"),
+    c("2d same stride 2 on symbolic sizes (SAME_UPPER)", "N, 3, H, W", "dwconv(k=3, stride=2, padding=same)", {
+      sizes: { H: 7, W: 8 },
+    }),
+  ],
+  sepconv: [
+    c("1d k13 (MatchboxNet)", "N, 8, 33", "sepconv(6, k=13)", { batch: 1 }),
+    c("2d same, dilated", "N, 4, 12, 11", "sepconv(8, k=5, dilation=2, padding=same)"),
+    c("2d stride 2, bias", "N, 3, 7, 7", "sepconv(5, k=3, stride=2, bias=true)"),
+    c("2d valid", "N, 3, 6, 5", "sepconv(2, k=[3, 2], padding=valid)"),
+    c("3d k3", "N, 2, 4, 4, 4", "sepconv(3, k=3)"),
+  ],
+  dense: [
+    c("rank 2", "N, 7", "dense(5)"),
+    c("rank 2, batch 1", "N, 7", "dense(5)", { batch: 1 }),
+    c("rank 2, no bias, xavier", "N, 6", "dense(4, bias=false, init=xavier)"),
+    c("rank 3 tokens [N, T, D]", "N, T, 6", "dense(5)", { sizes: { T: 4 } }),
+    c("rank 3, no bias", "N, 3, 7", "dense(5, bias=false)"),
+    c("rank 4", "N, 2, 3, 5", "dense(4)"),
+    c("rank 5", "N, 2, 2, 3, 4", "dense(3)"),
+    c("after flatten", "N, 2, 3, 3", "flatten dense(4)"),
+  ],
+  bn: [
+    c("rank 2 features", "N, 6", "bn"),
+    c("rank 3", "N, 4, 7", "bn", { batch: 1 }),
+    c("rank 4, eps 1e-3", "N, 3, 5, 5", "bn(eps=1e-3)"),
+    c("rank 4, gamma zeros", "N, 3, 4, 4", "bn(gamma=zeros)"),
+    c("rank 5", "N, 2, 3, 4, 5", "bn"),
+  ],
+  groupnorm: [
+    c("rank 2", "N, 6", "groupnorm(3)"),
+    c("rank 3", "N, 4, 7", "groupnorm(2)", { batch: 1 }),
+    c("rank 4, 2 groups", "N, 4, 5, 3", "groupnorm(2)"),
+    c("rank 4, groups = channels", "N, 4, 3, 3", "groupnorm(4)"),
+    c("rank 4, one group, eps 1e-3", "N, 4, 3, 3", "groupnorm(1, eps=1e-3)"),
+    c("rank 5", "N, 6, 2, 3, 3", "groupnorm(3)"),
+    c("rank 4 on symbolic sizes", "N, 4, H, W", "groupnorm(2)", { sizes: { H: 3, W: 5 } }),
+  ],
+  layernorm: [
+    c("rank 2", "N, 8", "layernorm"),
+    c("rank 3 tokens [N, T, D]", "N, T, 8", "layernorm", { sizes: { T: 5 } }),
+    c("rank 3", "N, 5, 8", "layernorm", { batch: 1 }),
+    c("rank 4", "N, 2, 3, 6", "layernorm"),
+    c("rank 5, eps 1e-6", "N, 2, 2, 2, 5", "layernorm(eps=1e-6)"),
+  ],
+  relu: activation("relu"),
+  leaky: [...activation("leaky"), c("slope 0.2", "N, 3, 4, 4", "leaky(0.2)")],
+  prelu: [
+    ...activation("prelu"),
+    ...everyRank("prelu per channel", "prelu(per_channel=true)"),
+    c("per channel, init 0.1", "N, 3, 4, 4", "prelu(per_channel=true, init=0.1)"),
+  ],
+  gelu: activation("gelu"),
+  silu: activation("silu"),
+  sigmoid: activation("sigmoid"),
+  tanh: activation("tanh"),
+  hardswish: activation("hardswish"),
+  softmax: [
+    c("rank 2, over channels", "N, 10", "scale(3) softmax"),
+    c("rank 3, axis -1", "N, 3, 7", "scale(3) softmax(axis=-1)", { batch: 1 }),
+    c("rank 3 tokens, axis -1", "N, T, 6", "scale(3) softmax(axis=-1)", { sizes: { T: 4 } }),
+    c("rank 4, axis 2", "N, 2, 3, 5", "scale(3) softmax(axis=2)"),
+    c("rank 4, over channels", "N, 4, 3, 3", "scale(3) softmax"),
+    c("rank 5, axis 1", "N, 3, 2, 2, 3", "softmax(axis=1)"),
+    c("rank 3, axis 0 (the batch)", "N, 3, 4", "softmax(axis=0)"),
+  ],
+  maxpool: [
+    c("1d ceil", "N, 2, 10", "maxpool(k=3, stride=2, ceil=true)"),
+    c("1d same stride 2 on an even size", "N, 2, 8", "maxpool(k=3, stride=2, padding=same)"),
+    c("2d k3 s2 auto (ResNet stem), odd size", "N, 2, 9, 9", "maxpool(k=3, stride=2)", { batch: 1 }),
+    c("2d ceil, last window in the padding", "N, 1, 9, 9", "maxpool(k=2, stride=2, padding=1, ceil=true)"),
+    c("2d ceil, stride above kernel", "N, 1, 5, 8", "maxpool(k=1, stride=3, ceil=true)"),
+    c("2d ceil, stride below kernel", "N, 2, 10, 10", "maxpool(k=3, stride=2, ceil=true)"),
+    c("2d per-dim window", "N, 2, 9, 8", "maxpool(k=[2, 3], stride=[1, 2], padding=[1, 1])"),
+    c("2d same stride 2 on even sizes", "N, 2, 8, 6", "maxpool(k=3, stride=2, padding=same)"),
+    c("2d k2 default stride", "N, 2, 7, 7", "maxpool(2)"),
+    c("2d ceil on symbolic sizes", "N, 1, H, W", "maxpool(k=2, stride=2, padding=1, ceil=true)", {
+      sizes: { H: 9, W: 8 },
+    }),
+    c("2d same on symbolic sizes (SAME_UPPER)", "N, 2, H, W", "maxpool(k=3, stride=2, padding=same)", {
+      sizes: { H: 8, W: 7 },
+    }),
+    c("3d ceil", "N, 1, 3, 5, 7", "maxpool(k=2, ceil=true)"),
+  ],
+  avgpool: [
+    c("1d k3 s2 padding 1", "N, 2, 9", "avgpool(k=3, stride=2, padding=1)"),
+    c("1d global", "N, 3, 5", "avgpool"),
+    c("2d ceil, padding k-1", "N, 1, 8, 8", "avgpool(k=3, stride=3, padding=2, ceil=true)"),
+    c("2d ceil k2 (ResNet-D), odd size: ceil remains", "N, 1, 7, 7", "avgpool(k=2, ceil=true)", { batch: 1 }),
+    c("2d ceil k3 s2 padding 1, even size", "N, 1, 8, 6", "avgpool(k=3, stride=2, padding=1, ceil=true)"),
+    c("2d same stride 2 (asymmetric pads, counted)", "N, 2, 8, 7", "avgpool(k=3, stride=2, padding=same)"),
+    c("2d explicit padding, count_include_pad", "N, 2, 5, 5", "avgpool(k=3, stride=1, padding=1)"),
+    c("2d global", "N, 3, 5, 7", "avgpool"),
+    c("2d ceil on symbolic sizes", "N, 1, H, W", "avgpool(k=3, stride=2, padding=1, ceil=true)", {
+      sizes: { H: 8, W: 9 },
+    }),
+    c("2d same on symbolic sizes (SAME_UPPER, counted)", "N, 2, H, W", "avgpool(k=3, stride=2, padding=same)", {
+      sizes: { H: 8, W: 7 },
+    }),
+    c("3d k2", "N, 2, 4, 5, 5", "avgpool(k=2, stride=2)"),
+    c("3d ceil: ceil remains", "N, 1, 5, 5, 5", "avgpool(k=2, ceil=true)"),
+    c("3d global", "N, 2, 3, 3, 3", "avgpool"),
+    c("shortcut avgproject (ResNet-D)", "N, 4, 9, 9", "residual { conv(8, k=3, stride=2) bn } shortcut avgproject"),
+  ],
+  gap: [
+    c("rank 3", "N, 3, 5", "gap"),
+    c("rank 4", "N, 3, 5, 7", "gap", { batch: 1 }),
+    c("rank 5", "N, 2, 3, 3, 4", "gap"),
+  ],
+  dropout: everyRank("dropout", "dropout(0.1)"),
+  drop_path: [
+    ...everyRank("drop_path", "drop_path(0.2)"),
+    c(
+      "residual modifiers scale, gate, layerscale, drop_path",
+      "N, 4, 5, 5",
+      "residual(scale=0.5, gate=0.2, layerscale=0.1, drop_path=0.1) { conv(4, k=3) bn relu } shortcut identity",
+    ),
+  ],
+  scale: [...everyRank("scale", "scale(0.5)"), c("negative factor", "N, 3, 4, 4", "scale(-1.5)")],
+  gate: [
+    ...everyRank("gate", "gate(0.3)"),
+    c("ReZero residual", "N, 3, 4, 4", "residual(gate=0) { conv(3, k=3) } shortcut identity"),
+  ],
+  layerscale: [
+    c("rank 2", "N, 6", "layerscale"),
+    c("rank 3 channels", "N, 4, 7", "layerscale(0.1)", { batch: 1 }),
+    c("rank 3 tokens [N, T, D] (last axis)", "N, T, 8", "layerscale", { sizes: { T: 5 } }),
+    c("rank 4", "N, 3, 4, 4", "layerscale"),
+    c("rank 5", "N, 2, 2, 3, 3", "layerscale(0.1)"),
+  ],
+  flatten: everyRank("flatten", "flatten"),
+  reshape: [
+    c("rank 2", "N, 12", "reshape([3, 4])"),
+    c("rank 3, -1", "N, 2, 6", "reshape(-1)", { batch: 1 }),
+    c("rank 4, [5, -1]", "N, 2, 3, 5", "reshape([5, -1])"),
+    c("rank 5", "N, 2, 2, 3, 2", "reshape([4, 6])"),
+  ],
+  transpose: [
+    c("rank 2, batch moved", "N, 5", "transpose([1, 0])"),
+    c("rank 3", "N, 3, 7", "transpose([0, 2, 1])", { batch: 1 }),
+    c("rank 4, channels last", "N, 2, 3, 5", "transpose([0, 2, 3, 1])"),
+    c("rank 4, batch moved", "N, 2, 3, 4", "transpose([2, 0, 3, 1])"),
+    c("rank 5", "N, 2, 3, 2, 4", "transpose([0, 4, 1, 3, 2])"),
+  ],
+  upsample: [
+    c("1d nearest x2", "N, 2, 7", "upsample(2)"),
+    c("1d linear x3", "N, 2, 5", "upsample(3, mode=linear)"),
+    c("2d nearest x2", "N, 2, 3, 5", "upsample(2)", { batch: 1 }),
+    c("2d nearest x3", "N, 1, 3, 2", "upsample(3)"),
+    c("2d linear x2", "N, 2, 3, 5", "upsample(2, mode=linear)"),
+    c("2d linear x3", "N, 2, 3, 4", "upsample(3, mode=linear)"),
+    c("2d x1 (identity)", "N, 2, 3, 3", "upsample(1, mode=linear)"),
+    c("3d nearest x2", "N, 2, 2, 3, 3", "upsample(2)"),
+    c("3d linear x2", "N, 1, 2, 3, 3", "upsample(2, mode=linear)"),
+  ],
+  pixel_shuffle: [
+    c("r2", "N, 8, 3, 5", "pixel_shuffle(2)"),
+    c("r3", "N, 9, 2, 3", "pixel_shuffle(3)", { batch: 1 }),
+    c("r1", "N, 2, 3, 3", "pixel_shuffle(1)"),
+  ],
+  add: [
+    c("residual rank 2 (dense branch)", "N, 6", "residual { dense(6) } shortcut identity"),
+    c("residual rank 3", "N, 3, 7", "residual { conv(3, k=3) bn } shortcut identity", { batch: 1 }),
+    c(
+      "residual rank 4 (basic block)",
+      "N, 3, 5, 5",
+      "residual { conv(3, k=3) bn relu conv(3, k=3) bn } shortcut identity\nrelu",
+    ),
+    c("residual rank 5", "N, 2, 3, 3, 3", "residual { conv(2, k=3) } shortcut identity"),
+    c("residual with projection shortcut", "N, 4, 9, 7", "residual { conv(8, k=3, stride=2) bn } shortcut project"),
+    c("`+` operator", "N, 3, 4, 4", "let a = x relu\noutput a + x"),
+    c("`+` broadcasting a gap", "N, 3, 4, 5", "let g = x gap\noutput x + g"),
+    c("`+` broadcasting, the smaller operand first", "N, 3, 4, 5", "let g = x gap\noutput g + x"),
+    {
+      name: "add of three inputs",
+      source: modelN({ x: "N, 3, 4", y: "N, 3, 4", z: "N, 3, 4" }, "output add(x, y, z)"),
+    },
+  ],
+  mul: [
+    c("`*` rank 2", "N, 6", "let a = x tanh\noutput a * x"),
+    c("SE gate rank 3 (broadcast)", "N, 3, 7", "let g = x gap sigmoid\noutput x * g", { batch: 1 }),
+    c("SE gate rank 4 (broadcast)", "N, 4, 3, 5", "let g = x gap conv(4, k=1) sigmoid\noutput x * g"),
+    c("SE gate rank 5 (broadcast)", "N, 2, 2, 3, 3", "let g = x gap sigmoid\noutput x * g"),
+    c("residual merge=mul", "N, 3, 4, 4", "residual(merge=mul) { tanh } shortcut identity"),
+    {
+      name: "mul of three inputs",
+      source: modelN({ x: "N, 3, 4", y: "N, 3, 4", z: "N, 3, 4" }, "output mul(x, y, z)"),
+    },
+  ],
+  concat: [
+    { name: "rank 2, channels", source: modelN({ x: "N, 3", y: "N, 4" }, "output concat(x, y)") },
+    {
+      name: "rank 3, axis -1",
+      source: modelN({ x: "N, 2, 5", y: "N, 2, 3" }, "output concat(x, y, axis=-1)"),
+      batch: 1,
+    },
+    { name: "rank 4, channels", source: modelN({ x: "N, 2, 3, 5", y: "N, 3, 3, 5" }, "output concat(x, y)") },
+    { name: "rank 4, axis 2", source: modelN({ x: "N, 2, 3, 4", y: "N, 2, 2, 4" }, "output concat(x, y, axis=2)") },
+    {
+      name: "rank 5, axis 3",
+      source: modelN({ x: "N, 2, 2, 2, 3", y: "N, 2, 2, 1, 3" }, "output concat(x, y, axis=3)"),
+    },
+    { name: "three inputs", source: modelN({ x: "N, 1, 4", y: "N, 2, 4", z: "N, 3, 4" }, "output concat(x, y, z)") },
+    { name: "rank 2, axis 0 (the batch)", source: modelN({ x: "N, 3", y: "N, 3" }, "output concat(x, y, axis=0)") },
+    c(
+      "residual merge=concat (DenseNet)",
+      "N, 4, 5, 5",
+      "residual(merge=concat) { bn relu conv(3, k=3) } shortcut identity",
+    ),
+  ],
+  sew_and: [
+    ...everyRank("merge=and", "residual(merge=and) { sigmoid } shortcut identity"),
+    c("merge=and, conv branch", "N, 2, 5, 5", "residual(merge=and) { conv(2, k=3) bn sigmoid } shortcut identity"),
+  ],
+  sew_iand: [
+    ...everyRank("merge=iand", "residual(merge=iand) { sigmoid } shortcut identity"),
+    c("merge=iand, conv branch", "N, 2, 5, 5", "residual(merge=iand) { conv(2, k=3) bn sigmoid } shortcut identity"),
+  ],
+  shortcut_pad: [
+    c("rank 2 (dense branch, channels only)", "N, 4", "residual { dense(8) } shortcut pad"),
+    c("rank 3, stride 2", "N, 4, 9", "residual { conv(8, k=3, stride=2) bn } shortcut pad", { batch: 1 }),
+    c("rank 4, stride 2, odd size", "N, 4, 9, 9", "residual { conv(8, k=3, stride=2) bn } shortcut pad"),
+    c("rank 4, stride 2, odd channel difference", "N, 3, 8, 8", "residual { conv(6, k=3, stride=2) } shortcut pad"),
+    c("rank 4, stride 1, channels only", "N, 4, 5, 5", "residual { conv(6, k=3) } shortcut pad"),
+    c("rank 5, stride 2", "N, 2, 5, 5, 5", "residual { conv(4, k=3, stride=2) } shortcut pad"),
+  ],
+};
+
+/** Every case as [op, case], in table order. */
+export function allCases(): [CaseOp, OpCase][] {
+  return (Object.keys(OP_CASES) as CaseOp[]).flatMap((op) => OP_CASES[op].map((k): [CaseOp, OpCase] => [op, k]));
+}
+
+// ---- rank probes ----
+
+const probeShape = (rank: number): string => ["N", ...Array(rank - 1).fill("4")].join(", ");
+const probe = (body: string) => (rank: number) => model(probeShape(rank), body);
+
+/**
+ * One model per op and input rank (2..5, input [N, 4, 4, ...]); an op accepts a rank when its
+ * probe compiles to a graph with a node of that op whose first input has that rank.
+ */
+export const RANK_PROBES: { [O in CaseOp]: (rank: number) => string } = {
+  conv: probe("conv(4, k=1)"),
+  dwconv: probe("dwconv(k=1)"),
+  sepconv: probe("sepconv(4, k=1)"),
+  dense: probe("dense(3)"),
+  bn: probe("bn"),
+  groupnorm: probe("groupnorm(2)"),
+  layernorm: probe("layernorm"),
+  relu: probe("relu"),
+  leaky: probe("leaky"),
+  prelu: probe("prelu(per_channel=true)"),
+  gelu: probe("gelu"),
+  silu: probe("silu"),
+  sigmoid: probe("sigmoid"),
+  tanh: probe("tanh"),
+  hardswish: probe("hardswish"),
+  softmax: probe("softmax"),
+  maxpool: probe("maxpool(2)"),
+  avgpool: probe("avgpool(2)"),
+  gap: probe("gap"),
+  dropout: probe("dropout(0.1)"),
+  drop_path: probe("drop_path(0.1)"),
+  scale: probe("scale(2)"),
+  gate: probe("gate"),
+  layerscale: probe("layerscale"),
+  flatten: probe("flatten"),
+  reshape: probe("reshape(-1)"),
+  transpose: (r) => model(probeShape(r), `transpose([${Array.from({ length: r }, (_, i) => i).join(", ")}])`),
+  upsample: probe("upsample(2)"),
+  pixel_shuffle: probe("pixel_shuffle(2)"),
+  add: probe("let a = x relu\noutput a + x"),
+  mul: probe("let a = x relu\noutput a * x"),
+  concat: probe("output concat(x, x)"),
+  sew_and: probe("residual(merge=and) { relu } shortcut identity"),
+  sew_iand: probe("residual(merge=iand) { relu } shortcut identity"),
+  // The branch must change the channel count: a dense layer on [N, C], a 1x1 conv above.
+  shortcut_pad: (r) => model(probeShape(r), `residual { ${r === 2 ? "dense(8)" : "conv(8, k=1)"} } shortcut pad`),
+};
