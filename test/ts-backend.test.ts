@@ -115,7 +115,7 @@ describe("what tfjs cannot express", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.match(/error RN503/g)).toHaveLength(1);
     expect(r.stderr).toContain(
-      "batch-transpose.resnet:3:3 error RN503 transpose that moves the batch dim cannot be emitted to " +
+      "batch-transpose.resnet:3:3 error RN503 transpose that moves the batch axis cannot be emitted to " +
         "TypeScript (tfjs) (nor can 1 more like it in this model)",
     );
     expect(existsSync(join(work, "batch-transpose", "model.ts"))).toBe(false);

@@ -712,7 +712,59 @@ export class PReLU extends tf.layers.Layer {
   }
 }
 
+/** TensorFlow's (and ONNX's SAME_UPPER) padding, computed from the size the layer sees: for a
+ * spatial size n, stride s and dilated kernel e, (ceil(n / s) - 1) * s + e - n in all, the odd one
+ * at the end. For `padding=same` with a stride on a symbolic size, whose pads the compiler cannot
+ * know; the conv or pool after it then pads nothing. `value`: 0, or -3.4e38 before a max pool. */
+export class SamePad extends tf.layers.Layer {
+  static className = "ResnetcSamePad";
+  private readonly kernel: number[];
+  private readonly strides: number[];
+  private readonly dilation: number[];
+  private readonly value: number;
+  constructor(config: { kernel: number[]; strides: number[]; dilation: number[]; value: number; name?: string }) {
+    super(config);
+    this.kernel = config.kernel;
+    this.strides = config.strides;
+    this.dilation = config.dilation;
+    this.value = config.value;
+  }
+  private total(i: number, n: number): number {
+    const s = this.strides[i]!;
+    const eff = this.dilation[i]! * (this.kernel[i]! - 1) + 1;
+    return Math.max(0, (Math.ceil(n / s) - 1) * s + eff - n);
+  }
+  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = s as Shape;
+    return shape.map((d, i) =>
+      i === 0 || i === shape.length - 1 || d == null ? d : d + this.total(i - 1, d),
+    ) as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = first(inputs);
+    const n = this.kernel.length;
+    const begin: number[] = [];
+    const end: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = this.total(i, x.shape[i + 1]!);
+      begin.push(Math.floor(t / 2));
+      end.push(t - Math.floor(t / 2));
+    }
+    return padSpatial(x, [...begin, ...end], this.value);
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      kernel: this.kernel,
+      strides: this.strides,
+      dilation: this.dilation,
+      value: this.value,
+    };
+  }
+}
+
 export const ND_LAYERS = [
+  SamePad,
   ConstantPadND,
   GroupedConv,
   Conv,

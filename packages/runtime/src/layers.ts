@@ -50,6 +50,7 @@ import {
   Softmax,
   PixelShuffle,
   PReLU,
+  SamePad,
   SewIand,
   subsample,
   Upsample,
@@ -447,11 +448,22 @@ export function globalAvgPool(x: T, c: { name: string; channels?: number }): T {
 /** Plain flatten (row-major over the tfjs dims). With `spatial` > 1 (the old emitter's form): first
  * permute NHWC to NCHW, so a dense layer after it has PyTorch's weight layout. */
 export function flatten(x: T, c: { name: string; spatial?: number }): T {
+  // tfjs's Flatten wants rank 3 or more; a batch of vectors is already flat.
+  if (x.shape.length === 2) return tf.layers.reshape({ name: c.name, targetShape: [x.shape[1]!] }).apply(x) as T;
   const input =
     c.spatial !== undefined && c.spatial > 1
       ? (tf.layers.permute({ name: `${c.name}/nchw`, dims: [3, 1, 2] }).apply(x) as T)
       : x;
   return tf.layers.flatten({ name: c.name }).apply(input) as T;
+}
+
+/** TensorFlow-style SAME padding computed at run time (padding=same with a stride on a symbolic
+ * size): the op after it is then given zero pads. */
+export function samePad(
+  x: T,
+  c: { name: string; kernel: number[]; strides: number[]; dilation: number[]; value: number },
+): T {
+  return new SamePad(c).apply(x) as T;
 }
 
 /** tfjs permute: `dims` 1-based, excluding the batch axis. */
@@ -506,8 +518,9 @@ export function optionA(x: T, c: { name: string; stride: number; before: number;
  * floor) or "linear" (half-pixel; PyTorch align_corners=False). "bilinear" is read as "linear".
  * 2-D nearest is tfjs's upSampling2d (the same values); everything else one ResnetcUpsample. */
 export function upsample(x: T, c: { name: string; size: number; mode: "nearest" | "linear" | "bilinear" }): T {
-  if (c.mode === "nearest" && x.shape.length === 4)
-    return tf.layers.upSampling2d({ name: c.name, size: [c.size, c.size], interpolation: "nearest" }).apply(x) as T;
+  // Not tf.layers.upSampling2d: on the cpu backend its gradient (ResizeNearestNeighborGrad) is
+  // wrong at scale 3 (the parity matrix's "2d nearest x3": 1.15 relative error); Upsample's tile
+  // has a correct gradient on every backend.
   const mode = c.mode === "nearest" ? "nearest" : "linear";
   return new Upsample({ name: c.name, size: c.size, mode }).apply(x) as T;
 }

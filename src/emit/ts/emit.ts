@@ -97,8 +97,29 @@ const convCall = (
   `rt.conv(${x}, { name: ${name}, filters: ${filters}, groups: ${groups}, ${windowCfg(c.node)}, ` +
   `dilation: ${lit(c.node.attrs.dilation)}, bias: ${bias} })`;
 
-/** padding=same on a symbolic size leaves pads that depend on the size (-1 in the IR). */
-const symbolicSame = (pads: number[]): boolean => pads.some((p) => p < 0);
+type WindowAttrs = { kernel: number[]; stride: number[]; pads: number[]; dilation?: number[] };
+
+/**
+ * The input of a sliding window and its attributes. padding=same with a stride on a symbolic size
+ * leaves pads the compiler cannot know (-1 in the IR): a SamePad layer computes them from the size
+ * it sees (TensorFlow's SAME, ONNX's SAME_UPPER), and the window itself pads nothing. `value` is
+ * what the padding holds: 0, or -3.4e38 before a max pool.
+ */
+function windowInput<A extends WindowAttrs>(
+  c: { ins: string[]; sub(suffix: string): string; node: { attrs: A } },
+  value: number,
+): { x: string; node: { attrs: A } } {
+  const a = c.node.attrs;
+  if (!a.pads.some((p) => p < 0)) return { x: c.ins[0]!, node: c.node };
+  const x =
+    `rt.samePad(${c.ins[0]}, { name: ${c.sub("/same")}, kernel: ${lit(a.kernel)}, strides: ${lit(a.stride)}, ` +
+    `dilation: ${lit(a.dilation ?? a.kernel.map(() => 1))}, value: ${value} })`;
+  return { x, node: { attrs: { ...a, pads: a.pads.map(() => 0) } } };
+}
+
+/** Ops across the batch: tfjs's layers see one sample at a time (predict and fit cut a batch into
+ * pieces of 32), so such a model would compute something else there. */
+const BATCH_AXIS = (what: string): string => `${what} the batch axis`;
 
 const act = (fn: string): TsLowering<OpName> => ({
   wants: "any",
@@ -115,27 +136,27 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   conv: {
     note: "tfjs conv1d/2d/3d; groups: custom grouped conv (one depthwise conv + a sum, the same MACs)",
     wants: "cl",
-    emit: (c) =>
-      symbolicSame(c.node.attrs.pads)
-        ? c.unsupported("conv with padding=same and a stride on a symbolic size")
-        : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.groups, c.node.attrs.bias === true),
+    emit: (c) => {
+      const w = windowInput(c, 0);
+      return convCall(w, w.x, c.name, c.node.attrs.out, c.node.attrs.groups, c.node.attrs.bias === true);
+    },
   },
   dwconv: {
     note: "tfjs depthwiseConv2d; 1-D and 3-D: the grouped conv",
     wants: "cl",
-    emit: (c) =>
-      symbolicSame(c.node.attrs.pads)
-        ? c.unsupported("dwconv with padding=same and a stride on a symbolic size")
-        : convCall(c, c.ins[0]!, c.name, c.node.attrs.out, c.node.attrs.in, c.node.attrs.bias === true),
+    emit: (c) => {
+      const w = windowInput(c, 0);
+      return convCall(w, w.x, c.name, c.node.attrs.out, c.node.attrs.in, c.node.attrs.bias === true);
+    },
   },
   sepconv: {
     note: "depthwise then pointwise layers, named `.depthwise` and `.pointwise`",
     wants: "cl",
     emit: (c) => {
       const n = c.node;
-      if (symbolicSame(n.attrs.pads)) return c.unsupported("sepconv with padding=same and a stride on a symbolic size");
       const ones = n.attrs.kernel.map(() => 1);
-      const depthwise = convCall(c, c.ins[0]!, c.sub(".depthwise"), n.attrs.in, n.attrs.in, false);
+      const w = windowInput(c, 0);
+      const depthwise = convCall(w, w.x, c.sub(".depthwise"), n.attrs.in, n.attrs.in, false);
       const point = {
         node: { attrs: { dilation: ones, kernel: ones, stride: ones, pads: [...ones, ...ones].fill(0) } },
       };
@@ -177,9 +198,12 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   tanh: act("tanh"),
   hardswish: act("hardswish"),
   softmax: {
-    note: "along the declared axis, wherever tfjs holds it",
+    note: "along the declared axis, wherever tfjs holds it; not the batch axis",
     wants: "any",
-    emit: (c) => `rt.softmax(${c.ins[0]}, { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
+    emit: (c) =>
+      c.node.attrs.axis === 0
+        ? c.unsupported(BATCH_AXIS("softmax over"))
+        : `rt.softmax(${c.ins[0]}, { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
   },
   maxpool: { note: "explicit pads as a constant pad layer", wants: "cl", emit: (c) => pool(c, "max") },
   avgpool: {
@@ -214,7 +238,7 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     wants: "id",
     emit: (c) =>
       c.node.attrs.perm[0] !== 0
-        ? c.unsupported("transpose that moves the batch dim")
+        ? c.unsupported(BATCH_AXIS("transpose that moves"))
         : `rt.permute(${c.ins[0]}, { name: ${c.name}, dims: ${lit(c.node.attrs.perm.slice(1))} })`,
   },
   upsample: {
@@ -231,8 +255,12 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   add: { wants: "any", emit: (c) => `rt.add([${c.ins.join(", ")}], { name: ${c.name} })` },
   mul: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
   concat: {
+    note: "not along the batch axis",
     wants: "any",
-    emit: (c) => `rt.concat([${c.ins.join(", ")}], { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
+    emit: (c) =>
+      c.node.attrs.axis === 0
+        ? c.unsupported(BATCH_AXIS("concat along"))
+        : `rt.concat([${c.ins.join(", ")}], { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)} })`,
   },
   sew_and: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
   sew_iand: {
@@ -252,8 +280,10 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
 function pool(c: TsNodeCtx<"maxpool" | "avgpool">, kind: "max" | "avg"): string {
   const n = c.node;
   if (n.attrs.global) return `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })`;
-  if (symbolicSame(n.attrs.pads)) return c.unsupported(`${n.op} with padding=same and a stride on a symbolic size`);
-  return `rt.pool(${c.ins[0]}, { name: ${c.name}, kind: ${lit(kind)}, ${windowCfg(n)}, ceil: ${n.attrs.ceil} })`;
+  // Max pooling pads with a value that never wins; average pooling counts padded zeros (PyTorch's
+  // count_include_pad, and ONNX Runtime's AveragePool with SAME_UPPER and count_include_pad).
+  const w = windowInput(c, kind === "max" ? -3.4e38 : 0);
+  return `rt.pool(${w.x}, { name: ${c.name}, kind: ${lit(kind)}, ${windowCfg(w.node)}, ceil: ${n.attrs.ceil} })`;
 }
 
 /** Which tfjs layer holds a parameter, at which index of its weights, in which layout (the
