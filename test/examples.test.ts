@@ -112,7 +112,9 @@ describe("every example", () => {
       expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
       expect(r.graphs.length).toBeGreaterThan(0);
       expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/^# .*\n(# .*\n)*/);
-      expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(/He, Zhang, Ren, Sun|et al\.|arXiv:\d{4}\.\d{4,5}/);
+      expect(readFileSync(join(repoRoot, "examples", f), "utf8")).toMatch(
+        /He, Zhang, Ren, Sun|et al\.|arXiv:\d{4}\.\d{4,5}/,
+      );
     });
 });
 
