@@ -252,7 +252,8 @@ export async function runTraining(spec: TrainingSpec): Promise<number> {
   let test: Dataset;
   try {
     if (o.data === "synthetic") {
-      const chw = (dims.length === 3 ? dims : [dims[0]!, 1, 1]) as [number, number, number];
+      // Any rank: a sample is its values in declared order; toModelInput shapes the batch.
+      const chw = (dims.length === 3 ? dims : [dims.reduce((p, d) => p * d, 1), 1, 1]) as [number, number, number];
       train = syntheticDataset({ count: o.synthetic, shape: chw, classes: spec.classes, seed: o.seed + 1 });
       test = syntheticDataset({
         count: Math.max(o.batch, Math.floor(o.synthetic / 4)),

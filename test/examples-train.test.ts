@@ -1,0 +1,91 @@
+// Every model of every example through the TypeScript backend, at the size the example declares:
+// `resnetc train` takes one SGD step from the declared initialisation (synthetic data, batch 2, the
+// wasm backend), and after it `resnetc predict --engine tfjs` equals `--engine onnx` (the ONNX
+// graph compiled with the step's checkpoint, run in ONNX Runtime) within 1e-4 relative on a random
+// batch. That the emitted programs type-check under tsc --strict is test/ts-backend.test.ts's.
+// Must not: shrink an example (its `expect` lines pin its sizes) or skip one.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { check } from "../src/compiler.js";
+import { nodeHost } from "../src/cli/host.js";
+import { encodeNpy, readNpy } from "../src/io/npy.js";
+import { relError, uniform } from "./reference/data.js";
+import { repoRoot, runCliAsync } from "./helpers.js";
+
+const TOLERANCE = 1e-4;
+const work = join(repoRoot, "out", "examples-train-test");
+const host = nodeHost(repoRoot);
+
+const models = readdirSync(join(repoRoot, "examples"))
+  .filter((f) => f.endsWith(".resnet"))
+  .sort()
+  .flatMap((f) => check([`examples/${f}`], host).graphs.map((g) => ({ file: `examples/${f}`, g })));
+
+beforeAll(() => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+});
+
+describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree", () => {
+  it("finds the examples' models", () => expect(models.length).toBeGreaterThanOrEqual(17));
+
+  for (const { file, g } of models)
+    it(`${file} ${g.name}`, async () => {
+      const dir = join(work, g.name);
+      const run = join(dir, "run");
+      mkdirSync(dir, { recursive: true });
+      const trained = await runCliAsync([
+        "train",
+        file,
+        "--model",
+        g.name,
+        "--steps",
+        "1",
+        "--batch",
+        "2",
+        "--synthetic",
+        "2",
+        "--eval",
+        "2",
+        "--lr",
+        "0.01",
+        "--backend",
+        "wasm",
+        "--out",
+        run,
+      ]);
+      expect(trained.code, trained.stderr + trained.stdout).toBe(0);
+
+      const dims = [2, ...g.inputs[0]!.shape.slice(1).map((d) => d as number)];
+      const x = uniform(
+        dims.reduce((p, d) => p * d, 1),
+        11,
+      );
+      writeFileSync(join(dir, "x.npy"), encodeNpy(dims, x));
+      const outs: Float32Array[] = [];
+      for (const engine of ["tfjs", "onnx"]) {
+        const y = join(dir, `y-${engine}.npy`);
+        const r = await runCliAsync([
+          "predict",
+          file,
+          "--model",
+          g.name,
+          "--weights",
+          run,
+          "--input",
+          join(dir, "x.npy"),
+          "--engine",
+          engine,
+          ...(engine === "tfjs" ? ["--backend", "wasm"] : []),
+          "-o",
+          y,
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        const t = readNpy(y);
+        expect(t.shape).toEqual([2, ...g.outputs[0]!.shape.slice(1)]);
+        outs.push(t.data);
+      }
+      expect(relError(outs[0]!, outs[1]!)).toBeLessThan(TOLERANCE);
+    }, 600_000);
+});
