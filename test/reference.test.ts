@@ -13,6 +13,7 @@ import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN, type OnnxOptions } from 
 import type { Graph } from "../src/ir/ir.js";
 import { OP_NAMES } from "../src/ir/ops.js";
 import { graphParams } from "../src/weights/init.js";
+import { allOps } from "../src/semantics/ops/index.js";
 import { allCases, OP_CASES, RANK_PROBES, model, type CaseOp } from "./reference/cases.js";
 import { dot, fdDirectional, fdGradient, loss } from "./reference/fd.js";
 import { run64 } from "./reference/interp64.js";
@@ -140,6 +141,10 @@ describe("reference cases: coverage", () => {
         .filter(([, rs]) => rs.length > 0),
     );
     expect(missing).toEqual({});
+    // The registry's declared ranks (the README's op table) are exactly what its rules accept.
+    const declared = Object.fromEntries(allOps().map((o) => [o.name, [...o.ranks]]));
+    const probed = Object.fromEntries(Object.entries(accepted).filter(([op]) => op in declared));
+    expect(probed).toEqual(declared);
     const batches = new Set(allCases().map(([, k]) => k.batch ?? 2));
     expect([...batches].sort()).toEqual([1, 2]);
   });
