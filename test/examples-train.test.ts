@@ -4,6 +4,7 @@
 // graph compiled with the step's checkpoint, run in ONNX Runtime) within 1e-4 relative on a random
 // batch. That the emitted programs type-check under tsc --strict is test/ts-backend.test.ts's.
 // Must not: shrink an example (its `expect` lines pin its sizes) or skip one.
+import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +12,20 @@ import { check } from "../src/compiler.js";
 import { nodeHost } from "../src/cli/host.js";
 import { encodeNpy, readNpy } from "../src/io/npy.js";
 import { relError, uniform } from "./reference/data.js";
-import { repoRoot, runCliAsync } from "./helpers.js";
+import { repoRoot } from "./helpers.js";
+
+/** The CLI in its own process: one ImageNet-sized tfjs model after another in this process made
+ * each step slower (ResNet-152 took minutes instead of 30 s), as wasm memory piled up. */
+function runCliProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, "bin", "resnetc.js"), ...args], { cwd: repoRoot });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += String(d)));
+    child.stderr.on("data", (d) => (stderr += String(d)));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
 
 const TOLERANCE = 1e-4;
 const work = join(repoRoot, "out", "examples-train-test");
@@ -35,7 +49,7 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
       const dir = join(work, g.name);
       const run = join(dir, "run");
       mkdirSync(dir, { recursive: true });
-      const trained = await runCliAsync([
+      const trained = await runCliProcess([
         "train",
         file,
         "--model",
@@ -66,7 +80,7 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
       const outs: Float32Array[] = [];
       for (const engine of ["tfjs", "onnx"]) {
         const y = join(dir, `y-${engine}.npy`);
-        const r = await runCliAsync([
+        const r = await runCliProcess([
           "predict",
           file,
           "--model",

@@ -226,7 +226,7 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
         tf.tidy(() => {
           const model = mod.buildModel();
           initParams(model, mod.PARAMS, 7);
-          const x = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 11);
+          const x = tf.randomUniform([4, 3, 32, 32], 0, 1, "float32", 11); // the declared NCHW
           const y = tf.oneHot(tf.tensor1d([3, 1, 4, 1], "int32"), 10);
           const { value, grads } = tf.variableGrads(
             () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
@@ -289,7 +289,7 @@ describe("every example trains on wasm", () => {
         const before = values(first);
         const optimizer = tf.train.momentum(0.01, 0.9);
         const loss = tf.tidy(() => {
-          const x = tf.randomUniform([1, h, w, c], 0, 1, "float32", 5);
+          const x = tf.randomUniform([1, c, h, w], 0, 1, "float32", 5); // the declared NCHW
           const y = tf.oneHot(tf.tensor1d([1], "int32"), mod.CLASSES);
           const cost = optimizer.minimize(
             () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,

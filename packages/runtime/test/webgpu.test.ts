@@ -33,6 +33,7 @@ type Emitted = { buildModel(): tf.LayersModel; PARAMS: ParamInfo[] };
  * backend cannot read synchronously in Node: it has no OffscreenCanvas). */
 async function step(
   mod: Emitted,
+  /** [N, C, H, W]: the emitted model takes the declared layout. */
   input: [number, number, number, number],
   classes: number,
 ): Promise<{ loss: number; grads: { name: string; g: Float32Array }[] }> {
@@ -128,9 +129,9 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
   it("one training step of CIFAR ResNet-20 (32x32, option A shortcuts): webgpu equals cpu within 1e-3", async () => {
     const mod = await compiled("resnet20", ["examples/cifar-resnet.resnet", "--model", "ResNet20"]);
     await chooseBackend({ prefer: "cpu" });
-    const cpu = await step(mod, [2, 32, 32, 3], 10);
+    const cpu = await step(mod, [2, 3, 32, 32], 10);
     await chooseBackend({ prefer: "webgpu" });
-    const gpu = await step(mod, [2, 32, 32, 3], 10);
+    const gpu = await step(mod, [2, 3, 32, 32], 10);
     expect(Number.isFinite(cpu.loss)).toBe(true);
     expect(Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-3);
     expect(gpu.grads.length).toBe(cpu.grads.length);
@@ -146,9 +147,9 @@ describe.skipIf(!haveSwiftShader)("WebGPU on SwiftShader", () => {
     );
     const mod = await compiled("bottleneck", [join(dir, "bottleneck.resnet")]);
     await chooseBackend({ prefer: "cpu" });
-    const cpu = await step(mod, [2, 16, 16, 3], 5);
+    const cpu = await step(mod, [2, 3, 16, 16], 5);
     await chooseBackend({ prefer: "webgpu" });
-    const gpu = await step(mod, [2, 16, 16, 3], 5);
+    const gpu = await step(mod, [2, 3, 16, 16], 5);
     expect(Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-3);
     cpu.grads.forEach((c, i) => expect(relErr(gpu.grads[i]!.g, c.g), c.name).toBeLessThan(1e-3));
   }, 600_000);
