@@ -680,8 +680,11 @@ export class Elaborator {
     if (c.kind === "name" && !f.env.lookup(c.name)) {
       if (this.isCallableName(c.name)) return this.applyCallable(c.name, e.args, e.span, f, cur);
       if (SCALAR_FUNCTIONS.has(c.name)) {
-        const args = e.args.map((a) => (c.name === "shape" ? this.flow(a.value, f, cur) : this.scalar(a.value, f)));
+        // shape(t) takes a tensor, len(xs) also a list of parts (chunk, split).
+        const flows = (a: Arg): boolean => c.name === "shape" || (c.name === "len" && !this.isScalarExpr(a.value, f));
+        const args = e.args.map((a) => (flows(a) ? this.flow(a.value, f, cur) : this.scalar(a.value, f)));
         if (args.some((a) => a.k === "poison")) return POISON;
+        if (c.name === "len" && args.length === 1 && args[0]!.k === "parts") return int(args[0]!.bounds.length);
         if (c.name === "shape" && args.length === 0) {
           const t = this.needCur(cur, e.span, "shape");
           if (t.k !== "tensor") return POISON;
