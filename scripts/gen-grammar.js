@@ -51,12 +51,20 @@ if (args.some((a) => a !== "--check")) {
   process.exit(2);
 }
 
-let parser, createSyntaxDiagramsCode, allOps, describeArgType, PARAM_TYPES, SCALAR_FUNCTIONS, checkProgram, nodeHost;
+let parser,
+  createSyntaxDiagramsCode,
+  allOps,
+  PARTS_OPS,
+  describeArgType,
+  PARAM_TYPES,
+  SCALAR_FUNCTIONS,
+  checkProgram,
+  nodeHost;
 try {
   ({ parser } = await import("../dist/syntax/parser.js"));
   ({ check: checkProgram } = await import("../dist/compiler.js"));
   ({ nodeHost } = await import("../dist/cli/host.js"));
-  ({ allOps, describeArgType } = await import("../dist/semantics/ops/index.js"));
+  ({ allOps, PARTS_OPS, describeArgType } = await import("../dist/semantics/ops/index.js"));
   ({ PARAM_TYPES, SCALAR_FUNCTIONS } = await import("../dist/semantics/builtins.js"));
   ({ createSyntaxDiagramsCode } = await import("chevrotain"));
 } catch (e) {
@@ -216,6 +224,25 @@ function opsMarkdown() {
     L.push("");
   }
 
+  L.push(
+    "## Parts of a tensor",
+    "",
+    "These cut the flowing value into a list of tensors, which `[i]` indexes (each part used is one",
+    "`slice`); a merge given the list alone takes every part (`concat(xs)`).",
+    "",
+  );
+  for (const p of PARTS_OPS) {
+    L.push(`### ${p.name}`, "", `\`${signature({ ...p, arity: 1 })}\``, "");
+    L.push(`${p.summary.charAt(0).toUpperCase()}${p.summary.slice(1)}.`, "");
+    L.push("| argument | position | type | default | meaning |", "| --- | --- | --- | --- | --- |");
+    let pos = 0;
+    for (const a of p.args) {
+      const where = a.positional ? String(++pos) : "named";
+      const def = a.default === undefined ? "required" : formatValue(a.default);
+      L.push(`| \`${a.name}\` | ${where} | ${cell(describeArgType(a.type))} | ${def} | ${cell(a.doc)} |`);
+    }
+    L.push("");
+  }
   L.push(
     "## Parameter types",
     "",

@@ -106,6 +106,10 @@ const CASES: Case[] = [
     inputs: { x: "N, 4, 5, 5" },
     body: "let a = x relu\nlet g = x gap sigmoid\noutput add(a, x) * g",
   },
+  { name: "sub broadcasting a gap", inputs: { x: "N, 3, 4, 5" }, body: "let g = x gap\noutput g - x" },
+  one("chunk, the last part (slice)", "N, 8, 3, 5", "chunk(4)[-1]"),
+  one("split along W (slice)", "N, 2, 3, 7", "let xs = split([2, 5], axis=3)\noutput xs[1] + xs[1]"),
+  one("split rank 5 (slice)", "N, 5, 2, 3, 3", "split([1, 3, 1])[1]"),
   { name: "concat on channels", inputs: { x: "N, 2, 3, 5", y: "N, 3, 3, 5" }, body: "output concat(x, y)" },
   {
     name: "concat on a negative axis",

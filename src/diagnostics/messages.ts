@@ -197,6 +197,11 @@ export const messages = {
     "a shortcut that cannot reach the branch's shape",
     (a) => `shortcut: ${a.detail}`,
   ),
+  RN210: def<{ op: string; sizes: string; total: string; size: string }>(
+    "error",
+    "parts of a split that do not add up to the dimension they cut",
+    (a) => `${a.op}: sizes ${a.sizes} add up to ${a.total}, not ${a.size}`,
+  ),
 
   // RN3xx: warnings
   RN301: def<{ name: string }>("warning", "a block that nothing uses", (a) => `block \`${a.name}\` is never used`),

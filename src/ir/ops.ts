@@ -68,9 +68,13 @@ export interface OpAttrs {
   upsample: { scale: number; mode: "nearest" | "linear" };
   pixel_shuffle: { r: number };
   add: Empty;
+  /** a - b, broadcasting as add does (DnCNN: `x - noise`). */
+  sub: Empty;
   mul: Empty;
   /** Non-negative axis. */
   concat: { axis: number };
+  /** [start, end) along a non-negative `axis` of known size; the parts of `chunk` and `split`. */
+  slice: { axis: number; start: number; end: number };
   /** SEW ResNet merges of spike tensors (Fang et al. 2021): AND = a*s, IAND = (1-a)*s. */
   sew_and: { merge: string };
   sew_iand: { merge: string };
@@ -114,8 +118,10 @@ const NAMES: Record<OpName, true> = {
   upsample: true,
   pixel_shuffle: true,
   add: true,
+  sub: true,
   mul: true,
   concat: true,
+  slice: true,
   sew_and: true,
   sew_iand: true,
   shortcut_pad: true,

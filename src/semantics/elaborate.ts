@@ -11,13 +11,15 @@ import type { AttrValue, BlockInstance, Graph, GraphIO, IrNode, OpName } from ".
 import { settleIoNames } from "./io-names.js";
 import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
 import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
-import { lookupOp, type ArgValue, type OpDef } from "./ops/index.js";
+import { lookupOp, lookupPartsOp, type ArgValue, type OpDef, type PartsDef } from "./ops/index.js";
 import type { InferCtx, InferResult } from "./ops/registry.js";
 import { residualUnit } from "./residual.js";
 import type { Program } from "./resolve.js";
 import { Env, Naming, NameTable } from "./scope.js";
 import { scalarBuiltin } from "./scalar-builtins.js";
 import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
+
+type PartsValue = Extract<Value, { k: "parts" }>;
 
 /** Element types an input may declare (the emitters compute in float32). */
 const INPUT_DTYPES = ["f32"];
@@ -32,7 +34,18 @@ const positionalCache = new WeakMap<
 class Abort {}
 
 /** Codes whose cause lies in the values a block was given, so they are reported where it was called. */
-const AT_CALL_SITE = new Set<Code>(["RN201", "RN202", "RN203", "RN204", "RN205", "RN206", "RN207", "RN208", "RN209"]);
+const AT_CALL_SITE = new Set<Code>([
+  "RN201",
+  "RN202",
+  "RN203",
+  "RN204",
+  "RN205",
+  "RN206",
+  "RN207",
+  "RN208",
+  "RN209",
+  "RN210",
+]);
 
 export interface Frame {
   env: Env;
@@ -179,9 +192,20 @@ export class Elaborator {
     return cur;
   }
 
+  /** Part `i` of a `chunk`/`split` list: one `slice` node, made when first used. */
+  part(p: PartsValue, i: number, span: Span, f: Frame): Value {
+    const made = p.made[i];
+    if (made) return made;
+    const [start, end] = p.bounds[i]!;
+    const op = lookupOp("slice")!;
+    return (p.made[i] = this.opNode(op, [p.of], { start, end, axis: p.axis }, span, f.naming.next(op.name)));
+  }
+
   applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
     const def = this.program.defs.get(name);
     if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur);
+    const parts = lookupPartsOp(name);
+    if (parts) return this.applyParts(parts, args, span, f, cur);
     const op = lookupOp(name);
     compilerAssert(op, `callable ${name}`);
     return this.applyOp(op, name, args, span, f, cur);
@@ -285,7 +309,10 @@ export class Elaborator {
           found: "none",
         });
       inputs = tensorArgs.map((a) => this.flow(a.value, f, cur));
-      if (tensorArgs.length === 1 && cur !== undefined) inputs.unshift(cur);
+      // A list of parts given alone is all the tensors (`concat(xs)`); any other single one follows the current.
+      if (tensorArgs.length === 1 && inputs[0]!.k === "parts")
+        inputs = inputs[0]!.bounds.map((_, i) => this.part(inputs[0] as PartsValue, i, tensorArgs[0]!.value.span, f));
+      else if (tensorArgs.length === 1 && cur !== undefined) inputs.unshift(cur);
     } else inputs = [this.needCur(cur, span, calledAs)];
     if (inputs.some((v) => v.k === "poison")) return POISON;
     for (const [i, v] of inputs.entries())
@@ -294,6 +321,40 @@ export class Elaborator {
           found: describe(v),
         });
     return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
+  }
+
+  /** `chunk(n)` / `split([...])`: the list of parts of the current tensor; no node until indexed. */
+  private applyParts(def: PartsDef, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+    const bound = this.bindArgs(
+      def.name,
+      def.args,
+      args,
+      f,
+      (n) => {
+        const t = def.args.find((s) => s.name === n)!.type;
+        return { check: (v) => toArgValue(v, t), enumValues: [] };
+      },
+      span,
+    );
+    if (!bound) return POISON;
+    const values: Record<string, ArgValue> = {};
+    for (const s of def.args) {
+      const v = (bound.get(s.name) as ArgValue | undefined) ?? s.default;
+      if (v === undefined) return this.report("RN113", span, { op: def.name, arg: s.name });
+      values[s.name] = v;
+    }
+    const x = this.needCur(cur, span, def.name);
+    if (x.k === "poison") return x;
+    if (x.k !== "tensor") return this.report("RN127", span, { found: describe(x) });
+    let failed = false;
+    const p = def.parts({
+      op: def.name,
+      inputs: [x.shape],
+      args: values,
+      error: (code, a, hint) => ((failed = true), void this.report(code, span, a, hint)),
+    });
+    if (!p || failed) return POISON;
+    return { k: "parts", of: x, axis: p.axis, bounds: p.bounds, made: [] };
   }
 
   /** Runs an op's shape rule on tensors and adds its node. Also used by residual units. */
@@ -425,9 +486,11 @@ export class Elaborator {
       case "str":
       case "bool":
       case "list":
-      case "index":
       case "error":
         return true;
+      case "index":
+        // `xs[0]` of a list of tensors (chunk, split) is a tensor; of a list of numbers, a number.
+        return [e.obj];
       case "name": {
         const v = f.env.lookup(e.name);
         if (v) return isScalar(v) || v.k === "poison";
@@ -459,7 +522,7 @@ export class Elaborator {
   }
 
   private isCallableName(n: string): boolean {
-    return this.program.defs.get(n)?.kind === "block" || lookupOp(n) !== undefined;
+    return this.program.defs.get(n)?.kind === "block" || lookupOp(n) !== undefined || lookupPartsOp(n) !== undefined;
   }
 
   /** Evaluates an expression that must give a scalar (argument, condition, count). */
@@ -477,6 +540,8 @@ export class Elaborator {
         return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
       return this.scalar(c.v ? e.then : e.else, f, enumValues, what);
     }
+    if (e.kind === "name" && f.env.lookup(e.name)?.k === "parts")
+      return this.report("RN115", e.span, { what, expected: "a number", found: describe(f.env.lookup(e.name)!) });
     if (e.kind === "name" && f.env.lookup(e.name)?.k === "tensor")
       return this.report("RN121", e.span, { name: e.name }, `${what} needs a number here`);
     if (!this.isScalarExpr(e, f))
@@ -547,9 +612,18 @@ export class Elaborator {
         return typeof r === "string" ? this.report("RN118", e.span, { what: "negation", detail: r }) : r;
       }
       case "index": {
-        const obj = this.scalar(e.obj, f);
+        const obj = this.isScalarExpr(e.obj, f) ? this.scalar(e.obj, f) : this.flow(e.obj, f, cur);
         const i = this.scalar(e.index, f);
         if (obj.k === "poison" || i.k === "poison") return POISON;
+        if (obj.k === "parts") {
+          if (i.k !== "int")
+            return this.report("RN115", e.index.span, { what: "index", expected: "int", found: describe(i) });
+          const n = obj.bounds.length;
+          const idx = i.v < 0 ? n + i.v : i.v;
+          if (idx < 0 || idx >= n)
+            return this.report("RN119", e.index.span, { what: "index", value: `in -${n}..${n - 1}, found ${i.v}` });
+          return this.part(obj, idx, e.span, f);
+        }
         if (obj.k !== "list")
           return this.report("RN115", e.obj.span, { what: "indexing", expected: "a list", found: describe(obj) });
         if (i.k !== "int")
@@ -581,6 +655,9 @@ export class Elaborator {
         for (const item of e.items) {
           const r = this.flow(item, f, v);
           if (r.k === "poison") return r;
+          // `let xs = x chunk(4)`: a list of parts may end a pipeline, not feed the next stage.
+          if (r.k === "parts" && item === e.items[e.items.length - 1]) return r;
+          if (r.k === "parts") return this.report("RN127", item.span, { found: describe(r) });
           if (r.k !== "tensor")
             return this.report("RN115", item.span, {
               what: "pipeline stage",
@@ -603,8 +680,11 @@ export class Elaborator {
     if (c.kind === "name" && !f.env.lookup(c.name)) {
       if (this.isCallableName(c.name)) return this.applyCallable(c.name, e.args, e.span, f, cur);
       if (SCALAR_FUNCTIONS.has(c.name)) {
-        const args = e.args.map((a) => (c.name === "shape" ? this.flow(a.value, f, cur) : this.scalar(a.value, f)));
+        // shape(t) takes a tensor, len(xs) also a list of parts (chunk, split).
+        const flows = (a: Arg): boolean => c.name === "shape" || (c.name === "len" && !this.isScalarExpr(a.value, f));
+        const args = e.args.map((a) => (flows(a) ? this.flow(a.value, f, cur) : this.scalar(a.value, f)));
         if (args.some((a) => a.k === "poison")) return POISON;
+        if (c.name === "len" && args.length === 1 && args[0]!.k === "parts") return int(args[0]!.bounds.length);
         if (c.name === "shape" && args.length === 0) {
           const t = this.needCur(cur, e.span, "shape");
           if (t.k !== "tensor") return POISON;
@@ -653,10 +733,10 @@ export class Elaborator {
       return typeof r === "string" ? this.report("RN118", e.span, { what: `\`${e.op}\``, detail: r }) : r;
     }
     if (e.op === "*" && rightScalar) return this.repeat(e.left, e.right, f, cur);
-    if (e.op !== "+" && e.op !== "*")
+    if (e.op !== "+" && e.op !== "-" && e.op !== "*")
       return this.report("RN115", e.opSpan, {
         what: `\`${e.op}\``,
-        expected: "numbers (tensors combine with `+` and `*`)",
+        expected: "numbers (tensors combine with `+`, `-` and `*`)",
         found: "a tensor or pipeline",
       });
     const a = this.flow(e.left, f, cur);
@@ -664,7 +744,7 @@ export class Elaborator {
     if (a.k === "poison" || b.k === "poison") return POISON;
     if (a.k !== "tensor") return this.report("RN127", e.left.span, { found: describe(a) });
     if (b.k !== "tensor") return this.report("RN127", e.right.span, { found: describe(b) });
-    const op = lookupOp(e.op === "+" ? "add" : "mul")!;
+    const op = lookupOp(e.op === "+" ? "add" : e.op === "-" ? "sub" : "mul")!;
     return this.opNode(op, [a, b], {}, e.opSpan, f.naming.next(op.name));
   }
 

@@ -7,7 +7,7 @@
 import type { Arg, Definition, Expr, FileAst, Stmt } from "../ast/ast.js";
 import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { ATOMS, PARAM_TYPES, SCALAR_FUNCTIONS, suggest } from "./builtins.js";
-import { allOpNames, lookupOp } from "./ops/index.js";
+import { allOpNames, lookupOp, lookupPartsOp, PARTS_OPS } from "./ops/index.js";
 
 export interface Program {
   /** Root files first (the ones the user named), then imports in load order. */
@@ -55,7 +55,7 @@ export function buildProgram(files: FileAst[], roots: ReadonlySet<string>): [Pro
             { notes: [{ message: `first defined here`, span: prev.nameSpan }] },
           ),
         );
-      else if (lookupOp(d.name))
+      else if (lookupOp(d.name) ?? lookupPartsOp(d.name))
         diagnostics.push(
           diag("RN111", d.nameSpan, { name: d.name }, { hint: `\`${d.name}\` is a built-in op; pick another name` }),
         );
@@ -255,7 +255,9 @@ export function resolve(program: Program): ResolveResult {
           case "call":
             if (e.callee.kind === "name") {
               name(e.callee.name, e.callee.span, scope, flow, false, true);
-              const op = scope.lookup(e.callee.name) ? undefined : lookupOp(e.callee.name);
+              const op = scope.lookup(e.callee.name)
+                ? undefined
+                : (lookupOp(e.callee.name) ?? lookupPartsOp(e.callee.name));
               const block = program.defs.get(e.callee.name);
               for (const a of e.args) arg(a, scope, op !== undefined || block !== undefined);
               if (op)
@@ -332,12 +334,15 @@ export function resolve(program: Program): ResolveResult {
           myRefs.add(n);
           return;
         }
-        if (lookupOp(n) || n === "identity") return;
+        if (lookupOp(n) || lookupPartsOp(n) || n === "identity") return;
         if (called && SCALAR_FUNCTIONS.has(n)) return;
         if (!called && SCALAR_FUNCTIONS.has(n)) return;
         if (ATOMS.has(n) && (atomsOk || !called)) return;
         const blocks = [...program.defs.values()].filter((d) => d.kind === "block").map((d) => d.name);
-        const candidates = n.length <= 2 ? [] : [...allOpNames(), ...blocks, ...allNames(scope), ...SCALAR_FUNCTIONS];
+        const candidates =
+          n.length <= 2
+            ? []
+            : [...allOpNames(), ...PARTS_OPS.map((d) => d.name), ...blocks, ...allNames(scope), ...SCALAR_FUNCTIONS];
         const kind = called ? "op or block" : "name";
         out.push(diag("RN110", span, { kind, name: n, ...optSuggest(n, candidates) }));
       }

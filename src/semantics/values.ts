@@ -16,6 +16,14 @@ export type Value =
   /** a symbolic dimension, e.g. from `shape(x)[0]` */
   | { k: "dim"; v: Dim }
   | { k: "tensor"; id: number; shape: Dim[] }
+  /** the parts of `chunk` / `split`: a list of tensors, each sliced from `of` when first indexed */
+  | {
+      k: "parts";
+      of: { k: "tensor"; id: number; shape: Dim[] };
+      axis: number;
+      bounds: [number, number][];
+      made: Value[];
+    }
   /** the result of something that already reported an error: used silently from then on */
   | { k: "poison" };
 
@@ -26,7 +34,7 @@ export function int(v: number): Value {
 }
 
 export function isScalar(v: Value): boolean {
-  return v.k !== "tensor" && v.k !== "poison";
+  return v.k !== "tensor" && v.k !== "parts" && v.k !== "poison";
 }
 
 export function describe(v: Value): string {
@@ -47,6 +55,8 @@ export function describe(v: Value): string {
       return `dimension \`${dimStr(v.v)}\``;
     case "tensor":
       return "a tensor";
+    case "parts":
+      return `a list of ${v.bounds.length} tensors (pick one with \`[i]\`)`;
     case "poison":
       return "an invalid value";
   }

@@ -489,7 +489,23 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     return y;
   },
   add: (_n, xs) => broadcastN(xs, (vs) => vs.reduce((a, b) => a + b, 0)),
+  sub: (_n, xs) => broadcastN(xs, ([a, b]) => a! - b!),
   mul: (_n, xs) => broadcastN(xs, (vs) => vs.reduce((a, b) => a * b, 1)),
+  slice: (n, [x]) => {
+    // y[..., i, ...] = x[..., start + i, ...] along `axis`.
+    const { axis, start, end } = n.attrs;
+    const dims = [...x!.dims];
+    const len = dims[axis]!;
+    dims[axis] = end - start;
+    const y = zeros(dims);
+    const inner = prod(dims.slice(axis + 1));
+    const outer = prod(dims.slice(0, axis));
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < end - start; i++)
+        for (let j = 0; j < inner; j++)
+          y.data[(o * (end - start) + i) * inner + j] = x!.data[(o * len + start + i) * inner + j]!;
+    return y;
+  },
   concat: (n, xs) => {
     const axis = n.attrs.axis;
     const dims = [...xs[0]!.dims];

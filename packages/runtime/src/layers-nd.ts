@@ -560,6 +560,57 @@ export class SewIand extends tf.layers.Layer {
   }
 }
 
+/** a - b with NumPy broadcasting (ONNX Sub); tf.sub's gradient sums over broadcast dims. */
+export class Subtract extends tf.layers.Layer {
+  static className = "ResnetcSubtract";
+  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
+    const [a, b] = s as Shape[];
+    const n = Math.max(a!.length, b!.length);
+    const out: Shape = [];
+    for (let i = 0; i < n; i++) {
+      const x = i - (n - a!.length) >= 0 ? a![i - (n - a!.length)]! : 1;
+      const y = i - (n - b!.length) >= 0 ? b![i - (n - b!.length)]! : 1;
+      out.push(x === 1 ? y : y === 1 ? x : (x ?? y));
+    }
+    return out as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [a, b] = inputs as tf.Tensor[];
+    return tf.tidy(() => tf.sub(a!, b!));
+  }
+}
+
+/** The part [start, end) along `axis` (a tfjs axis of the symbolic tensor, never the batch). */
+export class Slice extends tf.layers.Layer {
+  static className = "ResnetcSlice";
+  private readonly axis: number;
+  private readonly start: number;
+  private readonly end: number;
+  constructor(config: { axis: number; start: number; end: number; name?: string }) {
+    super(config);
+    this.axis = config.axis;
+    this.start = config.start;
+    this.end = config.end;
+  }
+  override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = [...(s as Shape)];
+    shape[this.axis < 0 ? shape.length + this.axis : this.axis] = this.end - this.start;
+    return shape as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = first(inputs);
+      const axis = this.axis < 0 ? x.rank + this.axis : this.axis;
+      const begin = x.shape.map((_, i) => (i === axis ? this.start : 0));
+      const size = x.shape.map((_, i) => (i === axis ? this.end - this.start : -1));
+      return tf.slice(x, begin, size);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: this.axis, start: this.start, end: this.end };
+  }
+}
+
 /** [out, in] matrix of PyTorch's linear interpolation (align_corners=False) by an integer factor. */
 export function linearMatrix(len: number, size: number): Float32Array {
   const out = len * size;
@@ -774,6 +825,8 @@ export const ND_LAYERS = [
   GlobalAvgPool,
   ExtraActivation,
   SewIand,
+  Subtract,
+  Slice,
   Upsample,
   PixelShuffle,
   GroupNorm,

@@ -52,6 +52,8 @@ import {
   PReLU,
   SamePad,
   SewIand,
+  Slice,
+  Subtract,
   subsample,
   Upsample,
 } from "./layers-nd.js";
@@ -498,6 +500,16 @@ export function add(xs: T[], c: { name: string }): T {
 
 export function multiply(xs: T[], c: { name: string }): T {
   return tf.layers.multiply({ name: c.name }).apply(xs) as T;
+}
+
+/** xs[0] - xs[1], broadcasting (tf.layers has no subtract layer). */
+export function subtract(xs: T[], c: { name: string }): T {
+  return new Subtract({ name: c.name }).apply(xs) as T;
+}
+
+/** The part [start, end) of x along a tfjs axis (not the batch). */
+export function slice(x: T, c: { name: string; axis: number; start: number; end: number }): T {
+  return new Slice({ name: c.name, axis: c.axis, start: c.start, end: c.end }).apply(x) as T;
 }
 
 /** SEW IAND: (1 - xs[0]) * xs[1]. */

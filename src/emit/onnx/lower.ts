@@ -111,6 +111,7 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   sew_and: "Mul",
   sew_iand: "Sub + Mul",
   shortcut_pad: "Slice + Pad",
+  slice: "Slice",
 };
 
 /** One lowering per IR op (inputs become graph inputs, not nodes): a record over the closed op
@@ -273,6 +274,15 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
           c.node.inputs.map((_, i) => c.input(i)),
           c.out,
         ),
+  sub: (c) => c.emit("Sub", [c.input(0), c.input(1)], c.out),
+  slice: (c) => {
+    const n = c.node.attrs;
+    c.emit(
+      "Slice",
+      [c.input(), c.constI("starts", [n.start]), c.constI("ends", [n.end]), c.constI("axes", [n.axis])],
+      c.out,
+    );
+  },
   mul: (c) => {
     let acc = c.input(0);
     for (let i = 1; i < c.node.inputs.length; i++) {

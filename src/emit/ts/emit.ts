@@ -253,7 +253,21 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     emit: (c) => `rt.pixelShuffle(${c.ins[0]}, { name: ${c.name}, r: ${c.node.attrs.r} })`,
   },
   add: { wants: "any", emit: (c) => `rt.add([${c.ins.join(", ")}], { name: ${c.name} })` },
+  sub: {
+    note: "custom layer (tfjs has no subtract layer)",
+    wants: "any",
+    emit: (c) => `rt.subtract([${c.ins.join(", ")}], { name: ${c.name} })`,
+  },
   mul: { wants: "any", emit: (c) => `rt.multiply([${c.ins.join(", ")}], { name: ${c.name} })` },
+  slice: {
+    note: "custom layer (tf.slice), not along the batch axis",
+    wants: "any",
+    emit: (c) =>
+      c.node.attrs.axis === 0
+        ? c.unsupported(BATCH_AXIS("slice along"))
+        : `rt.slice(${c.ins[0]}, { name: ${c.name}, axis: ${c.axis(c.node.attrs.axis)}, ` +
+          `start: ${c.node.attrs.start}, end: ${c.node.attrs.end} })`,
+  },
   concat: {
     note: "not along the batch axis",
     wants: "any",

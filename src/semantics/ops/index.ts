@@ -7,4 +7,5 @@ import { shapeOps } from "./shape.js";
 registerOps([...convOps, ...layerOps, ...shapeOps]);
 
 export { allOpNames, allOps, describeArgType, lookupOp } from "./registry.js";
+export { lookupPartsOp, PARTS_OPS, type Parts, type PartsDef } from "./parts.js";
 export type { ArgSpec, ArgType, ArgValue, OpDef } from "./registry.js";

@@ -1,9 +1,9 @@
 // Ops that move data around or combine tensors: flatten, reshape, transpose, upsample,
-// pixel_shuffle, and the merges add / mul / concat.
+// pixel_shuffle, slice, and the merges add / sub / mul / concat.
 // Takes: input shapes and checked args. Gives: output shapes. Must not: count parameters
 // (none of these has any).
 
-import { dimAdd, dimDivExact, dimEq, dimMul, dimProduct, dimStr, shapeStr, type Dim } from "../../ir/dims.js";
+import { dimAdd, dimDivExact, dimEq, dimMul, dimProduct, dimStr, isConst, shapeStr, type Dim } from "../../ir/dims.js";
 import { checkAxis, expectRank } from "./common.js";
 import type { InferCtx, InferResult, OpDef } from "./registry.js";
 import { ANY_RANK, SPATIAL } from "./registry.js";
@@ -145,6 +145,39 @@ export const shapeOps: OpDef[] = [
     },
   },
   {
+    name: "slice",
+    family: "shape",
+    summary: "the part [start, end) along `axis` (channels by default); what `chunk` and `split` give",
+    arity: 1,
+    ranks: ANY_RANK,
+    args: [
+      { name: "start", type: "int", positional: true, doc: "first index" },
+      { name: "end", type: "int", positional: true, doc: "one past the last index" },
+      { name: "axis", type: "int", default: 1, doc: "axis" },
+    ],
+    infer: (ctx) => {
+      const s = ctx.inputs[0]!;
+      const axis = checkAxis(ctx, "axis", s.length);
+      if (axis === undefined) return undefined;
+      const size = s[axis]!;
+      if (!isConst(size))
+        return ctx.error(
+          "RN208",
+          { op: ctx.op, detail: `dim ${axis} must be a known number to cut it, found \`${dimStr(size)}\`` },
+          "give the input a concrete size in this dimension",
+        );
+      const start = ctx.args["start"] as number;
+      const end = ctx.args["end"] as number;
+      if (start < 0 || start >= size)
+        return ctx.error("RN119", { what: `${ctx.op} start`, value: `in 0..${size - 1}, found ${start}` });
+      if (end <= start || end > size)
+        return ctx.error("RN119", { what: `${ctx.op} end`, value: `in ${start + 1}..${size}, found ${end}` });
+      const shape = [...s];
+      shape[axis] = end - start;
+      return { shape, attrs: { axis } };
+    },
+  },
+  {
     name: "add",
     family: "merge",
     summary: "element-wise sum (broadcasting)",
@@ -152,6 +185,19 @@ export const shapeOps: OpDef[] = [
     ranks: ANY_RANK,
     args: [],
     infer: elementwise,
+  },
+  {
+    name: "sub",
+    family: "merge",
+    summary: "element-wise difference a - b (broadcasting); `a - b` between tensors (DnCNN)",
+    arity: "many",
+    ranks: ANY_RANK,
+    args: [],
+    infer: (ctx) => {
+      if (ctx.inputs.length !== 2)
+        return ctx.error("RN207", { op: ctx.op, expected: "exactly 2 tensors", found: `${ctx.inputs.length}` });
+      return elementwise(ctx);
+    },
   },
   {
     name: "mul",
