@@ -25,6 +25,8 @@ describe("ImageNet ResNets and ResNeXt match torchvision exactly", () => {
     ["resnet152.resnet", "ResNet152", 60_192_808],
     // Xie et al. 2017; torchvision.models.resnext50_32x4d.
     ["resnext50.resnet", "ResNeXt50", 25_028_904],
+    // Zagoruyko & Komodakis 2016; torchvision.models.wide_resnet50_2.
+    ["wide-resnet50-2.resnet", "WideResNet50_2", 68_883_240],
   ];
   for (const [file, name, params] of table)
     it(`${name}: ${params.toLocaleString("en-US")} parameters`, () => {

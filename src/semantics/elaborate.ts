@@ -34,6 +34,12 @@ class Abort {}
 /** Codes whose cause lies in the values a block was given, so they are reported where it was called. */
 const AT_CALL_SITE = new Set<Code>(["RN201", "RN202", "RN203", "RN204", "RN205", "RN206", "RN207", "RN208", "RN209"]);
 
+/** A name written with `as` at a call (`_`: a block instance adds no prefix). */
+export interface LayerName {
+  name: string;
+  span: Span;
+}
+
 export interface Frame {
   env: Env;
   naming: Naming;
@@ -179,12 +185,45 @@ export class Elaborator {
     return cur;
   }
 
-  applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
     const def = this.program.defs.get(name);
-    if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur);
+    if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur, as);
     const op = lookupOp(name);
     compilerAssert(op, `callable ${name}`);
-    return this.applyOp(op, name, args, span, f, cur);
+    // An op has no prefix to leave out: report, and go on with its counted name.
+    if (as?.name === "_")
+      this.report(
+        "RN131",
+        as.span,
+        { name: "_", detail: `leaves out a block instance's prefix, and the op \`${name}\` makes no instance` },
+        "name the layer with `as NAME`, or leave out `as`",
+      );
+    return this.applyOp(op, name, args, span, f, cur, as?.name === "_" ? undefined : as);
+  }
+
+  /** Where RN130 was reported: a loop or a repeat reports a name once, not once per pass. */
+  private readonly reportedNames = new Set<string>();
+
+  /** The full name for `as`: in the current scope, once. A second use is RN130 (and the layer
+   * is named apart, `fc_2`, so checking goes on). */
+  layerName(f: Frame, as: LayerName): string {
+    const r = f.naming.named(as.name, as.span);
+    if (typeof r === "string") return r;
+    const key = `${as.span.file}:${as.span.start}`;
+    if (!this.reportedNames.has(key)) {
+      this.reportedNames.add(key);
+      const scope = f.naming.prefix ? `\`${f.naming.prefix.slice(0, -1)}\`` : "the model";
+      this.report(
+        "RN130",
+        as.span,
+        { name: as.name, scope },
+        "names in one scope must differ: pick another name, or leave out `as` for a counted one",
+        r.earlier && (r.earlier.start !== as.span.start || r.earlier.file !== as.span.file)
+          ? [{ message: "first used here", span: r.earlier }]
+          : [],
+      );
+    }
+    return f.naming.prefix + as.name;
   }
 
   /** Evaluates and type-checks named and positional arguments against `specs`. */
@@ -254,7 +293,15 @@ export class Elaborator {
     return ok ? out : undefined;
   }
 
-  applyOp(op: OpDef, calledAs: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyOp(
+    op: OpDef,
+    calledAs: string,
+    args: Arg[],
+    span: Span,
+    f: Frame,
+    cur: Value | undefined,
+    as?: LayerName,
+  ): Value {
     const tensorArgs = op.arity === "many" ? args.filter((a) => a.name === undefined) : [];
     const optionArgs = op.arity === "many" ? args.filter((a) => a.name !== undefined) : args;
     const bound = this.bindArgs(
@@ -293,7 +340,8 @@ export class Elaborator {
         return this.report("RN127", op.arity === "many" ? (tensorArgs[i]?.value.span ?? span) : span, {
           found: describe(v),
         });
-    return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
+    const name = as ? this.layerName(f, as) : f.naming.next(op.name);
+    return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, name, calledAs);
   }
 
   /** Runs an op's shape rule on tensors and adds its node. Also used by residual units. */
@@ -328,7 +376,7 @@ export class Elaborator {
     );
   }
 
-  applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
     if (this.recursive.has(def.name)) return POISON; // reported by the resolver
     if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
     const env = new Env();
@@ -348,15 +396,18 @@ export class Elaborator {
     if (!bound) return POISON;
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
-    const instanceName = f.naming.nextBlock(def.name.toLowerCase());
-    const inner: Frame = { env, naming: f.naming.child(instanceName, false), cur: input, def };
+    // `as _`: the block's layers are named as if written here (no instance, no prefix).
+    const inline = as?.name === "_";
+    const instanceName = inline ? "" : as ? this.layerName(f, as) : f.naming.nextBlock(def.name.toLowerCase());
+    const naming = inline ? f.naming : f.naming.child(instanceName, false);
+    const inner: Frame = { env, naming, cur: input, def };
     this.callStack.push({ def, span });
     try {
       if (!this.bindParams(def, bound, inner, span)) return POISON;
       const start = this.nodes.length;
       this.exec(def.body, inner);
       const out = inner.cur ?? POISON;
-      if (out.k === "tensor" && input.k === "tensor") {
+      if (out.k === "tensor" && input.k === "tensor" && !inline) {
         const args = def.params.map((p) => `${p.name}=${argText(env.lookup(p.name))}`).join(", ");
         this.blocks.push({
           name: instanceName,
@@ -452,6 +503,8 @@ export class Elaborator {
         return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
       case "cond":
         return [e.then];
+      case "named":
+        return false;
       case "chain":
         // `(n)` is a bracketed scalar; `(relu)` a one-stage pipeline.
         return e.items.length === 1 && [e.items[0]!];
@@ -593,9 +646,31 @@ export class Elaborator {
       }
       case "call":
         return this.call(e, f, cur);
+      case "named":
+        return this.named(e, f, cur);
       case "binary":
         return this.binary(e, f, cur);
     }
+  }
+
+  /** `op(...) as NAME`, `Block(...) as NAME`: the call, with its layer name written out. */
+  private named(e: Extract<Expr, { kind: "named" }>, f: Frame, cur: Value | undefined): Value {
+    const inner = e.inner;
+    const callee = inner.kind === "call" ? inner.callee : inner;
+    const as = { name: e.name, span: e.nameSpan };
+    if (callee.kind === "name" && !f.env.lookup(callee.name) && this.isCallableName(callee.name))
+      return this.applyCallable(callee.name, inner.kind === "call" ? inner.args : [], inner.span, f, cur, as);
+    const found =
+      callee.kind === "name" && f.env.lookup(callee.name)
+        ? `\`${callee.name}\`, a value`
+        : callee.kind === "name" && callee.name === "identity"
+          ? "`identity`, which makes no layer"
+          : inner.kind === "chain" || inner.kind === "binary"
+            ? "a pipeline (name its layers one by one, or make it a block)"
+            : "this expression";
+    this.report("RN131", e.nameSpan, { name: e.name, detail: `names an op or block call, not ${found}` });
+    // Checking goes on with the expression as if it had no name.
+    return this.flow(inner, f, cur);
   }
 
   private call(e: Extract<Expr, { kind: "call" }>, f: Frame, cur: Value | undefined): Value {
@@ -978,7 +1053,7 @@ export function elaborateModel(
   try {
     const given = new Map<string, Value>(Object.entries(overrides));
     if (el.bindParams(model, given, f, model.nameSpan)) {
-      el.exec(model.body, f);
+      el.exec(inlineBody(program, model), f);
       if (!el.sawInput) el.report("RN122", model.nameSpan, { name: model.name });
       else if (el.outputs.length === 0 && f.cur?.k === "tensor") {
         el.outputs.push({ name: "", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
@@ -1004,6 +1079,23 @@ export function elaborateModel(
   }
   const graph = finishGraph(model, el);
   return { graph, diagnostics: el.diagnostics };
+}
+
+/**
+ * A model whose body is one block call (besides `input`, `output` and `expect`), as in
+ * `model ResNet20 { input image: f32[N, 3, 32, 32]; CifarResNet(n=3) }`, names the block's layers
+ * as if they were written in the model: `layer1.0.conv1`, not `cifarresnet1.layer1.0.conv1`.
+ * The call becomes `CifarResNet(n=3) as _`; a call with its own `as` keeps it.
+ */
+function inlineBody(program: Program, model: Definition): Stmt[] {
+  const rest = model.body.filter((s) => s.kind !== "input" && s.kind !== "output" && s.kind !== "expect");
+  const only = rest.length === 1 && rest[0]!.kind === "expr" ? rest[0] : undefined;
+  if (!only) return model.body;
+  const e = only.expr;
+  const callee = e.kind === "call" ? e.callee : e;
+  if (callee.kind !== "name" || program.defs.get(callee.name)?.kind !== "block") return model.body;
+  const inline: Stmt = { ...only, expr: { kind: "named", inner: e, name: "_", nameSpan: e.span, span: e.span } };
+  return model.body.map((s) => (s === only ? inline : s));
 }
 
 /** Settles `bias=auto` (no bias when every consumer is a normalisation) and sums the totals. */

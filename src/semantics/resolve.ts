@@ -300,6 +300,9 @@ export function resolve(program: Program): ResolveResult {
           case "cond":
             push([e.cond, false, false], [e.then, flow, atomsOk], [e.else, flow, atomsOk]);
             return;
+          case "named":
+            push([e.inner, flow, atomsOk]);
+            return;
           default:
             return;
         }
