@@ -193,6 +193,50 @@ describe("symbolic shapes", () => {
   });
 });
 
+describe("layer names: `as NAME`", () => {
+  const names = (src: string) => graphOf(src).nodes.map((n) => n.name);
+  it("names an op or a block instance (a prefix) in its scope; counters skip written names", () => {
+    expect(
+      names(`block B(c: int) { conv(c, k=3) as c3 bn relu }
+        model M { input x: f32[N, 3, 8, 8]; relu as act1 relu B(4) as stem B(4) stage s { B(4) as first B(4) }
+          flatten dense(10) as fc }`),
+    ).toEqual([
+      "x",
+      "act1",
+      "relu1",
+      "stem.c3",
+      "stem.bn1",
+      "stem.relu1",
+      "b1.c3",
+      "b1.bn1",
+      "b1.relu1",
+      "s.first.c3",
+      "s.first.bn1",
+      "s.first.relu1",
+      "s.0.c3",
+      "s.0.bn1",
+      "s.0.relu1",
+      "flatten1",
+      "fc",
+    ]);
+    // A counter name never takes a written one: relu2 is written, so the counted ones are relu1, relu3.
+    expect(names(`model M { input x: f32[N, 4]; relu as relu2 relu relu }`)).toEqual(["x", "relu2", "relu1", "relu3"]);
+  });
+  it("`as _` names a block's layers as if written at the call, sharing the counters", () => {
+    expect(
+      names(`block B() { relu dense(3) as fc }
+        model M { input x: f32[N, 4]; relu B as _ relu }`),
+    ).toEqual(["x", "relu1", "relu2", "fc", "relu3"]);
+  });
+  it("a name used twice in one scope is RN130; a misplaced `as` is RN131; checking goes on", () => {
+    expect(codes(`model M { input x: f32[N, 4]; dense(3) as fc relu dense(3) as fc }`)).toEqual(["RN130"]);
+    expect(codes(`model M { input x: f32[N, 4]; (relu relu) as r; relu as _; dense(3) as fc }`)).toEqual([
+      "RN131",
+      "RN131",
+    ]);
+  });
+});
+
 describe("bias=auto", () => {
   it("drops the bias of a conv whose only consumer is a normalisation", () => {
     const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn conv(4, k=3) relu }`);
