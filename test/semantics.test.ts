@@ -244,6 +244,12 @@ describe("bias=auto", () => {
     expect(convs.map((c) => c.attrs["bias"])).toEqual([false, true]);
     expect(convs.map((c) => c.params)).toEqual([3 * 4 * 9, 4 * 4 * 9 + 4]);
   });
+  it("looks past dropout and drop-path to the norm after them (WRN: conv dropout bn)", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) dropout(0.3) bn
+      conv(4, k=3) drop_path(0.1) dropout(0.2) bn conv(4, k=3) dropout(0.3) relu }`);
+    expect(g.nodes.filter((n) => n.op === "conv").map((c) => c.attrs["bias"])).toEqual([false, false, true]);
+    expect(codes(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3, bias=true) dropout(0.3) bn }`)).toEqual(["RN303"]);
+  });
 });
 
 describe("pre-activation blocks", () => {

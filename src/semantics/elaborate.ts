@@ -1098,19 +1098,25 @@ function inlineBody(program: Program, model: Definition): Stmt[] {
   return model.body.map((s) => (s === only ? inline : s));
 }
 
-/** Settles `bias=auto` (no bias when every consumer is a normalisation) and sums the totals. */
+/** Settles `bias=auto` (no bias when every consumer is a normalisation, looking past dropout and
+ * drop-path, which keep the shape and have no parameters) and sums the totals. */
 function finishGraph(model: Definition, el: Elaborator): Graph {
-  // One flat pass: how many consumers each tensor has, and whether one of them is not a norm.
+  // How many consumers each tensor has, and whether one of them is not a norm.
   const count = new Uint32Array(el.nodes.length);
   const feedsNonNorm = new Uint8Array(el.nodes.length);
   const firstConsumer = new Int32Array(el.nodes.length).fill(-1);
-  for (const n of el.nodes) {
-    const isNorm = lookupOp(n.op)?.family === "norm";
+  for (const n of el.nodes)
     for (const i of n.inputs) {
       count[i]!++;
-      if (!isNorm) feedsNonNorm[i] = 1;
       if (firstConsumer[i] === -1) firstConsumer[i] = n.id;
     }
+  // Backwards, so a regulariser's own consumers are settled before it is looked through
+  // (consumers come after their inputs): `conv dropout(0.3) bn` is a conv feeding a norm.
+  for (let id = el.nodes.length - 1; id >= 0; id--) {
+    const n = el.nodes[id]!;
+    const family = lookupOp(n.op)?.family;
+    const transparent = family === "norm" || (family === "regularize" && count[id]! > 0 && feedsNonNorm[id] === 0);
+    if (!transparent) for (const i of n.inputs) feedsNonNorm[i] = 1;
   }
   let params = 0;
   let macs = 0;
@@ -1122,7 +1128,9 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
         n.attrs["bias"] = !allNorm;
         if (!allNorm) n.params += n.attrs["out"] as number;
       } else if (bias === true && allNorm) {
-        el.diagnostics.push(diag("RN303", n.span, { norm: el.nodes[firstConsumer[n.id]!]!.op }));
+        let norm = el.nodes[firstConsumer[n.id]!]!;
+        while (lookupOp(norm.op)?.family === "regularize") norm = el.nodes[firstConsumer[norm.id]!]!;
+        el.diagnostics.push(diag("RN303", n.span, { norm: norm.op }));
       }
     }
     params += n.params;
