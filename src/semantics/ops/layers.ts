@@ -148,8 +148,10 @@ export const layerOps: OpDef[] = [
       {
         name: "padding",
         type: { enum: ["auto", "same", "valid"], orInts: true },
-        default: "auto",
-        doc: "`auto` = (k-1)/2 per side; explicit padding must be smaller than k (ONNX)",
+        default: 0,
+        doc:
+          "0 by default, as PyTorch's MaxPool/AvgPool; `auto` = (k-1)/2 per side; explicit padding must be " +
+          "smaller than k (ONNX)",
       },
       {
         name: "ceil",
