@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { nodeHost } from "../src/cli/host.js";
 import { dimStr } from "../src/ir/dims.js";
 import { check } from "../src/compiler.js";
+import { graphParams } from "../src/weights/init.js";
 import { checkSource, codes, graphOf, repoRoot } from "./helpers.js";
 
 const shapes = (src: string) => graphOf(src).outputs.map((o) => `[${o.shape.map(dimStr).join(", ")}]`);
@@ -249,6 +250,15 @@ describe("bias=auto", () => {
       conv(4, k=3) drop_path(0.1) dropout(0.2) bn conv(4, k=3) dropout(0.3) relu }`);
     expect(g.nodes.filter((n) => n.op === "conv").map((c) => c.attrs["bias"])).toEqual([false, false, true]);
     expect(codes(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3, bias=true) dropout(0.3) bn }`)).toEqual(["RN303"]);
+  });
+});
+
+describe("bn(affine=false)", () => {
+  it("has no weight and bias, only running statistics (PyTorch's BatchNorm2d(affine=False))", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn(affine=false) relu }`);
+    expect(graphParams(g).map((p) => p.name)).toEqual(["conv1.weight", "bn1.running_mean", "bn1.running_var"]);
+    expect(g.params).toBe(3 * 4 * 9);
+    expect(codes(`model M { input x: f32[N, 3]; bn(affine=false, gamma=zeros) }`)).toEqual(["RN208"]);
   });
 });
 

@@ -123,6 +123,8 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("rank 4, eps 1e-3", "N, 3, 5, 5", "bn(eps=1e-3)"),
     c("rank 4, gamma zeros", "N, 3, 4, 4", "bn(gamma=zeros)"),
     c("rank 5", "N, 2, 3, 4, 5", "bn"),
+    c("rank 4, affine=false (running statistics only)", "N, 3, 4, 4", "bn(affine=false)"),
+    c("rank 4, conv then affine=false (folds)", "N, 2, 5, 5", "conv(3, k=3) bn(affine=false)"),
   ],
   groupnorm: [
     c("rank 2", "N, 6", "groupnorm(3)"),
