@@ -253,6 +253,21 @@ describe("bias=auto", () => {
   });
 });
 
+describe("layers that reach no output", () => {
+  it("an unused let's layers are left out of the graph and the count (RN304 says so)", () => {
+    const src = `import "std/resnet.resnet"
+      model M { input x: f32[N, 3, 8, 8]; let unused = Basic(16) dense(100); conv(4, k=3) bn relu }`;
+    const g = graphOf(src);
+    expect(g.nodes.map((n) => n.name)).toEqual(["x", "conv1", "bn1", "relu1"]);
+    expect(g.nodes.map((n) => n.id)).toEqual([0, 1, 2, 3]);
+    expect(g.nodes.map((n) => n.inputs)).toEqual([[], [0], [1], [2]]);
+    expect(g.params).toBe(3 * 4 * 9 + 2 * 4);
+    expect(g.blocks).toEqual([]);
+    expect(g.outputs.map((o) => o.node)).toEqual([3]);
+    expect(codes(src)).toEqual(["RN304"]);
+  });
+});
+
 describe("bn(affine=false)", () => {
   it("has no weight and bias, only running statistics (PyTorch's BatchNorm2d(affine=False))", () => {
     const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn(affine=false) relu }`);

@@ -1098,9 +1098,52 @@ function inlineBody(program: Program, model: Definition): Stmt[] {
   return model.body.map((s) => (s === only ? inline : s));
 }
 
+/**
+ * Leaves out the layers whose values reach no output, such as those of a `let` that is never
+ * used (RN304 says so): they would be parameters that nothing trains, counted and exported.
+ * Inputs stay, used or not. Node ids are renumbered to stay equal to positions; a block instance
+ * whose output is left out goes too, and one whose input is left out is no longer an instance
+ * (its live layers stay, under their names).
+ */
+function leaveOutDeadLayers(el: Elaborator): void {
+  const nodes = el.nodes;
+  if (el.outputs.length === 0) return; // after an error: keep what was built, for the summary
+  const live = new Uint8Array(nodes.length);
+  for (const o of el.outputs) live[o.node] = 1;
+  for (let id = nodes.length - 1; id >= 0; id--) {
+    const n = nodes[id]!;
+    if (n.op === "input") live[id] = 1;
+    if (live[id]) for (const i of n.inputs) live[i] = 1;
+  }
+  if (live.every((x) => x === 1)) return;
+  // newId[i]: the new id of node i when live; before[i]: live nodes before position i.
+  const before = new Int32Array(nodes.length + 1);
+  for (let i = 0; i < nodes.length; i++) before[i + 1] = before[i]! + live[i]!;
+  let k = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    if (!live[i]) continue;
+    const n = nodes[i]!;
+    (n as { id: number }).id = before[i]!;
+    n.inputs = n.inputs.map((x) => before[x]!);
+    nodes[k++] = n;
+  }
+  nodes.length = k;
+  for (const io of [...el.inputs, ...el.outputs]) io.node = before[io.node]!;
+  const blocks = el.blocks.filter((b) => live[b.output] && live[b.input]);
+  for (const b of blocks) {
+    b.start = before[b.start]!;
+    b.end = before[b.end]!;
+    b.input = before[b.input]!;
+    b.output = before[b.output]!;
+  }
+  el.blocks.length = 0;
+  for (const b of blocks) el.blocks.push(b);
+}
+
 /** Settles `bias=auto` (no bias when every consumer is a normalisation, looking past dropout and
  * drop-path, which keep the shape and have no parameters) and sums the totals. */
 function finishGraph(model: Definition, el: Elaborator): Graph {
+  leaveOutDeadLayers(el);
   // How many consumers each tensor has, and whether one of them is not a norm.
   const count = new Uint32Array(el.nodes.length);
   const feedsNonNorm = new Uint8Array(el.nodes.length);
