@@ -1116,7 +1116,7 @@ function leaveOutDeadLayers(el: Elaborator): void {
     if (live[id]) for (const i of n.inputs) live[i] = 1;
   }
   if (live.every((x) => x === 1)) return;
-  // newId[i]: the new id of node i when live; before[i]: live nodes before position i.
+  // before[i]: the live nodes before position i, which is node i's new id when it is live.
   const before = new Int32Array(nodes.length + 1);
   for (let i = 0; i < nodes.length; i++) before[i + 1] = before[i]! + live[i]!;
   let k = 0;
