@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { check } from "../src/compiler.js";
 import { nodeHost } from "../src/cli/host.js";
+import { graphParams } from "../src/weights/init.js";
 import { repoRoot } from "./helpers.js";
 
 const host = nodeHost(repoRoot);
@@ -25,6 +26,8 @@ describe("ImageNet ResNets and ResNeXt match torchvision exactly", () => {
     ["resnet152.resnet", "ResNet152", 60_192_808],
     // Xie et al. 2017; torchvision.models.resnext50_32x4d.
     ["resnext50.resnet", "ResNeXt50", 25_028_904],
+    // Zagoruyko & Komodakis 2016; torchvision.models.wide_resnet50_2.
+    ["wide-resnet50-2.resnet", "WideResNet50_2", 68_883_240],
   ];
   for (const [file, name, params] of table)
     it(`${name}: ${params.toLocaleString("en-US")} parameters`, () => {
@@ -78,6 +81,20 @@ describe("CIFAR ResNets (option A) match the paper's Table 6", () => {
       expect(g.nodes.some((n) => n.op === "shortcut_pad")).toBe(true);
       expect(g.nodes.some((n) => n.name.includes("downsample"))).toBe(false);
     });
+});
+
+describe("naming", () => {
+  it("a model whose body is one block call names the block's layers as if written in the model", () => {
+    const g = model("cifar-resnet.resnet", "ResNet20");
+    const names = graphParams(g).map((p) => p.name);
+    expect(names.slice(0, 2)).toEqual(["conv1.weight", "bn1.weight"]);
+    expect(names).toContain("layer1.0.conv1.weight");
+    expect(names).toContain("layer3.2.bn2.running_var");
+    expect(names.slice(-2)).toEqual(["fc.weight", "fc.bias"]);
+    expect(names.filter((n) => n.includes("cifarresnet"))).toEqual([]);
+    // The instance is not recorded: its layers belong to the model.
+    expect(g.blocks.some((b) => b.block === "CifarResNet")).toBe(false);
+  });
 });
 
 describe("plain baselines", () => {

@@ -62,7 +62,7 @@ const CASES: Case[] = [
   one("softmax over channels", "N, 10", "softmax"),
   one("softmax axis -1, rank 3", "N, 3, 7", "softmax(axis=-1)"),
   one("softmax axis 2, rank 4", "N, 2, 3, 5", "softmax(axis=2)"),
-  one("maxpool k3 s2 auto, odd size (ResNet stem)", "N, 2, 9, 9", "maxpool(k=3, stride=2)"),
+  one("maxpool k3 s2 auto, odd size (ResNet stem)", "N, 2, 9, 9", "maxpool(k=3, stride=2, padding=auto)"),
   one(
     "maxpool ceil, last window in the padding (issue 16)",
     "N, 1, 9, 9",
@@ -73,7 +73,7 @@ const CASES: Case[] = [
     "N, 1, H, W",
     "maxpool(k=2, stride=2, padding=1, ceil=true)",
   ),
-  one("maxpool ceil, stride below kernel", "N, 2, 10, 10", "maxpool(k=3, stride=2, ceil=true)"),
+  one("maxpool ceil, stride below kernel", "N, 2, 10, 10", "maxpool(k=3, stride=2, padding=1, ceil=true)"),
   one("maxpool ceil, stride above kernel", "N, 1, 5, 8", "maxpool(k=1, stride=3, ceil=true)"),
   one(
     "maxpool ceil, one dim rounds up, the other drops its last window",
@@ -84,7 +84,7 @@ const CASES: Case[] = [
   one("avgpool ceil, k2 (ResNet-D), odd size", "N, 1, 7, 7", "avgpool(k=2, ceil=true)"),
   one("avgpool ceil, symbolic", "N, 1, H, W", "avgpool(k=3, stride=2, padding=1, ceil=true)"),
   one("maxpool per-dim window", "N, 2, 9, 8", "maxpool(k=[2, 3], stride=[1, 2], padding=[1, 1])"),
-  one("maxpool1d ceil", "N, 2, 10", "maxpool(k=3, stride=2, ceil=true)"),
+  one("maxpool1d ceil", "N, 2, 10", "maxpool(k=3, stride=2, padding=1, ceil=true)"),
   one("maxpool3d ceil", "N, 1, 3, 5, 7", "maxpool(k=2, ceil=true)"),
   one("avgpool same, stride 2", "N, 2, 8, 7", "avgpool(k=3, stride=2, padding=same)"),
   one("maxpool same, symbolic", "N, 2, H, W", "maxpool(k=3, stride=2, padding=same)"),

@@ -28,6 +28,8 @@ function show(e: Expr): string {
       return `${show(e.obj)}[${show(e.index)}]`;
     case "cond":
       return `(${show(e.then)} when ${show(e.cond)} else ${show(e.else)})`;
+    case "named":
+      return `${show(e.inner)} as ${e.name}`;
     case "error":
       return "<error>";
   }

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { nodeHost } from "../src/cli/host.js";
 import { dimStr } from "../src/ir/dims.js";
 import { check } from "../src/compiler.js";
+import { graphParams } from "../src/weights/init.js";
 import { checkSource, codes, graphOf, repoRoot } from "./helpers.js";
 
 const shapes = (src: string) => graphOf(src).outputs.map((o) => `[${o.shape.map(dimStr).join(", ")}]`);
@@ -193,12 +194,86 @@ describe("symbolic shapes", () => {
   });
 });
 
+describe("layer names: `as NAME`", () => {
+  const names = (src: string) => graphOf(src).nodes.map((n) => n.name);
+  it("names an op or a block instance (a prefix) in its scope; counters skip written names", () => {
+    expect(
+      names(`block B(c: int) { conv(c, k=3) as c3 bn relu }
+        model M { input x: f32[N, 3, 8, 8]; relu as act1 relu B(4) as stem B(4) stage s { B(4) as first B(4) }
+          flatten dense(10) as fc }`),
+    ).toEqual([
+      "x",
+      "act1",
+      "relu1",
+      "stem.c3",
+      "stem.bn1",
+      "stem.relu1",
+      "b1.c3",
+      "b1.bn1",
+      "b1.relu1",
+      "s.first.c3",
+      "s.first.bn1",
+      "s.first.relu1",
+      "s.0.c3",
+      "s.0.bn1",
+      "s.0.relu1",
+      "flatten1",
+      "fc",
+    ]);
+    // A counter name never takes a written one: relu2 is written, so the counted ones are relu1, relu3.
+    expect(names(`model M { input x: f32[N, 4]; relu as relu2 relu relu }`)).toEqual(["x", "relu2", "relu1", "relu3"]);
+  });
+  it("`as _` names a block's layers as if written at the call, sharing the counters", () => {
+    expect(
+      names(`block B() { relu dense(3) as fc }
+        model M { input x: f32[N, 4]; relu B as _ relu }`),
+    ).toEqual(["x", "relu1", "relu2", "fc", "relu3"]);
+  });
+  it("a name used twice in one scope is RN130; a misplaced `as` is RN131; checking goes on", () => {
+    expect(codes(`model M { input x: f32[N, 4]; dense(3) as fc relu dense(3) as fc }`)).toEqual(["RN130"]);
+    expect(codes(`model M { input x: f32[N, 4]; (relu relu) as r; relu as _; dense(3) as fc }`)).toEqual([
+      "RN131",
+      "RN131",
+    ]);
+  });
+});
+
 describe("bias=auto", () => {
   it("drops the bias of a conv whose only consumer is a normalisation", () => {
     const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn conv(4, k=3) relu }`);
     const convs = g.nodes.filter((n) => n.op === "conv");
     expect(convs.map((c) => c.attrs["bias"])).toEqual([false, true]);
     expect(convs.map((c) => c.params)).toEqual([3 * 4 * 9, 4 * 4 * 9 + 4]);
+  });
+  it("looks past dropout and drop-path to the norm after them (WRN: conv dropout bn)", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) dropout(0.3) bn
+      conv(4, k=3) drop_path(0.1) dropout(0.2) bn conv(4, k=3) dropout(0.3) relu }`);
+    expect(g.nodes.filter((n) => n.op === "conv").map((c) => c.attrs["bias"])).toEqual([false, false, true]);
+    expect(codes(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3, bias=true) dropout(0.3) bn }`)).toEqual(["RN303"]);
+  });
+});
+
+describe("layers that reach no output", () => {
+  it("an unused let's layers are left out of the graph and the count (RN304 says so)", () => {
+    const src = `import "std/resnet.resnet"
+      model M { input x: f32[N, 3, 8, 8]; let unused = Basic(16) dense(100); conv(4, k=3) bn relu }`;
+    const g = graphOf(src);
+    expect(g.nodes.map((n) => n.name)).toEqual(["x", "conv1", "bn1", "relu1"]);
+    expect(g.nodes.map((n) => n.id)).toEqual([0, 1, 2, 3]);
+    expect(g.nodes.map((n) => n.inputs)).toEqual([[], [0], [1], [2]]);
+    expect(g.params).toBe(3 * 4 * 9 + 2 * 4);
+    expect(g.blocks).toEqual([]);
+    expect(g.outputs.map((o) => o.node)).toEqual([3]);
+    expect(codes(src)).toEqual(["RN304"]);
+  });
+});
+
+describe("bn(affine=false)", () => {
+  it("has no weight and bias, only running statistics (PyTorch's BatchNorm2d(affine=False))", () => {
+    const g = graphOf(`model M { input x: f32[N, 3, 8, 8]; conv(4, k=3) bn(affine=false) relu }`);
+    expect(graphParams(g).map((p) => p.name)).toEqual(["conv1.weight", "bn1.running_mean", "bn1.running_var"]);
+    expect(g.params).toBe(3 * 4 * 9);
+    expect(codes(`model M { input x: f32[N, 3]; bn(affine=false, gamma=zeros) }`)).toEqual(["RN208"]);
   });
 });
 

@@ -33,7 +33,7 @@ model ResNet20Small {
 }
 model BottleneckSmall {
   input image: f32[N, 3, 8, 8]
-  conv(16, k=3, stride=1) bn relu maxpool(k=3, stride=2)
+  conv(16, k=3, stride=1) bn relu maxpool(k=3, stride=2, padding=1)
   Bottleneck(8) Bottleneck(16, stride=2)
   avgpool flatten dense(5)
 }

@@ -154,6 +154,16 @@ export const messages = {
     (a) => `${a.kind} name \`${a.name}\` is already taken by ${a.taken}`,
   ),
   RN129: def<{ name: string }>("error", "a model without output", (a) => `model \`${a.name}\` has no output`),
+  RN130: def<{ name: string; scope: string }>(
+    "error",
+    "a layer name (`as NAME`) used twice in one scope",
+    (a) => `layer name \`${a.name}\` is already taken in ${a.scope}`,
+  ),
+  RN131: def<{ name: string; detail: string }>(
+    "error",
+    "`as NAME` on something that is not an op or block call (or `as _` on an op)",
+    (a) => `\`as ${a.name}\` ${a.detail}`,
+  ),
 
   // RN2xx: shapes
   RN201: def<{ merge: string; branch: string; shortcut: string }>(

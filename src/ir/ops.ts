@@ -40,7 +40,7 @@ export interface OpAttrs {
   dwconv: ConvLike;
   sepconv: ConvLike;
   dense: { in: number; out: number; bias: boolean; init: string };
-  bn: { channels: number; eps: number; momentum: number; gamma: "ones" | "zeros" };
+  bn: { channels: number; eps: number; momentum: number; gamma: "ones" | "zeros"; affine: boolean };
   groupnorm: { channels: number; groups: number; eps: number };
   layernorm: { features: number; eps: number };
   relu: Empty;

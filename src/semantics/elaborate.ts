@@ -47,6 +47,12 @@ const AT_CALL_SITE = new Set<Code>([
   "RN210",
 ]);
 
+/** A name written with `as` at a call (`_`: a block instance adds no prefix). */
+export interface LayerName {
+  name: string;
+  span: Span;
+}
+
 export interface Frame {
   env: Env;
   naming: Naming;
@@ -201,14 +207,47 @@ export class Elaborator {
     return (p.made[i] = this.opNode(op, [p.of], { start, end, axis: p.axis }, span, f.naming.next(op.name)));
   }
 
-  applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
     const def = this.program.defs.get(name);
-    if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur);
+    if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur, as);
     const parts = lookupPartsOp(name);
     if (parts) return this.applyParts(parts, args, span, f, cur);
     const op = lookupOp(name);
     compilerAssert(op, `callable ${name}`);
-    return this.applyOp(op, name, args, span, f, cur);
+    // An op has no prefix to leave out: report, and go on with its counted name.
+    if (as?.name === "_")
+      this.report(
+        "RN131",
+        as.span,
+        { name: "_", detail: `leaves out a block instance's prefix, and the op \`${name}\` makes no instance` },
+        "name the layer with `as NAME`, or leave out `as`",
+      );
+    return this.applyOp(op, name, args, span, f, cur, as?.name === "_" ? undefined : as);
+  }
+
+  /** Where RN130 was reported: a loop or a repeat reports a name once, not once per pass. */
+  private readonly reportedNames = new Set<string>();
+
+  /** The full name for `as`: in the current scope, once. A second use is RN130 (and the layer
+   * is named apart, `fc_2`, so checking goes on). */
+  layerName(f: Frame, as: LayerName): string {
+    const r = f.naming.named(as.name, as.span);
+    if (typeof r === "string") return r;
+    const key = `${as.span.file}:${as.span.start}`;
+    if (!this.reportedNames.has(key)) {
+      this.reportedNames.add(key);
+      const scope = f.naming.prefix ? `\`${f.naming.prefix.slice(0, -1)}\`` : "the model";
+      this.report(
+        "RN130",
+        as.span,
+        { name: as.name, scope },
+        "names in one scope must differ: pick another name, or leave out `as` for a counted one",
+        r.earlier && (r.earlier.start !== as.span.start || r.earlier.file !== as.span.file)
+          ? [{ message: "first used here", span: r.earlier }]
+          : [],
+      );
+    }
+    return f.naming.prefix + as.name;
   }
 
   /** Evaluates and type-checks named and positional arguments against `specs`. */
@@ -278,7 +317,15 @@ export class Elaborator {
     return ok ? out : undefined;
   }
 
-  applyOp(op: OpDef, calledAs: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyOp(
+    op: OpDef,
+    calledAs: string,
+    args: Arg[],
+    span: Span,
+    f: Frame,
+    cur: Value | undefined,
+    as?: LayerName,
+  ): Value {
     const tensorArgs = op.arity === "many" ? args.filter((a) => a.name === undefined) : [];
     const optionArgs = op.arity === "many" ? args.filter((a) => a.name !== undefined) : args;
     const bound = this.bindArgs(
@@ -320,7 +367,8 @@ export class Elaborator {
         return this.report("RN127", op.arity === "many" ? (tensorArgs[i]?.value.span ?? span) : span, {
           found: describe(v),
         });
-    return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, f.naming.next(op.name), calledAs);
+    const name = as ? this.layerName(f, as) : f.naming.next(op.name);
+    return this.opNode(op, inputs as Extract<Value, { k: "tensor" }>[], values, span, name, calledAs);
   }
 
   /** `chunk(n)` / `split([...])`: the list of parts of the current tensor; no node until indexed. */
@@ -389,7 +437,7 @@ export class Elaborator {
     );
   }
 
-  applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined): Value {
+  applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
     if (this.recursive.has(def.name)) return POISON; // reported by the resolver
     if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
     const env = new Env();
@@ -409,15 +457,18 @@ export class Elaborator {
     if (!bound) return POISON;
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
-    const instanceName = f.naming.nextBlock(def.name.toLowerCase());
-    const inner: Frame = { env, naming: f.naming.child(instanceName, false), cur: input, def };
+    // `as _`: the block's layers are named as if written here (no instance, no prefix).
+    const inline = as?.name === "_";
+    const instanceName = inline ? "" : as ? this.layerName(f, as) : f.naming.nextBlock(def.name.toLowerCase());
+    const naming = inline ? f.naming : f.naming.child(instanceName, false);
+    const inner: Frame = { env, naming, cur: input, def };
     this.callStack.push({ def, span });
     try {
       if (!this.bindParams(def, bound, inner, span)) return POISON;
       const start = this.nodes.length;
       this.exec(def.body, inner);
       const out = inner.cur ?? POISON;
-      if (out.k === "tensor" && input.k === "tensor") {
+      if (out.k === "tensor" && input.k === "tensor" && !inline) {
         const args = def.params.map((p) => `${p.name}=${argText(env.lookup(p.name))}`).join(", ");
         this.blocks.push({
           name: instanceName,
@@ -515,6 +566,8 @@ export class Elaborator {
         return e.callee.kind === "name" && SCALAR_FUNCTIONS.has(e.callee.name) && !f.env.lookup(e.callee.name);
       case "cond":
         return [e.then];
+      case "named":
+        return false;
       case "chain":
         // `(n)` is a bracketed scalar; `(relu)` a one-stage pipeline.
         return e.items.length === 1 && [e.items[0]!];
@@ -670,9 +723,31 @@ export class Elaborator {
       }
       case "call":
         return this.call(e, f, cur);
+      case "named":
+        return this.named(e, f, cur);
       case "binary":
         return this.binary(e, f, cur);
     }
+  }
+
+  /** `op(...) as NAME`, `Block(...) as NAME`: the call, with its layer name written out. */
+  private named(e: Extract<Expr, { kind: "named" }>, f: Frame, cur: Value | undefined): Value {
+    const inner = e.inner;
+    const callee = inner.kind === "call" ? inner.callee : inner;
+    const as = { name: e.name, span: e.nameSpan };
+    if (callee.kind === "name" && !f.env.lookup(callee.name) && this.isCallableName(callee.name))
+      return this.applyCallable(callee.name, inner.kind === "call" ? inner.args : [], inner.span, f, cur, as);
+    const found =
+      callee.kind === "name" && f.env.lookup(callee.name)
+        ? `\`${callee.name}\`, a value`
+        : callee.kind === "name" && callee.name === "identity"
+          ? "`identity`, which makes no layer"
+          : inner.kind === "chain" || inner.kind === "binary"
+            ? "a pipeline (name its layers one by one, or make it a block)"
+            : "this expression";
+    this.report("RN131", e.nameSpan, { name: e.name, detail: `names an op or block call, not ${found}` });
+    // Checking goes on with the expression as if it had no name.
+    return this.flow(inner, f, cur);
   }
 
   private call(e: Extract<Expr, { kind: "call" }>, f: Frame, cur: Value | undefined): Value {
@@ -1058,7 +1133,7 @@ export function elaborateModel(
   try {
     const given = new Map<string, Value>(Object.entries(overrides));
     if (el.bindParams(model, given, f, model.nameSpan)) {
-      el.exec(model.body, f);
+      el.exec(inlineBody(program, model), f);
       if (!el.sawInput) el.report("RN122", model.nameSpan, { name: model.name });
       else if (el.outputs.length === 0 && f.cur?.k === "tensor") {
         el.outputs.push({ name: "", node: f.cur.id, shape: f.cur.shape, dtype: "f32" });
@@ -1086,19 +1161,85 @@ export function elaborateModel(
   return { graph, diagnostics: el.diagnostics };
 }
 
-/** Settles `bias=auto` (no bias when every consumer is a normalisation) and sums the totals. */
+/**
+ * A model whose body is one block call (besides `input`, `output` and `expect`), as in
+ * `model ResNet20 { input image: f32[N, 3, 32, 32]; CifarResNet(n=3) }`, names the block's layers
+ * as if they were written in the model: `layer1.0.conv1`, not `cifarresnet1.layer1.0.conv1`.
+ * The call becomes `CifarResNet(n=3) as _`; a call with its own `as` keeps it.
+ */
+function inlineBody(program: Program, model: Definition): Stmt[] {
+  const rest = model.body.filter((s) => s.kind !== "input" && s.kind !== "output" && s.kind !== "expect");
+  const only = rest.length === 1 && rest[0]!.kind === "expr" ? rest[0] : undefined;
+  if (!only) return model.body;
+  const e = only.expr;
+  const callee = e.kind === "call" ? e.callee : e;
+  if (callee.kind !== "name" || program.defs.get(callee.name)?.kind !== "block") return model.body;
+  const inline: Stmt = { ...only, expr: { kind: "named", inner: e, name: "_", nameSpan: e.span, span: e.span } };
+  return model.body.map((s) => (s === only ? inline : s));
+}
+
+/**
+ * Leaves out the layers whose values reach no output, such as those of a `let` that is never
+ * used (RN304 says so): they would be parameters that nothing trains, counted and exported.
+ * Inputs stay, used or not. Node ids are renumbered to stay equal to positions; a block instance
+ * whose output is left out goes too, and one whose input is left out is no longer an instance
+ * (its live layers stay, under their names).
+ */
+function leaveOutDeadLayers(el: Elaborator): void {
+  const nodes = el.nodes;
+  if (el.outputs.length === 0) return; // after an error: keep what was built, for the summary
+  const live = new Uint8Array(nodes.length);
+  for (const o of el.outputs) live[o.node] = 1;
+  for (let id = nodes.length - 1; id >= 0; id--) {
+    const n = nodes[id]!;
+    if (n.op === "input") live[id] = 1;
+    if (live[id]) for (const i of n.inputs) live[i] = 1;
+  }
+  if (live.every((x) => x === 1)) return;
+  // before[i]: the live nodes before position i, which is node i's new id when it is live.
+  const before = new Int32Array(nodes.length + 1);
+  for (let i = 0; i < nodes.length; i++) before[i + 1] = before[i]! + live[i]!;
+  let k = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    if (!live[i]) continue;
+    const n = nodes[i]!;
+    (n as { id: number }).id = before[i]!;
+    n.inputs = n.inputs.map((x) => before[x]!);
+    nodes[k++] = n;
+  }
+  nodes.length = k;
+  for (const io of [...el.inputs, ...el.outputs]) io.node = before[io.node]!;
+  const blocks = el.blocks.filter((b) => live[b.output] && live[b.input]);
+  for (const b of blocks) {
+    b.start = before[b.start]!;
+    b.end = before[b.end]!;
+    b.input = before[b.input]!;
+    b.output = before[b.output]!;
+  }
+  el.blocks.length = 0;
+  for (const b of blocks) el.blocks.push(b);
+}
+
+/** Settles `bias=auto` (no bias when every consumer is a normalisation, looking past dropout and
+ * drop-path, which keep the shape and have no parameters) and sums the totals. */
 function finishGraph(model: Definition, el: Elaborator): Graph {
-  // One flat pass: how many consumers each tensor has, and whether one of them is not a norm.
+  leaveOutDeadLayers(el);
+  // How many consumers each tensor has, and whether one of them is not a norm.
   const count = new Uint32Array(el.nodes.length);
   const feedsNonNorm = new Uint8Array(el.nodes.length);
   const firstConsumer = new Int32Array(el.nodes.length).fill(-1);
-  for (const n of el.nodes) {
-    const isNorm = lookupOp(n.op)?.family === "norm";
+  for (const n of el.nodes)
     for (const i of n.inputs) {
       count[i]!++;
-      if (!isNorm) feedsNonNorm[i] = 1;
       if (firstConsumer[i] === -1) firstConsumer[i] = n.id;
     }
+  // Backwards, so a regulariser's own consumers are settled before it is looked through
+  // (consumers come after their inputs): `conv dropout(0.3) bn` is a conv feeding a norm.
+  for (let id = el.nodes.length - 1; id >= 0; id--) {
+    const n = el.nodes[id]!;
+    const family = lookupOp(n.op)?.family;
+    const transparent = family === "norm" || (family === "regularize" && count[id]! > 0 && feedsNonNorm[id] === 0);
+    if (!transparent) for (const i of n.inputs) feedsNonNorm[i] = 1;
   }
   let params = 0;
   let macs = 0;
@@ -1110,7 +1251,9 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
         n.attrs["bias"] = !allNorm;
         if (!allNorm) n.params += n.attrs["out"] as number;
       } else if (bias === true && allNorm) {
-        el.diagnostics.push(diag("RN303", n.span, { norm: el.nodes[firstConsumer[n.id]!]!.op }));
+        let norm = el.nodes[firstConsumer[n.id]!]!;
+        while (lookupOp(norm.op)?.family === "regularize") norm = el.nodes[firstConsumer[norm.id]!]!;
+        el.diagnostics.push(diag("RN303", n.span, { norm: norm.op }));
       }
     }
     params += n.params;

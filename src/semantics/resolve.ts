@@ -9,6 +9,10 @@ import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { ATOMS, PARAM_TYPES, SCALAR_FUNCTIONS, suggest } from "./builtins.js";
 import { allOpNames, lookupOp, lookupPartsOp, PARTS_OPS } from "./ops/index.js";
 
+/** RN304's hint: an unused `let`'s layers reach no output, so the model leaves them out. */
+const UNUSED_LET_HINT =
+  "any layers it makes reach no output and are left out of the model: remove it, or prefix the name with `_`";
+
 export interface Program {
   /** Root files first (the ones the user named), then imports in load order. */
   files: FileAst[];
@@ -111,10 +115,7 @@ export function resolve(program: Program): ResolveResult {
       function stmts(list: Stmt[], scope: Scope, d: Definition): void {
         for (const s of list) stmt(s, scope, d);
         for (const [n, b] of scope.names)
-          if (b.kind === "let" && !b.used)
-            out.push(
-              diag("RN304", b.span, { name: n }, { hint: `remove it, or prefix the name with \`_\` to keep it` }),
-            );
+          if (b.kind === "let" && !b.used) out.push(diag("RN304", b.span, { name: n }, { hint: UNUSED_LET_HINT }));
       }
 
       function declare(scope: Scope, name: string, kind: NameKind, span: Span): void {
@@ -301,6 +302,9 @@ export function resolve(program: Program): ResolveResult {
             return;
           case "cond":
             push([e.cond, false, false], [e.then, flow, atomsOk], [e.else, flow, atomsOk]);
+            return;
+          case "named":
+            push([e.inner, flow, atomsOk]);
             return;
           default:
             return;

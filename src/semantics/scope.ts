@@ -1,6 +1,7 @@
 // Environments (names -> values) and structural naming of graph nodes for the evaluator.
 // Takes: nothing. Gives: `Env`, `Naming` and `NameTable`. Must not: evaluate or report.
 
+import type { Span } from "../diagnostics/diagnostic.js";
 import type { Value } from "./values.js";
 
 export class Env {
@@ -39,6 +40,9 @@ export class Env {
  */
 export class Naming {
   private readonly counters = new Map<string, number>();
+  /** Names given in this scope (without the prefix): by a counter, and by `as` (with where). */
+  private readonly counted = new Set<string>();
+  private readonly written = new Map<string, Span>();
   private index = 0;
   constructor(
     readonly prefix: string,
@@ -46,19 +50,43 @@ export class Naming {
   ) {}
   next(base: string): string {
     if (this.indexed) return `${this.prefix}${this.index++}`;
-    const n = (this.counters.get(base) ?? 0) + 1;
-    this.counters.set(base, n);
-    return `${this.prefix}${base}${n}`;
+    return this.prefix + this.count(base, base);
+  }
+  /** `base1`, `base2`, ...: the next counter name that no `as` in this scope has taken. (An op
+   * and a block instance may share a counter name, `dense1` and `dense1.`, as they always could.) */
+  private count(key: string, base: string): string {
+    let n = this.counters.get(key) ?? 0;
+    let local: string;
+    do local = `${base}${++n}`;
+    while (this.written.has(local));
+    this.counters.set(key, n);
+    this.counted.add(local);
+    return local;
   }
   /** A block instance's name: counted apart from ops, so `block Dense` does not shift `dense1`. */
   nextBlock(base: string): string {
-    return this.next(`${base}\u0000`).replace("\u0000", "");
+    if (this.indexed) return this.next(base);
+    return this.prefix + this.count(`${base}\u0000`, base);
   }
   /** `base` the first time in this scope, then `base2`, `base3`: for shortcut sub-scopes. */
   unique(base: string): string {
-    const n = (this.counters.get(`${base}\u0001`) ?? 0) + 1;
+    let n = this.counters.get(`${base}\u0001`) ?? 0;
+    let local: string;
+    do local = ++n === 1 ? base : `${base}${n}`;
+    while (this.written.has(local));
     this.counters.set(`${base}\u0001`, n);
-    return `${this.prefix}${base}${n === 1 ? "" : n}`;
+    this.counted.add(local);
+    return this.prefix + local;
+  }
+  /**
+   * A name written in the source (`dense(10) as fc`): the full name, or, when a layer of this
+   * scope already has it, that layer's `as` (undefined for a counter name). Counter names skip
+   * names written with `as`; an `as` never takes a name already given.
+   */
+  named(local: string, span: Span): string | { earlier: Span | undefined } {
+    if (this.written.has(local) || this.counted.has(local)) return { earlier: this.written.get(local) };
+    this.written.set(local, span);
+    return this.prefix + local;
   }
   child(name: string, indexed: boolean): Naming {
     return new Naming(`${name}.`, indexed);

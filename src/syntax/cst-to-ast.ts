@@ -399,6 +399,12 @@ export class AstBuilder extends BaseVisitor {
     });
     parts.sort((a, b) => a.at - b.at);
     for (const p of parts) acc = p.apply(acc);
+    const as = this.tok(c, "As");
+    const name = this.tok(c, "Identifier");
+    if (as && name) {
+      const nameSpan = this.tokSpan(name);
+      return { kind: "named", inner: acc, name: name.image, nameSpan, span: this.join(acc.span, nameSpan) };
+    }
     return acc;
   }
 

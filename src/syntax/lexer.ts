@@ -36,6 +36,7 @@ export const False = keyword("false");
 export const And = keyword("and");
 export const Or = keyword("or");
 export const Not = keyword("not");
+export const As = keyword("as");
 
 export const FloatLit = createToken({ name: "FloatLit", pattern: /\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+/ });
 export const IntLit = createToken({ name: "IntLit", pattern: /\d+/ });
@@ -96,6 +97,7 @@ export const keywords = [
   And,
   Or,
   Not,
+  As,
 ];
 
 export const allTokens: TokenType[] = [

@@ -323,6 +323,11 @@ export class ResnetParser extends CstParser {
         ]);
       },
     });
+    // `dense(1000) as fc`: the layer's (or block instance's) name in its scope.
+    this.OPTION(() => {
+      this.CONSUME(T.As);
+      this.CONSUME(T.Identifier);
+    });
   });
 
   public argList = this.RULE("argList", () => {

@@ -55,10 +55,14 @@ function biasInit(word: string, fanIn: number): Init {
 
 function norm(n: IrNode, c: number): ParamSpec[] {
   const gamma = n.attrs["gamma"] === "zeros" ? 0 : 1;
-  const specs: ParamSpec[] = [
-    { name: `${n.name}.weight`, dims: [c], learnable: true, init: { kind: "const", value: gamma } },
-    { name: `${n.name}.bias`, dims: [c], learnable: true, init: { kind: "const", value: 0 } },
-  ];
+  // bn(affine=false): running statistics only, as PyTorch's BatchNorm(affine=False).
+  const specs: ParamSpec[] =
+    n.attrs["affine"] === false
+      ? []
+      : [
+          { name: `${n.name}.weight`, dims: [c], learnable: true, init: { kind: "const", value: gamma } },
+          { name: `${n.name}.bias`, dims: [c], learnable: true, init: { kind: "const", value: 0 } },
+        ];
   if (n.op === "bn")
     specs.push(
       { name: `${n.name}.running_mean`, dims: [c], learnable: false, init: { kind: "const", value: 0 } },

@@ -374,8 +374,10 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     return y;
   },
   bn: (n, [x], c) => {
-    const g = param(c, n, "weight");
-    const beta = param(c, n, "bias");
+    // affine=false: no weight and bias, so gamma 1 and beta 0.
+    const ones = new Float64Array(x!.dims[1]!).fill(1);
+    const g = n.attrs.affine === false ? ones : param(c, n, "weight");
+    const beta = n.attrs.affine === false ? ones.map(() => 0) : param(c, n, "bias");
     const stats =
       c.mode === "training"
         ? batchStats(x!)

@@ -336,6 +336,22 @@ export class FusedBatchNorm extends StockBatchNorm {
     };
     const axis = Array.isArray(self.axis) ? self.axis[0] : self.axis;
     const lastAxis = axis === -1 || axis === x.rank - 1;
+    if (kwargs["training"] === true && lastAxis && (!self.gamma || !self.beta))
+      // affine=false (center and scale off): tfjs's stock layer reads gamma while training anyway.
+      return tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+        // Spelled out: tf.batchNorm without scale cannot be differentiated (it saves the missing one).
+        const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, self.epsilon)));
+        // The stock layer's update: moving = moving - (moving - batch) * (1 - momentum).
+        for (const [v, batch] of [
+          [self.movingMean, mean],
+          [self.movingVariance, variance],
+        ] as const) {
+          const old = v.read();
+          v.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - self.momentum)));
+        }
+        return y;
+      });
     const fused =
       kwargs["training"] === true &&
       lastAxis &&

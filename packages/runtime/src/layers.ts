@@ -329,10 +329,20 @@ function atRank4(x: T, name: string, layer: tf.layers.Layer): T {
 }
 
 /** Batch norm over the last axis (any rank; rank 5 through `${name}/r4` and `${name}/r5`). */
-export function bn(x: T, c: { name: string; eps: number; momentum: number }): T {
+export function bn(x: T, c: { name: string; eps: number; momentum: number; affine?: boolean }): T {
   // PyTorch's momentum weights the new batch statistic; Keras's weights the running value.
   // FusedBatchNorm is tfjs's layer (it saves as one) with a faster training step on cpu and wasm.
-  return atRank4(x, c.name, new FusedBatchNorm({ name: c.name, axis: -1, epsilon: c.eps, momentum: 1 - c.momentum }));
+  // affine=false (PyTorch's BatchNorm(affine=False)): no gamma and beta, tfjs's center/scale off.
+  const affine = c.affine !== false;
+  const layer = new FusedBatchNorm({
+    name: c.name,
+    axis: -1,
+    epsilon: c.eps,
+    momentum: 1 - c.momentum,
+    center: affine,
+    scale: affine,
+  });
+  return atRank4(x, c.name, layer);
 }
 
 /** PyTorch GroupNorm over channels-last input of any rank. */

@@ -126,8 +126,9 @@ function foldBatchNorms(g: Graph, values: Values): Set<number> {
     if (bn.op !== "bn") continue;
     const conv = g.nodes[bn.inputs[0]!]!;
     if (conv.op !== "conv" || consumers[conv.id] !== 1 || outputs.has(conv.id)) continue;
-    const gamma = dataOf(values, `${bn.name}.weight`)!;
-    const beta = dataOf(values, `${bn.name}.bias`)!;
+    // bn(affine=false) has no weight and bias: gamma 1, beta 0.
+    const gamma = dataOf(values, `${bn.name}.weight`) ?? new Float32Array(bn.shape[1] as number).fill(1);
+    const beta = dataOf(values, `${bn.name}.bias`) ?? new Float32Array(bn.shape[1] as number);
     const mean = dataOf(values, `${bn.name}.running_mean`)!;
     const variance = dataOf(values, `${bn.name}.running_var`)!;
     const eps = bn.attrs["eps"] as number;

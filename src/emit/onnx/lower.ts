@@ -154,16 +154,15 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
   },
   bn: (c) => {
     const n = c.node;
-    c.emit(
-      "BatchNormalization",
-      [c.input(), c.param("weight")!, c.param("bias")!, c.param("running_mean")!, c.param("running_var")!],
-      c.out,
-      {
-        epsilon: { float: num(n, "eps") },
-        // ONNX's momentum weights the old running value; PyTorch's weights the new batch.
-        momentum: { float: 1 - num(n, "momentum") },
-      },
-    );
+    // affine=false: ONNX still wants scale and bias, so constant ones and zeros.
+    const ch = num(n, "channels");
+    const scale = c.param("weight") ?? c.constF("ones", [ch], Array(ch).fill(1));
+    const bias = c.param("bias") ?? c.constF("zeros", [ch], Array(ch).fill(0));
+    c.emit("BatchNormalization", [c.input(), scale, bias, c.param("running_mean")!, c.param("running_var")!], c.out, {
+      epsilon: { float: num(n, "eps") },
+      // ONNX's momentum weights the old running value; PyTorch's weights the new batch.
+      momentum: { float: 1 - num(n, "momentum") },
+    });
   },
   groupnorm: (c) => {
     // GroupNormalization is opset 18 (and changed in 21): decompose for every opset instead.

@@ -171,7 +171,8 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   bn: {
     wants: "cl",
     emit: (c) =>
-      `rt.bn(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps}, momentum: ${c.node.attrs.momentum} })`,
+      `rt.bn(${c.ins[0]}, { name: ${c.name}, eps: ${c.node.attrs.eps}, momentum: ${c.node.attrs.momentum}` +
+      `${c.node.attrs.affine === false ? ", affine: false" : ""} })`,
   },
   groupnorm: {
     note: "custom layer",
@@ -330,7 +331,12 @@ function paramPlace(n: IrNode, suffix: string): { layer: string; index: number; 
     case "bn":
       return {
         layer: n.name,
-        index: ["weight", "bias", "running_mean", "running_var"].indexOf(suffix),
+        // tfjs's BatchNormalization keeps [gamma, beta, movingMean, movingVariance]; with
+        // center=false and scale=false (affine=false) only the last two.
+        index: (n.attrs.affine === false
+          ? ["running_mean", "running_var"]
+          : ["weight", "bias", "running_mean", "running_var"]
+        ).indexOf(suffix),
         layout: "same",
       };
     default:

@@ -26,7 +26,7 @@ const biasArg: ArgSpec = {
   name: "bias",
   type: { enum: ["auto"], orBool: true },
   default: "auto",
-  doc: "`auto`: no bias when a normalisation follows, else a bias",
+  doc: "`auto`: no bias when a normalisation follows (also after dropout or drop_path), else a bias",
 };
 const initArg: ArgSpec = {
   name: "init",

@@ -53,10 +53,19 @@ export const layerOps: OpDef[] = [
       },
       { name: "eps", type: "float", default: 1e-5, doc: "epsilon" },
       { name: "momentum", type: "float", default: 0.1, doc: "running-average momentum (PyTorch convention)" },
+      {
+        name: "affine",
+        type: "bool",
+        default: true,
+        doc: "learned scale and shift; `false`: running statistics only (PyTorch's affine=False)",
+      },
     ],
     infer: (ctx) => {
       const c = channels(ctx);
-      return c === undefined ? undefined : { shape: [...ctx.inputs[0]!], params: 2 * c, attrs: { channels: c } };
+      if (c === undefined) return undefined;
+      if (ctx.args["affine"] === false && ctx.args["gamma"] === "zeros")
+        return ctx.error("RN208", { op: "bn", detail: "gamma=zeros needs a gamma: affine=false has none" });
+      return { shape: [...ctx.inputs[0]!], params: ctx.args["affine"] === false ? 0 : 2 * c, attrs: { channels: c } };
     },
   },
   {
@@ -148,8 +157,10 @@ export const layerOps: OpDef[] = [
       {
         name: "padding",
         type: { enum: ["auto", "same", "valid"], orInts: true },
-        default: "auto",
-        doc: "`auto` = (k-1)/2 per side; explicit padding must be smaller than k (ONNX)",
+        default: 0,
+        doc:
+          "0 by default, as PyTorch's MaxPool/AvgPool; `auto` = (k-1)/2 per side; explicit padding must be " +
+          "smaller than k (ONNX)",
       },
       {
         name: "ceil",
