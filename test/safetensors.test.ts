@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { fill, graphParams } from "../src/weights/init.js";
 import { encodeCheckpoint, readCheckpoint, type Tensor } from "../src/weights/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors, SAFETENSORS_HEADER_LIMIT } from "../src/weights/safetensors.js";
-import { graphOf, runCli } from "./helpers.js";
+import { graphOf, repoRoot, runCli } from "./helpers.js";
 
 const work = mkdtempSync(join(tmpdir(), "resnetc-safetensors-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -91,10 +91,12 @@ describe("safetensors round trips", () => {
     expect([...r.tensors.get("steps")!.data]).toEqual([-5, 1 << 24]);
   });
 
-  it.skipIf(torchMissing)("files PyTorch wrote in F32, F64, F16 and BF16 read back equal", () => {
-    // PyTorch writes the file (header and bytes by hand, no safetensors package) and the values
-    // as float64 text; each must read back as the float32 nearest PyTorch's own value.
-    const script = `
+  it.skipIf(torchMissing)(
+    "files PyTorch wrote in F32, F64, F16 and BF16 read back equal",
+    () => {
+      // PyTorch writes the file (header and bytes by hand, no safetensors package) and the values
+      // as float64 text; each must read back as the float32 nearest PyTorch's own value.
+      const script = `
 import json, struct, sys, torch
 torch.manual_seed(1)
 base = {"a.weight": torch.randn(3, 4, 2) * 10, "b.bias": torch.randn(5), "c": torch.tensor(2.5), "d": torch.zeros(0, 2)}
@@ -113,18 +115,41 @@ for name, dt in [("F32", torch.float32), ("F64", torch.float64), ("F16", torch.f
     open(name + ".safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     json.dump({k: v.double().reshape(-1).tolist() for k, v in sd.items()}, open(name + ".json", "w"))
 `;
-    execFileSync(PYTHON, ["-c", script], { cwd: work, stdio: "pipe" });
-    for (const dtype of ["F32", "F64", "F16", "BF16"]) {
-      const want = JSON.parse(readFileSync(join(work, `${dtype}.json`), "utf8")) as Record<string, number[]>;
-      const got = readCheckpoint(join(work, `${dtype}.safetensors`));
-      if (typeof got === "string") throw new Error(got);
-      expect([...got.keys()].sort(), dtype).toEqual(["a.weight", "b.bias", "c", "d"]);
-      expect(got.get("a.weight")!.dims).toEqual([3, 4, 2]);
-      expect(got.get("c")!.dims).toEqual([]);
-      expect(got.get("d")!.dims).toEqual([0, 2]);
-      for (const [k, t] of got) expect([...t.data], `${dtype} ${k}`).toEqual(want[k]!.map(Math.fround));
-    }
-  });
+      execFileSync(PYTHON, ["-c", script], { cwd: work, stdio: "pipe" });
+      for (const dtype of ["F32", "F64", "F16", "BF16"]) {
+        const want = JSON.parse(readFileSync(join(work, `${dtype}.json`), "utf8")) as Record<string, number[]>;
+        const got = readCheckpoint(join(work, `${dtype}.safetensors`));
+        if (typeof got === "string") throw new Error(got);
+        expect([...got.keys()].sort(), dtype).toEqual(["a.weight", "b.bias", "c", "d"]);
+        expect(got.get("a.weight")!.dims).toEqual([3, 4, 2]);
+        expect(got.get("c")!.dims).toEqual([]);
+        expect(got.get("d")!.dims).toEqual([0, 2]);
+        for (const [k, t] of got) expect([...t.data], `${dtype} ${k}`).toEqual(want[k]!.map(Math.fround));
+      }
+    },
+    60_000,
+  );
+});
+
+describe("the README's Python", () => {
+  it.skipIf(torchMissing)(
+    "writes a torchvision state_dict that reads back whole",
+    () => {
+      const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+      const m = /<!-- example: torch-safetensors[^>]*-->\s*```python\n([\s\S]*?)```/.exec(readme);
+      expect(m, "README.md has the torch-safetensors block").not.toBeNull();
+      // resnet18 untrained (no download here), otherwise as written.
+      const script = m![1]!.replaceAll("resnet50", "resnet18").replace('weights="DEFAULT"', "weights=None");
+      execFileSync(PYTHON, ["-c", script], { cwd: work, stdio: "pipe" });
+      const r = decodeSafetensors(readFileSync(join(work, "resnet18.safetensors")));
+      if (typeof r === "string") throw new Error(r);
+      expect(r.ignored).toHaveLength(20);
+      expect(r.tensors.size).toBe(102);
+      expect(r.tensors.get("fc.weight")!.dims).toEqual([1000, 512]);
+      expect(r.tensors.get("layer1.0.bn1.running_var")!.data.every((v) => v === 1)).toBe(true);
+    },
+    60_000,
+  );
 });
 
 describe("malformed safetensors files: a one-line reason, RN601, no output", () => {
@@ -310,4 +335,37 @@ describe("--weights FILE.safetensors", () => {
     expect([b.code, b.stderr]).toEqual([0, ""]);
     expect(Buffer.compare(readFileSync(join(work, "pa.npy")), readFileSync(join(work, "pb.npy")))).toBe(0);
   }, 60_000);
+
+  it("resnetc train writes weights.safetensors: the checkpoint's values, the same ONNX from either", async () => {
+    const { runCliAsync } = await import("./helpers.js");
+    const run = join(work, "run");
+    const t = await runCliAsync([
+      "train",
+      src,
+      ...["--steps", "2", "--batch", "4", "--synthetic", "16", "--eval", "4", "--epochs", "1"],
+      ...["--backend", "cpu", "--out", run],
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const folder = readCheckpoint(run);
+    const file = readCheckpoint(join(run, "weights.safetensors"));
+    if (typeof folder === "string") throw new Error(folder);
+    expect(file).toEqual(folder);
+    const bytes = readFileSync(join(run, "weights.safetensors"));
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8"));
+    expect(header.__metadata__).toEqual({ format: "pt" });
+    expect(Object.keys(header).slice(1)).toEqual([...folder.keys()].sort());
+    const a = runCli(["compile", src, "--target", "onnx", "--weights", run, "-o", join(work, "ta.onnx")]);
+    const b = runCli([
+      "compile",
+      src,
+      "--target",
+      "onnx",
+      "--weights",
+      join(run, "weights.safetensors"),
+      "-o",
+      join(work, "tb.onnx"),
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(Buffer.compare(readFileSync(join(work, "ta.onnx")), readFileSync(join(work, "tb.onnx")))).toBe(0);
+  }, 120_000);
 });
