@@ -173,6 +173,11 @@ describe("malformed safetensors files: a one-line reason, RN601, no output", () 
     ["a header that is not JSON", craft("{nope"), /the header is not JSON/],
     ["a header that is a list", craft([1, 2]), /the header must be a JSON object of tensors, found \[1,2\]/],
     ["metadata that is not strings", craft({ __metadata__: { a: 1 } }), /"__metadata__" must be an object of strings/],
+    [
+      "a million nested lists",
+      craft(`{"w": ${"[".repeat(1e6)}${"]".repeat(1e6)}}`),
+      /tensor "w" must be an object with dtype, shape and data_offsets, found a deeply nested list/,
+    ],
     ["an entry that is not an object", craft({ w: 3 }), /tensor "w" must be an object with dtype, shape and data_off/],
     ["an unknown dtype", craft({ w: entry("U8", [3], [0, 3]) }, ok), /tensor "w" has dtype "U8"; resnetc reads F32/],
     ["a missing dtype", craft({ w: { shape: [3], data_offsets: [0, 12] } }, ok), /has dtype nothing/],
@@ -227,9 +232,10 @@ describe("malformed safetensors files: a one-line reason, RN601, no output", () 
       expect(cli.stderr).toMatch(message);
       expect(existsSync(out)).toBe(false);
     });
-  it("a folder named x.safetensors, and a missing file", () => {
+  it("a folder named x.safetensors is a checkpoint folder; a missing file", () => {
     mkdirSync(join(work, "dir.safetensors"), { recursive: true });
-    expect(readCheckpoint(join(work, "dir.safetensors"))).toMatch(/it is a folder, not a regular file/);
+    // A folder is a checkpoint folder whatever its name.
+    expect(readCheckpoint(join(work, "dir.safetensors"))).toMatch(/dir\.safetensors\/weights\.json does not exist/);
     expect(readCheckpoint(join(work, "none.safetensors"))).toMatch(/none\.safetensors does not exist/);
     expect(readdirSync(work).some((f) => f.includes(".tmp-"))).toBe(false);
   });

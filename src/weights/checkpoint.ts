@@ -8,6 +8,7 @@
 // any field of a manifest (a checkpoint can come from anywhere), or accept a value that is not
 // finite (a diverged run is never saved, so NaN in a checkpoint means corruption).
 
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { formatBytes, readFileLimited, ReadFileError } from "../io/read-file.js";
 import { CHECKPOINT_FORMAT, type Entry, type Manifest, type Tensor } from "./encode.js";
@@ -121,8 +122,10 @@ export function decodeCheckpoint(
   return typeof m === "string" ? m : decodeTensors(m, bin, files.bin);
 }
 
-/** A path `--weights` reads as one safetensors file rather than a checkpoint folder. */
-export const isSafetensorsPath = (path: string): boolean => path.toLowerCase().endsWith(".safetensors");
+/** A path `--weights` reads as one safetensors file rather than a checkpoint folder: its name ends
+ * in .safetensors and it is not a folder (a run folder may have any name). */
+export const isSafetensorsPath = (path: string): boolean =>
+  path.toLowerCase().endsWith(".safetensors") && !statSync(path, { throwIfNoEntry: false })?.isDirectory();
 
 /**
  * Reads a .safetensors file (a PyTorch state_dict, or what `resnetc train` writes beside its
@@ -150,7 +153,7 @@ export function readSafetensors(path: string): Map<string, Tensor> | string {
  * file is refused before any large allocation.
  */
 export function readCheckpoint(dir: string, base = "weights"): Map<string, Tensor> | string {
-  if (isSafetensorsPath(dir)) return readSafetensors(dir);
+  if (base === "weights" && isSafetensorsPath(dir)) return readSafetensors(dir);
   const jsonPath = join(dir, `${base}.json`);
   const binPath = join(dir, `${base}.bin`);
   try {

@@ -31,7 +31,16 @@ export interface Safetensors {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const shown = (v: unknown): string => (v === undefined ? "nothing" : (JSON.stringify(v) ?? String(v)).slice(0, 60));
+/** A value quoted in a message: short, and safe on any JSON (a million nested lists overflow the
+ * stack of JSON.stringify). */
+function shown(v: unknown): string {
+  if (v === undefined) return "nothing";
+  try {
+    return (JSON.stringify(v) ?? String(v)).slice(0, 60);
+  } catch {
+    return Array.isArray(v) ? "a deeply nested list" : "a deeply nested object";
+  }
+}
 
 /** BatchNorm's step counter in a PyTorch state_dict: a scalar, meaningless for inference. */
 const isBatchCounter = (name: string, numel: number): boolean =>
