@@ -180,6 +180,11 @@ describe("malformed safetensors files: a one-line reason, RN601, no output", () 
     ],
     ["an entry that is not an object", craft({ w: 3 }), /tensor "w" must be an object with dtype, shape and data_off/],
     ["an unknown dtype", craft({ w: entry("U8", [3], [0, 3]) }, ok), /tensor "w" has dtype "U8"; resnetc reads F32/],
+    [
+      "a dtype named like a property of every object",
+      craft({ w: entry("constructor", [3], [0, 12]) }, ok),
+      /has dtype "constructor"/,
+    ],
     ["a missing dtype", craft({ w: { shape: [3], data_offsets: [0, 12] } }, ok), /has dtype nothing/],
     ["a negative dim", craft({ w: entry("F32", [-3], [0, 12]) }, ok), /shape must be a list of at most 8 whole numb/],
     ["a fractional dim", craft({ w: entry("F32", [1.5], [0, 12]) }, ok), /shape must be a list/],

@@ -70,7 +70,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = "model.safetensors")
   const headerLength = Number(n);
   if (8 + headerLength > bytes.byteLength)
     return (
-      `${file}: the header length is ${headerLength} bytes, ` + `but the file has only ${bytes.byteLength - 8} after it`
+      `${file}: the header length is ${headerLength} bytes, but the file has only ${bytes.byteLength - 8} ` + `after it`
     );
   let text: string;
   try {
@@ -102,7 +102,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = "model.safetensors")
     if (name === "") return `${file}: a tensor has an empty name`;
     if (!isObject(e)) return `${at} must be an object with dtype, shape and data_offsets, found ${shown(e)}`;
     const { dtype, shape, data_offsets: offsets } = e;
-    if (typeof dtype !== "string" || !(dtype in ITEM_SIZE))
+    if (typeof dtype !== "string" || !Object.hasOwn(ITEM_SIZE, dtype))
       return `${at} has dtype ${shown(dtype)}; resnetc reads F32, F64, F16, BF16, I64 and I32`;
     if (
       !Array.isArray(shape) ||
@@ -128,7 +128,13 @@ export function decodeSafetensors(bytes: Uint8Array, file = "model.safetensors")
     const itemSize = ITEM_SIZE[dtype]!;
     let numel = shape.includes(0) ? 0 : 1;
     let over = false;
-    for (const d of shape as number[]) if (numel > 0 && (numel *= d) * itemSize > end - begin && (over = true)) break;
+    for (const d of shape as number[]) {
+      numel *= d;
+      if (numel * itemSize > end - begin) {
+        over = true;
+        break;
+      }
+    }
     if (numel * itemSize !== end - begin)
       return (
         `${at}: shape ${shown(shape)} of ${dtype} needs ${over ? "at least " : ""}${numel * itemSize} bytes, ` +
