@@ -71,7 +71,7 @@ Checks every .resnet file given, and every one under the folders given, each on 
   --deny-warnings    exit 1 when there are warnings`,
   compile:
     `usage: resnetc compile <file> --target onnx [--model NAME] [-o OUT] [--opset 17] [--seed N]
-                       [--fold-bn] [--weights DIR] [--text]
+                       [--fold-bn] [--weights DIR|FILE.safetensors] [--text]
 
 Checks the file, then writes each model (or the one named) as ONNX. With one model, OUT is the
 file to write (default: NAME.onnx); with several, or when OUT is a folder or ends in "/", OUT
@@ -83,6 +83,8 @@ is a folder (default: .) that receives NAME.onnx for each. Files are written ato
   --seed N         seed of the declared initialisation (default 0); the same seed gives the same bytes
   --fold-bn        fold each BatchNormalization into the convolution before it
   --weights DIR    take trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint)
+  --weights F      or from F, a file ending in .safetensors (a PyTorch state_dict: F32, F64, F16 or
+                   BF16, read as float32; its integer *.num_batches_tracked counters are ignored)
   --text           also print a readable listing of the graph (inputs, initializers, nodes, outputs)
 
 --target ts -o DIR writes DIR/model.ts and DIR/train.ts; --target web -o DIR writes a page that
@@ -100,7 +102,7 @@ those found, with the fix for each problem.`,
 Compiles the model to the same TypeScript program \`resnetc compile --target ts\` writes and runs
 it here. \`resnetc train FILE --help\` lists the training options (data, epochs, steps, batch,
 learning rate and schedule, optimizer, output folder, resume, seed, backend).`,
-  predict: `usage: resnetc predict <file> [--model NAME] --input X.npy [-o OUT] [--weights DIR] [--seed N]
+  predict: `usage: resnetc predict <file> [--model NAME] --input X.npy [-o OUT] [--weights DIR|FILE] [--seed N]
                        [--engine tfjs|onnx] [--backend NAME]
 
 Runs the model once in inference mode (batch norm on its running statistics, dropout and
@@ -115,7 +117,8 @@ take any size, the same wherever the same name appears; every other dim must mat
                        Without -o: print each output's shape and statistics, and for a [N, K]
                        score vector each sample's argmax and top scores
   --weights DIR        trained values from DIR/weights.json + DIR/weights.bin (resnetc's checkpoint,
-                       as \`resnetc train\` writes it)
+                       as \`resnetc train\` writes it), or from a FILE.safetensors (a PyTorch
+                       state_dict, or the weights.safetensors \`resnetc train\` writes beside it)
   --seed N             without --weights, the declared initialisation drawn from seed N (default 0,
                        the same values as \`compile --target onnx --seed N\`)
   --engine tfjs        the emitted TensorFlow.js model (default)
@@ -332,7 +335,8 @@ class RuntimeMissing extends Error {
 
 function loadCheckpoint(dir: string, io: Io): Map<string, Tensor> | string {
   // Bounded, non-blocking reads and a checked manifest (resnetc/weights): a link to /dev/zero or
-  // a corrupt checkpoint is a one-line reason, never a hang or an internal error.
+  // a corrupt checkpoint is a one-line reason, never a hang or an internal error. A path ending
+  // in .safetensors is read as one safetensors file, its header checked the same way.
   return readCheckpoint(resolve(io.cwd, dir));
 }
 

@@ -8,9 +8,11 @@
 // any field of a manifest (a checkpoint can come from anywhere), or accept a value that is not
 // finite (a diverged run is never saved, so NaN in a checkpoint means corruption).
 
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { formatBytes, readFileLimited, ReadFileError } from "../io/read-file.js";
 import { CHECKPOINT_FORMAT, type Entry, type Manifest, type Tensor } from "./encode.js";
+import { decodeSafetensors, SAFETENSORS_HEADER_LIMIT } from "./safetensors.js";
 
 export { CHECKPOINT_FORMAT, encodeCheckpoint, type Manifest, type Tensor } from "./encode.js";
 
@@ -120,12 +122,38 @@ export function decodeCheckpoint(
   return typeof m === "string" ? m : decodeTensors(m, bin, files.bin);
 }
 
+/** A path `--weights` reads as one safetensors file rather than a checkpoint folder: its name ends
+ * in .safetensors and it is not a folder (a run folder may have any name). */
+export const isSafetensorsPath = (path: string): boolean =>
+  path.toLowerCase().endsWith(".safetensors") && !statSync(path, { throwIfNoEntry: false })?.isDirectory();
+
 /**
- * Reads DIR/BASE.json + DIR/BASE.bin (BASE "weights" by default). The manifest is read first and
+ * Reads a .safetensors file (a PyTorch state_dict, or what `resnetc train` writes beside its
+ * checkpoint) through the bounded reader: the file's real size is the most it allocates, and its
+ * header is checked against that size before any tensor is (safetensors.ts).
+ */
+export function readSafetensors(path: string): Map<string, Tensor> | string {
+  try {
+    const bytes = readFileLimited(path, {
+      limit: 8 + SAFETENSORS_HEADER_LIMIT + BIN_LIMIT,
+      what: "a safetensors file",
+    });
+    const r = decodeSafetensors(bytes, path);
+    return typeof r === "string" ? r : r.tensors;
+  } catch (e) {
+    if (e instanceof ReadFileError) return e.message;
+    throw e;
+  }
+}
+
+/**
+ * Reads PATH.safetensors (a path ending in .safetensors: readSafetensors), or else
+ * DIR/BASE.json + DIR/BASE.bin (BASE "weights" by default). The manifest is read first and
  * checked, so the binary is read with its exact size as the limit: a link to /dev/zero or a huge
  * file is refused before any large allocation.
  */
 export function readCheckpoint(dir: string, base = "weights"): Map<string, Tensor> | string {
+  if (base === "weights" && isSafetensorsPath(dir)) return readSafetensors(dir);
   const jsonPath = join(dir, `${base}.json`);
   const binPath = join(dir, `${base}.bin`);
   try {

@@ -1,5 +1,6 @@
 // Checkpoints of an emitted tfjs model on disk: `weights.json` + `weights.bin` (resnetc's
-// checkpoint format, which `resnetc compile --target onnx --weights DIR` reads), written
+// checkpoint format, which `resnetc compile --target onnx --weights DIR` reads), and the same
+// values as `weights.safetensors` (for PyTorch, or `--weights DIR/weights.safetensors`), written
 // atomically and read through resnetc/weights's bounded reader. The layouts and initialisation
 // are in params-core.ts, which the browser page shares.
 // Takes: a folder, a tfjs LayersModel and its PARAMS table. Gives: save/load.
@@ -8,22 +9,25 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { writeFilesAtomic } from "resnetc/io";
-import { encodeCheckpoint, readCheckpoint } from "resnetc/weights";
+import { encodeCheckpoint, encodeSafetensors, readCheckpoint } from "resnetc/weights";
 import { getParams, setParams, type ParamInfo } from "./params-core.js";
 
 export * from "./params-core.js";
 
-/** Writes DIR/weights.json + DIR/weights.bin; each file appears whole or not at all. */
+/** Writes DIR/weights.json + DIR/weights.bin + DIR/weights.safetensors (the same values, F32);
+ * each file appears whole or not at all. */
 export async function saveCheckpoint(
   dir: string,
   model: tf.LayersModel,
   params: readonly ParamInfo[],
   modelName?: string,
 ): Promise<void> {
-  const { json, bin } = encodeCheckpoint(await getParams(model, params), modelName);
-  // Both written before either is renamed; the .bin renamed first, so a manifest never points
-  // at a half-written binary.
+  const tensors = await getParams(model, params);
+  const { json, bin } = encodeCheckpoint(tensors, modelName);
+  // All written before any is renamed; the .bin renamed first, so a manifest never points at a
+  // half-written binary.
   writeFilesAtomic([
+    [join(dir, "weights.safetensors"), encodeSafetensors(tensors)],
     [join(dir, "weights.bin"), bin],
     [join(dir, "weights.json"), json],
   ]);

@@ -1,5 +1,6 @@
 // What a training run saves so that `--resume` continues it exactly: the weights
-// (`weights.json` + `.bin`, the checkpoint `resnetc compile --weights` reads), the optimizer's
+// (`weights.json` + `.bin`, the checkpoint `resnetc compile --weights` reads, and the same values
+// as `weights.safetensors`, which PyTorch loads and `--weights FILE` reads), the optimizer's
 // state (`optimizer.json` + `.bin` in the same format: momentum, or Adam's moments) and
 // `state.json` (epochs done, the position in the current epoch and its shuffle seed, the
 // augmentation generator's state, the epoch's running sums, the history of finished epochs).
@@ -11,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { readFileLimited, ReadFileError, writeFilesAtomic } from "resnetc/io";
-import { encodeCheckpoint, readCheckpoint, type Tensor } from "resnetc/weights";
+import { encodeCheckpoint, encodeSafetensors, readCheckpoint, type Tensor } from "resnetc/weights";
 import { fromTfjs, getParams, toTfjs, type ParamInfo } from "./params.js";
 import type { EpochMetrics } from "./plot.js";
 
@@ -157,9 +158,11 @@ export async function saveRun(
   opt: { optimizer: tf.Optimizer; vars: readonly TrainableParam[] },
   state: TrainState,
 ): Promise<void> {
-  const weights = encodeCheckpoint(await getParams(model, params), state.model);
+  const values = await getParams(model, params);
+  const weights = encodeCheckpoint(values, state.model);
   const optimizer = encodeCheckpoint(await optimizerTensors(opt.optimizer, state.optimizer, opt.vars), state.model);
   writeFilesAtomic([
+    [join(dir, "weights.safetensors"), encodeSafetensors(values)],
     [join(dir, "weights.bin"), weights.bin],
     [join(dir, "optimizer.bin"), optimizer.bin],
     [join(dir, "weights.json"), weights.json],

@@ -77,6 +77,7 @@ export const TRAIN_HELP =
   --weight-decay X       L2 weight decay (default 1e-4)
   --no-augment           no pad-and-crop / horizontal flip (on by default for images)
   --out DIR              checkpoint (weights.json + weights.bin, for resnetc compile --weights;
+                         the same values as weights.safetensors, for PyTorch or --weights FILE;
                          optimizer.json/.bin and state.json, to resume), tfjs/model.json (for
                          tf.loadLayersModel), metrics.json, steps.jsonl (one line per step),
                          training-curve.svg (default runs/MODEL)
