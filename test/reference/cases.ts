@@ -292,6 +292,8 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("SE gate rank 4 (broadcast)", "N, 4, 3, 5", "let g = x gap conv(4, k=1) sigmoid\noutput x * g"),
     c("SE gate rank 5 (broadcast)", "N, 2, 2, 3, 3", "let g = x gap sigmoid\noutput x * g"),
     c("residual merge=mul", "N, 3, 4, 4", "residual(merge=mul) { tanh } shortcut identity"),
+    // One tensor twice in one merge and used elsewhere too (tfjs freed it after the first slot).
+    c("a * a, a used again", "N, 3, 4", "let a = x tanh\nlet b = a * a\noutput a + b"),
     {
       name: "mul of three inputs",
       source: modelN({ x: "N, 3, 4", y: "N, 3, 4", z: "N, 3, 4" }, "output mul(x, y, z)"),

@@ -504,17 +504,31 @@ export function learnedScale(x: T, c: { name: string; size: number }): T {
   return new LearnedScale({ name: c.name, size: c.size }).apply(x) as T;
 }
 
+/**
+ * The inputs of a merge with repeats (`a * a`) given distinct tensors: tfjs's model execution
+ * counts a layer's uses of a tensor once per input slot but frees it after the first, so a tensor
+ * given twice to one layer and used elsewhere too ended "disposed" (`let b = a * a; output a + b`).
+ * Each repeat goes through an identity (linear activation) layer of its own.
+ */
+function distinct(xs: T[], name: string): T[] {
+  const seen = new Set<T>();
+  return xs.map((x, i) => {
+    if (!seen.has(x)) return (seen.add(x), x);
+    return tf.layers.activation({ name: `${name}/repeat${i}`, activation: "linear" }).apply(x) as T;
+  });
+}
+
 export function add(xs: T[], c: { name: string }): T {
-  return tf.layers.add({ name: c.name }).apply(xs) as T;
+  return tf.layers.add({ name: c.name }).apply(distinct(xs, c.name)) as T;
 }
 
 export function multiply(xs: T[], c: { name: string }): T {
-  return tf.layers.multiply({ name: c.name }).apply(xs) as T;
+  return tf.layers.multiply({ name: c.name }).apply(distinct(xs, c.name)) as T;
 }
 
 /** xs[0] - xs[1], broadcasting (tf.layers has no subtract layer). */
 export function subtract(xs: T[], c: { name: string }): T {
-  return new Subtract({ name: c.name }).apply(xs) as T;
+  return new Subtract({ name: c.name }).apply(distinct(xs, c.name)) as T;
 }
 
 /** The part [start, end) of x along a tfjs axis (not the batch). */
@@ -524,12 +538,12 @@ export function slice(x: T, c: { name: string; axis: number; start: number; end:
 
 /** SEW IAND: (1 - xs[0]) * xs[1]. */
 export function sewIand(xs: T[], c: { name: string }): T {
-  return new SewIand({ name: c.name }).apply(xs) as T;
+  return new SewIand({ name: c.name }).apply(distinct(xs, c.name)) as T;
 }
 
 /** Concatenation over a tfjs axis (default -1, the channels). */
 export function concat(xs: T[], c: { name: string; axis?: number }): T {
-  return tf.layers.concatenate({ name: c.name, axis: c.axis ?? -1 }).apply(xs) as T;
+  return tf.layers.concatenate({ name: c.name, axis: c.axis ?? -1 }).apply(distinct(xs, c.name)) as T;
 }
 
 export function optionA(x: T, c: { name: string; stride: number; before: number; after: number }): T {
