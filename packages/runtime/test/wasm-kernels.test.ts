@@ -2,7 +2,7 @@
 // use) against references on the cpu backend: tfjs's stock kernels where they are right, and
 // ground truth built from differentiable ops where they are not (the stock cpu depthwise
 // gradients ignore dilation). Then one full training step of CIFAR ResNet-20 on both backends.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
@@ -13,7 +13,7 @@ import { sliceInto, tileInto } from "../src/copy-kernels.js";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/wasm-kernels.js";
 import { simdKernels } from "../src/simd.js";
 import { CONV_CASES, type ConvCase, relErr } from "./conv-cases.js";
-import { outDir, resnetcRoot, runCliAsync } from "./helpers.js";
+import { outDir, runCliAsync } from "./helpers.js";
 
 const rand = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, "float32", seed);
 const values = (t: tf.Tensor) => t.dataSync().slice() as Float32Array;
@@ -257,53 +257,5 @@ describe("a training step of CIFAR ResNet-20 (32x32, batch 4)", () => {
   );
 });
 
-describe("every example trains on wasm", () => {
-  // One SGD step of every model in examples/ at batch 1 and its real input size, on the wasm
-  // backend with resnetc's kernels: no kernel missing, a finite loss, weights that move.
-  const dir = join(outDir, "wasm-examples-test");
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("one training step of each example model: a finite loss, and the first convolution's weights change", async () => {
-    await chooseBackend({ prefer: "wasm" });
-    const files = readdirSync(join(resnetcRoot, "examples")).filter((f) => f.endsWith(".resnet"));
-    const trained: string[] = [];
-    for (const f of files) {
-      const out = join(dir, f.replace(/\.resnet$/, ""));
-      const r = await runCliAsync(["compile", `examples/${f}`, "--target", "ts", "-o", out]);
-      expect(r.code, r.stderr).toBe(0);
-      const modelFiles = existsSync(join(out, "model.ts"))
-        ? [join(out, "model.ts")]
-        : readdirSync(out).map((m) => join(out, m, "model.ts"));
-      for (const file of modelFiles) {
-        const mod = (await import(file)) as {
-          buildModel(): tf.LayersModel;
-          PARAMS: ParamInfo[];
-          INPUTS: { shape: number[] }[];
-          CLASSES: number;
-          MODEL_NAME: string;
-        };
-        const model = mod.buildModel();
-        initParams(model, mod.PARAMS, 1);
-        const [c, h, w] = mod.INPUTS[0]!.shape as [number, number, number];
-        const first = model.trainableWeights[0]!.read();
-        const before = values(first);
-        const optimizer = tf.train.momentum(0.01, 0.9);
-        const loss = tf.tidy(() => {
-          const x = tf.randomUniform([1, c, h, w], 0, 1, "float32", 5); // the declared NCHW
-          const y = tf.oneHot(tf.tensor1d([1], "int32"), mod.CLASSES);
-          const cost = optimizer.minimize(
-            () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-            true,
-          )!;
-          return cost.dataSync()[0]!;
-        });
-        expect(Number.isFinite(loss), `${mod.MODEL_NAME} loss ${loss}`).toBe(true);
-        expect(relErr(values(model.trainableWeights[0]!.read()), before), mod.MODEL_NAME).toBeGreaterThan(0);
-        optimizer.dispose();
-        model.dispose();
-        trained.push(mod.MODEL_NAME);
-      }
-    }
-    expect(trained.length).toBe(15);
-  }, 600_000);
-});
+// Every example taking a training step on wasm is test/examples-train.test.ts's (through
+// `resnetc train --backend wasm`, each model in its own process, then tfjs and ONNX Runtime compared).
