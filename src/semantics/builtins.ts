@@ -5,7 +5,7 @@
 import { allOps } from "./ops/index.js";
 import { INITS } from "./ops/conv.js";
 
-export const SHORTCUT_KINDS = ["auto", "identity", "pad", "project", "avgproject", "none"] as const;
+export const SHORTCUT_KINDS = ["auto", "identity", "pad", "avgpad", "project", "avgproject", "none"] as const;
 export const MERGE_KINDS = ["add", "mul", "concat", "and", "iand"] as const;
 
 /** Parameter types of blocks and models: scalars and the enum types. */
