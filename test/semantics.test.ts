@@ -137,6 +137,63 @@ describe("residual units", () => {
       ],
     ]);
   });
+  it("avgpad: PyramidNet's 2x2 average pool (downsample), then zero-padded channels, no parameters", () => {
+    const g = unit("avgpad");
+    expect(g.params).toBe(branchParams);
+    const sc = g.nodes.filter((n) => n.name === "downsample" || n.op === "shortcut_pad");
+    expect(sc.map((n) => `${n.name} ${n.op} ${n.shape.map(dimStr).join(",")}`)).toEqual([
+      "downsample avgpool N,16,16,16",
+      "shortcut1 shortcut_pad N,32,16,16",
+    ]);
+    expect(sc[0]!.attrs).toMatchObject({ kernel: [2, 2], stride: [2, 2], ceil: false });
+    expect(sc[1]!.attrs).toMatchObject({ stride: 1, pad_before: 8, pad_after: 8 });
+    const same = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) } shortcut avgpad }`);
+    expect(same.nodes.map((n) => n.op)).toEqual(["input", "conv", "add"]);
+  });
+  it("merge=mul broadcasts a squeeze-excitation gate onto x: auto keeps x, no stride-8 projection", () => {
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]
+      residual(merge=mul) { gap conv(4, k=1) relu conv(16, k=1) sigmoid } }`);
+    expect(g.nodes.map((n) => n.op)).toEqual(["input", "gap", "conv", "relu", "conv", "sigmoid", "mul"]);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "8", "8"]);
+    expect(g.params).toBe(16 * 4 + 4 + 4 * 16 + 16);
+  });
+  it("merge=add broadcasts with shortcut identity; auto still projects a strided branch", () => {
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { gap conv(16, k=1) } shortcut identity }`);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "8", "8"]);
+    const r = checkSource(`model M { input x: f32[N, 16, 8, 8]; residual { gap conv(32, k=1) } shortcut identity }`);
+    expect(r.diagnostics.map((d) => [d.code, d.hint])).toEqual([
+      [
+        "RN201",
+        "a branch pooled to size 1 broadcasts onto the shortcut only with its channels (16), as squeeze-excitation's " +
+          "gate does",
+      ],
+    ]);
+  });
+  it("the mismatch hint names only a stride the branch's layers have", () => {
+    const r = checkSource(`model M { input x: f32[N, 16, 8, 8]
+      residual { conv(16, k=3, stride=2) relu upsample(2) conv(16, k=3, stride=2) } shortcut identity }`);
+    expect(r.diagnostics.map((d) => d.hint)).toEqual([
+      "the branch's layers have stride 4, which does not map [8, 8] onto [4, 4]: write `shortcut { ... }`",
+    ]);
+  });
+  it("strides are inferred per dim: a 3-D unit with stride [1, 2, 2] projects with it", () => {
+    const g = graphOf(`model M { input x: f32[N, 8, 4, 16, 16]
+      residual { conv(16, k=3, stride=[1, 2, 2]) bn relu conv(16, k=3) bn } }`);
+    const ds = g.nodes.find((n) => n.name === "downsample.0")!;
+    expect(ds.attrs).toMatchObject({ stride: [1, 2, 2], kernel: [1, 1, 1] });
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "4", "8", "8"]);
+    const p = graphOf(
+      `model M { input x: f32[N, 8, 4, 16, 16]; residual { conv(16, k=3, stride=[1, 2, 2]) } shortcut avgproject }`,
+    );
+    expect(p.nodes.find((n) => n.name === "downsample.0")!.attrs).toMatchObject({
+      kernel: [1, 2, 2],
+      stride: [1, 2, 2],
+    });
+    const r = checkSource(
+      `model M { input x: f32[N, 8, 4, 16, 16]; residual { conv(16, k=3, stride=[1, 2, 2]) } shortcut pad }`,
+    );
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["RN209"]);
+  });
   it("modifiers: gate (ReZero) 1 param, layerscale C params, scale and drop_path none", () => {
     const base = graphOf(
       `model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`,
