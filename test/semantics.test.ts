@@ -233,6 +233,57 @@ describe("residual units", () => {
   });
 });
 
+describe("block-valued parameters", () => {
+  const lib = `block SE(r: int = 4) {
+      residual(merge=mul) { gap conv(shape()[1] // r, k=1) relu conv(shape()[1], k=1) sigmoid }
+    }
+    block Unit(c: int, attn: block = none) { residual { conv(c, k=3) bn attn } relu }
+    block Stage(attn: block = SE(r=8)) { Unit(16, attn=attn) Unit(16, attn) if attn == none { relu } }`;
+  const ops = (body: string) =>
+    graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; ${body} }`).nodes.map((n) => `${n.name}:${n.op}`);
+  it("`none` (the default) applies nothing; a block name applies the block with its defaults", () => {
+    expect(ops("Unit(16)")).toEqual(["x:input", "conv1:conv", "bn1:bn", "add1:add", "relu1:relu"]);
+    const g = graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE) }`);
+    // The applied block is an instance in the body's scope: se1.conv1, the usual naming.
+    expect(g.nodes.filter((n) => n.name.startsWith("se1.")).map((n) => n.name)).toEqual([
+      "se1.gap1",
+      "se1.conv1",
+      "se1.relu1",
+      "se1.conv2",
+      "se1.sigmoid1",
+      "se1.mul1",
+    ]);
+    expect(g.nodes.find((n) => n.name === "se1.conv1")!.shape.map(dimStr)).toEqual(["N", "4", "1", "1"]);
+  });
+  it("`Name(args)` passes arguments; a block parameter passes on, compares with `none`, and positionally", () => {
+    const g = graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE(r=16)) Stage }`);
+    expect(g.nodes.find((n) => n.name === "unit1.se1.conv1")!.shape.map(dimStr)).toEqual(["N", "1", "1", "1"]);
+    const st = g.nodes.filter((n) => n.name.startsWith("stage1.") && n.name.endsWith("se1.conv1"));
+    expect(st.map((n) => `${n.name} ${n.shape.map(dimStr).join(",")}`)).toEqual([
+      "stage1.unit1.se1.conv1 N,2,1,1",
+      "stage1.unit2.se1.conv1 N,2,1,1",
+    ]);
+    expect(ops("Stage(attn=none)").filter((n) => n.endsWith(":relu"))).toHaveLength(3);
+    expect(ops("Stage(attn=SE when false else none)")).toEqual(ops("Stage(attn=none)"));
+  });
+  it("the body may give more arguments; summary records the block with its arguments", () => {
+    const g = graphOf(`${lib}
+      block Call(attn: block) { attn(r=2) }
+      model M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE(r=16)) Call(attn=SE) }`);
+    expect(g.nodes.find((n) => n.name === "call1.se1.conv1")!.shape.map(dimStr)).toEqual(["N", "8", "1", "1"]);
+    expect(g.blocks.find((b) => b.name === "unit1")!.args).toBe("c=16, attn=SE(r=16)");
+  });
+  it("a non-block is RN115, wrong arity RN114 / RN113, an argument given twice RN116", () => {
+    const bad = (call: string, extra = "") =>
+      codes(`${lib}\n${extra}\nmodel M { input x: f32[N, 16, 8, 8]; ${call} }`).filter((c) => c !== "RN301");
+    expect(bad("Unit(16, attn=3)")).toEqual(["RN115"]);
+    expect(bad("Unit(16, attn=relu)")).toEqual(["RN115"]);
+    expect(bad("Unit(16, attn=SE(1, 2))")).toEqual(["RN114"]);
+    expect(bad("Unit(16, attn=Needs)", "block Needs(c: int) { conv(c, k=1) }")).toEqual(["RN113"]);
+    expect(bad("Call(attn=SE(r=4))", "block Call(attn: block) { attn(r=2) }")).toEqual(["RN116"]);
+  });
+});
+
 describe("symbolic shapes", () => {
   it("keeps the batch symbolic and infers strided sizes of symbolic spatial dims", () => {
     const g = graphOf(`model M { input x: f32[N, 3, H, W]; conv(8, k=3, stride=2) conv(8, k=3) }`);
