@@ -137,6 +137,63 @@ describe("residual units", () => {
       ],
     ]);
   });
+  it("avgpad: PyramidNet's 2x2 average pool (downsample), then zero-padded channels, no parameters", () => {
+    const g = unit("avgpad");
+    expect(g.params).toBe(branchParams);
+    const sc = g.nodes.filter((n) => n.name === "downsample" || n.op === "shortcut_pad");
+    expect(sc.map((n) => `${n.name} ${n.op} ${n.shape.map(dimStr).join(",")}`)).toEqual([
+      "downsample avgpool N,16,16,16",
+      "shortcut1 shortcut_pad N,32,16,16",
+    ]);
+    expect(sc[0]!.attrs).toMatchObject({ kernel: [2, 2], stride: [2, 2], ceil: false });
+    expect(sc[1]!.attrs).toMatchObject({ stride: 1, pad_before: 8, pad_after: 8 });
+    const same = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) } shortcut avgpad }`);
+    expect(same.nodes.map((n) => n.op)).toEqual(["input", "conv", "add"]);
+  });
+  it("merge=mul broadcasts a squeeze-excitation gate onto x: auto keeps x, no stride-8 projection", () => {
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]
+      residual(merge=mul) { gap conv(4, k=1) relu conv(16, k=1) sigmoid } }`);
+    expect(g.nodes.map((n) => n.op)).toEqual(["input", "gap", "conv", "relu", "conv", "sigmoid", "mul"]);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "8", "8"]);
+    expect(g.params).toBe(16 * 4 + 4 + 4 * 16 + 16);
+  });
+  it("merge=add broadcasts with shortcut identity; auto still projects a strided branch", () => {
+    const g = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { gap conv(16, k=1) } shortcut identity }`);
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "8", "8"]);
+    const r = checkSource(`model M { input x: f32[N, 16, 8, 8]; residual { gap conv(32, k=1) } shortcut identity }`);
+    expect(r.diagnostics.map((d) => [d.code, d.hint])).toEqual([
+      [
+        "RN201",
+        "a branch pooled to size 1 broadcasts onto the shortcut only with its channels (16), as squeeze-excitation's " +
+          "gate does",
+      ],
+    ]);
+  });
+  it("the mismatch hint names only a stride the branch's layers have", () => {
+    const r = checkSource(`model M { input x: f32[N, 16, 8, 8]
+      residual { conv(16, k=3, stride=2) relu upsample(2) conv(16, k=3, stride=2) } shortcut identity }`);
+    expect(r.diagnostics.map((d) => d.hint)).toEqual([
+      "the branch's layers have stride 4, which does not map [8, 8] onto [4, 4]: write `shortcut { ... }`",
+    ]);
+  });
+  it("strides are inferred per dim: a 3-D unit with stride [1, 2, 2] projects with it", () => {
+    const g = graphOf(`model M { input x: f32[N, 8, 4, 16, 16]
+      residual { conv(16, k=3, stride=[1, 2, 2]) bn relu conv(16, k=3) bn } }`);
+    const ds = g.nodes.find((n) => n.name === "downsample.0")!;
+    expect(ds.attrs).toMatchObject({ stride: [1, 2, 2], kernel: [1, 1, 1] });
+    expect(g.outputs[0]!.shape.map(dimStr)).toEqual(["N", "16", "4", "8", "8"]);
+    const p = graphOf(
+      `model M { input x: f32[N, 8, 4, 16, 16]; residual { conv(16, k=3, stride=[1, 2, 2]) } shortcut avgproject }`,
+    );
+    expect(p.nodes.find((n) => n.name === "downsample.0")!.attrs).toMatchObject({
+      kernel: [1, 2, 2],
+      stride: [1, 2, 2],
+    });
+    const r = checkSource(
+      `model M { input x: f32[N, 8, 4, 16, 16]; residual { conv(16, k=3, stride=[1, 2, 2]) } shortcut pad }`,
+    );
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["RN209"]);
+  });
   it("modifiers: gate (ReZero) 1 param, layerscale C params, scale and drop_path none", () => {
     const base = graphOf(
       `model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) bn } shortcut identity }`,
@@ -173,6 +230,57 @@ describe("residual units", () => {
     expect(d.code).toBe("RN201");
     expect(r.sources.get("main.resnet")!.position(d.span.start).line).toBe(4);
     expect(d.notes[0]!.message).toBe("in block `B`, from here");
+  });
+});
+
+describe("block-valued parameters", () => {
+  const lib = `block SE(r: int = 4) {
+      residual(merge=mul) { gap conv(shape()[1] // r, k=1) relu conv(shape()[1], k=1) sigmoid }
+    }
+    block Unit(c: int, attn: block = none) { residual { conv(c, k=3) bn attn } relu }
+    block Stage(attn: block = SE(r=8)) { Unit(16, attn=attn) Unit(16, attn) if attn == none { relu } }`;
+  const ops = (body: string) =>
+    graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; ${body} }`).nodes.map((n) => `${n.name}:${n.op}`);
+  it("`none` (the default) applies nothing; a block name applies the block with its defaults", () => {
+    expect(ops("Unit(16)")).toEqual(["x:input", "conv1:conv", "bn1:bn", "add1:add", "relu1:relu"]);
+    const g = graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE) }`);
+    // The applied block is an instance in the body's scope: se1.conv1, the usual naming.
+    expect(g.nodes.filter((n) => n.name.startsWith("se1.")).map((n) => n.name)).toEqual([
+      "se1.gap1",
+      "se1.conv1",
+      "se1.relu1",
+      "se1.conv2",
+      "se1.sigmoid1",
+      "se1.mul1",
+    ]);
+    expect(g.nodes.find((n) => n.name === "se1.conv1")!.shape.map(dimStr)).toEqual(["N", "4", "1", "1"]);
+  });
+  it("`Name(args)` passes arguments; a block parameter passes on, compares with `none`, and positionally", () => {
+    const g = graphOf(`${lib}\nmodel M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE(r=16)) Stage }`);
+    expect(g.nodes.find((n) => n.name === "unit1.se1.conv1")!.shape.map(dimStr)).toEqual(["N", "1", "1", "1"]);
+    const st = g.nodes.filter((n) => n.name.startsWith("stage1.") && n.name.endsWith("se1.conv1"));
+    expect(st.map((n) => `${n.name} ${n.shape.map(dimStr).join(",")}`)).toEqual([
+      "stage1.unit1.se1.conv1 N,2,1,1",
+      "stage1.unit2.se1.conv1 N,2,1,1",
+    ]);
+    expect(ops("Stage(attn=none)").filter((n) => n.endsWith(":relu"))).toHaveLength(3);
+    expect(ops("Stage(attn=SE when false else none)")).toEqual(ops("Stage(attn=none)"));
+  });
+  it("the body may give more arguments; summary records the block with its arguments", () => {
+    const g = graphOf(`${lib}
+      block Call(attn: block) { attn(r=2) }
+      model M { input x: f32[N, 16, 8, 8]; Unit(16, attn=SE(r=16)) Call(attn=SE) }`);
+    expect(g.nodes.find((n) => n.name === "call1.se1.conv1")!.shape.map(dimStr)).toEqual(["N", "8", "1", "1"]);
+    expect(g.blocks.find((b) => b.name === "unit1")!.args).toBe("c=16, attn=SE(r=16)");
+  });
+  it("a non-block is RN115, wrong arity RN114 / RN113, an argument given twice RN116", () => {
+    const bad = (call: string, extra = "") =>
+      codes(`${lib}\n${extra}\nmodel M { input x: f32[N, 16, 8, 8]; ${call} }`).filter((c) => c !== "RN301");
+    expect(bad("Unit(16, attn=3)")).toEqual(["RN115"]);
+    expect(bad("Unit(16, attn=relu)")).toEqual(["RN115"]);
+    expect(bad("Unit(16, attn=SE(1, 2))")).toEqual(["RN114"]);
+    expect(bad("Unit(16, attn=Needs)", "block Needs(c: int) { conv(c, k=1) }")).toEqual(["RN113"]);
+    expect(bad("Call(attn=SE(r=4))", "block Call(attn: block) { attn(r=2) }")).toEqual(["RN116"]);
   });
 });
 

@@ -5,15 +5,16 @@
 import { allOps } from "./ops/index.js";
 import { INITS } from "./ops/conv.js";
 
-export const SHORTCUT_KINDS = ["auto", "identity", "pad", "project", "avgproject", "none"] as const;
+export const SHORTCUT_KINDS = ["auto", "identity", "pad", "avgpad", "project", "avgproject", "none"] as const;
 export const MERGE_KINDS = ["add", "mul", "concat", "and", "iand"] as const;
 
-/** Parameter types of blocks and models: scalars and the enum types. */
-export const PARAM_TYPES: Record<string, readonly string[] | "int" | "float" | "bool" | "str"> = {
+/** Parameter types of blocks and models: scalars, the enum types, and `block` (a block to apply). */
+export const PARAM_TYPES: Record<string, readonly string[] | "int" | "float" | "bool" | "str" | "block"> = {
   int: "int",
   float: "float",
   bool: "bool",
   str: "str",
+  block: "block",
   shortcut: SHORTCUT_KINDS,
   merge: MERGE_KINDS,
   init: INITS,

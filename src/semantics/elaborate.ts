@@ -20,6 +20,9 @@ import { scalarBuiltin } from "./scalar-builtins.js";
 import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
 
 type PartsValue = Extract<Value, { k: "parts" }>;
+type BlockValue = Extract<Value, { k: "block" }>;
+
+const BLOCK_EXPECTED = "a block (its name, `Name(args)`, or `none`)";
 
 /** Element types an input may declare (the emitters compute in float32). */
 const INPUT_DTYPES = ["f32"];
@@ -259,6 +262,7 @@ export class Elaborator {
     typeOf: (name: string) => {
       check: (v: Value) => ArgValue | Value | { expected: string };
       enumValues: readonly string[];
+      block?: boolean;
     },
     callSpan: Span,
   ): Map<string, ArgValue | Value> | undefined {
@@ -293,7 +297,8 @@ export class Elaborator {
         continue;
       }
       const t = typeOf(spec.name);
-      const v = this.scalar(a.value, f, t.enumValues, `${opName} argument \`${spec.name}\``);
+      const what = `${opName} argument \`${spec.name}\``;
+      const v = t.block ? this.blockRef(a.value, f, what) : this.scalar(a.value, f, t.enumValues, what);
       if (v.k === "poison") {
         ok = false;
         continue;
@@ -440,21 +445,100 @@ export class Elaborator {
   applyBlock(def: Definition, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
     if (this.recursive.has(def.name)) return POISON; // reported by the resolver
     if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
-    const env = new Env();
+    const bound = this.bindBlockArgs(def, args, f, span);
+    if (!bound) return POISON;
+    return this.instantiate(def, bound, span, f, cur, as);
+  }
+
+  private bindBlockArgs(def: Definition, args: Arg[], f: Frame, span: Span): Map<string, ArgValue | Value> | undefined {
     let specs = paramSpecCache.get(def);
     if (!specs) paramSpecCache.set(def, (specs = def.params.map((p) => ({ name: p.name, positional: true }))));
-    const bound = this.bindArgs(
-      def.name,
-      specs,
-      args,
-      f,
-      (n) => {
-        const p = def.params.find((x) => x.name === n)!;
-        return paramType(p.type);
-      },
-      span,
+    return this.bindArgs(def.name, specs, args, f, (n) => paramType(def.params.find((x) => x.name === n)!.type), span);
+  }
+
+  /** A block given as an argument or default (a `block` parameter): `SE`, `SE(r=16)`, `none`
+   * (or `identity`), another `block` parameter, or a `when` choice of them. Its arguments are
+   * evaluated here, where it is written; it is instantiated where the body applies it. */
+  blockRef(e: Expr, f: Frame, what: string): Value {
+    if (e.kind === "cond") {
+      const c = this.scalar(e.cond, f);
+      if (c.k === "poison") return c;
+      if (c.k !== "bool")
+        return this.report("RN115", e.cond.span, { what: "condition", expected: "true or false", found: describe(c) });
+      return this.blockRef(c.v ? e.then : e.else, f, what);
+    }
+    if (e.kind === "chain" && e.items.length === 1) return this.blockRef(e.items[0]!, f, what);
+    const callee = e.kind === "call" ? e.callee : e;
+    const args = e.kind === "call" ? e.args : [];
+    if (callee.kind === "name") {
+      const known = f.env.lookup(callee.name);
+      if (known?.k === "block" && args.length === 0) return known;
+      if (!known && (callee.name === "none" || callee.name === "identity") && args.length === 0)
+        return { k: "block", def: undefined, bound: new Map(), text: "none" };
+      const def = known ? undefined : this.program.defs.get(callee.name);
+      if (def?.kind === "block") {
+        if (this.recursive.has(def.name)) return POISON; // reported by the resolver
+        const given = this.bindBlockArgs(def, args, f, e.span);
+        if (!given) return POISON;
+        const shown = def.params.filter((p) => given.has(p.name));
+        const text = shown.length
+          ? `${def.name}(${shown.map((p) => `${p.name}=${argText(given.get(p.name) as Value)}`).join(", ")})`
+          : def.name;
+        return { k: "block", def, bound: given, text };
+      }
+      if (!known && (lookupOp(callee.name) || lookupPartsOp(callee.name)))
+        return this.report(
+          "RN115",
+          e.span,
+          { what, expected: BLOCK_EXPECTED, found: `the op \`${callee.name}\`` },
+          `ops are not blocks: write \`block Name() { ${callee.name} }\` and pass \`Name\``,
+        );
+    }
+    // Anything else: a number, a word, a pipeline.
+    const v = this.isScalarExpr(e, f) ? this.scalar(e, f) : undefined;
+    if (v?.k === "poison") return v;
+    return this.report(
+      "RN115",
+      e.span,
+      { what, expected: BLOCK_EXPECTED, found: v ? describe(v) : "a pipeline" },
+      v ? undefined : "make the pipeline a block and pass its name",
     );
-    if (!bound) return POISON;
+  }
+
+  /** Applies a block value (a `block` parameter) like a block call: its arguments from where it
+   * was given, and the ones written here; `none` is the flowing value itself. */
+  applyBlockValue(v: BlockValue, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
+    if (!v.def) {
+      if (args.some((a) => a.name === undefined))
+        return this.report("RN114", span, { op: "none", max: 0, found: args.filter((a) => !a.name).length });
+      return this.needCur(cur, span, "none");
+    }
+    if (this.callStack.length >= LIMITS.depth) return this.report("RN403", span, { limit: LIMITS.depth });
+    const extra = this.bindBlockArgs(v.def, args, f, span);
+    if (!extra) return POISON;
+    const merged = new Map(v.bound as Map<string, ArgValue | Value>);
+    for (const [k, x] of extra) {
+      if (merged.has(k))
+        return this.report(
+          "RN116",
+          args.find((a) => a.name === k)?.span ?? span,
+          { op: v.text, arg: k },
+          "the block was given this argument where it was passed",
+        );
+      merged.set(k, x);
+    }
+    return this.instantiate(v.def, merged, span, f, cur, as);
+  }
+
+  private instantiate(
+    def: Definition,
+    bound: Map<string, ArgValue | Value>,
+    span: Span,
+    f: Frame,
+    cur: Value | undefined,
+    as?: LayerName,
+  ): Value {
+    const env = new Env();
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
     // `as _`: the block's layers are named as if written here (no instance, no prefix).
@@ -499,7 +583,10 @@ export class Elaborator {
         this.report("RN113", span, { op: def.name, arg: p.name });
         return false;
       }
-      const v = this.scalar(p.default, f, paramType(p.type).enumValues);
+      const pt = paramType(p.type);
+      const v = pt.block
+        ? this.blockRef(p.default, f, `default of \`${p.name}\``)
+        : this.scalar(p.default, f, pt.enumValues);
       if (v.k === "poison") return false;
       const checked = paramType(p.type).check(v);
       if ("expected" in (checked as object)) {
@@ -640,6 +727,7 @@ export class Elaborator {
       }
       case "name": {
         const v = f.env.lookup(e.name);
+        if (v?.k === "block") return this.applyBlockValue(v, [], e.span, f, cur);
         if (v) return v;
         if (e.name === "identity") return this.needCur(cur, e.span, "identity");
         if (this.isCallableName(e.name)) return this.applyCallable(e.name, [], e.span, f, cur);
@@ -735,6 +823,9 @@ export class Elaborator {
     const inner = e.inner;
     const callee = inner.kind === "call" ? inner.callee : inner;
     const as = { name: e.name, span: e.nameSpan };
+    const given = callee.kind === "name" ? f.env.lookup(callee.name) : undefined;
+    if (given?.k === "block" && given.def)
+      return this.applyBlockValue(given, inner.kind === "call" ? inner.args : [], inner.span, f, cur, as);
     if (callee.kind === "name" && !f.env.lookup(callee.name) && this.isCallableName(callee.name))
       return this.applyCallable(callee.name, inner.kind === "call" ? inner.args : [], inner.span, f, cur, as);
     const found =
@@ -752,6 +843,8 @@ export class Elaborator {
 
   private call(e: Extract<Expr, { kind: "call" }>, f: Frame, cur: Value | undefined): Value {
     const c = e.callee;
+    const given = c.kind === "name" ? f.env.lookup(c.name) : undefined;
+    if (given?.k === "block") return this.applyBlockValue(given, e.args, e.span, f, cur);
     if (c.kind === "name" && !f.env.lookup(c.name)) {
       if (this.isCallableName(c.name)) return this.applyCallable(c.name, e.args, e.span, f, cur);
       if (SCALAR_FUNCTIONS.has(c.name)) {
@@ -785,6 +878,24 @@ export class Elaborator {
 
   private binary(e: Extract<Expr, { kind: "binary" }>, f: Frame, cur: Value | undefined): Value {
     if (e.op === "==" || e.op === "!=") {
+      // `attn == none`, `attn != SE`: block parameters compare with `none` and block names.
+      const blockOf = (x: Expr): BlockValue | undefined => {
+        if (x.kind !== "name") return undefined;
+        const v = f.env.lookup(x.name);
+        if (v?.k === "block") return v;
+        if (v) return undefined;
+        if (x.name === "none") return { k: "block", def: undefined, bound: new Map(), text: "none" };
+        const d = this.program.defs.get(x.name);
+        return d?.kind === "block" ? { k: "block", def: d, bound: new Map(), text: d.name } : undefined;
+      };
+      const bl = blockOf(e.left);
+      const br = blockOf(e.right);
+      if (
+        bl &&
+        br &&
+        (f.env.lookup((e.left as { name: string }).name) || f.env.lookup((e.right as { name: string }).name))
+      )
+        return { k: "bool", v: (bl.def === br.def) === (e.op === "==") };
       // `sc == identity`: an enum word compared with a value, not the `identity` op.
       const atomOf = (x: Expr): Value | undefined =>
         x.kind === "name" && ATOMS.has(x.name) && !f.env.lookup(x.name) ? { k: "atom", v: x.name } : undefined;
@@ -1072,6 +1183,7 @@ function valueText(v: Value | undefined): string {
   if (!v) return "?";
   if (v.k === "int" || v.k === "float" || v.k === "bool" || v.k === "atom") return String(v.v);
   if (v.k === "str") return JSON.stringify(v.v);
+  if (v.k === "block") return v.text;
   return describe(v);
 }
 
@@ -1098,9 +1210,12 @@ function exprText(d: Expr, f: Frame, el: Elaborator): string {
 export function paramType(type: string | undefined): {
   check: (v: Value) => Value | { expected: string };
   enumValues: readonly string[];
+  block?: boolean;
 } {
   const t = type === undefined ? undefined : PARAM_TYPES[type];
   if (t === undefined) return { check: (v) => v, enumValues: [...ATOMS] };
+  if (t === "block")
+    return { check: (v) => (v.k === "block" ? v : { expected: BLOCK_EXPECTED }), enumValues: [], block: true };
   if (typeof t === "object")
     return {
       check: (v) => (v.k === "atom" && t.includes(v.v) ? v : { expected: t.map((x) => `\`${x}\``).join(" | ") }),

@@ -3,6 +3,7 @@
 // Must not: report diagnostics itself or build graph nodes.
 
 import { dimAdd, dimEq, dimFloorDiv, dimMul, dimStr, isConst, type Dim } from "../ir/dims.js";
+import type { Definition } from "../ast/ast.js";
 import { describeArgType, type ArgType, type ArgValue } from "./ops/index.js";
 
 export type Value =
@@ -24,6 +25,9 @@ export type Value =
       bounds: [number, number][];
       made: Value[];
     }
+  /** a block passed as an argument (`attn=SE(r=16)`): its definition and the arguments given
+   * there; no definition for `none`, which applies nothing */
+  | { k: "block"; def: Definition | undefined; bound: Map<string, unknown>; text: string }
   /** the result of something that already reported an error: used silently from then on */
   | { k: "poison" };
 
@@ -34,7 +38,7 @@ export function int(v: number): Value {
 }
 
 export function isScalar(v: Value): boolean {
-  return v.k !== "tensor" && v.k !== "parts" && v.k !== "poison";
+  return v.k !== "tensor" && v.k !== "parts" && v.k !== "poison" && v.k !== "block";
 }
 
 export function describe(v: Value): string {
@@ -57,6 +61,8 @@ export function describe(v: Value): string {
       return "a tensor";
     case "parts":
       return `a list of ${v.bounds.length} tensors (pick one with \`[i]\`)`;
+    case "block":
+      return v.def ? `the block \`${v.text}\`` : "`none` (no block)";
     case "poison":
       return "an invalid value";
   }

@@ -118,7 +118,7 @@ export class AstBuilder extends BaseVisitor {
   param(c: Children): Param | undefined {
     const name = this.tok(c, "Identifier", 0);
     if (!name) return undefined;
-    const type = this.tok(c, "Identifier", 1) ?? this.tok(c, "Shortcut");
+    const type = this.tok(c, "Identifier", 1) ?? this.tok(c, "Shortcut") ?? this.tok(c, "Block");
     const def = this.node(c, "argValue");
     const p: Param = { name: name.image, span: this.nodeSpan(this.current!) };
     if (type) {

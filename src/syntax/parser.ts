@@ -79,8 +79,12 @@ export class ResnetParser extends CstParser {
     this.CONSUME(T.Identifier);
     this.OPTION(() => {
       this.CONSUME(T.Colon);
-      // `shortcut` is a keyword and also the name of a parameter type.
-      this.OR([{ ALT: () => this.CONSUME2(T.Identifier) }, { ALT: () => this.CONSUME(T.Shortcut) }]);
+      // `shortcut` and `block` are keywords and also the names of parameter types.
+      this.OR([
+        { ALT: () => this.CONSUME2(T.Identifier) },
+        { ALT: () => this.CONSUME(T.Shortcut) },
+        { ALT: () => this.CONSUME(T.Block) },
+      ]);
     });
     this.OPTION2(() => {
       this.CONSUME(T.Equals);

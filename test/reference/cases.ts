@@ -267,6 +267,17 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     ),
     c("residual rank 5", "N, 2, 3, 3, 3", "residual { conv(2, k=3) } shortcut identity"),
     c("residual with projection shortcut", "N, 4, 9, 7", "residual { conv(8, k=3, stride=2) bn } shortcut project"),
+    c("residual add broadcasting a pooled branch", "N, 3, 4, 5", "residual { gap conv(3, k=1) } shortcut identity"),
+    c(
+      "residual rank 5, anisotropic stride [1, 2, 2] (auto projects with it)",
+      "N, 2, 3, 4, 5",
+      "residual { conv(4, k=3, stride=[1, 2, 2]) bn }",
+    ),
+    c(
+      "residual rank 5, stride [1, 2, 2], avgproject",
+      "N, 2, 3, 4, 4",
+      "residual { conv(4, k=3, stride=[1, 2, 2]) } shortcut avgproject",
+    ),
     c("`+` operator", "N, 3, 4, 4", "let a = x relu\noutput a + x"),
     c("`+` broadcasting a gap", "N, 3, 4, 5", "let g = x gap\noutput x + g"),
     c("`+` broadcasting, the smaller operand first", "N, 3, 4, 5", "let g = x gap\noutput g + x"),
@@ -292,6 +303,14 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("SE gate rank 4 (broadcast)", "N, 4, 3, 5", "let g = x gap conv(4, k=1) sigmoid\noutput x * g"),
     c("SE gate rank 5 (broadcast)", "N, 2, 2, 3, 3", "let g = x gap sigmoid\noutput x * g"),
     c("residual merge=mul", "N, 3, 4, 4", "residual(merge=mul) { tanh } shortcut identity"),
+    c(
+      "residual merge=mul, SE gate broadcast (shortcut auto keeps x)",
+      "N, 4, 5, 6",
+      "residual(merge=mul) { gap conv(2, k=1) relu conv(4, k=1) sigmoid }",
+    ),
+    c("residual merge=mul, SE gate rank 3", "N, 3, 7", "residual(merge=mul) { gap sigmoid } shortcut identity", {
+      batch: 1,
+    }),
     // One tensor twice in one merge and used elsewhere too (tfjs freed it after the first slot).
     c("a * a, a used again", "N, 3, 4", "let a = x tanh\nlet b = a * a\noutput a + b"),
     {
@@ -350,6 +369,17 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("rank 4, stride 2, odd channel difference", "N, 3, 8, 8", "residual { conv(6, k=3, stride=2) } shortcut pad"),
     c("rank 4, stride 1, channels only", "N, 4, 5, 5", "residual { conv(6, k=3) } shortcut pad"),
     c("rank 5, stride 2", "N, 2, 5, 5, 5", "residual { conv(4, k=3, stride=2) } shortcut pad"),
+    // PyramidNet (Han et al. 2017): 2x2 average pool (ceil mode), then zero-padded channels.
+    c("avgpad rank 4, stride 2 (PyramidNet)", "N, 3, 8, 6", "residual { conv(5, k=3, stride=2) bn } shortcut avgpad"),
+    c("avgpad rank 4, stride 2, odd sizes", "N, 2, 7, 5", "residual { conv(4, k=3, stride=2) } shortcut avgpad", {
+      batch: 1,
+    }),
+    c("avgpad rank 3, stride 1, channels only", "N, 2, 6", "residual { conv(5, k=3) } shortcut avgpad"),
+    c(
+      "avgpad rank 5, stride [1, 2, 2]",
+      "N, 2, 3, 4, 4",
+      "residual { conv(3, k=3, stride=[1, 2, 2]) } shortcut avgpad",
+    ),
   ],
 };
 
