@@ -90,6 +90,12 @@ describe("docs", () => {
     ).not.toThrow();
   });
 
+  it("examples/README.md's table matches the compiler and examples/reference-counts.json (npm run docs)", () => {
+    expect(() =>
+      execFileSync(process.execPath, ["scripts/gen-examples-table.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
+    ).not.toThrow();
+  });
+
   it(
     "grammar/diagrams.html and grammar/ops.md are current, and grammar/README.md's examples and EBNF agree " +
       "with the compiler",

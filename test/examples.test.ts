@@ -1,12 +1,13 @@
 // The showcase: every example checks clean, and each model's parameter count equals the
-// published figure (torchvision for ImageNet; He et al. 2015, Table 6 for CIFAR).
+// published figure in examples/reference-counts.json (torchvision for ImageNet; the papers and
+// the authors' code otherwise), the same file examples/README.md is generated from.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { check } from "../src/compiler.js";
 import { nodeHost } from "../src/cli/host.js";
 import { graphParams } from "../src/weights/init.js";
-import { repoRoot } from "./helpers.js";
+import { graphOf, repoRoot } from "./helpers.js";
 
 const host = nodeHost(repoRoot);
 
@@ -17,25 +18,39 @@ function model(file: string, name: string) {
   return r.graphs[0]!;
 }
 
-describe("ImageNet ResNets and ResNeXt match torchvision exactly", () => {
-  const table: [string, string, number][] = [
-    ["resnet18.resnet", "ResNet18", 11_689_512],
-    ["resnet34.resnet", "ResNet34", 21_797_672],
-    ["resnet50.resnet", "ResNet50", 25_557_032],
-    ["resnet101.resnet", "ResNet101", 44_549_160],
-    ["resnet152.resnet", "ResNet152", 60_192_808],
-    // Xie et al. 2017; torchvision.models.resnext50_32x4d.
-    ["resnext50.resnet", "ResNeXt50", 25_028_904],
-    // Zagoruyko & Komodakis 2016; torchvision.models.wide_resnet50_2.
-    ["wide-resnet50-2.resnet", "WideResNet50_2", 68_883_240],
-  ];
-  for (const [file, name, params] of table)
-    it(`${name}: ${params.toLocaleString("en-US")} parameters`, () => {
-      const g = model(file, name);
-      expect(g.params).toBe(params);
-      expect(g.outputs.map((o) => o.shape)).toEqual([[g.inputs[0]!.shape[0], 1000]]);
+interface Reference {
+  family: string;
+  file: string;
+  model: string;
+  label: string;
+  params: number;
+  source: string;
+  /** Width of a classifier's [N, classes] output; absent for image-to-image models. */
+  classes?: number;
+}
+const REFERENCE = (
+  JSON.parse(readFileSync(join(repoRoot, "examples", "reference-counts.json"), "utf8")) as { models: Reference[] }
+).models;
+const reference = (file: string, name: string) => REFERENCE.find((r) => r.file === file && r.model === name)!.params;
+
+describe("every example model matches its reference figure (examples/reference-counts.json)", () => {
+  for (const r of REFERENCE)
+    it(`${r.file} ${r.model}: ${r.params.toLocaleString("en-US")} parameters (${r.source})`, () => {
+      const g = model(r.file, r.model);
+      expect(g.params).toBe(r.params);
+      if (r.classes !== undefined) expect(g.outputs.map((o) => o.shape)).toEqual([[g.inputs[0]!.shape[0], r.classes]]);
     });
 
+  it("lists every model of every example, once", () => {
+    const defined = readdirSync(join(repoRoot, "examples"))
+      .filter((f) => f.endsWith(".resnet"))
+      .flatMap((f) => check([`examples/${f}`], host).graphs.map((g) => `${f}:${g.name}`))
+      .sort();
+    expect(REFERENCE.map((r) => `${r.file}:${r.model}`).sort()).toEqual(defined);
+  });
+});
+
+describe("ImageNet ResNets", () => {
   it("ResNet-50 MACs within 1% of 4.09e9 at 224x224", () => {
     const g = model("resnet50.resnet", "ResNet50");
     expect(Math.abs(g.macs - 4.09e9) / 4.09e9).toBeLessThan(0.01);
@@ -63,14 +78,16 @@ describe("ImageNet ResNets and ResNeXt match torchvision exactly", () => {
 });
 
 describe("CIFAR ResNets (option A) match the paper's Table 6", () => {
-  const table: [string, number, number][] = [
-    ["ResNet20", 269_722, 20],
-    ["ResNet32", 464_154, 32],
-    ["ResNet44", 658_586, 44],
-    ["ResNet56", 853_018, 56],
-    ["ResNet110", 1_727_962, 110],
-    ["ResNet1202", 19_421_274, 1202],
-  ];
+  const table: [string, number, number][] = (
+    [
+      ["ResNet20", 20],
+      ["ResNet32", 32],
+      ["ResNet44", 44],
+      ["ResNet56", 56],
+      ["ResNet110", 110],
+      ["ResNet1202", 1202],
+    ] as const
+  ).map(([name, depth]) => [name, reference("cifar-resnet.resnet", name), depth]);
   for (const [name, params, depth] of table)
     it(`${name}: ${params.toLocaleString("en-US")} parameters, ${depth} weighted layers`, () => {
       const g = model("cifar-resnet.resnet", name);
@@ -100,8 +117,8 @@ describe("naming", () => {
 describe("plain baselines", () => {
   it("plain-20/56 have their ResNet's parameters (option A shortcuts have none) and no merges", () => {
     for (const [name, params] of [
-      ["Plain20", 269_722],
-      ["Plain56", 853_018],
+      ["Plain20", reference("cifar-resnet.resnet", "ResNet20")],
+      ["Plain56", reference("cifar-resnet.resnet", "ResNet56")],
     ] as const) {
       const g = model("plain-cifar.resnet", name);
       expect(g.params).toBe(params);
@@ -116,8 +133,75 @@ describe("plain baselines", () => {
       [256, 512],
     ].reduce((s, [a, b]) => s + a! * b! + 2 * b!, 0);
     expect(projections).toBe(173_824);
-    expect(model("plain-imagenet.resnet", "Plain18").params).toBe(11_689_512 - projections);
-    expect(model("plain-imagenet.resnet", "Plain34").params).toBe(21_797_672 - projections);
+    expect(model("plain-imagenet.resnet", "Plain18").params).toBe(
+      reference("resnet18.resnet", "ResNet18") - projections,
+    );
+    expect(model("plain-imagenet.resnet", "Plain34").params).toBe(
+      reference("resnet34.resnet", "ResNet34") - projections,
+    );
+  });
+});
+
+describe("the other families", () => {
+  it("pre-activation ResNet-164/1001 have 9n+2 weighted layers", () => {
+    for (const [name, depth] of [
+      ["PreActResNet164", 164],
+      ["PreActResNet1001", 1001],
+    ] as const) {
+      const g = model("preact-resnet-cifar.resnet", name);
+      // 9n+2 plus the three 1x1 projections at the stages' first units.
+      expect(g.nodes.filter((n) => n.op === "conv" || n.op === "dense").length).toBe(depth + 3);
+    }
+  });
+  it("WRN-28-10 with dropout 0.3 between the convs has the same parameters", () => {
+    const g = graphOf(
+      `import "examples/wide-resnet-cifar.resnet"
+model W { input image: f32[N, 3, 32, 32]; WideResNet(28, 10, drop=0.3) }`,
+      "W",
+    );
+    expect(g.params).toBe(reference("wide-resnet-cifar.resnet", "WRN_28_10"));
+    expect(g.nodes.filter((n) => n.op === "dropout")).toHaveLength(12);
+  });
+  it("SE-ResNet-50 gates each branch channel-wise before the addition", () => {
+    const g = model("se-resnet50.resnet", "SEResNet50");
+    const byName = new Map(g.nodes.map((n) => [n.name, n]));
+    expect(byName.get("layer1.0.se_module.fc1")!.shape).toEqual([g.inputs[0]!.shape[0], 16, 1, 1]);
+    expect(byName.get("layer1.0.se_module.mul1")!.shape).toEqual([g.inputs[0]!.shape[0], 256, 56, 56]);
+    expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(16);
+  });
+  it("DenseNet-121 appends 32 channels per layer, 58 layers", () => {
+    const g = model("densenet121.resnet", "DenseNet121");
+    expect(g.nodes.filter((n) => n.op === "concat")).toHaveLength(6 + 12 + 24 + 16);
+  });
+  it("DnCNN-S outputs the input minus the predicted noise", () => {
+    const g = model("dncnn.resnet", "DnCNN_S");
+    expect(g.outputs.map((o) => o.name)).toEqual(["clean"]);
+    const out = g.nodes[g.outputs[0]!.node]!;
+    expect(out.op).toBe("sub");
+    expect(out.inputs[0]).toBe(g.inputs[0]!.node);
+    expect(g.nodes.filter((n) => n.op === "conv")).toHaveLength(17);
+  });
+  it("the super-resolution models upscale 2x (EDSR) and 4x (SRResNet, RCAN)", () => {
+    const hw = (file: string, name: string) => {
+      const g = model(file, name);
+      return [g.inputs[0]!.shape.slice(2), g.outputs[0]!.shape.slice(1)];
+    };
+    expect(hw("edsr.resnet", "EDSRBaselineX2")).toEqual([
+      [48, 48],
+      [3, 96, 96],
+    ]);
+    expect(hw("edsr.resnet", "EDSRX2")).toEqual([
+      [48, 48],
+      [3, 96, 96],
+    ]);
+    expect(hw("srresnet.resnet", "SRResNet")).toEqual([
+      [24, 24],
+      [3, 96, 96],
+    ]);
+    expect(hw("rcan.resnet", "RCAN")).toEqual([
+      [48, 48],
+      [3, 192, 192],
+    ]);
   });
 });
 
@@ -144,6 +228,6 @@ describe("the README", () => {
       resolveImport: () => undefined,
     });
     expect(r.diagnostics).toEqual([]);
-    expect(r.graphs[0]!.params).toBe(11_689_512);
+    expect(r.graphs[0]!.params).toBe(reference("resnet18.resnet", "ResNet18"));
   });
 });

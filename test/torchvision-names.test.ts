@@ -15,6 +15,8 @@ const TABLE: [file: string, model: string, torchvision: string][] = [
   ["resnet50.resnet", "ResNet50", "resnet50"],
   ["resnext50.resnet", "ResNeXt50", "resnext50_32x4d"],
   ["wide-resnet50-2.resnet", "WideResNet50_2", "wide_resnet50_2"],
+  // Huang et al. 2017: dense blocks written with named dataflow and `as` names.
+  ["densenet121.resnet", "DenseNet121", "densenet121"],
 ];
 
 /** name -> [[key, shape], ...] of torchvision's state_dict, without num_batches_tracked. */

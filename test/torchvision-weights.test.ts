@@ -70,6 +70,7 @@ const MODELS: [string, RegExp][] = [
   ["resnet50", /^resnet50\.resnet$/],
   ["resnext50_32x4d", /^resnext50(_32x4d)?\.resnet$/],
   ["wide_resnet50_2", /^wide[-_]?resnet[-_]?50([-_]2)?\.resnet$/],
+  ["densenet121", /^densenet121\.resnet$/],
 ];
 const examples = readdirSync(join(repoRoot, "examples"));
 
