@@ -3,9 +3,10 @@
 // data, batch 2, the wasm backend), and after it `resnetc predict --engine tfjs` equals `--engine
 // onnx` (the ONNX graph compiled with the step's checkpoint, run in ONNX Runtime) within 1e-4
 // relative on a random batch. `resnetc train` trains classifiers only (softmax cross-entropy), so
-// image-to-image models (super-resolution, denoising) are compared at their declared
-// initialisation (the same --seed in both engines), batch 1. That the emitted programs type-check
-// under tsc --strict is test/ts-backend.test.ts's.
+// image-to-image models (super-resolution, denoising) take their step in
+// test/fixtures/regression-step.mjs (the emitted model and the runtime, an L1 loss against a random
+// target, the wasm backend, batch 1), and are compared the same way. That the emitted programs
+// type-check under tsc --strict is test/ts-backend.test.ts's.
 // Must not: shrink an example (its `expect` lines pin its sizes) or skip one.
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -20,8 +21,12 @@ import { repoRoot } from "./helpers.js";
 /** The CLI in its own process: one ImageNet-sized tfjs model after another in this process made
  * each step slower (ResNet-152 took minutes instead of 30 s), as wasm memory piled up. */
 function runCliProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runNode([join(repoRoot, "bin", "resnetc.js"), ...args]);
+}
+
+function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "resnetc.js"), ...args], { cwd: repoRoot });
+    const child = spawn(process.execPath, args, { cwd: repoRoot });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += String(d)));
@@ -56,7 +61,7 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
       const classifier = out0.length === 2 && typeof out0[1] === "number" && out0[1] > 1;
       const batch = classifier ? 2 : 1;
       const trained = !classifier
-        ? { code: 0, stdout: "", stderr: "" }
+        ? await runNode([join(repoRoot, "test", "fixtures", "regression-step.mjs"), file, g.name, dir])
         : await runCliProcess([
             "train",
             file,
@@ -93,7 +98,8 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
           file,
           "--model",
           g.name,
-          ...(classifier ? ["--weights", run] : ["--seed", "3"]),
+          "--weights",
+          run,
           "--input",
           join(dir, "x.npy"),
           "--engine",
