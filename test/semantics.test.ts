@@ -146,7 +146,8 @@ describe("residual units", () => {
       "shortcut1 shortcut_pad N,32,16,16",
     ]);
     expect(sc[0]!.attrs).toMatchObject({ kernel: [2, 2], stride: [2, 2], ceil: false });
-    expect(sc[1]!.attrs).toMatchObject({ stride: 1, pad_before: 8, pad_after: 8 });
+    // New channels after the old ones, as PyramidNet's code concatenates them.
+    expect(sc[1]!.attrs).toMatchObject({ stride: 1, pad_before: 0, pad_after: 16 });
     const same = graphOf(`model M { input x: f32[N, 16, 8, 8]; residual { conv(16, k=3) } shortcut avgpad }`);
     expect(same.nodes.map((n) => n.op)).toEqual(["input", "conv", "add"]);
   });

@@ -8,7 +8,7 @@
 //   project     option C when used everywhere: 1x1 conv (with the stride) + BN
 //   avgproject  ResNet-D (He et al. 2019, "Bag of Tricks"): 2x2 avgpool then 1x1 conv + BN
 //   avgpad      PyramidNet (Han et al. 2017): identity when shapes agree, else a 2x2 (stride-sized)
-//               average pool, then zero-pad the new channels; no parameters
+//               average pool, then zero channels after the old ones; no parameters
 //   none        no shortcut: a plain network (the paper's degradation baselines)
 //   { ... }     any pipeline the user writes
 // Merges `add` and `mul` broadcast (NumPy rules, same rank): squeeze-excitation's [N, C, 1, 1]
@@ -232,8 +232,9 @@ function shortcut(
       if (t.k !== "tensor") return POISON;
     }
     if (ci === cb) return t;
-    const before = Math.floor((cb - ci) / 2);
-    const attrs: Record<string, AttrValue> = { stride: 1, pad_before: before, pad_after: cb - ci - before };
+    // The new channels come after the old ones, as PyramidNet's code concatenates them
+    // (torch.cat((shortcut, padding), 1)), not split around them as option A does.
+    const attrs: Record<string, AttrValue> = { stride: 1, pad_before: 0, pad_after: cb - ci };
     return el.addNode("shortcut_pad", [t.id], { shape: B.slice() }, attrs, s.headSpan, f.naming.next("shortcut"));
   }
   if (kind === "pad") {
