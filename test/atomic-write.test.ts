@@ -106,5 +106,7 @@ describe("a compile killed while it writes", () => {
     if (code !== 0) expect(now.toString("utf8")).toBe("previous");
     else expect(now.length).toBeGreaterThan(200_000_000);
     expect(existsSync(out)).toBe(true);
-  }, 60_000);
+    // A SIGTERM that lands in the middle of drawing the weights is handled once that synchronous
+    // work yields; on a loaded 2-core machine (the whole suite in parallel) that took over 60 s.
+  }, 180_000);
 });
