@@ -61,10 +61,13 @@ const PAYLOADS = [
 
 describe("strings in .resnet files", () => {
   it("cannot close the block's doc comment or any literal: `train --help` runs no injected code", async () => {
-    const calls = PAYLOADS.map((p) => `  B(tag="${p}")`).join("\n");
+    // As a string argument, inside a list argument (a parameter whose default is a list), and
+    // inside a block passed as an argument: every path by which an argument reaches a doc comment.
+    const calls = PAYLOADS.flatMap((p) => [`  B(tag="${p}")`, `  L(t=["${p}", "a"])`, `  W(attn=B(tag="${p}"))`]);
     const src =
-      `block B(tag: str = "x") {\n  relu\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls}\n  flatten ` +
-      `dense(2)\n}\n`;
+      `block B(tag: str = "x") {\n  relu\n}\nblock L(t = [1, 2]) {\n  relu\n}\n` +
+      `block W(attn: block = none) {\n  attn\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls.join("\n")}\n` +
+      `  flatten dense(2)\n}\n`;
     const dir = await compileTs("strings", "m.resnet", src);
     const model = readFileSync(join(dir, "model.ts"), "utf8");
     // No text of a string argument reaches the generated code, not even inside a comment: the
@@ -72,6 +75,8 @@ describe("strings in .resnet files", () => {
     expect(model).not.toContain("INJECTED");
     expect(model).not.toContain("console.log");
     expect(model).toMatch(/\/\*\* B\(tag=<string of \d+ characters>\)/);
+    expect(model).toMatch(/\/\*\* L\(t=\[<string of \d+ characters>, <string of 1 characters>\]\)/);
+    expect(model).toMatch(/\/\*\* W\(attn=B\(tag=<string of \d+ characters>\)\)/);
     typeCheck([join(dir, "model.ts"), join(dir, "train.ts")]);
     // Before the fix, the first payload made this print INJECTED 42.
     const r = spawnSync(process.execPath, [bin, "train", join(work, "strings", "m.resnet"), "--help"], {

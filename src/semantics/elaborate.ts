@@ -1176,13 +1176,11 @@ function count(n: number): string {
  * `resnetc train FILE --help`).
  */
 function argText(v: Value | undefined): string {
-  return v?.k === "str" ? `<string of ${v.v.length} characters>` : valueText(v);
-}
-
-function valueText(v: Value | undefined): string {
   if (!v) return "?";
+  if (v.k === "str") return `<string of ${v.v.length} characters>`;
+  // A list may hold strings too (`t = [1, 2]` given `["*/ ..."]`): the same rule for each item.
+  if (v.k === "list") return `[${v.v.map(argText).join(", ")}]`;
   if (v.k === "int" || v.k === "float" || v.k === "bool" || v.k === "atom") return String(v.v);
-  if (v.k === "str") return JSON.stringify(v.v);
   if (v.k === "block") return v.text;
   return describe(v);
 }
