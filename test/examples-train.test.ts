@@ -84,15 +84,26 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
           ]);
       expect(trained.code, trained.stderr + trained.stdout).toBe(0);
 
-      const dims = [batch, ...g.inputs[0]!.shape.slice(1).map((d) => d as number)];
-      const x = uniform(
-        dims.reduce((p, d) => p * d, 1),
-        11,
-      );
-      writeFileSync(join(dir, "x.npy"), encodeNpy(dims, x));
-      const outs: Float32Array[] = [];
+      // One .npy per input (`--input NAME=X.npy` when there are several: MDSR's three scales), and
+      // every output compared.
+      const inputArgs = g.inputs.flatMap((io, i) => {
+        const dims = [batch, ...io.shape.slice(1).map((d) => d as number)];
+        const path = join(dir, `x${i}.npy`);
+        writeFileSync(
+          path,
+          encodeNpy(
+            dims,
+            uniform(
+              dims.reduce((p, d) => p * d, 1),
+              11 + i,
+            ),
+          ),
+        );
+        return ["--input", g.inputs.length === 1 ? path : `${io.name}=${path}`];
+      });
+      const outs: Float32Array[][] = [];
       for (const engine of ["tfjs", "onnx"]) {
-        const y = join(dir, `y-${engine}.npy`);
+        const y = join(dir, `y-${engine}${g.outputs.length === 1 ? ".npy" : "/"}`);
         const r = await runCliProcess([
           "predict",
           file,
@@ -100,8 +111,7 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
           g.name,
           "--weights",
           run,
-          "--input",
-          join(dir, "x.npy"),
+          ...inputArgs,
           "--engine",
           engine,
           ...(engine === "tfjs" ? ["--backend", "wasm"] : []),
@@ -109,10 +119,15 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
           y,
         ]);
         expect(r.code, r.stderr).toBe(0);
-        const t = readNpy(y);
-        expect(t.shape).toEqual([batch, ...g.outputs[0]!.shape.slice(1)]);
-        outs.push(t.data);
+        outs.push(
+          g.outputs.map((o) => {
+            const t = readNpy(g.outputs.length === 1 ? y : join(y, `${o.name}.npy`));
+            expect(t.shape).toEqual([batch, ...o.shape.slice(1)]);
+            return t.data;
+          }),
+        );
       }
-      expect(relError(outs[0]!, outs[1]!)).toBeLessThan(TOLERANCE);
+      for (const [i, o] of g.outputs.entries())
+        expect(relError(outs[0]![i]!, outs[1]![i]!), `output ${o.name}`).toBeLessThan(TOLERANCE);
     }, 600_000);
 });

@@ -33,7 +33,9 @@ export interface Arg {
 export type Stmt =
   | { kind: "input"; name: string; dtype: string; dims: Expr[]; nameSpan: Span; span: Span }
   | { kind: "output"; name?: string; value: Expr; span: Span }
-  | { kind: "let"; name: string; value: Expr; nameSpan: Span; span: Span }
+  /** `let body = share Body(64)`: `shareSpan` marks a shared block (one set of parameters for
+   * every use of `body`). */
+  | { kind: "let"; name: string; value: Expr; nameSpan: Span; span: Span; shareSpan?: Span }
   | { kind: "assign"; name: string; value: Expr; nameSpan: Span; span: Span }
   | { kind: "expr"; expr: Expr; span: Span }
   | { kind: "expect"; dims: Expr[]; span: Span }

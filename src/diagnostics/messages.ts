@@ -164,6 +164,11 @@ export const messages = {
     "`as NAME` on something that is not an op or block call (or `as _` on an op)",
     (a) => `\`as ${a.name}\` ${a.detail}`,
   ),
+  RN132: def<{ found: string }>(
+    "error",
+    "`share` before something that is not a block",
+    (a) => `\`share\` makes one set of parameters for a block, found ${a.found}`,
+  ),
 
   // RN2xx: shapes
   RN201: def<{ merge: string; branch: string; shortcut: string }>(
@@ -211,6 +216,11 @@ export const messages = {
     "error",
     "parts of a split that do not add up to the dimension they cut",
     (a) => `${a.op}: sizes ${a.sizes} add up to ${a.total}, not ${a.size}`,
+  ),
+  RN211: def<{ name: string; detail: string }>(
+    "error",
+    "a shared block applied where its layers would need other parameters",
+    (a) => `shared block \`${a.name}\` cannot be applied here: ${a.detail}`,
   ),
 
   // RN3xx: warnings

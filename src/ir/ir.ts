@@ -19,9 +19,13 @@ interface NodeBase {
   inputs: number[];
   shape: Dim[];
   dtype: string;
+  /** Learnable parameters of this layer (for a layer that `shares`, those it uses). */
   params: number;
   macs: number;
   span: Span;
+  /** The id of the layer whose parameters this one uses (a later use of a `share`d block); such
+   * a layer has no parameters of its own in checkpoints, ONNX initializers or the model's count. */
+  shares?: number;
 }
 
 /** A node of one op, with that op's typed attributes (and any others the elaborator kept). */

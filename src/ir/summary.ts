@@ -25,7 +25,8 @@ export function summaryTable(g: Graph): string {
     n.name,
     n.op,
     shape(n.shape),
-    n.params ? fmt(n.params) : "",
+    // A later use of a shared block names the layer whose parameters it uses (counted there).
+    n.shares !== undefined ? `(shares ${g.nodes[n.shares]!.name})` : n.params ? fmt(n.params) : "",
     n.macs ? fmt(n.macs) : Number.isNaN(n.macs) ? "?" : "",
   ]);
   const head = ["layer", "op", "output shape", "params", "MACs"];

@@ -17,7 +17,8 @@ import { residualUnit } from "./residual.js";
 import type { Program } from "./resolve.js";
 import { Env, Naming, NameTable } from "./scope.js";
 import { scalarBuiltin } from "./scalar-builtins.js";
-import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type Value } from "./values.js";
+import { arith, describe, fromDim, int, isScalar, POISON, toArgValue, type SharedBlock, type Value } from "./values.js";
+import { paramSpecs } from "../weights/init.js";
 
 type PartsValue = Extract<Value, { k: "parts" }>;
 type BlockValue = Extract<Value, { k: "block" }>;
@@ -74,6 +75,8 @@ export class Elaborator {
   private readonly callStack: { def: Definition; span: Span }[] = [];
   readonly inputs: GraphIO[] = [];
   readonly blocks: BlockInstance[] = [];
+  /** Every `share`d block value made while elaborating, with its uses. */
+  readonly sharedBlocks: SharedBlock[] = [];
   sawInput = false;
   readonly outputs: GraphIO[] = [];
   readonly outputSpans: Span[] = [];
@@ -527,7 +530,84 @@ export class Elaborator {
         );
       merged.set(k, x);
     }
+    if (v.shared) return this.applyShared(v.def, v.shared, merged, span, f, cur, as);
     return this.instantiate(v.def, merged, span, f, cur, as);
+  }
+
+  /** `let body = share Body(64)`: the value of `share`, a block value that records its uses. */
+  private shareValue(s: Extract<Stmt, { kind: "let" }>, f: Frame): Value {
+    const e = s.value.kind === "chain" && s.value.items.length === 1 ? s.value.items[0]! : s.value;
+    const callee = e.kind === "call" ? e.callee : e;
+    const known = callee.kind === "name" ? f.env.lookup(callee.name) : undefined;
+    const isBlock =
+      callee.kind === "name" && (known ? known.k === "block" : this.program.defs.get(callee.name)?.kind === "block");
+    if (!isBlock) {
+      const found =
+        callee.kind === "name" && known
+          ? `\`${callee.name}\`, ${describe(known)}`
+          : callee.kind === "name" && (callee.name === "none" || callee.name === "identity")
+            ? `\`${callee.name}\`, which has no layers`
+            : callee.kind === "name" && (lookupOp(callee.name) || lookupPartsOp(callee.name))
+              ? `the op \`${callee.name}\` (make a block of it: \`block Name() { ${callee.name}(...) }\`)`
+              : "an expression that is not a block call";
+      return this.report("RN132", e.span, { found }, "write `let NAME = share BlockName(args)`");
+    }
+    const v = this.blockRef(e, f, "`share`");
+    if (v.k !== "block") return v;
+    if (!v.def) return this.report("RN132", e.span, { found: `\`${v.text}\`, which has no layers` });
+    if (v.shared) return v; // `share` of a shared block: the same parameters still
+    const rec: SharedBlock = { name: s.name, span: s.shareSpan!, uses: [] };
+    this.sharedBlocks.push(rec);
+    return { ...v, shared: rec };
+  }
+
+  /** One application of a shared block: a new instance (`body`, then `body2`, ...) whose layers
+   * with parameters are recorded, to be tied to the first use's once the graph is complete. The
+   * structure must be the same at every use: the same ops with parameters, in the same order. */
+  private applyShared(
+    def: Definition,
+    rec: SharedBlock,
+    bound: Map<string, ArgValue | Value>,
+    span: Span,
+    f: Frame,
+    cur: Value | undefined,
+    as?: LayerName,
+  ): Value {
+    const start = this.nodes.length;
+    const out = this.instantiate(def, bound, span, f, cur, as, as ? undefined : f.naming.unique(rec.name));
+    if (out.k !== "tensor") return out;
+    const nodes = this.nodes.slice(start).filter((n) => paramSpecs(n).length > 0);
+    const first = rec.uses[0];
+    if (first) {
+      const note = [{ message: `\`${rec.name}\` is shared here`, span: rec.span }];
+      if (nodes.length !== first.nodes.length)
+        return this.report(
+          "RN211",
+          span,
+          {
+            name: rec.name,
+            detail:
+              `it makes ${nodes.length} layer${nodes.length === 1 ? "" : "s"} with parameters here and ` +
+              `${first.nodes.length} at its first use`,
+          },
+          "a shared block must build the same layers at every use: give it the same arguments",
+          note,
+        );
+      const i = nodes.findIndex((n, k) => n.op !== first.nodes[k]!.op);
+      if (i >= 0)
+        return this.report(
+          "RN211",
+          span,
+          {
+            name: rec.name,
+            detail: `its layer \`${nodes[i]!.name}\` is a ${nodes[i]!.op} here, and \`${first.nodes[i]!.name}\` a ${first.nodes[i]!.op} at its first use`,
+          },
+          "a shared block must build the same layers at every use: give it the same arguments",
+          note,
+        );
+    }
+    rec.uses.push({ at: span, nodes });
+    return out;
   }
 
   private instantiate(
@@ -537,13 +617,18 @@ export class Elaborator {
     f: Frame,
     cur: Value | undefined,
     as?: LayerName,
+    named?: string,
   ): Value {
     const env = new Env();
     const input = this.needCur(cur, span, def.name);
     if (input.k === "poison") return POISON;
     // `as _`: the block's layers are named as if written here (no instance, no prefix).
     const inline = as?.name === "_";
-    const instanceName = inline ? "" : as ? this.layerName(f, as) : f.naming.nextBlock(def.name.toLowerCase());
+    const instanceName = inline
+      ? ""
+      : as
+        ? this.layerName(f, as)
+        : (named ?? f.naming.nextBlock(def.name.toLowerCase()));
     const naming = inline ? f.naming : f.naming.child(instanceName, false);
     const inner: Frame = { env, naming, cur: input, def };
     this.callStack.push({ def, span });
@@ -1001,7 +1086,7 @@ export class Elaborator {
         return;
       }
       case "let":
-        f.env.declare(s.name, this.flow(s.value, f, f.cur));
+        f.env.declare(s.name, s.shareSpan ? this.shareValue(s, f) : this.flow(s.value, f, f.cur));
         return;
       case "assign":
         if (s.name) f.env.assign(s.name, this.flow(s.value, f, f.cur));
@@ -1333,6 +1418,69 @@ function leaveOutDeadLayers(el: Elaborator): void {
   for (const b of blocks) el.blocks.push(b);
 }
 
+const HAS_BIAS = new Set<string>(["conv", "dwconv", "sepconv", "dense"]);
+
+/**
+ * Ties the layers of every use of a `share`d block to the first use's, position by position:
+ * each later layer gets `shares` (the id of the layer whose parameters it uses). Runs once dead
+ * layers are left out (the first live use owns the parameters) and `bias=auto` is settled: a
+ * tied layer has a bias when any use needs one. Parameter shapes must then agree (RN211):
+ * channels, kernel, groups; spatial sizes may differ.
+ */
+function tieSharedLayers(el: Elaborator): void {
+  if (el.sharedBlocks.length === 0) return;
+  const live = new Set<IrNode>(el.nodes);
+  const reported = new Set<Span>();
+  for (const rec of el.sharedBlocks) {
+    const width = rec.uses[0]?.nodes.length ?? 0;
+    for (let i = 0; i < width; i++) {
+      const members = rec.uses.flatMap((u) => (live.has(u.nodes[i]!) ? [{ n: u.nodes[i]!, at: u.at }] : []));
+      let owner = members[0]?.n;
+      if (!owner) continue;
+      // A use inside another shared block's later use is tied through the outer one already.
+      while (owner.shares !== undefined) owner = el.nodes[owner.shares]!;
+      if (HAS_BIAS.has(owner.op) && members.some((m) => m.n.attrs["bias"] === true))
+        for (const m of [{ n: owner }, ...members])
+          if (m.n.attrs["bias"] === false) {
+            m.n.attrs["bias"] = true;
+            m.n.params += m.n.attrs["out"] as number;
+          }
+      const want = paramSpecs(owner).map((p) => [p.name.slice(owner.name.length), p.dims.join(", ")] as const);
+      for (const { n, at } of members) {
+        if (n === owner) continue;
+        const got = paramSpecs(n).map((p) => [p.name.slice(n.name.length), p.dims.join(", ")] as const);
+        const k = got.findIndex((g, j) => g[0] !== want[j]?.[0] || g[1] !== want[j]?.[1]);
+        if (k >= 0 || got.length !== want.length) {
+          if (!reported.has(at)) {
+            reported.add(at);
+            const [suffix, dims] = got[k] ?? got[0] ?? [".weight", "?"];
+            const theirs = want.find((w) => w[0] === suffix)?.[1];
+            el.diagnostics.push(
+              diag(
+                "RN211",
+                at,
+                {
+                  name: rec.name,
+                  detail:
+                    `its layer \`${n.name}\` would have ${suffix.slice(1)} [${dims}], and \`${owner.name}\`, ` +
+                    `whose parameters it uses, ` +
+                    (theirs === undefined ? `has no ${suffix.slice(1)}` : `has [${theirs}]`),
+                },
+                {
+                  hint: "a shared block's layers need the same channels at every use (spatial sizes may differ)",
+                  notes: [{ message: `\`${rec.name}\` is shared here`, span: rec.span }],
+                },
+              ),
+            );
+          }
+          continue;
+        }
+        n.shares = owner.id;
+      }
+    }
+  }
+}
+
 /** Settles `bias=auto` (no bias when every consumer is a normalisation, looking past dropout and
  * drop-path, which keep the shape and have no parameters) and sums the totals. */
 function finishGraph(model: Definition, el: Elaborator): Graph {
@@ -1354,11 +1502,9 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
     const transparent = family === "norm" || (family === "regularize" && count[id]! > 0 && feedsNonNorm[id] === 0);
     if (!transparent) for (const i of n.inputs) feedsNonNorm[i] = 1;
   }
-  let params = 0;
-  let macs = 0;
   for (const n of el.nodes) {
     const bias = n.attrs["bias"];
-    if (bias !== undefined && (n.op === "conv" || n.op === "dwconv" || n.op === "sepconv" || n.op === "dense")) {
+    if (bias !== undefined && HAS_BIAS.has(n.op)) {
       const allNorm = count[n.id]! > 0 && feedsNonNorm[n.id] === 0;
       if (bias === "auto") {
         n.attrs["bias"] = !allNorm;
@@ -1369,7 +1515,13 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
         el.diagnostics.push(diag("RN303", n.span, { norm: norm.op }));
       }
     }
-    params += n.params;
+  }
+  tieSharedLayers(el);
+  let params = 0;
+  let macs = 0;
+  for (const n of el.nodes) {
+    // A layer that uses another's parameters adds none of its own.
+    if (n.shares === undefined) params += n.params;
     macs += n.macs;
   }
   // Instances were recorded as they finished; order them by where they start (outer first).

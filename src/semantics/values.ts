@@ -4,6 +4,8 @@
 
 import { dimAdd, dimEq, dimFloorDiv, dimMul, dimStr, isConst, type Dim } from "../ir/dims.js";
 import type { Definition } from "../ast/ast.js";
+import type { Span } from "../diagnostics/diagnostic.js";
+import type { IrNode } from "../ir/ir.js";
 import { describeArgType, type ArgType, type ArgValue } from "./ops/index.js";
 
 export type Value =
@@ -27,9 +29,20 @@ export type Value =
     }
   /** a block passed as an argument (`attn=SE(r=16)`): its definition and the arguments given
    * there; no definition for `none`, which applies nothing */
-  | { k: "block"; def: Definition | undefined; bound: Map<string, unknown>; text: string }
+  | { k: "block"; def: Definition | undefined; bound: Map<string, unknown>; text: string; shared?: SharedBlock }
   /** the result of something that already reported an error: used silently from then on */
   | { k: "poison" };
+
+/** A block made with `let NAME = share Block(...)`: every application uses the parameters of the
+ * first. Each use records its layers that have parameters, in order; they are tied position by
+ * position once the graph is complete (bias=auto settled, dead layers left out). */
+export interface SharedBlock {
+  /** The `let` name: the applications are the instances `NAME`, `NAME2`, ... */
+  name: string;
+  /** The `share` keyword. */
+  span: Span;
+  uses: { at: Span; nodes: IrNode[] }[];
+}
 
 export const POISON: Value = { k: "poison" };
 

@@ -168,13 +168,16 @@ export class AstBuilder extends BaseVisitor {
     const name = this.tok(c, "Identifier");
     const e = this.node(c, "expr");
     if (!name || !e) return undefined;
-    return {
+    const share = this.tok(c, "Share");
+    const s: Stmt = {
       kind: "let",
       name: name.image,
       nameSpan: this.tokSpan(name),
       value: this.exprOf(e),
       span: this.nodeSpan(this.current!),
     };
+    if (share) s.shareSpan = this.tokSpan(share);
+    return s;
   }
 
   expectStmt(c: Children): Stmt | undefined {

@@ -37,6 +37,7 @@ export const And = keyword("and");
 export const Or = keyword("or");
 export const Not = keyword("not");
 export const As = keyword("as");
+export const Share = keyword("share");
 
 export const FloatLit = createToken({ name: "FloatLit", pattern: /\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+/ });
 export const IntLit = createToken({ name: "IntLit", pattern: /\d+/ });
@@ -98,6 +99,7 @@ export const keywords = [
   Or,
   Not,
   As,
+  Share,
 ];
 
 export const allTokens: TokenType[] = [

@@ -135,6 +135,7 @@ export class ResnetParser extends CstParser {
     this.CONSUME(T.Let);
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
+    this.OPTION(() => this.CONSUME(T.Share));
     this.SUBRULE(this.expr);
   });
 

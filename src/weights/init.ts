@@ -164,9 +164,10 @@ export function paramSpecs(n: IrNode): ParamSpec[] {
   return (paramRules[n.op] as (n: IrNode) => ParamSpec[])(n);
 }
 
-/** Every parameter tensor of the graph, in node order. */
+/** Every parameter tensor of the graph, in node order; a layer that uses another's parameters
+ * (a later use of a `share`d block) has none of its own. */
 export function graphParams(g: Graph): ParamSpec[] {
-  return g.nodes.flatMap(paramSpecs);
+  return g.nodes.flatMap((n) => (n.shares === undefined ? paramSpecs(n) : []));
 }
 
 // ---- deterministic random numbers ----

@@ -89,6 +89,11 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
       { batch: 1 },
     ),
     c("3d dilated, valid", "N, 2, 5, 5, 5", "conv(2, k=2, dilation=[1, 2, 2], padding=valid, bias=true)"),
+    // Weight sharing: one conv's parameters at two uses (`share`), bias=auto settled across uses.
+    {
+      name: "a shared block's conv applied twice (one set of parameters)",
+      source: `block C() {\n  conv(4, k=3)\n}\n${model("N, 3, 5, 5", "let c = share C\nconv(4, k=1) c relu c")}`,
+    },
   ],
   dwconv: [
     c("1d k5 s2", "N, 3, 11", "dwconv(k=5, stride=2)"),
@@ -125,6 +130,13 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("rank 5", "N, 2, 3, 4, 5", "bn"),
     c("rank 4, affine=false (running statistics only)", "N, 3, 4, 4", "bn(affine=false)"),
     c("rank 4, conv then affine=false (folds)", "N, 2, 5, 5", "conv(3, k=3) bn(affine=false)"),
+    // A shared residual body with BN (statistics shared too) at two spatial sizes: MDSR's pattern.
+    {
+      name: "a shared residual body with BN, applied to two inputs of different sizes",
+      source:
+        "block R() {\n  residual { conv(4, k=3) bn relu conv(4, k=3) bn }\n  relu\n}\n" +
+        modelN({ a: "N, 4, 5, 5", b: "N, 4, 3, 6" }, "let r = share R\noutput ya = a r\noutput yb = b r conv(2, k=1)"),
+    },
   ],
   groupnorm: [
     c("rank 2", "N, 6", "groupnorm(3)"),

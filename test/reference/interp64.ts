@@ -22,7 +22,11 @@ export type Mode = "inference" | "training";
 export interface Ctx {
   params: ReadonlyMap<string, Float64Array>;
   mode: Mode;
+  /** The graph's nodes: a layer that `shares` reads its owner's parameters. */
+  nodes: readonly IrNode[];
 }
+
+const owner = (c: Ctx, n: IrNode): IrNode => (n.shares === undefined ? n : c.nodes[n.shares]!);
 
 type Impl<O extends OpName> = (n: IrNodeOf<O>, xs: T64[], c: Ctx) => T64;
 
@@ -50,12 +54,13 @@ function unravel(flat: number, dims: readonly number[]): number[] {
 }
 
 function param(c: Ctx, n: IrNode, suffix: string): Float64Array {
-  const p = c.params.get(`${n.name}.${suffix}`);
-  if (!p) throw new Error(`run64: missing parameter ${n.name}.${suffix}`);
+  const p = c.params.get(`${owner(c, n).name}.${suffix}`);
+  if (!p) throw new Error(`run64: missing parameter ${owner(c, n).name}.${suffix}`);
   return p;
 }
 
-const optParam = (c: Ctx, n: IrNode, suffix: string): Float64Array | undefined => c.params.get(`${n.name}.${suffix}`);
+const optParam = (c: Ctx, n: IrNode, suffix: string): Float64Array | undefined =>
+  c.params.get(`${owner(c, n).name}.${suffix}`);
 
 const map = (x: T64, f: (v: number) => number): T64 => ({ dims: [...x.dims], data: x.data.map(f) });
 
@@ -563,7 +568,7 @@ export function run64(
   mode: Mode,
   sizes: Record<string, number> = {},
 ): { outputs: T64[]; values: T64[] } {
-  const c: Ctx = { params, mode };
+  const c: Ctx = { params, mode, nodes: graph.nodes };
   const values: T64[] = [];
   const resolve = (d: IrNode["shape"][number]): number | undefined =>
     typeof d === "number" ? d : d.key === "N" ? b : sizes[d.key];

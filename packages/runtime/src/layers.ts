@@ -58,7 +58,10 @@ import {
   Upsample,
 } from "./layers-nd.js";
 
+import { weightLayer } from "./shared-layers.js";
+
 export * from "./layers-nd.js";
+export { shareLayers } from "./shared-layers.js";
 
 type T = tf.SymbolicTensor;
 type Kwargs = Record<string, unknown>;
@@ -266,11 +269,11 @@ export function conv(x: T, c: ConvConfig): T {
   if (groups > 1 && groups === cin && n === 2) return dwconv(x, { ...c, multiplier: c.filters / cin });
   if (groups > 1) {
     const { name, ...rest } = c;
-    return new GroupedConv({ ...rest, name, groups }).apply(x) as T;
+    return weightLayer(name, () => new GroupedConv({ ...rest, name, groups })).apply(x) as T;
   }
   if (n === 3 || dilated(c)) {
     const { groups: _g, ...rest } = c;
-    return new Conv(rest).apply(x) as T;
+    return weightLayer(c.name, () => new Conv(rest)).apply(x) as T;
   }
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
@@ -281,14 +284,15 @@ export function conv(x: T, c: ConvConfig): T {
     useBias: c.bias,
     kernelInitializer: "zeros" as const,
   };
-  const layer =
+  const layer = weightLayer(c.name, () =>
     n === 1
       ? tf.layers.conv1d({ ...common, kernelSize: c.kernel[0]!, strides: c.strides[0]! })
       : tf.layers.conv2d({
           ...common,
           kernelSize: c.kernel as [number, number],
           strides: c.strides as [number, number],
-        });
+        }),
+  );
   return layer.apply(input) as T;
 }
 
@@ -296,12 +300,12 @@ export function conv(x: T, c: ConvConfig): T {
 export function dwconv(x: T, c: ConvConfig & { multiplier: number }): T {
   if (dilated(c)) {
     const { groups: _g, ...rest } = c;
-    return new Conv(rest).apply(x) as T;
+    return weightLayer(c.name, () => new Conv(rest)).apply(x) as T;
   }
   const same = sameMatches(c.kernel, c.strides, c.dilation, c.pads);
   const input = same ? x : zeroPad(x, c.pads, c.name);
-  return tf.layers
-    .depthwiseConv2d({
+  return weightLayer(c.name, () =>
+    tf.layers.depthwiseConv2d({
       name: c.name,
       kernelSize: c.kernel as [number, number],
       depthMultiplier: c.multiplier,
@@ -309,13 +313,15 @@ export function dwconv(x: T, c: ConvConfig & { multiplier: number }): T {
       padding: same ? "same" : "valid",
       useBias: c.bias,
       depthwiseInitializer: "zeros",
-    })
-    .apply(input) as T;
+    }),
+  ).apply(input) as T;
 }
 
 /** Dense over the last axis (any rank). */
 export function dense(x: T, c: { name: string; units: number; bias: boolean }): T {
-  return tf.layers.dense({ name: c.name, units: c.units, useBias: c.bias, kernelInitializer: "zeros" }).apply(x) as T;
+  return weightLayer(c.name, () =>
+    tf.layers.dense({ name: c.name, units: c.units, useBias: c.bias, kernelInitializer: "zeros" }),
+  ).apply(x) as T;
 }
 
 /** tfjs's batch and layer normalization layers take rank <= 4: a rank-5 input [N, D, H, W, C] goes
@@ -334,30 +340,38 @@ export function bn(x: T, c: { name: string; eps: number; momentum: number; affin
   // FusedBatchNorm is tfjs's layer (it saves as one) with a faster training step on cpu and wasm.
   // affine=false (PyTorch's BatchNorm(affine=False)): no gamma and beta, tfjs's center/scale off.
   const affine = c.affine !== false;
-  const layer = new FusedBatchNorm({
-    name: c.name,
-    axis: -1,
-    epsilon: c.eps,
-    momentum: 1 - c.momentum,
-    center: affine,
-    scale: affine,
-  });
+  const layer = weightLayer(
+    c.name,
+    () =>
+      new FusedBatchNorm({
+        name: c.name,
+        axis: -1,
+        epsilon: c.eps,
+        momentum: 1 - c.momentum,
+        center: affine,
+        scale: affine,
+      }),
+  );
   return atRank4(x, c.name, layer);
 }
 
 /** PyTorch GroupNorm over channels-last input of any rank. */
 export function groupNorm(x: T, c: { name: string; groups: number; eps: number }): T {
-  return new GroupNorm({ name: c.name, groups: c.groups, eps: c.eps }).apply(x) as T;
+  return weightLayer(c.name, () => new GroupNorm({ name: c.name, groups: c.groups, eps: c.eps })).apply(x) as T;
 }
 
 /** PyTorch LayerNorm over the last axis (biased variance, as tfjs's layerNormalization). */
 export function layerNorm(x: T, c: { name: string; eps: number }): T {
-  return atRank4(x, c.name, tf.layers.layerNormalization({ name: c.name, axis: -1, epsilon: c.eps }));
+  return atRank4(
+    x,
+    c.name,
+    weightLayer(c.name, () => tf.layers.layerNormalization({ name: c.name, axis: -1, epsilon: c.eps })),
+  );
 }
 
 /** PReLU with one slope (size 1) or one per channel of the last axis (size C). */
 export function prelu(x: T, c: { name: string; size: number }): T {
-  return new PReLU({ name: c.name, size: c.size }).apply(x) as T;
+  return weightLayer(c.name, () => new PReLU({ name: c.name, size: c.size })).apply(x) as T;
 }
 
 export type ActivationFn = "relu" | "sigmoid" | "tanh" | "gelu" | "swish" | "softmax" | "hardswish";
@@ -501,7 +515,7 @@ export function scale(x: T, c: { name: string; factor: number }): T {
 }
 
 export function learnedScale(x: T, c: { name: string; size: number }): T {
-  return new LearnedScale({ name: c.name, size: c.size }).apply(x) as T;
+  return weightLayer(c.name, () => new LearnedScale({ name: c.name, size: c.size })).apply(x) as T;
 }
 
 /**

@@ -122,10 +122,15 @@ function foldBatchNorms(g: Graph, values: Values): Set<number> {
   for (const n of g.nodes) for (const i of n.inputs) consumers[i]!++;
   const outputs = new Set(g.outputs.map((o) => o.node));
   const folded = new Set<number>();
+  // Layers whose parameters are shared are left as they are: folding one use's BN into the
+  // shared conv would change the other uses.
+  const tied = new Set<number>();
+  for (const n of g.nodes) if (n.shares !== undefined) tied.add(n.id).add(n.shares);
   for (const bn of g.nodes) {
     if (bn.op !== "bn") continue;
     const conv = g.nodes[bn.inputs[0]!]!;
     if (conv.op !== "conv" || consumers[conv.id] !== 1 || outputs.has(conv.id)) continue;
+    if (tied.has(conv.id) || tied.has(bn.id)) continue;
     // bn(affine=false) has no weight and bias: gamma 1, beta 0.
     const gamma = dataOf(values, `${bn.name}.weight`) ?? new Float32Array(bn.shape[1] as number).fill(1);
     const beta = dataOf(values, `${bn.name}.bias`) ?? new Float32Array(bn.shape[1] as number);
@@ -201,7 +206,11 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
       opset,
       out: n.name,
       input: (i = 0) => tensorOf[n.inputs[i]!]!,
-      param: (suffix) => (values.has(`${n.name}.${suffix}`) ? addParam(`${n.name}.${suffix}`) : undefined),
+      // A layer of a shared block's later use reads the first use's parameters.
+      param: (suffix) => {
+        const name = `${(n.shares === undefined ? n : g.nodes[n.shares]!).name}.${suffix}`;
+        return values.has(name) ? addParam(name) : undefined;
+      },
       constF: (suffix, dims, vals) => {
         const name = `${n.name}.${suffix}`;
         if (!initNames.has(name))

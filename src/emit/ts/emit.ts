@@ -536,8 +536,25 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     ds.push(diag("RN503", span, { op: what, target: "TypeScript (tfjs)", others }));
 
   if (size > TS_MAX_CHARS) return { diagnostics: ds };
+  // A later use of a `share`d block reads the first use's parameters: no rows of its own, and its
+  // layers that hold weights are the first use's layer objects (SHARED, read by the runtime).
+  const shared: string[] = [];
+  for (const n of g.nodes) {
+    if (n.shares === undefined) continue;
+    const owner = g.nodes[n.shares]!;
+    const layers = new Map<string, string>();
+    for (const p of paramSpecs(owner)) {
+      const suffix = p.name.slice(owner.name.length + 1);
+      layers.set(paramPlace(n, suffix).layer, paramPlace(owner, suffix).layer);
+    }
+    for (const [layer, of] of layers) {
+      const row = `${lit(layer)}: ${lit(of)},`;
+      if (tooBig(row, n.span)) break;
+      shared.push(row);
+    }
+  }
   const params = g.nodes.flatMap((n) =>
-    paramSpecs(n).map((p) => {
+    (n.shares === undefined ? paramSpecs(n) : []).map((p) => {
       const suffix = p.name.slice(n.name.length + 1);
       const place = paramPlace(n, suffix);
       const extra = place.channels !== undefined ? `, channels: ${place.channels}` : "";
@@ -578,12 +595,30 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
     // (an array with a hole, which tsc types as undefined[]).
     `export const PARAMS: rt.ParamInfo[] = [\n${params.map((p) => `${p},\n`).join("")}];`,
     ``,
+    ...(shared.length
+      ? [
+          `/** Layers of a shared block's later uses, each with the layer whose weights it uses. */`,
+          `// prettier-ignore`,
+          `const SHARED: Record<string, string> = {\n${shared.map((r) => `${r}\n`).join("")}};`,
+          ``,
+        ]
+      : []),
     ...functions.flatMap((f) => [f, ""]),
     `/** Builds ${commentText(g.name)}: ${g.params.toLocaleString("en-US")} learnable parameters. */`,
     `export function buildModel(): tf.LayersModel {`,
+    ...(shared.length ? [`rt.shareLayers(SHARED);`] : []),
     ...top,
-    `return tf.model({ name: ${lit(g.name)}, inputs: ` +
-      `[${g.inputs.map((io) => scope.vars.get(io.node)!.v).join(", ")}], outputs: [${outputs.join(", ")}] });`,
+    ...(shared.length
+      ? [
+          `const model = tf.model({ name: ${lit(g.name)}, inputs: ` +
+            `[${g.inputs.map((io) => scope.vars.get(io.node)!.v).join(", ")}], outputs: [${outputs.join(", ")}] });`,
+          `rt.shareLayers({});`,
+          `return model;`,
+        ]
+      : [
+          `return tf.model({ name: ${lit(g.name)}, inputs: ` +
+            `[${g.inputs.map((io) => scope.vars.get(io.node)!.v).join(", ")}], outputs: [${outputs.join(", ")}] });`,
+        ]),
     `}`,
     ``,
   ].join("\n");
