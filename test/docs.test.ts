@@ -77,7 +77,7 @@ async function exportedProducers(): Promise<Record<string, DiagnosticProducers>>
   return tables;
 }
 
-describe("docs", () => {
+describe("docs", { timeout: 120_000 }, () => {
   it("docs/diagnostics.md matches the messages table (npm run docs)", () => {
     expect(() =>
       execFileSync(process.execPath, ["scripts/gen-diagnostics.js", "--check"], { cwd: repoRoot, stdio: "pipe" }),
