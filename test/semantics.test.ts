@@ -422,3 +422,30 @@ describe("the parse cache `lint` shares across roots", () => {
     );
   });
 });
+
+describe("a stage without a name", () => {
+  it("is the next index inside a stage (a Sequential in a Sequential), and `stage1` elsewhere", () => {
+    const g = graphOf(`
+model M {
+  input x: f32[N, 4, 6, 6]
+  stage tail {
+    conv(4, k=1)
+    stage { conv(16, k=3) pixel_shuffle(2) conv(16, k=3) pixel_shuffle(2) }
+    conv(3, k=3)
+  }
+  stage { relu }
+}
+`);
+    expect(g.nodes.map((n) => n.name)).toEqual([
+      "x",
+      "tail.0",
+      "tail.1.0",
+      "tail.1.1",
+      "tail.1.2",
+      "tail.1.3",
+      "tail.2",
+      "stage1.0",
+    ]);
+    expect(graphParams(g).map((p) => p.name)).toContain("tail.1.2.weight");
+  });
+});

@@ -42,7 +42,8 @@ export type Stmt =
   | { kind: "residual"; args: Arg[]; body: Stmt[]; shortcut?: ShortcutClause; span: Span; headSpan: Span }
   | { kind: "for"; var: string; from: Expr; to: Expr; body: Stmt[]; varSpan: Span; span: Span }
   | { kind: "if"; cond: Expr; then: Stmt[]; else?: Stmt[]; span: Span }
-  | { kind: "stage"; name: string; body: Stmt[]; nameSpan: Span; span: Span };
+  /** `stage NAME { }`; without a name, the next index of the enclosing stage (`tail.0.0`). */
+  | { kind: "stage"; name?: string; body: Stmt[]; nameSpan?: Span; span: Span };
 
 export type ShortcutClause = { kind: "spec"; expr: Expr; span: Span } | { kind: "custom"; body: Stmt[]; span: Span };
 

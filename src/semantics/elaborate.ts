@@ -1148,7 +1148,10 @@ export class Elaborator {
         return;
       }
       case "stage": {
-        const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(`${f.naming.prefix}${s.name}`, true) };
+        // A stage without a name takes the next name of the scope it is in: the next index
+        // inside a stage (PyTorch's Sequential in a Sequential: `tail.0.0`), else `stage1`, ...
+        const name = s.name === undefined ? f.naming.nextBlock("stage") : `${f.naming.prefix}${s.name}`;
+        const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(name, true) };
         this.exec(s.body, inner);
         f.cur = inner.cur;
         return;

@@ -255,14 +255,13 @@ export class AstBuilder extends BaseVisitor {
   stageStmt(c: Children): Stmt | undefined {
     const name = this.tok(c, "Identifier");
     const body = this.node(c, "body");
-    if (!name || !body) return undefined;
-    return {
-      kind: "stage",
-      name: name.image,
-      nameSpan: this.tokSpan(name),
-      body: this.visit(body) as Stmt[],
-      span: this.nodeSpan(this.current!),
-    };
+    if (!body) return undefined;
+    const s: Stmt = { kind: "stage", body: this.visit(body) as Stmt[], span: this.nodeSpan(this.current!) };
+    if (name) {
+      s.name = name.image;
+      s.nameSpan = this.tokSpan(name);
+    }
+    return s;
   }
 
   exprStmt(c: Children): Stmt | undefined {

@@ -190,7 +190,7 @@ export class ResnetParser extends CstParser {
 
   public stageStmt = this.RULE("stageStmt", () => {
     this.CONSUME(T.Stage);
-    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.CONSUME(T.Identifier));
     this.SUBRULE(this.body);
   });
 
