@@ -65,7 +65,8 @@ export interface OpAttrs {
   flatten: Empty;
   reshape: { shape: number | number[] };
   transpose: { perm: number[] };
-  upsample: { scale: number; mode: "nearest" | "linear" };
+  /** align_corners: linear only; PyTorch align_corners=True (ONNX Resize "align_corners"). */
+  upsample: { scale: number; mode: "nearest" | "linear"; align_corners: boolean };
   pixel_shuffle: { r: number };
   add: Empty;
   /** a - b, broadcasting as add does (DnCNN: `x - noise`). */

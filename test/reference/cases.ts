@@ -263,6 +263,10 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("2d x1 (identity)", "N, 2, 3, 3", "upsample(1, mode=linear)"),
     c("3d nearest x2", "N, 2, 2, 3, 3", "upsample(2)"),
     c("3d linear x2", "N, 1, 2, 3, 3", "upsample(2, mode=linear)"),
+    c("1d linear x3 align_corners", "N, 2, 5", "upsample(3, mode=linear, align_corners=true)"),
+    c("2d linear x2 align_corners", "N, 2, 3, 5", "upsample(2, mode=linear, align_corners=true)"),
+    c("2d linear x3 align_corners, one row", "N, 2, 1, 4", "upsample(3, mode=linear, align_corners=true)"),
+    c("3d linear x2 align_corners", "N, 1, 2, 3, 3", "upsample(2, mode=linear, align_corners=true)"),
   ],
   pixel_shuffle: [
     c("r2", "N, 8, 3, 5", "pixel_shuffle(2)"),

@@ -323,8 +323,9 @@ function batchStats(x: T64): { mean: Float64Array; variance: Float64Array } {
   return { mean, variance };
 }
 
-/** Linear (align_corners=False, pytorch_half_pixel) or nearest (floor) resize of one spatial dim. */
-function resizeAxis(x: T64, axis: number, f: number, linear: boolean): T64 {
+/** Linear (align_corners=False, pytorch_half_pixel; with `corners`, align_corners=True) or nearest
+ * (floor) resize of one spatial dim. */
+function resizeAxis(x: T64, axis: number, f: number, linear: boolean, corners = false): T64 {
   const dims = [...x.dims];
   const size = dims[axis]!;
   dims[axis] = size * f;
@@ -338,7 +339,9 @@ function resizeAxis(x: T64, axis: number, f: number, linear: boolean): T64 {
       y.data[i] = x.data[base + Math.floor(o / f) * st[axis]!]!;
       continue;
     }
-    const src = dims[axis]! > 1 ? Math.max(0, (o + 0.5) / f - 0.5) : 0;
+    // Half-pixel (PyTorch align_corners=False), or with `corners` in = o * (in - 1) / (out - 1).
+    const out = dims[axis]!;
+    const src = corners ? (out > 1 ? (o * (size - 1)) / (out - 1) : 0) : out > 1 ? Math.max(0, (o + 0.5) / f - 0.5) : 0;
     const i0 = Math.min(Math.floor(src), size - 1);
     const i1 = Math.min(i0 + 1, size - 1);
     const t = src - i0;
@@ -476,7 +479,8 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
   upsample: (n, [x]) => {
     // Separable: nearest and (multi)linear resizes factor into one resize per spatial dim.
     let y = x!;
-    for (let d = 2; d < x!.dims.length; d++) y = resizeAxis(y, d, n.attrs.scale, n.attrs.mode === "linear");
+    for (let d = 2; d < x!.dims.length; d++)
+      y = resizeAxis(y, d, n.attrs.scale, n.attrs.mode === "linear", n.attrs.align_corners);
     return y;
   },
   pixel_shuffle: (n, [x]) => {

@@ -612,11 +612,12 @@ export class Slice extends tf.layers.Layer {
 }
 
 /** [out, in] matrix of PyTorch's linear interpolation (align_corners=False) by an integer factor. */
-export function linearMatrix(len: number, size: number): Float32Array {
+export function linearMatrix(len: number, size: number, alignCorners = false): Float32Array {
   const out = len * size;
   const m = new Float32Array(out * len);
   for (let o = 0; o < out; o++) {
-    const src = Math.max(0, (o + 0.5) / size - 0.5);
+    // align_corners (PyTorch align_corners=True, ONNX "align_corners"): in = o * (len - 1) / (out - 1).
+    const src = alignCorners ? (out > 1 ? (o * (len - 1)) / (out - 1) : 0) : Math.max(0, (o + 0.5) / size - 0.5);
     const i0 = Math.min(Math.floor(src), len - 1);
     const i1 = Math.min(i0 + 1, len - 1);
     const f = src - i0;
@@ -627,16 +628,18 @@ export function linearMatrix(len: number, size: number): Float32Array {
 }
 
 /** Upsampling of every spatial dim by an integer factor, as ONNX Resize: "nearest" (asymmetric,
- * floor: each entry repeated) or "linear" (half-pixel, PyTorch align_corners=False): per axis a
- * product with a constant [out, in] matrix. */
+ * floor: each entry repeated) or "linear" (half-pixel, PyTorch align_corners=False; with
+ * alignCorners, PyTorch align_corners=True): per axis a product with a constant [out, in] matrix. */
 export class Upsample extends tf.layers.Layer {
   static className = "ResnetcUpsample";
   private readonly size: number;
   private readonly mode: "nearest" | "linear";
-  constructor(config: { size: number; mode: "nearest" | "linear"; name?: string }) {
+  private readonly alignCorners: boolean;
+  constructor(config: { size: number; mode: "nearest" | "linear"; alignCorners?: boolean; name?: string }) {
     super(config);
     this.size = config.size;
     this.mode = config.mode;
+    this.alignCorners = config.alignCorners ?? false;
   }
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = s as Shape;
@@ -656,7 +659,7 @@ export class Upsample extends tf.layers.Layer {
         if (this.mode === "nearest") {
           x = tf.reshape(tf.tile(tf.reshape(x, [pre, len, 1, post]), [1, 1, r, 1]), outShape);
         } else {
-          const m = tf.tensor(linearMatrix(len, r), [len * r, len]);
+          const m = tf.tensor(linearMatrix(len, r, this.alignCorners), [len * r, len]);
           // [pre, len, post] -> [len, pre*post] -> m @ . -> [len*r, pre, post] -> [pre, len*r, post]
           const cols = tf.reshape(tf.transpose(tf.reshape(x, [pre, len, post]), [1, 0, 2]), [len, pre * post]);
           const y = tf.reshape(tf.matMul(m, cols), [len * r, pre, post]);
@@ -667,7 +670,7 @@ export class Upsample extends tf.layers.Layer {
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), size: this.size, mode: this.mode };
+    return { ...super.getConfig(), size: this.size, mode: this.mode, alignCorners: this.alignCorners };
   }
 }
 

@@ -565,14 +565,18 @@ export function optionA(x: T, c: { name: string; stride: number; before: number;
 }
 
 /** Upsampling by an integer factor of every spatial dim, as ONNX Resize: "nearest" (asymmetric,
- * floor) or "linear" (half-pixel; PyTorch align_corners=False). "bilinear" is read as "linear".
+ * floor) or "linear" (half-pixel; PyTorch align_corners=False; with alignCorners, PyTorch
+ * align_corners=True, ONNX "align_corners"). "bilinear" is read as "linear".
  * 2-D nearest is tfjs's upSampling2d (the same values); everything else one ResnetcUpsample. */
-export function upsample(x: T, c: { name: string; size: number; mode: "nearest" | "linear" | "bilinear" }): T {
+export function upsample(
+  x: T,
+  c: { name: string; size: number; mode: "nearest" | "linear" | "bilinear"; alignCorners?: boolean },
+): T {
   // Not tf.layers.upSampling2d: on the cpu backend its gradient (ResizeNearestNeighborGrad) is
   // wrong at scale 3 (the parity matrix's "2d nearest x3": 1.15 relative error); Upsample's tile
   // has a correct gradient on every backend.
   const mode = c.mode === "nearest" ? "nearest" : "linear";
-  return new Upsample({ name: c.name, size: c.size, mode }).apply(x) as T;
+  return new Upsample({ name: c.name, size: c.size, mode, alignCorners: c.alignCorners ?? false }).apply(x) as T;
 }
 
 /** PyTorch PixelShuffle (ONNX DepthToSpace CRD) on [N, H, W, C*r*r]. */

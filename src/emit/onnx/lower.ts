@@ -101,7 +101,7 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   maxpool: "MaxPool",
   avgpool: "AveragePool (count_include_pad); GlobalAveragePool",
   gap: "GlobalAveragePool",
-  upsample: "Resize (nearest floor / pytorch_half_pixel linear)",
+  upsample: "Resize (nearest floor / pytorch_half_pixel or align_corners linear)",
   pixel_shuffle: "DepthToSpace (CRD)",
   dropout: "removed at inference",
   drop_path: "removed at inference",
@@ -242,13 +242,15 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
     const f = num(n, "scale");
     const scales = c.constF("scales", [n.shape.length], [1, 1, ...Array(n.shape.length - 2).fill(f)]);
     const linear = n.attrs["mode"] === "linear";
-    // PyTorch: nearest = floor of (out / scale); linear with align_corners=False = half_pixel.
+    // PyTorch: nearest = floor of (out / scale); linear with align_corners=False = half_pixel,
+    // with align_corners=True the ONNX mode of that name: in = out * (in_len - 1) / (out_len - 1).
+    const corners = n.attrs["align_corners"] === true;
     c.emit(
       "Resize",
       [c.input(), c.constF("roi", [0], []), scales],
       c.out,
       linear
-        ? { mode: "linear", coordinate_transformation_mode: "pytorch_half_pixel" }
+        ? { mode: "linear", coordinate_transformation_mode: corners ? "align_corners" : "pytorch_half_pixel" }
         : { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" },
     );
   },

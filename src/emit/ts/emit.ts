@@ -243,10 +243,11 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
         : `rt.permute(${c.ins[0]}, { name: ${c.name}, dims: ${lit(c.node.attrs.perm.slice(1))} })`,
   },
   upsample: {
-    note: "nearest repeats; linear is PyTorch align_corners=False",
+    note: "nearest repeats; linear is PyTorch align_corners=False, or True with align_corners=true",
     wants: "cl",
     emit: (c) =>
-      `rt.upsample(${c.ins[0]}, { name: ${c.name}, size: ${c.node.attrs.scale}, mode: ${lit(c.node.attrs.mode)} })`,
+      `rt.upsample(${c.ins[0]}, { name: ${c.name}, size: ${c.node.attrs.scale}, mode: ${lit(c.node.attrs.mode)}` +
+      (c.node.attrs.align_corners ? ", alignCorners: true })" : " })"),
   },
   pixel_shuffle: {
     note: "custom layer, PyTorch order (DepthToSpace CRD)",

@@ -114,12 +114,22 @@ export const shapeOps: OpDef[] = [
     args: [
       { name: "scale", type: "int", default: 2, positional: true, doc: "factor" },
       { name: "mode", type: { enum: ["nearest", "linear"] }, default: "nearest", doc: "interpolation" },
+      {
+        name: "align_corners",
+        type: "bool",
+        default: false,
+        doc:
+          "`linear` only: the corner samples of input and output coincide (PyTorch align_corners=True, " +
+          "nn.UpsamplingBilinear2d); `false`: half-pixel centres",
+      },
     ],
     infer: (ctx) => {
       const s = expectRank(ctx, [3, 4, 5], "[N, C, spatial...]");
       if (!s) return undefined;
       const f = ctx.args["scale"] as number;
       if (f < 1) return ctx.error("RN204", { what: "upsample scale", found: String(f) });
+      if (ctx.args["align_corners"] === true && ctx.args["mode"] !== "linear")
+        return ctx.error("RN208", { op: "upsample", detail: "align_corners=true needs mode=linear" });
       return { shape: [s[0]!, s[1]!, ...s.slice(2).map((d) => dimMul(d, f))] };
     },
   },
