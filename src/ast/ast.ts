@@ -17,7 +17,7 @@ export type Expr =
   | { kind: "index"; obj: Expr; index: Expr; span: Span }
   | { kind: "cond"; then: Expr; cond: Expr; else: Expr; span: Span }
   /** `inner as name`: an op or block call given its layer name (`_`: a block adds no prefix). */
-  | { kind: "named"; inner: Expr; name: string; nameSpan: Span; span: Span }
+  | { kind: "named"; inner: Expr; name: string; nameSpan: Span; span: Span; index?: Expr }
   /** Stands in for an expression the parser could not read; checking skips it. */
   | { kind: "error"; span: Span };
 

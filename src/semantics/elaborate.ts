@@ -907,7 +907,29 @@ export class Elaborator {
   private named(e: Extract<Expr, { kind: "named" }>, f: Frame, cur: Value | undefined): Value {
     const inner = e.inner;
     const callee = inner.kind === "call" ? inner.callee : inner;
-    const as = { name: e.name, span: e.nameSpan };
+    // `as convs[i]`: the name `convs.0`, `convs.1`, ... (PyTorch's ModuleList of layers).
+    let name = e.name;
+    if (e.index) {
+      const i = this.scalar(e.index, f);
+      if (i.k === "poison") return this.flow(inner, f, cur);
+      if (i.k !== "int" || i.v < 0 || e.name === "_") {
+        this.report(
+          "RN131",
+          e.nameSpan,
+          {
+            name: `${e.name}[...]`,
+            detail:
+              e.name === "_"
+                ? "has no name to index: `as _` leaves out a prefix"
+                : `needs an index that is an int >= 0, found ${describe(i)}`,
+          },
+          "write `as NAME[i]` with an int i >= 0, e.g. `as convs[i - 1]` in a loop",
+        );
+        return this.flow(inner, f, cur);
+      }
+      name = `${e.name}.${i.v}`;
+    }
+    const as = { name, span: e.nameSpan };
     const given = callee.kind === "name" ? f.env.lookup(callee.name) : undefined;
     if (given?.k === "block" && given.def)
       return this.applyBlockValue(given, inner.kind === "call" ? inner.args : [], inner.span, f, cur, as);

@@ -305,6 +305,7 @@ export function resolve(program: Program): ResolveResult {
             return;
           case "named":
             push([e.inner, flow, atomsOk]);
+            if (e.index) push([e.index, false, false]);
             return;
           default:
             return;

@@ -388,9 +388,15 @@ export class AstBuilder extends BaseVisitor {
         apply: (e) => ({ kind: "call", callee: e, args: this.visit(al) as Arg[], span: this.join(e.span, span) }),
       });
     }
-    const lbs = (c["LBracket"] ?? []).filter(isToken);
-    const rbs = (c["RBracket"] ?? []).filter(isToken);
-    const idx = this.nodes(c, "expr");
+    const as = this.tok(c, "As");
+    // Brackets after `as` index the name (`as convs[i]`), not the value.
+    const afterAs = (t: IToken): boolean => as !== undefined && t.startOffset > as.startOffset;
+    const lbs = (c["LBracket"] ?? []).filter(isToken).filter((t) => !afterAs(t));
+    const rbs = (c["RBracket"] ?? []).filter(isToken).filter((t) => !afterAs(t));
+    const allIdx = this.nodes(c, "expr");
+    const idx = allIdx.slice(0, lbs.length);
+    const nameIndex = as && allIdx.length > lbs.length ? allIdx[lbs.length] : undefined;
+    const nameClose = (c["RBracket"] ?? []).filter(isToken).find(afterAs);
     lbs.forEach((lb, i) => {
       const rb = rbs[i];
       const end = rb ? this.tokSpan(rb) : this.tokSpan(lb);
@@ -401,11 +407,12 @@ export class AstBuilder extends BaseVisitor {
     });
     parts.sort((a, b) => a.at - b.at);
     for (const p of parts) acc = p.apply(acc);
-    const as = this.tok(c, "As");
     const name = this.tok(c, "Identifier");
     if (as && name) {
-      const nameSpan = this.tokSpan(name);
-      return { kind: "named", inner: acc, name: name.image, nameSpan, span: this.join(acc.span, nameSpan) };
+      const nameSpan = nameClose ? this.join(this.tokSpan(name), this.tokSpan(nameClose)) : this.tokSpan(name);
+      const e: Expr = { kind: "named", inner: acc, name: name.image, nameSpan, span: this.join(acc.span, nameSpan) };
+      if (nameIndex) e.index = this.exprOf(nameIndex);
+      return e;
     }
     return acc;
   }

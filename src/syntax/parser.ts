@@ -328,10 +328,16 @@ export class ResnetParser extends CstParser {
         ]);
       },
     });
-    // `dense(1000) as fc`: the layer's (or block instance's) name in its scope.
+    // `dense(1000) as fc`: the layer's (or block instance's) name in its scope; `as convs[i]`
+    // names it `convs.0`, `convs.1`, ... (PyTorch's ModuleList).
     this.OPTION(() => {
       this.CONSUME(T.As);
       this.CONSUME(T.Identifier);
+      this.OPTION2(() => {
+        this.CONSUME2(T.LBracket);
+        this.SUBRULE2(this.expr);
+        this.CONSUME2(T.RBracket);
+      });
     });
   });
 
