@@ -58,7 +58,7 @@ function spoil(text: string, lines: boolean): string {
   return out.replace(/^[ \t]+/gm, "");
 }
 
-describe("idempotent", () => {
+describe("idempotent", { timeout: 60_000 }, () => {
   for (const file of [...resnetFiles("examples"), ...resnetFiles("std")]) {
     it(`${file}: formatting twice changes nothing`, async () => {
       const once = await fmt(read(file), file);
@@ -90,7 +90,7 @@ describe("idempotent", () => {
   }, 120_000);
 });
 
-describe("meaning", () => {
+describe("meaning", { timeout: 60_000 }, () => {
   /** ONNX of every model in the file at `path`, node doc strings (source line:col) left out:
    * formatting moves lines, and only the locations may change. */
   function onnxOf(path: string): Uint8Array[] {
@@ -133,7 +133,7 @@ describe("meaning", () => {
   });
 });
 
-describe("comments", () => {
+describe("comments", { timeout: 60_000 }, () => {
   const src = `# header
 
 import "std/resnet.resnet"   # why std
@@ -205,7 +205,7 @@ model M { input x: f32[N, 3, 8, 8]; A(3) }
   });
 });
 
-describe("canonical style", () => {
+describe("canonical style", { timeout: 60_000 }, () => {
   it("one statement per line, two-space indent, spaces around operators, none around an argument's =", async () => {
     const src = "model M{input x:f32[N,3,8,8];conv(8,k = 3)bn;let n=2*3+1\nrelu}";
     expect(await fmt(src)).toBe(
@@ -248,7 +248,7 @@ describe("canonical style", () => {
   });
 });
 
-describe("resnetc fmt", () => {
+describe("resnetc fmt", { timeout: 60_000 }, () => {
   const messy = "model M{input x:f32[N,3,8,8]\nconv(8,k = 3) bn relu}\n";
 
   it("--help", async () => {
