@@ -20,6 +20,7 @@ import type { Graph } from "../ir/ir.js";
 import { readCheckpoint, type Tensor } from "../weights/checkpoint.js";
 import { encodeNpy, NpyError, readNpy } from "../io/npy.js";
 import type { Dim } from "../ir/dims.js";
+import { cmdFmt } from "./fmt.js";
 
 export interface Io {
   cwd: string;
@@ -46,6 +47,7 @@ commands:
   train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
   predict <file> --input X.npy      one forward pass (inference mode) on .npy inputs, tfjs or ONNX Runtime
   doctor                            which TensorFlow.js backends load here, and how to get a faster one
+  fmt [--check] <files or dirs...>  format .resnet files in place (--check: list unformatted ones, exit 1)
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -752,6 +754,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
         return cmdTrain(rest, io).catch((e) => handleError(e, io));
       case "predict":
         return cmdPredict(rest, io).catch((e) => handleError(e, io));
+      case "fmt":
+        return cmdFmt(rest, io).catch((e) => handleError(e, io));
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
@@ -760,7 +764,7 @@ export function main(argv: string[], io: Io): number | Promise<number> {
           .catch((e) => handleError(e, io));
       default:
         throw new UsageError(
-          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor)`,
+          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt)`,
         );
     }
   } catch (e) {

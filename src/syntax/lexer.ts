@@ -1,6 +1,7 @@
 // Lexer for `.resnet` source.
 // Takes: source text. Gives: tokens, with newlines kept as statement separators except inside
-// ( ) and [ ], where a pipeline or an argument list may span lines; plus lexing diagnostics.
+// ( ) and [ ], where a pipeline or an argument list may span lines; the comments apart; plus lexing
+// diagnostics.
 // Must not: know about the grammar beyond bracket nesting.
 
 import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
@@ -70,7 +71,8 @@ export const Percent = createToken({ name: "Percent", pattern: "%", label: "'%'"
 /** End of a statement: a line break or a `;`. */
 export const Newline = createToken({ name: "Newline", pattern: /\r?\n|;/, label: "end of line", line_breaks: true });
 
-export const Comment = createToken({ name: "Comment", pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+/** In its own token group: the parser never sees comments, the formatter reads them from `comments`. */
+export const Comment = createToken({ name: "Comment", pattern: /#[^\n]*/, group: "comments" });
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
   pattern: /[ \t\r\f\v\u00a0\ufeff]+/,
@@ -147,6 +149,8 @@ export interface LexError {
 
 export interface LexResult {
   tokens: IToken[];
+  /** Every `#` comment, in source order (for the formatter; nothing else reads them). */
+  comments: IToken[];
   errors: LexError[];
 }
 
@@ -176,5 +180,5 @@ export function lex(text: string): LexResult {
     tokens.push(t);
   }
   errors.sort((a, b) => a.start - b.start);
-  return { tokens, errors };
+  return { tokens, comments: raw.groups["comments"] ?? [], errors };
 }
