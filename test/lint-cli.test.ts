@@ -1,15 +1,17 @@
 // `resnetc lint` and `resnetc check` with eslint's habits: globs, --max-warnings, --quiet, -o,
 // option mistakes, colour, config files, suppression comments, --fix, did-you-mean, --model
 // mistakes, SARIF checked against the SARIF 2.1.0 schema, and check --watch.
-// The schema under test/fixtures/sarif-schema-2.1.0.json is the one @microsoft/jest-sarif
-// 1.0.0-beta.0 (MIT) ships as lib/schemas/sarif-2.1.0-rtm.5.json (JSON Schema draft-04).
+// test/fixtures/sarif-schema-2.1.0.json is OASIS's SARIF 2.1.0 schema (JSON Schema draft-07, $id
+// .../oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json), taken from the npm registry:
+// @datadog/datadog-ci-plugin-sarif 5.25.0 bundles it (src/json-schema/sarif-schema-2.1.0.json) in
+// dist/bundle.js, from which it was extracted as JSON, unchanged in content.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import ajvDraft04 from "ajv-draft-04";
+import ajvModule from "ajv";
 import ajvFormats from "ajv-formats";
 import { codesIn, checkSource, repoRoot, runCli, type DiagnosticProducers } from "./helpers.js";
 import { editDistance } from "../src/semantics/builtins.js";
@@ -67,7 +69,7 @@ function runBin(args: string[], cwd = repoRoot, env: Record<string, string | und
 function sarifValidator() {
   const schema = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/sarif-schema-2.1.0.json"), "utf8"));
   // CommonJS modules: their classes are on `default` (module.exports.default) as their types say.
-  const ajv = new ajvDraft04.default({ allErrors: true, strict: false, unicodeRegExp: false });
+  const ajv = new ajvModule.default({ allErrors: true, strict: false });
   ajvFormats.default(ajv);
   return ajv.compile(schema);
 }
