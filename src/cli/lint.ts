@@ -106,7 +106,7 @@ export function renderReport(
       srcRoot: pathToFileURL(root + sep).href,
       relative: (file) => {
         const abs = resolve(o.cwd, file);
-        return isInside(root, abs) && !isInside(stdDir, abs) ? relative(root, abs).split(sep).join("/") : undefined;
+        return isInside(root, abs) ? relative(root, abs).split(sep).join("/") : undefined;
       },
       absolute: (file) => pathToFileURL(resolve(o.cwd, file)).href,
       helpUri: (c) => helpUri(c, o.version),

@@ -48,7 +48,8 @@ usage: resnetc <command> [options]
 
 commands:
   check <files...>                  parse and shape-check; print a one-line result per model
-  lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
+  lint <files, dirs or "globs"...> check every .resnet file, for CI (--format text|json|github|sarif,
+                                    --max-warnings N, --quiet, -o FILE, --fix)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
   compile <file> --target onnx|ts|web
                                     emit an ONNX model, a TypeScript/tfjs model + training program,
