@@ -363,6 +363,14 @@ describe("check --watch", () => {
       expect(out.split("\n")[1]).toMatch(/^a\.resnet: errors/);
       expect(err).toMatch(/a\.resnet changed: checking again/);
       expect(err).toMatch(/unknown name `rleu`; did you mean `relu`\?/);
+      // A config written beside it re-checks too: RN303 made an error.
+      writeFileSync(join(dir, "a.resnet"), WARN);
+      await until(() => out.split("\n").filter(Boolean).length >= 3, 30_000);
+      expect(out.split("\n")[2]).toMatch(/^a\.resnet: ok \(M /);
+      writeFileSync(join(dir, "resnetc.config.json"), '{"rules": {"RN303": "error"}}');
+      await until(() => out.split("\n").filter(Boolean).length >= 4, 30_000);
+      expect(out.split("\n")[3]).toMatch(/^a\.resnet: errors \(M /);
+      expect(err).toMatch(/resnetc\.config\.json changed: checking again/);
     } finally {
       child.kill("SIGTERM");
     }

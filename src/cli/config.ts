@@ -48,6 +48,16 @@ export function loadConfig(cwd: string, projectRoot: string): LintConfig {
   }
 }
 
+/** Every file that could hold the config for `cwd` (for `check --watch`), existing or not. */
+export function configCandidates(cwd: string, projectRoot: string): string[] {
+  const top = resolve(projectRoot);
+  const out: string[] = [];
+  for (let dir = isInside(top, resolve(cwd)) ? resolve(cwd) : top; ; dir = dirname(dir)) {
+    out.push(join(dir, "resnetc.config.json"), join(dir, "package.json"));
+    if (dir === top || dirname(dir) === dir) return out;
+  }
+}
+
 function readJson(abs: string, cwd: string): unknown {
   let text: string;
   try {

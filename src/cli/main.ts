@@ -13,7 +13,7 @@ import { AtomicWriteError, writeFileAtomic, writeFilesAtomic, writeFolderAtomic 
 import { emitModel, spanLocator } from "../api.js";
 import { displayPath, expandInputs, isInside, nodeHost, packageRoot, stdDir } from "./host.js";
 import { optionErrorMessage, usageLines } from "./lint-options.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, configCandidates, loadConfig } from "./config.js";
 import { useColor, colorDiagnostic, type Env } from "./color.js";
 import { countErrors, postProcess, projectRootFor, runLint } from "./lint.js";
 import { watchLoop } from "./watch.js";
@@ -292,7 +292,11 @@ function cmdCheck(args: string[], io: Io): number | Promise<number> {
       values.model as string | undefined,
       values.root,
     );
-    const read = [...sources.keys()].map((f) => resolve(io.cwd, f)).filter((f) => !isInside(stdDir, f));
+    const read = [
+      ...[...sources.keys()].map((f) => resolve(io.cwd, f)).filter((f) => !isInside(stdDir, f)),
+      // A config written or changed re-checks too.
+      ...configCandidates(io.cwd, projectRootFor(io.cwd, values.root)),
+    ];
     const color = colorFor(io, "err");
     for (const d of diagnostics)
       io.err((color ? colorDiagnostic(renderText(d, sources)) : renderText(d, sources)) + "\n");

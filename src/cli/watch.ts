@@ -8,7 +8,8 @@ import { basename, dirname, join, resolve } from "node:path";
 
 export interface WatchRun {
   code: number;
-  /** Absolute paths of every file the run read (roots and imports). */
+  /** Absolute paths of every file the run read (roots and imports), and of the config files
+   * that would apply were they written. */
   files: string[];
   /** Folders given on the command line: a new .resnet file in them starts a run too. */
   folders: string[];
@@ -42,7 +43,7 @@ export function watchLoop(run: () => WatchRun, io: { err(s: string): void }, deb
           // A folder that went away: the next run's files say what to watch.
         }
       }
-      io.err(`[watch] waiting for changes to ${files.size} file${files.size === 1 ? "" : "s"} (Ctrl-C stops)`);
+      io.err("[watch] waiting for changes (Ctrl-C stops)");
     };
     const again = (): void => {
       io.err(`[watch] ${[...changed].sort().join(", ")} changed: checking again`);
