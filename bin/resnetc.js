@@ -13,4 +13,6 @@ process.exitCode = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   out: (s) => process.stdout.write(s + "\n"),
   err: (s) => process.stderr.write(s + "\n"),
+  tty: { out: process.stdout.isTTY === true, err: process.stderr.isTTY === true },
+  env: process.env,
 });

@@ -32,11 +32,20 @@ const lines = [
   "hint where one exists. Errors whose cause is the arguments a block was given (RN201-RN209) are",
   "reported at the block's call site, with a note pointing into the block.",
   "",
+  "Warnings can be turned off, or made errors, per code in `resnetc.config.json` (or a `resnetc` key",
+  'in package.json): `{"rules": {"RN303": "off"}}` (`"off"`, `"warn"` or `"error"`). One line\'s warning',
+  "is suppressed by a comment naming its code: `# resnetc-disable-next-line RN303` on the line",
+  "before, or `# resnetc-disable-line RN303` at its end. Errors can be neither turned off nor",
+  "suppressed. `resnetc lint --fix` applies the fixes that are mechanical (RN303).",
+  "",
+  "Each code below has an anchor (`#rn303`), which SARIF output links as the rule's `helpUri`.",
+  "",
 ];
 for (const [prefix, title] of groups) {
   lines.push(`## ${title}`, "", "| code | severity | meaning |", "| --- | --- | --- |");
   for (const [code, entry] of Object.entries(messages))
-    if (code.startsWith(prefix)) lines.push(`| ${code} | ${entry.severity} | ${entry.summary} |`);
+    if (code.startsWith(prefix))
+      lines.push(`| <a id="${code.toLowerCase()}"></a>${code} | ${entry.severity} | ${entry.summary} |`);
   lines.push("");
 }
 const text = lines.join("\n");

@@ -7,12 +7,18 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { check, checkIsolated, hasErrors, type CheckResult } from "../compiler.js";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
-import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
+import { renderText, summaryLine } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
 import { AtomicWriteError, writeFileAtomic, writeFilesAtomic, writeFolderAtomic } from "../io/atomic-write.js";
 import { emitModel, spanLocator } from "../api.js";
-import { displayPath, expandInputs, nodeHost, packageRoot } from "./host.js";
+import { displayPath, expandInputs, isInside, nodeHost, packageRoot, stdDir } from "./host.js";
+import { optionErrorMessage, usageLines } from "./lint-options.js";
+import { ConfigError, configCandidates, loadConfig } from "./config.js";
+import { useColor, colorDiagnostic, type Env } from "./color.js";
+import { countErrors, postProcess, projectRootFor, runLint } from "./lint.js";
+import { watchLoop } from "./watch.js";
 import { diag } from "../diagnostics/diagnostic.js";
+import { suggest } from "../semantics/builtins.js";
 import { emitOnnx, OPSET_DEFAULT, OPSET_MAX, OPSET_MIN } from "../emit/onnx/emit.js";
 import { modelText } from "../emit/onnx/text.js";
 import { emitTs } from "../emit/ts/emit.js";
@@ -26,6 +32,10 @@ export interface Io {
   cwd: string;
   out(s: string): void;
   err(s: string): void;
+  /** Whether stdout and stderr are terminals (bin/resnetc.js says; absent: neither is). */
+  tty?: { out: boolean; err: boolean };
+  /** The environment, for NO_COLOR and FORCE_COLOR (absent: no colour). */
+  env?: Env;
 }
 
 export const EXIT_OK = 0;
@@ -39,7 +49,8 @@ usage: resnetc <command> [options]
 
 commands:
   check <files...>                  parse and shape-check; print a one-line result per model
-  lint <files or dirs...>           check every .resnet file, for CI (--format text|json|github|sarif)
+  lint <files, dirs or "globs"...> check every .resnet file, for CI (--format text|json|github|sarif,
+                                    --max-warnings N, --quiet, -o FILE, --fix)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
   compile <file> --target onnx|ts|web
                                     emit an ONNX model, a TypeScript/tfjs model + training program,
@@ -56,21 +67,40 @@ options:
                                     folder above each file with package.json, .git or resnetc.config.json)
 
 exit codes: 0 ok (warnings allowed), 1 errors found, 2 usage or I/O error`,
-  check: `usage: resnetc check <files...> [--model NAME] [--deny-warnings]
+  check: `usage: resnetc check <files...> [--model NAME] [--deny-warnings] [--watch]
 
 Parses every file (following imports), resolves names and infers the shape of every tensor in
 every model. Prints all diagnostics, then one line per model with its parameter and MAC counts.
 
   --model NAME       check only this model
-  --deny-warnings    exit 1 when there are warnings`,
-  lint: `usage: resnetc lint <files or dirs...> [--format text|json|github|sarif] [--deny-warnings]
+  --deny-warnings    exit 1 when there are warnings
+  --watch            check again whenever a file read (or a new .resnet file in a folder given)
+                     changes; Ctrl-C stops
 
-Checks every .resnet file given, and every one under the folders given, each on its own.
-  --format text      file:line:col, the line, an underline, hints (default)
+Suppression comments and resnetc.config.json apply as for \`resnetc lint --help\`.`,
+  lint: `usage: resnetc lint <files, dirs or "globs"...> [--format text|json|github|sarif] [-o FILE]
+                    [--max-warnings N] [--quiet] [--fix] [--deny-warnings]
+
+Checks every .resnet file given, every one under the folders given, and every one a quoted glob
+matches ("examples/**/*.resnet"; inside the project root only), each on its own.
+  --format text      file:line:col, the line, an underline, hints (default; coloured on a
+                     terminal, unless NO_COLOR is set; FORCE_COLOR=1 colours anywhere)
   --format json      {"diagnostics":[{code,severity,message,file,line,column,...}],"errors":n,"warnings":n}
   --format github    GitHub Actions annotations (::error file=...,line=...,col=...::message)
-  --format sarif     SARIF 2.1.0, for code-scanning upload
-  --deny-warnings    exit 1 when there are warnings`,
+  --format sarif     SARIF 2.1.0, for code-scanning upload (URIs relative to the repository root)
+  -o, --output-file FILE
+                     write the report to FILE (atomically) instead of stdout
+  --max-warnings N   exit 1 when there are more than N warnings (counted before --quiet)
+  --quiet            report errors only
+  --fix              apply the fixes that are mechanical (RN303: drop \`bias=true\`), then report
+                     what remains; says on stderr what was fixed where
+  --deny-warnings    exit 1 when there are warnings (--max-warnings 0)
+
+Config: resnetc.config.json, or a "resnetc" key in package.json, in the working folder or the
+nearest folder above it up to the project root: {"rules": {"RN303": "off" | "warn" | "error"}}.
+Only warnings can be turned off or down. A comment \`# resnetc-disable-next-line RN303\` (or
+\`# resnetc-disable-line RN303\` at the end of a line) suppresses that warning on that line;
+one that suppresses nothing is itself a warning (RN306, RN307).`,
   compile:
     `usage: resnetc compile <file> --target onnx [--model NAME] [-o OUT] [--opset 17] [--seed N]
                        [--fold-bn] [--weights DIR|FILE.safetensors] [--text]
@@ -145,7 +175,10 @@ function version(): string {
   }
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  /** Print the command's usage lines under the message (an unknown or malformed option). */
+  showUsage = false;
+}
 
 type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; default?: string; multiple?: boolean }>;
 type Parsed = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
@@ -160,37 +193,68 @@ function parse(args: string[], options: OptionSpec): Parsed {
     });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const u = new UsageError(optionErrorMessage(e, options) ?? (e as Error).message);
+    u.showUsage = true;
+    throw u;
   }
 }
 
-/** Checks each root file on its own (two examples may both define `ResNet18`). */
+/** Checks each root file on its own (two examples may both define `ResNet18`), then applies
+ * suppression comments and the project's config (resnetc.config.json) to what it found. */
 function checkEach(
   files: string[],
   io: Io,
   model?: string,
   root?: string | boolean | string[],
-): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile> } {
+): { results: CheckResult[]; diagnostics: Diagnostic[]; sources: Map<string, SourceFile>; perFile: Diagnostic[][] } {
   const host = nodeHost(io.cwd, typeof root === "string" ? { root } : {});
+  const config = loadConfig(io.cwd, projectRootFor(io.cwd, root));
   // Each file on its own: a compiler bug on one becomes its RN007 and the others still report.
   const parseCache = new Map();
   const results = files.map((f) =>
     checkIsolated(f, host, model === undefined ? { parseCache } : { model, parseCache }),
   );
+  if (model !== undefined) {
+    // A --model that names no model is the command line's mistake, not the file's (RN126 stays
+    // for the library API): a usage error when no file has it; files without it are skipped.
+    const lacking = results.map((r) => r.diagnostics.some((d) => d.code === "RN126"));
+    if (lacking.every(Boolean)) {
+      const models = [...new Set(results.flatMap((r) => modelsIn(r)))];
+      const s = suggest(model, models);
+      throw new UsageError(
+        `no model named \`${model}\` in ${files.join(", ")}` +
+          `${s ? `; did you mean \`${s}\`?` : ""} (models there: ${models.join(", ") || "none"})`,
+      );
+    }
+    for (const r of results) r.diagnostics = r.diagnostics.filter((d) => d.code !== "RN126");
+  }
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
-  const diagnostics: Diagnostic[] = [];
+  const raw: Diagnostic[] = [];
+  const keyOf = (d: Diagnostic): string => `${d.code}|${d.span.file}|${d.span.start}|${d.message}`;
   for (const r of results) {
     for (const [k, v] of r.sources) sources.set(k, v);
     for (const d of r.diagnostics) {
       // A library imported by several roots reports its problems once.
-      const key = `${d.code}|${d.span.file}|${d.span.start}|${d.message}`;
+      const key = keyOf(d);
       if (seen.has(key)) continue;
       seen.add(key);
-      diagnostics.push(d);
+      raw.push(d);
     }
   }
-  return { results, diagnostics, sources };
+  const diagnostics = postProcess(raw, sources, io.cwd, config);
+  const byKey = new Map(diagnostics.map((d) => [keyOf(d), d]));
+  const perFile = results.map((r) => r.diagnostics.flatMap((d) => byKey.get(keyOf(d)) ?? []));
+  return { results, diagnostics, sources, perFile };
+}
+
+/** The models a root file defines. */
+function modelsIn(r: CheckResult): string[] {
+  const p = r.program;
+  if (!p) return [];
+  return p.files
+    .filter((f) => p.roots.has(f.file))
+    .flatMap((f) => f.definitions.filter((d) => d.kind === "model").map((d) => d.name));
 }
 
 function ioFailure(ds: readonly Diagnostic[], roots: readonly string[]): boolean {
@@ -202,62 +266,86 @@ function exitFor(ds: readonly Diagnostic[], denyWarnings: boolean): number {
   return hasErrors(ds) || (denyWarnings && ds.length > 0) ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
 
-function cmdCheck(args: string[], io: Io): number {
-  const { values, positionals } = parse(args, { model: { type: "string" }, "deny-warnings": { type: "boolean" } });
+/** Colour for what goes to stdout ("out") or stderr ("err"). */
+function colorFor(io: Io, stream: "out" | "err"): boolean {
+  return useColor(io.tty?.[stream] ?? false, io.env ?? {});
+}
+
+function cmdCheck(args: string[], io: Io): number | Promise<number> {
+  const { values, positionals } = parse(args, {
+    model: { type: "string" },
+    "deny-warnings": { type: "boolean" },
+    watch: { type: "boolean" },
+  });
   if (values.help) return (io.out(HELP["check"]!), EXIT_OK);
   if (positionals.length === 0) throw new UsageError("check: give at least one .resnet file");
-  const { files, missing } = expandInputs(io.cwd, positionals);
-  if (missing.length) return (io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE);
-  const { results, diagnostics, sources } = checkEach(files, io, values.model as string | undefined, values.root);
-  for (const d of diagnostics) io.err(renderText(d, sources) + "\n");
-  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
-  for (const [i, r] of results.entries()) {
-    const fileErrors = r.diagnostics.some((d) => d.severity === "error");
-    const models = r.graphs
-      .map((g) => `${g.name} ${g.params.toLocaleString("en-US")} params, ${human(g.macs)} MACs`)
-      .join("; ");
-    io.out(`${files[i]}: ${fileErrors ? "errors" : "ok"}${models ? ` (${models})` : ""}`);
-  }
-  if (diagnostics.length) io.err(summaryLine(diagnostics));
-  return exitFor(diagnostics, values["deny-warnings"] === true);
+  const once = (): { code: number; files: string[]; folders: string[] } => {
+    const { files, missing } = expandInputs(io.cwd, positionals);
+    const folders = positionals
+      .map((p) => resolve(io.cwd, p))
+      .filter((p) => existsSync(p) && statSync(p).isDirectory());
+    if (missing.length) {
+      io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`);
+      return { code: EXIT_USAGE, files: files.map((f) => resolve(io.cwd, f)), folders };
+    }
+    const { results, diagnostics, sources, perFile } = checkEach(
+      files,
+      io,
+      values.model as string | undefined,
+      values.root,
+    );
+    const read = [
+      ...[...sources.keys()].map((f) => resolve(io.cwd, f)).filter((f) => !isInside(stdDir, f)),
+      // A config written or changed re-checks too.
+      ...configCandidates(io.cwd, projectRootFor(io.cwd, values.root)),
+    ];
+    const color = colorFor(io, "err");
+    for (const d of diagnostics)
+      io.err((color ? colorDiagnostic(renderText(d, sources)) : renderText(d, sources)) + "\n");
+    if (ioFailure(diagnostics, files)) return { code: EXIT_USAGE, files: read, folders };
+    for (const [i, r] of results.entries()) {
+      const fileErrors = countErrors(perFile[i]!) > 0;
+      const models = r.graphs
+        .map((g) => `${g.name} ${g.params.toLocaleString("en-US")} params, ${human(g.macs)} MACs`)
+        .join("; ");
+      io.out(`${files[i]}: ${fileErrors ? "errors" : "ok"}${models ? ` (${models})` : ""}`);
+    }
+    if (diagnostics.length) io.err(summaryLine(diagnostics));
+    return { code: exitFor(diagnostics, values["deny-warnings"] === true), files: read, folders };
+  };
+  if (!values.watch) return once().code;
+  // In watch mode a usage error in one run (a config made invalid, say) is reported and waited out.
+  return watchLoop(() => {
+    try {
+      return once();
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof ConfigError) {
+        io.err(`resnetc: ${e.message}`);
+        return { code: EXIT_USAGE, files: [], folders: positionals.map((p) => resolve(io.cwd, p)) };
+      }
+      throw e;
+    }
+  }, io);
 }
 
 function cmdLint(args: string[], io: Io): number {
   const { values, positionals } = parse(args, {
     format: { type: "string", default: "text" },
     "deny-warnings": { type: "boolean" },
+    "max-warnings": { type: "string" },
+    quiet: { type: "boolean" },
+    "output-file": { type: "string", short: "o" },
+    fix: { type: "boolean" },
   });
   if (values.help) return (io.out(HELP["lint"]!), EXIT_OK);
-  const format = values.format as string;
-  if (!["text", "json", "github", "sarif"].includes(format))
-    throw new UsageError(`lint: unknown --format ${format} (text, json, github or sarif)`);
-  if (positionals.length === 0) throw new UsageError("lint: give files or folders to lint");
-  const { files, missing } = expandInputs(io.cwd, positionals);
-  if (missing.length) return (io.err(`resnetc: cannot read ${missing.join(", ")}: no such file or folder`), EXIT_USAGE);
-  if (files.length === 0) return (io.err(`resnetc: no .resnet files under ${positionals.join(", ")}`), EXIT_USAGE);
-  const { diagnostics, sources } = checkEach(files, io, undefined, values.root);
-  if (format === "json") {
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    io.out(
-      JSON.stringify(
-        {
-          files: files.length,
-          errors,
-          warnings: diagnostics.length - errors,
-          diagnostics: diagnostics.map((d) => toJson(d, sources)),
-        },
-        null,
-        2,
-      ),
-    );
-  } else if (format === "sarif") io.out(renderSarif(diagnostics, sources, version()));
-  else if (format === "github") for (const d of diagnostics) io.out(renderGithub(d, sources));
-  else {
-    for (const d of diagnostics) io.out(renderText(d, sources) + "\n");
-    io.out(`${files.length} file${files.length === 1 ? "" : "s"} linted: ${summaryLine(diagnostics)}`);
-  }
-  if (ioFailure(diagnostics, files)) return EXIT_USAGE;
-  return exitFor(diagnostics, values["deny-warnings"] === true);
+  const r = runLint(values, positionals, {
+    io,
+    version: version(),
+    check: (files) => checkEach(files, io, undefined, values.root),
+    color: colorFor(io, "out"),
+  });
+  if (typeof r === "string") throw new UsageError(`lint: ${r}`);
+  return r;
 }
 
 function cmdSummary(args: string[], io: Io): number {
@@ -740,46 +828,58 @@ export function main(argv: string[], io: Io): number | Promise<number> {
       case "--version":
         io.out(version());
         return EXIT_OK;
-      case "check":
-        return cmdCheck(rest, io);
+      case "check": {
+        const r = cmdCheck(rest, io);
+        return typeof r === "number" ? r : r.catch((e) => handleError(e, io, cmd));
+      }
       case "lint":
         return cmdLint(rest, io);
       case "summary":
         return cmdSummary(rest, io);
       case "compile": {
         const r = cmdCompile(rest, io);
-        return typeof r === "number" ? r : r.catch((e) => handleError(e, io));
+        return typeof r === "number" ? r : r.catch((e) => handleError(e, io, cmd));
       }
       case "train":
-        return cmdTrain(rest, io).catch((e) => handleError(e, io));
+        return cmdTrain(rest, io).catch((e) => handleError(e, io, cmd));
       case "predict":
-        return cmdPredict(rest, io).catch((e) => handleError(e, io));
+        return cmdPredict(rest, io).catch((e) => handleError(e, io, cmd));
       case "fmt":
-        return cmdFmt(rest, io).catch((e) => handleError(e, io));
+        return cmdFmt(rest, io).catch((e) => handleError(e, io, cmd));
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
         return loadRuntime("doctor")
           .then((rt) => rt.doctor(io))
-          .catch((e) => handleError(e, io));
+          .catch((e) => handleError(e, io, cmd));
       default:
         throw new UsageError(
           `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt)`,
         );
     }
   } catch (e) {
-    return handleError(e, io);
+    return handleError(e, io, cmd);
   }
 }
 
-function handleError(e: unknown, io: Io): number {
+function handleError(e: unknown, io: Io, cmd?: string): number {
   // The runtime's PredictError (not imported: the runtime loads dynamically) and .npy problems.
   if (e instanceof RuntimeMissing || e instanceof AtomicWriteError || e instanceof NpyError || isPredictError(e)) {
     io.err(`resnetc: ${e.message}`);
     return EXIT_USAGE;
   }
+  if (e instanceof ConfigError) {
+    io.err(`resnetc: ${e.message}`);
+    return EXIT_USAGE;
+  }
   if (e instanceof UsageError) {
-    io.err(`resnetc: ${e.message}\nrun \`resnetc --help\` for usage`);
+    // A bad option: the command's own usage lines, then where the full help is.
+    const help = cmd !== undefined && Object.hasOwn(HELP, cmd) && cmd !== "main" ? HELP[cmd] : undefined;
+    if (e.showUsage && help) {
+      io.err(`resnetc ${cmd}: ${e.message}\n${usageLines(help)}\nrun \`resnetc ${cmd} --help\` for all options`);
+      return EXIT_USAGE;
+    }
+    io.err(`resnetc: ${e.message}\nrun \`resnetc ${help ? `${cmd} ` : ""}--help\` for usage`);
     return EXIT_USAGE;
   }
   // A bug in resnetc: say so plainly, once, without a stack trace unless asked for.

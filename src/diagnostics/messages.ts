@@ -233,6 +233,16 @@ export const messages = {
   ),
   RN304: def<{ name: string }>("warning", "a `let` value that is never used", (a) => `\`${a.name}\` is never used`),
   RN305: def("warning", "a statement whose result is discarded", () => "this value is computed and then discarded"),
+  RN306: def<{ code: string; which: string }>(
+    "warning",
+    "a `# resnetc-disable-...` comment that suppresses nothing",
+    (a) => `\`${a.which} ${a.code}\` suppresses nothing: no ${a.code} is reported on that line`,
+  ),
+  RN307: def<{ detail: string }>(
+    "warning",
+    "a `# resnetc-disable-...` comment without a code it can suppress",
+    (a) => a.detail,
+  ),
 
   // RN4xx: limits (so absurd programs fail fast instead of hanging or running out of memory)
   RN401: def<{ what: string; value: string; limit: string }>(

@@ -82,8 +82,33 @@ export function renderGithub(d: Diagnostic, sources: Sources): string {
   );
 }
 
-export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version: string): string {
+export interface SarifOptions {
+  /** file:// URI of the folder that artifact URIs are relative to (the repository root), ending
+   * in "/"; it is recorded as SRCROOT in `originalUriBaseIds`. */
+  srcRoot?: string;
+  /** How a diagnostic's file is named relative to srcRoot; undefined for a file outside it (then
+   * it is given as an absolute file:// URI). Default: the file as the diagnostic names it. */
+  relative?: (file: string) => string | undefined;
+  /** Absolute file:// URI of a file outside srcRoot. */
+  absolute?: (file: string) => string;
+  /** The documentation of a code (docs/diagnostics.md#rn303). */
+  helpUri?: (code: Code) => string;
+}
+
+export function renderSarif(
+  ds: readonly Diagnostic[],
+  sources: Sources,
+  version: string,
+  options: SarifOptions = {},
+): string {
   const codes = [...new Set(ds.map((d) => d.code))].sort() as Code[];
+  const artifact = (file: string): object => {
+    const shown = file.split("\\").join("/");
+    if (!options.srcRoot) return { uri: shown };
+    const rel = options.relative ? options.relative(file) : shown;
+    if (rel === undefined) return { uri: options.absolute ? options.absolute(file) : shown };
+    return { uri: rel.split("/").map(encodeURIComponent).join("/"), uriBaseId: "SRCROOT" };
+  };
   const region = (span: Span): object => {
     const p = locate(span, sources);
     return { startLine: p.line, startColumn: p.col, endLine: p.endLine, endColumn: p.endCol };
@@ -102,9 +127,11 @@ export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version
               id: c,
               shortDescription: { text: messages[c].summary },
               defaultConfiguration: { level: messages[c].severity },
+              ...(options.helpUri ? { helpUri: options.helpUri(c) } : {}),
             })),
           },
         },
+        ...(options.srcRoot ? { originalUriBaseIds: { SRCROOT: { uri: options.srcRoot } } } : {}),
         results: ds.map((d) => ({
           ruleId: d.code,
           ruleIndex: codes.indexOf(d.code),
@@ -113,7 +140,7 @@ export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: d.span.file.split("\\").join("/") },
+                artifactLocation: artifact(d.span.file),
                 region: region(d.span),
               },
             },
@@ -124,7 +151,7 @@ export function renderSarif(ds: readonly Diagnostic[], sources: Sources, version
               id: i,
               message: { text: n.message },
               physicalLocation: {
-                artifactLocation: { uri: n.span!.file.split("\\").join("/") },
+                artifactLocation: artifact(n.span!.file),
                 region: region(n.span!),
               },
             })),

@@ -79,19 +79,26 @@ export const LIMITS = {
   expandDepth: 500,
 };
 
-/** Levenshtein distance, for "did you mean" hints. */
+/**
+ * Edit distance for "did you mean" hints: insertions, deletions, substitutions and swaps of two
+ * adjacent characters each cost 1 (optimal string alignment), so the typo `rleu` is 1 from `relu`
+ * and 2 from `len`.
+ */
 export function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // Three rows: the one before the previous is needed for a swap.
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
+    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur.push(d);
     }
+    prev2 = prev;
+    prev = cur;
   }
-  return dp[b.length]!;
+  return prev[b.length]!;
 }
 
 export function suggest(name: string, candidates: Iterable<string>): string | undefined {
