@@ -54,7 +54,10 @@ export interface OpAttrs {
   /** Non-negative axis. */
   softmax: { axis: number };
   maxpool: Pool;
-  avgpool: Pool;
+  avgpool: Pool & {
+    /** PyTorch's count_include_pad: divide by the whole window (true) or by its cells inside the input. */
+    count_include_pad: boolean;
+  };
   gap: { global: true };
   dropout: { p: number };
   drop_path: { p: number };

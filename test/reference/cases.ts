@@ -201,6 +201,28 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("2d ceil k3 s2 padding 1, even size", "N, 1, 8, 6", "avgpool(k=3, stride=2, padding=1, ceil=true)"),
     c("2d same stride 2 (asymmetric pads, counted)", "N, 2, 8, 7", "avgpool(k=3, stride=2, padding=same)"),
     c("2d explicit padding, count_include_pad", "N, 2, 5, 5", "avgpool(k=3, stride=1, padding=1)"),
+    // count_include_pad=false: divided by the window's cells inside the input (Inception's pools).
+    c(
+      "1d k3 s2 padding 1, padded cells not counted",
+      "N, 2, 9",
+      "avgpool(k=3, stride=2, padding=1, count_include_pad=false)",
+    ),
+    c(
+      "2d k3 s1 padding 1, padded cells not counted",
+      "N, 2, 5, 6",
+      "avgpool(k=3, stride=1, padding=1, count_include_pad=false)",
+    ),
+    c(
+      "2d ceil k3 s2 padding 1, padded cells not counted",
+      "N, 1, 8, 6",
+      "avgpool(k=3, stride=2, padding=1, ceil=true, count_include_pad=false)",
+      { batch: 1 },
+    ),
+    c(
+      "3d k3 padding 1, padded cells not counted",
+      "N, 1, 3, 4, 4",
+      "avgpool(k=3, stride=2, padding=1, count_include_pad=false)",
+    ),
     c("2d global", "N, 3, 5, 7", "avgpool"),
     c("2d ceil on symbolic sizes", "N, 1, H, W", "avgpool(k=3, stride=2, padding=1, ceil=true)", {
       sizes: { H: 8, W: 9 },

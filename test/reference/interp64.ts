@@ -207,13 +207,15 @@ function convNd(
  * Max or average pooling. Max: the largest input value in the window (pads never win).
  * Average: PyTorch's count_include_pad=True, as lower.ts lowers it: the sum over the window's
  * input cells divided by prod(min(start + k, size + end pad) - start), start = o * s - begin
- * (so padding inside the declared pads counts, a ceil_mode window past them does not).
+ * (so padding inside the declared pads counts, a ceil_mode window past them does not); with
+ * count_include_pad=false, by the number of the window's cells inside the input.
  */
 function poolNd(n: IrNodeOf<"maxpool"> | IrNodeOf<"avgpool">, x: T64, max: boolean): T64 {
   if (n.attrs.global) return globalAvg(x);
   const [b, ch] = [x.dims[0]!, x.dims[1]!];
   const sizes = x.dims.slice(2);
   const win = windowOf(n.attrs, sizes, n.attrs.ceil);
+  const countPad = n.op === "maxpool" || n.attrs.count_include_pad !== false;
   const y = zeros([b, ch, ...win.out]);
   const xs = stridesOf(x.dims);
   const nd = sizes.length;
@@ -227,9 +229,10 @@ function poolNd(n: IrNodeOf<"maxpool"> | IrNodeOf<"avgpool">, x: T64, max: boole
         for (let d = 0; d < nd; d++) {
           const start = p[d]! * win.stride[d]! - win.begin[d]!;
           const stop = Math.min(start + win.kernel[d]!, sizes[d]! + win.end[d]!);
-          divisor *= stop - start;
           lo.push(Math.max(start, 0));
           hi.push(Math.min(stop, sizes[d]!));
+          // count_include_pad=false: only the window's cells inside the input.
+          divisor *= countPad ? stop - start : hi[d]! - lo[d]!;
         }
         let acc = max ? -Infinity : 0;
         const extent = lo.map((l, d) => hi[d]! - l);

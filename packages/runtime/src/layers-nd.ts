@@ -349,13 +349,18 @@ export function ceilPoolGeometry(
   s: number,
   pb: number,
   pe: number,
+  ceil = true,
+  countPad = true,
 ): { out: number; extra: number; count: number[] } {
   const total = size + pb + pe;
-  let out = Math.ceil((total - k) / s) + 1;
-  if ((out - 1) * s >= size + pb) out--;
+  let out = ceil ? Math.ceil((total - k) / s) + 1 : Math.floor((total - k) / s) + 1;
+  if (ceil && (out - 1) * s >= size + pb) out--;
   const extra = Math.max(0, (out - 1) * s + k - total);
   const count: number[] = [];
-  for (let i = 0; i < out; i++) count.push(Math.min(i * s + k, total) - i * s);
+  for (let i = 0; i < out; i++)
+    count.push(
+      countPad ? Math.min(i * s + k, total) - i * s : Math.min(i * s - pb + k, size) - Math.max(i * s - pb, 0), // the cells inside the input
+    );
   return { out, extra, count };
 }
 
@@ -381,16 +386,29 @@ export class AvgPoolCeil extends tf.layers.Layer {
   private readonly kernel: number[];
   private readonly strides: number[];
   private readonly pads: number[];
-  constructor(config: { kernel: number[]; strides: number[]; pads: number[]; name?: string }) {
+  private readonly ceil: boolean;
+  private readonly countPad: boolean;
+  constructor(config: {
+    kernel: number[];
+    strides: number[];
+    pads: number[];
+    name?: string;
+    /** ceil_mode (true when absent: the layer's first use). */
+    ceil?: boolean;
+    /** count_include_pad (true when absent); false divides by the cells inside the input. */
+    countPad?: boolean;
+  }) {
     super(config);
     this.kernel = config.kernel;
     this.strides = config.strides;
     this.pads = config.pads;
+    this.ceil = config.ceil ?? true;
+    this.countPad = config.countPad ?? true;
   }
   private geometry(shape: Shape) {
     const n = this.kernel.length;
     return this.kernel.map((k, i) =>
-      ceilPoolGeometry(shape[i + 1]!, k, this.strides[i]!, this.pads[i]!, this.pads[i + n]!),
+      ceilPoolGeometry(shape[i + 1]!, k, this.strides[i]!, this.pads[i]!, this.pads[i + n]!, this.ceil, this.countPad),
     );
   }
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
@@ -421,7 +439,14 @@ export class AvgPoolCeil extends tf.layers.Layer {
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), kernel: this.kernel, strides: this.strides, pads: this.pads };
+    return {
+      ...super.getConfig(),
+      kernel: this.kernel,
+      strides: this.strides,
+      pads: this.pads,
+      ceil: this.ceil,
+      countPad: this.countPad,
+    };
   }
 }
 

@@ -403,13 +403,17 @@ export interface PoolConfig {
   pads: number[];
   /** ceil_mode: ONNX AveragePool(ceil_mode=1, count_include_pad=1) as ONNX Runtime computes it. */
   ceil?: boolean;
+  /** Average only: false divides by the window's cells inside the input (count_include_pad=False). */
+  countPad?: boolean;
 }
 
 /** Max or average pooling (count_include_pad) at 1, 2 or 3 spatial dims, explicit pads. */
 export function pool(x: T, c: PoolConfig): T {
   const n = c.kernel.length;
-  if (c.ceil && c.kind === "avg")
-    return new AvgPoolCeil({ name: c.name, kernel: c.kernel, strides: c.strides, pads: c.pads }).apply(x) as T;
+  if (c.kind === "avg" && (c.ceil || c.countPad === false)) {
+    const cfg = { name: c.name, kernel: c.kernel, strides: c.strides, pads: c.pads };
+    return new AvgPoolCeil({ ...cfg, ceil: c.ceil === true, countPad: c.countPad !== false }).apply(x) as T;
+  }
   let pads = c.pads;
   if (c.ceil) {
     // max: more padding at the ends (never the max) covers the last, partial windows

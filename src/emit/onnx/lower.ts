@@ -79,7 +79,7 @@ function pool(c: LowerCtx, opType: string): void {
   if (pads.some((p) => p < 0)) attrs["auto_pad"] = "SAME_UPPER";
   else attrs["pads"] = pads;
   // PyTorch's AvgPool counts padded zeros by default (count_include_pad=True); ONNX does not.
-  if (opType === "AveragePool") attrs["count_include_pad"] = 1;
+  if (opType === "AveragePool") attrs["count_include_pad"] = n.attrs["count_include_pad"] === false ? 0 : 1;
   c.emit(opType, [c.input()], c.out, attrs);
 }
 
@@ -99,7 +99,7 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   hardswish: "HardSwish, opset 14+",
   softmax: "Softmax, opset 13+",
   maxpool: "MaxPool",
-  avgpool: "AveragePool (count_include_pad); GlobalAveragePool",
+  avgpool: "AveragePool (count_include_pad as given); GlobalAveragePool",
   gap: "GlobalAveragePool",
   upsample: "Resize (nearest floor / pytorch_half_pixel or align_corners linear)",
   pixel_shuffle: "DepthToSpace (CRD)",

@@ -208,7 +208,7 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   },
   maxpool: { note: "explicit pads as a constant pad layer", wants: "cl", emit: (c) => pool(c, "max") },
   avgpool: {
-    note: "PyTorch count_include_pad; ceil_mode where the compiler keeps it",
+    note: "PyTorch count_include_pad (true or false); ceil_mode where the compiler keeps it",
     wants: "cl",
     emit: (c) => pool(c, "avg"),
   },
@@ -296,6 +296,12 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
 function pool(c: TsNodeCtx<"maxpool" | "avgpool">, kind: "max" | "avg"): string {
   const n = c.node;
   if (n.attrs.global) return `rt.globalAvgPool(${c.ins[0]}, { name: ${c.name} })`;
+  if (n.op === "avgpool" && n.attrs.count_include_pad === false) {
+    // Divided by the cells inside the input: the runtime pads and counts itself.
+    if (n.attrs.pads.some((p) => p < 0))
+      return c.unsupported("average pooling with count_include_pad=false and `same` padding on symbolic sizes");
+    return `rt.pool(${c.ins[0]}, { name: ${c.name}, kind: "avg", ${windowCfg(n)}, ceil: ${n.attrs.ceil}, countPad: false })`;
+  }
   // Max pooling pads with a value that never wins; average pooling counts padded zeros (PyTorch's
   // count_include_pad, and ONNX Runtime's AveragePool with SAME_UPPER and count_include_pad).
   const w = windowInput(c, kind === "max" ? -3.4e38 : 0);

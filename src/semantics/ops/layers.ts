@@ -168,6 +168,18 @@ export const layerOps: OpDef[] = [
         default: false,
         doc: "round output sizes up (PyTorch ceil_mode), without a last window that would start in the padding",
       },
+      ...(name === "avgpool"
+        ? [
+            {
+              name: "count_include_pad",
+              type: "bool" as const,
+              default: true,
+              doc:
+                "divide by the whole window, padded cells included (PyTorch's default); `false`: by the cells " +
+                "inside the input (Inception's pools)",
+            },
+          ]
+        : []),
     ],
     infer: (ctx): InferResult | undefined => {
       const s = expectRank(ctx, [3, 4, 5], "[N, C, L], [N, C, H, W] or [N, C, D, H, W]");
