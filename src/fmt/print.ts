@@ -302,7 +302,7 @@ export class ResnetPrinter {
         return this.ifStmt(n);
       case "stageStmt": {
         // `stage NAME { }`, or `stage { }` (the next index of the enclosing stage).
-        const name = token(n, "Identifier");
+        const name = token(n, "LayerName");
         return [
           this.tok(token(n, "Stage")!),
           " ",

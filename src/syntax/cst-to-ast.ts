@@ -253,7 +253,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   stageStmt(c: Children): Stmt | undefined {
-    const name = this.tok(c, "Identifier");
+    const name = this.tok(c, "LayerName");
     const body = this.node(c, "body");
     if (!body) return undefined;
     const s: Stmt = { kind: "stage", body: this.visit(body) as Stmt[], span: this.nodeSpan(this.current!) };
@@ -407,7 +407,7 @@ export class AstBuilder extends BaseVisitor {
     });
     parts.sort((a, b) => a.at - b.at);
     for (const p of parts) acc = p.apply(acc);
-    const name = this.tok(c, "Identifier");
+    const name = this.tok(c, "LayerName");
     if (as && name) {
       const nameSpan = nameClose ? this.join(this.tokSpan(name), this.tokSpan(nameClose)) : this.tokSpan(name);
       const e: Expr = { kind: "named", inner: acc, name: name.image, nameSpan, span: this.join(acc.span, nameSpan) };

@@ -6,7 +6,15 @@
 
 import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
 
-export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+/** A layer name (`stage NAME`, `as NAME`): an identifier or a keyword, since PyTorch modules are
+ * often called `model`, `block`, `shortcut` or `stage` (a category: no text of its own). */
+export const LayerName = createToken({ name: "LayerName", pattern: Lexer.NA });
+
+export const Identifier = createToken({
+  name: "Identifier",
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  categories: [LayerName],
+});
 
 function keyword(word: string): TokenType {
   return createToken({
@@ -14,6 +22,7 @@ function keyword(word: string): TokenType {
     pattern: word,
     longer_alt: Identifier,
     label: `'${word}'`,
+    categories: [LayerName],
   });
 }
 
@@ -105,6 +114,7 @@ export const keywords = [
 ];
 
 export const allTokens: TokenType[] = [
+  LayerName,
   WhiteSpace,
   Comment,
   Newline,

@@ -41,6 +41,7 @@ const ruleWords: Record<string, string> = {
 function tokenWords(t: TokenType): string {
   if (t.name === "EOF") return "end of file";
   if (t.name === "Identifier") return "a name";
+  if (t.name === "LayerName") return "a layer name";
   if (t.name === "IntLit") return "an integer";
   if (t.name === "FloatLit") return "a number";
   if (t.name === "StringLit") return "a string";

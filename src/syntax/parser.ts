@@ -190,7 +190,7 @@ export class ResnetParser extends CstParser {
 
   public stageStmt = this.RULE("stageStmt", () => {
     this.CONSUME(T.Stage);
-    this.OPTION(() => this.CONSUME(T.Identifier));
+    this.OPTION(() => this.CONSUME(T.LayerName));
     this.SUBRULE(this.body);
   });
 
@@ -332,7 +332,7 @@ export class ResnetParser extends CstParser {
     // names it `convs.0`, `convs.1`, ... (PyTorch's ModuleList).
     this.OPTION(() => {
       this.CONSUME(T.As);
-      this.CONSUME(T.Identifier);
+      this.CONSUME(T.LayerName);
       this.OPTION2(() => {
         this.CONSUME2(T.LBracket);
         this.SUBRULE2(this.expr);
