@@ -25,12 +25,13 @@ import { uniform } from "./reference/data.js";
 import { graphOf, repoRoot } from "./helpers.js";
 
 const DIMS = [2, 8, 6, 6];
-/** Fashion-MNIST steps of the 206-layer Fixup net (batch 16, Adam lr 1e-4), and the last steps
- * averaged. From the zero classifier the loss sits at ln 10 while the zero-initialised branches
- * grow, then falls (SGD with momentum at batch 8 or 16 chased each batch's classes instead, and
- * Adam at lr 1e-3 spiked and stalled). Seeded (--seed 0), the run is the same each time. */
+/** Fashion-MNIST steps of the 206-layer Fixup net (batch 16, Adam lr 3e-4), and how many of the
+ * last ones are averaged. From the zero classifier the loss sits at ln 10 for some 15 steps while
+ * the zero-initialised branches grow, then falls (on this seed: 2.30 over the first 25 steps, 2.27
+ * over the last 25). SGD with momentum at batch 8 or 16 chased each batch's classes instead, and
+ * Adam at lr 1e-3 spiked and stalled. Seeded (--seed 0), the run is the same each time. */
 const TRAIN_STEPS = 50;
-const TAIL = 10;
+const TAIL = 25;
 
 async function run(g: Graph, x: Float32Array): Promise<Float32Array> {
   const r = emitOnnx(g, { seed: 5 });
@@ -231,7 +232,7 @@ describe("Fixup (Zhang et al. 2019): residual learning without normalisation", (
       "--optimizer",
       "adam",
       "--lr",
-      "1e-4",
+      "3e-4",
       "--schedule",
       "constant",
       // No L2 term: the logged loss is the cross-entropy alone, ln 10 at the zero-initialised classifier.
@@ -265,8 +266,11 @@ describe("Fixup (Zhang et al. 2019): residual learning without normalisation", (
     expect(Math.max(...losses)).toBeLessThan(2 * Math.log(10));
     // The first batch meets the zero classifier: uniform scores, loss ln 10 whatever the images.
     expect(losses[0]!).toBeCloseTo(Math.log(10), 5);
-    const tail = losses.slice(-TAIL);
-    const final = tail.reduce((a, b) => a + b, 0) / tail.length;
-    expect(final, `losses ${losses.map((l) => l.toFixed(3)).join(" ")}`).toBeLessThan(losses[0]!);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const shown = `losses ${losses.map((l) => l.toFixed(3)).join(" ")}`;
+    // Averaged over many batches (one batch's loss moves with its classes): below the start, and
+    // below the first steps'.
+    expect(mean(losses.slice(-TAIL)), shown).toBeLessThan(losses[0]!);
+    expect(mean(losses.slice(-TAIL)), shown).toBeLessThan(mean(losses.slice(0, steps - TAIL)));
   }, 600_000);
 });
