@@ -83,7 +83,7 @@ export function generate(r) {
         return `softmax(axis=${axis})`;
       }
       case "reg":
-        return r.pick(["dropout", "dropout(0.1)", "drop_path(0.2)", "scale(0.1)", "gate", "layerscale"]);
+        return r.pick(["dropout", "dropout(0.1)", "drop_path(0.2)", "scale(0.1)", "gate", "shift", "layerscale"]);
       case "scale":
         return r.pick(["scale(0.5)", "gate(0)", "layerscale(1e-5)", "identity"]);
       case "conv": {

@@ -94,6 +94,7 @@ const CASES: Case[] = [
   one("dropout, drop_path, scale, gate", "N, 3, 4, 4", "dropout(0.1) drop_path(0.1) scale(0.5) gate(0.3) relu"),
   one("layerscale on channels", "N, 3, 4, 4", "layerscale"),
   one("layerscale on tokens", "N, L, 8", "layerscale"),
+  one("shift (a learned scalar added)", "N, 3, 4, 4", "shift(0.5)"),
   one("flatten", "N, 2, 3, 5", "flatten"),
   one("reshape with -1", "N, 2, 3, 5", "reshape([5, -1])"),
   one("transpose", "N, 2, 3, 5", "transpose([0, 2, 3, 1])"),

@@ -21,6 +21,8 @@ interface ConvLike extends Window {
   /** Settled to true/false once consumers are known (`auto`: no bias before a norm). */
   bias: boolean;
   init: string;
+  /** Factor on the weight initialiser (its std, bound or constant); 1 by default (Fixup: L^-0.5). */
+  gain: number;
 }
 
 interface Pool extends Window {
@@ -39,7 +41,7 @@ export interface OpAttrs {
   conv: ConvLike;
   dwconv: ConvLike;
   sepconv: ConvLike;
-  dense: { in: number; out: number; bias: boolean; init: string };
+  dense: { in: number; out: number; bias: boolean; init: string; gain: number };
   bn: { channels: number; eps: number; momentum: number; gamma: "ones" | "zeros"; affine: boolean };
   groupnorm: { channels: number; groups: number; eps: number };
   layernorm: { features: number; eps: number };
@@ -63,6 +65,8 @@ export interface OpAttrs {
   drop_path: { p: number };
   scale: { by: number };
   gate: { init: number };
+  /** One learned scalar added (Fixup's scalar biases, Zhang et al. 2019). */
+  shift: { init: number };
   /** `axis` 1 for channels-first tensors, 2 (the last) for token sequences [N, L, D]. */
   layerscale: { init: number; axis: number };
   flatten: Empty;
@@ -115,6 +119,7 @@ const NAMES: Record<OpName, true> = {
   drop_path: true,
   scale: true,
   gate: true,
+  shift: true,
   layerscale: true,
   flatten: true,
   reshape: true,

@@ -259,7 +259,7 @@ function shortcut(
   t = el.opNode(
     lookupOp("conv")!,
     [t as Tensor],
-    { out: cb, k: 1, stride: convStride, padding: 0, dilation: 1, groups: 1, bias: false, init: "kaiming" },
+    { out: cb, k: 1, stride: convStride, padding: 0, dilation: 1, groups: 1, bias: false, init: "kaiming", gain: 1 },
     s.headSpan,
     seq.next("conv"),
   );

@@ -29,7 +29,16 @@ function fans(dims: number[]): { fanIn: number; fanOut: number } {
 }
 
 /** The initialiser a `.resnet` `init=` word names, for a weight of the given shape. */
-export function weightInit(word: string, dims: number[]): Init {
+export function weightInit(word: string, dims: number[], gain = 1): Init {
+  const init = baseInit(word, dims);
+  if (gain === 1) return init;
+  // `gain=` scales the drawn values: the std, the bound or the constant (Fixup: conv1 times L^-0.5).
+  if (init.kind === "normal") return { kind: "normal", std: init.std * gain };
+  if (init.kind === "uniform") return { kind: "uniform", bound: init.bound * gain };
+  return { kind: "const", value: init.value * gain };
+}
+
+function baseInit(word: string, dims: number[]): Init {
   const { fanIn, fanOut } = fans(dims);
   switch (word) {
     case "kaiming": // He et al. 2015 (PReLU paper), normal, fan_out, ReLU gain: torchvision's ResNet init
@@ -73,11 +82,16 @@ function norm(n: IrNode, c: number): ParamSpec[] {
 
 type Attrs = { name: string; attrs: Record<string, AttrValue> };
 
+/** The `gain=` of a conv or dense (1 when absent: graphs built before it existed). */
+const gainOf = (n: Attrs): number => (typeof n.attrs["gain"] === "number" ? n.attrs["gain"] : 1);
+
 function convWeight(n: Attrs, inPerGroup: number): ParamSpec[] {
   const init = String(n.attrs["init"] ?? "kaiming");
   const out = num(n.attrs["out"]);
   const dims = [out, inPerGroup, ...(n.attrs["kernel"] as number[])];
-  const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
+  const specs: ParamSpec[] = [
+    { name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims, gainOf(n)) },
+  ];
   if (n.attrs["bias"] === true)
     specs.push({ name: `${n.name}.bias`, dims: [out], learnable: true, init: biasInit(init, fans(dims).fanIn) });
   return specs;
@@ -109,8 +123,8 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
     const dw = [cin, 1, ...k];
     const pw = [out, cin, ...k.map(() => 1)];
     const specs: ParamSpec[] = [
-      { name: `${n.name}.depthwise.weight`, dims: dw, learnable: true, init: weightInit(init, dw) },
-      { name: `${n.name}.pointwise.weight`, dims: pw, learnable: true, init: weightInit(init, pw) },
+      { name: `${n.name}.depthwise.weight`, dims: dw, learnable: true, init: weightInit(init, dw, gainOf(n)) },
+      { name: `${n.name}.pointwise.weight`, dims: pw, learnable: true, init: weightInit(init, pw, gainOf(n)) },
     ];
     if (n.attrs.bias === true)
       specs.push({ name: `${n.name}.pointwise.bias`, dims: [out], learnable: true, init: biasInit(init, cin) });
@@ -119,7 +133,9 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
   dense: (n) => {
     const init = n.attrs.init;
     const dims = [n.attrs.out, n.attrs.in];
-    const specs: ParamSpec[] = [{ name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims) }];
+    const specs: ParamSpec[] = [
+      { name: `${n.name}.weight`, dims, learnable: true, init: weightInit(init, dims, gainOf(n)) },
+    ];
     if (n.attrs.bias === true)
       specs.push({ name: `${n.name}.bias`, dims: [dims[0]!], learnable: true, init: biasInit(init, dims[1]!) });
     return specs;
@@ -143,6 +159,8 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
   drop_path: none,
   scale: none,
   gate: constVector,
+  // A bias of its own: `bias1a.bias` (the reference's bare nn.Parameter `bias1a` has no suffix).
+  shift: (n) => [{ name: `${n.name}.bias`, dims: [1], learnable: true, init: { kind: "const", value: n.attrs.init } }],
   layerscale: constVector,
   flatten: none,
   reshape: none,

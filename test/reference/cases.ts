@@ -254,6 +254,16 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     ...everyRank("gate", "gate(0.3)"),
     c("ReZero residual", "N, 3, 4, 4", "residual(gate=0) { conv(3, k=3) } shortcut identity"),
   ],
+  shift: [
+    ...everyRank("shift", "shift(0.3)"),
+    c("negative init", "N, 3, 4, 4", "shift(-1.25)"),
+    c(
+      "Fixup basic block (scalar biases, gained conv1, zero conv2, scalar multiplier)",
+      "N, 4, 5, 5",
+      "residual { shift conv(4, k=3, bias=false, gain=0.5) shift relu shift conv(4, k=3, bias=false, init=zeros) " +
+        "gate(1) shift } shortcut identity\nrelu",
+    ),
+  ],
   layerscale: [
     c("rank 2", "N, 6", "layerscale"),
     c("rank 3 channels", "N, 4, 7", "layerscale(0.1)", { batch: 1 }),
@@ -459,6 +469,7 @@ export const RANK_PROBES: { [O in CaseOp]: (rank: number) => string } = {
   drop_path: probe("drop_path(0.1)"),
   scale: probe("scale(2)"),
   gate: probe("gate"),
+  shift: probe("shift"),
   layerscale: probe("layerscale"),
   flatten: probe("flatten"),
   reshape: probe("reshape(-1)"),

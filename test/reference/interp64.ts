@@ -456,6 +456,10 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     const w = param(c, n, "weight")[0]!;
     return map(x!, (v) => v * w);
   },
+  shift: (n, [x], c) => {
+    const b = param(c, n, "bias")[0]!;
+    return map(x!, (v) => v + b);
+  },
   layerscale: (n, [x], c) => {
     const w = param(c, n, "weight");
     return perAxis(x!, n.attrs.axis, (v, k) => v * w[k]!);

@@ -1,9 +1,9 @@
 // The layers emitted TensorFlow.js programs are built from: one helper per IR op, taking and
 // giving symbolic CHANNELS-LAST tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]; the number of
 // spatial dims is kernel.length), plus the custom layers tfjs lacks (option A shortcut, constant
-// scale, learned gate, LayerScale, drop-path, padding with a constant, and those of layers-nd.ts:
-// conv (3-D or dilated), grouped conv, max pool, ceil average pool, group norm, PReLU, upsampling,
-// pixel shuffle...). Custom layers
+// scale, learned gate, LayerScale, learned scalar shift (Fixup), drop-path, padding with a
+// constant, and those of layers-nd.ts: conv (3-D or dilated), grouped conv, max pool, ceil average
+// pool, group norm, PReLU, upsampling, pixel shuffle...). Custom layers
 // are registered with tfjs's serialization, so `tf.loadLayersModel` can read a saved model back.
 // Takes: canonical configuration from the emitter (kernel/strides/dilation per spatial dim in
 // L / H,W / D,H,W order; pads ONNX-style [begin_0..begin_{n-1}, end_0..end_{n-1}]).
@@ -34,6 +34,7 @@
 //                          reshapes `${name}/r4` before and `${name}/r5` after, no weights.)
 //   prelu: ResnetcPReLU `name`: weight index 0 "same", dims [size].
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
+//   learnedShift: ResnetcLearnedShift `name`: weight index 0 "same" (the canonical `bias`), dims [1].
 
 import * as tf from "@tensorflow/tfjs";
 import { FusedBatchNorm } from "./batchnorm.js";
@@ -184,6 +185,21 @@ export class LearnedScale extends tf.layers.Layer {
   }
 }
 
+/** Adds one learned scalar (Fixup's scalar biases). Its initial value comes from the checkpoint
+ * or params.ts. */
+export class LearnedShift extends tf.layers.Layer {
+  static className = "ResnetcLearnedShift";
+  private b: tf.LayerVariable | null = null;
+  override build(): void {
+    this.b = this.addWeight("bias", [1], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return tf.add(x, this.b!.read());
+  }
+}
+
 /** Stochastic depth (Huang et al. 2016): while training, zero the whole sample with
  * probability p and scale survivors by 1/(1-p); at inference, the identity. */
 export class DropPath extends tf.layers.Layer {
@@ -211,7 +227,7 @@ let registered = false;
 /** Makes the custom layers known to `tf.loadLayersModel`. Safe to call more than once. */
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, DropPath, ...ND_LAYERS])
+  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, LearnedShift, DropPath, ...ND_LAYERS])
     tf.serialization.registerClass(
       c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
     );
@@ -520,6 +536,10 @@ export function scale(x: T, c: { name: string; factor: number }): T {
 
 export function learnedScale(x: T, c: { name: string; size: number }): T {
   return weightLayer(c.name, () => new LearnedScale({ name: c.name, size: c.size })).apply(x) as T;
+}
+
+export function learnedShift(x: T, c: { name: string }): T {
+  return new LearnedShift({ name: c.name }).apply(x) as T;
 }
 
 /**

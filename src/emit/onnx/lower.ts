@@ -107,6 +107,7 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   drop_path: "removed at inference",
   scale: "Mul by a constant",
   gate: "Mul",
+  shift: "Add",
   layerscale: "Mul",
   sew_and: "Mul",
   sew_iand: "Sub + Mul",
@@ -259,6 +260,7 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
   drop_path: (c) => c.alias(c.input()),
   scale: (c) => c.emit("Mul", [c.input(), c.constF("factor", [], [num(c.node, "by")])], c.out),
   gate: (c) => c.emit("Mul", [c.input(), c.param("weight")!], c.out),
+  shift: (c) => c.emit("Add", [c.input(), c.param("bias")!], c.out),
   layerscale: (c) => {
     const w =
       num(c.node, "axis") === 1

@@ -217,6 +217,7 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
   drop_path: { wants: "any", emit: (c) => `rt.dropPath(${c.ins[0]}, { name: ${c.name}, p: ${c.node.attrs.p} })` },
   scale: { wants: "any", emit: (c) => `rt.scale(${c.ins[0]}, { name: ${c.name}, factor: ${c.node.attrs.by} })` },
   gate: { wants: "any", emit: (c) => `rt.learnedScale(${c.ins[0]}, { name: ${c.name}, size: 1 })` },
+  shift: { wants: "any", emit: (c) => `rt.learnedShift(${c.ins[0]}, { name: ${c.name} })` },
   layerscale: {
     // A vector over the declared axis 1 (channels: last when channels last) or the last axis.
     wants: (n) => (n.attrs.axis === 1 ? "cl" : "id"),
@@ -346,6 +347,8 @@ function paramPlace(n: IrNode, suffix: string): { layer: string; index: number; 
         ).indexOf(suffix),
         layout: "same",
       };
+    case "shift": // its one tensor is `bias`, the layer's only weight
+      return { layer: n.name, index: 0, layout: "same" };
     default:
       return { layer: n.name, index: suffix === "bias" ? 1 : 0, layout: "same" };
   }

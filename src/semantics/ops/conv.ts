@@ -34,6 +34,25 @@ const initArg: ArgSpec = {
   default: "kaiming",
   doc: "weight init; `kaiming` = He normal, fan_out, ReLU gain (torchvision)",
 };
+const gainArg: ArgSpec = {
+  name: "gain",
+  type: "float",
+  default: 1,
+  doc: "factor on the weight init (its std, bound or constant; not the bias): Fixup's `1 / sqrt(L)`",
+};
+
+/** false for a positive `gain`; otherwise reports RN119 (zero weights are `init=zeros`) and
+ * gives undefined, the failed shape rule. */
+function badGain(ctx: InferCtx): undefined | false {
+  // Convs the compiler makes itself (a projection shortcut) pass no gain: 1.
+  const g = ctx.args["gain"] as number | undefined;
+  if (g === undefined || (g > 0 && Number.isFinite(g))) return false;
+  return ctx.error(
+    "RN119",
+    { what: `${ctx.op} gain`, value: `positive, found ${g}` },
+    "for weights that start at zero, write `init=zeros`",
+  );
+}
 
 function rankFor(op: string): readonly number[] {
   if (op.endsWith("1d")) return [3];
@@ -99,8 +118,12 @@ const conv = (name: OpName, aliases: string[] = []): OpDef => ({
     { name: "groups", type: "int", default: 1, doc: "channel groups (ResNeXt cardinality)" },
     biasArg,
     initArg,
+    gainArg,
   ],
-  infer: (ctx) => convCore(ctx, ctx.args["out"] as number, ctx.args["groups"] as number, () => 0),
+  infer: (ctx) => {
+    const bad = badGain(ctx);
+    return bad !== false ? bad : convCore(ctx, ctx.args["out"] as number, ctx.args["groups"] as number, () => 0);
+  },
 });
 
 export const convOps: OpDef[] = [
@@ -116,8 +139,11 @@ export const convOps: OpDef[] = [
       { name: "multiplier", type: "int", default: 1, doc: "filters per input channel" },
       biasArg,
       initArg,
+      gainArg,
     ],
     infer: (ctx) => {
+      const bad = badGain(ctx);
+      if (bad !== false) return bad;
       const c = ctx.inputs[0]![1];
       if (c === undefined || !isConst(c)) return convCore(ctx, 1, 1, () => 0);
       return convCore(ctx, c * (ctx.args["multiplier"] as number), c, () => 0);
@@ -131,8 +157,16 @@ export const convOps: OpDef[] = [
       "time-channel separable conv)",
     arity: 1,
     ranks: SPATIAL,
-    args: [{ name: "out", type: "int", positional: true, doc: "output channels" }, ...windowArgs, biasArg, initArg],
+    args: [
+      { name: "out", type: "int", positional: true, doc: "output channels" },
+      ...windowArgs,
+      biasArg,
+      initArg,
+      gainArg,
+    ],
     infer: (ctx) => {
+      const bad = badGain(ctx);
+      if (bad !== false) return bad;
       const out = ctx.args["out"] as number;
       const r = convCore(ctx, out, 1, () => 0);
       if (!r) return undefined;
@@ -160,8 +194,11 @@ export const convOps: OpDef[] = [
         default: "kaiming_fan_in",
         doc: "weight init (default: PyTorch Linear's)",
       },
+      gainArg,
     ],
     infer: (ctx) => {
+      const bad = badGain(ctx);
+      if (bad !== false) return bad;
       const s = ctx.inputs[0]!;
       if (s.length < 2)
         return ctx.error("RN207", { op: ctx.op, expected: "[N, ..., features] (rank at least 2)", found: shapeStr(s) });

@@ -249,6 +249,15 @@ export const layerOps: OpDef[] = [
     infer: (ctx) => ({ shape: [...ctx.inputs[0]!], params: 1 }),
   },
   {
+    name: "shift",
+    family: "scale",
+    summary: "add one learned scalar (Fixup's scalar biases, Zhang et al. 2019); `init` 0 starts as the identity",
+    arity: 1,
+    ranks: ANY_RANK,
+    args: [{ name: "init", type: "float", default: 0, positional: true, doc: "initial value" }],
+    infer: (ctx) => ({ shape: [...ctx.inputs[0]!], params: 1 }),
+  },
+  {
     name: "layerscale",
     family: "scale",
     summary: "multiply by a learned per-channel vector (CaiT, Touvron et al. 2021)",
