@@ -600,7 +600,9 @@ export class Elaborator {
           span,
           {
             name: rec.name,
-            detail: `its layer \`${nodes[i]!.name}\` is a ${nodes[i]!.op} here, and \`${first.nodes[i]!.name}\` a ${first.nodes[i]!.op} at its first use`,
+            detail:
+              `its layer \`${nodes[i]!.name}\` is a ${nodes[i]!.op} here, and ` +
+              `\`${first.nodes[i]!.name}\` a ${first.nodes[i]!.op} at its first use`,
           },
           "a shared block must build the same layers at every use: give it the same arguments",
           note,

@@ -357,9 +357,10 @@ export function ceilPoolGeometry(
   if (ceil && (out - 1) * s >= size + pb) out--;
   const extra = Math.max(0, (out - 1) * s + k - total);
   const count: number[] = [];
+  // Counted: the window's cells up to the end pad; not counted: its cells inside the input.
   for (let i = 0; i < out; i++)
     count.push(
-      countPad ? Math.min(i * s + k, total) - i * s : Math.min(i * s - pb + k, size) - Math.max(i * s - pb, 0), // the cells inside the input
+      countPad ? Math.min(i * s + k, total) - i * s : Math.min(i * s - pb + k, size) - Math.max(i * s - pb, 0),
     );
   return { out, extra, count };
 }

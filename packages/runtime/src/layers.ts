@@ -539,7 +539,7 @@ export function learnedScale(x: T, c: { name: string; size: number }): T {
 }
 
 export function learnedShift(x: T, c: { name: string }): T {
-  return new LearnedShift({ name: c.name }).apply(x) as T;
+  return weightLayer(c.name, () => new LearnedShift({ name: c.name })).apply(x) as T;
 }
 
 /**

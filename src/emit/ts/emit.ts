@@ -301,7 +301,10 @@ function pool(c: TsNodeCtx<"maxpool" | "avgpool">, kind: "max" | "avg"): string 
     // Divided by the cells inside the input: the runtime pads and counts itself.
     if (n.attrs.pads.some((p) => p < 0))
       return c.unsupported("average pooling with count_include_pad=false and `same` padding on symbolic sizes");
-    return `rt.pool(${c.ins[0]}, { name: ${c.name}, kind: "avg", ${windowCfg(n)}, ceil: ${n.attrs.ceil}, countPad: false })`;
+    return (
+      `rt.pool(${c.ins[0]}, { name: ${c.name}, kind: "avg", ${windowCfg(n)}, ` +
+      `ceil: ${n.attrs.ceil}, countPad: false })`
+    );
   }
   // Max pooling pads with a value that never wins; average pooling counts padded zeros (PyTorch's
   // count_include_pad, and ONNX Runtime's AveragePool with SAME_UPPER and count_include_pad).
