@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { chromium } from "playwright-core";
 import { graphOf, repoRoot, runCliAsync } from "./helpers.js";
-import { graphView, toDot, toMermaid, MAX_GRAPH_NODES } from "../src/graph/text.js";
+import { graphView, toDot, toMermaid, MAX_GRAPH_NODES, MAX_LABEL } from "../src/graph/text.js";
 import { toHtml, toSvg } from "../src/graph/render.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -222,6 +222,23 @@ describe("resnetc graph: hostile names", { timeout: 120_000 }, () => {
     expect(mermaid).toContain("a#quot;b\\G\\N#lt;script#gt;x#lt;/script#gt;]]#gt;\\u000a%%#96;#35;amp;#amp;");
     const html = await toHtml(v);
     expect(html.match(/<script/gi)).toHaveLength(2);
+  });
+});
+
+describe("resnetc graph: long names", { timeout: 120_000 }, () => {
+  it("a layer name longer than MAX_LABEL (a stage name of 250 characters) is clipped in every label", async () => {
+    const long = "s".repeat(250);
+    writeFileSync(
+      join(dir, "long.resnet"),
+      `import "std/resnet.resnet"\nmodel Long {\n  input image: f32[N, 3, 8, 8]\n` +
+        `  stage ${long} { Basic(3) * 20 }\n}\n`,
+    );
+    for (const format of ["dot", "svg"]) {
+      const r = await graph(["long.resnet", "--format", format]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`${"s".repeat(MAX_LABEL - 3)}...`);
+      expect(r.stdout).not.toContain("s".repeat(MAX_LABEL));
+    }
   });
 });
 

@@ -6,7 +6,8 @@
 // Must not: place any text that comes from a .resnet file (names, block arguments, file paths)
 // into dot or Mermaid except through dotString / mermaidText, which escape it for that format
 // (quotes, backslashes, `<script>`, newlines, Mermaid's `#...;` entities), or draw a model
-// larger than MAX_GRAPH_NODES (GraphTooLarge: Graphviz's layout would take minutes).
+// larger than MAX_GRAPH_NODES (GraphTooLarge: Graphviz's layout would take minutes), or a label
+// line longer than MAX_LABEL.
 
 import { commentText } from "../emit/escape.js";
 import { shapeStr } from "../ir/dims.js";
@@ -17,6 +18,12 @@ import type { Graph, IrNode } from "../ir/ir.js";
 export const MAX_GRAPH_NODES = 2000;
 
 export class GraphTooLarge extends Error {}
+
+/** Longest line of a label (longer ones end in `...`): a structural name joins several names of
+ * up to 256 characters each, and every layer of a stage repeats the stage's name. */
+export const MAX_LABEL = 160;
+
+const clip = (s: string): string => (s.length > MAX_LABEL ? `${s.slice(0, MAX_LABEL - 3)}...` : s);
 
 export interface ViewNode {
   /** `n<index>`: a node of the IR by its id; an output sink gets an index after the last node. */
@@ -121,7 +128,7 @@ export function graphView(g: Graph, title: string): GraphView {
     );
   const nodes: ViewNode[] = g.nodes.map((n) => ({
     id: `n${n.id}`,
-    lines: [n.name, describe(n)],
+    lines: [clip(n.name), clip(describe(n))],
     kind: KINDS[n.op] ?? "other",
     shared: n.shares !== undefined,
   }));
@@ -130,7 +137,7 @@ export function graphView(g: Graph, title: string): GraphView {
     for (const i of n.inputs) edges.push({ from: i, to: n.id, label: shapeStr(g.nodes[i]?.shape ?? []) });
   for (const [k, o] of g.outputs.entries()) {
     const id = g.nodes.length + k;
-    nodes.push({ id: `n${id}`, lines: [o.name, "output"], kind: "io", shared: false });
+    nodes.push({ id: `n${id}`, lines: [clip(o.name), "output"], kind: "io", shared: false });
     edges.push({ from: o.node, to: id, label: shapeStr(o.shape) });
   }
 
@@ -149,7 +156,7 @@ export function graphView(g: Graph, title: string): GraphView {
     if (parent && b.end > parent.end) continue;
     const c: ViewCluster = {
       id: `b${i}`,
-      label: `${b.name}: ${b.block}${b.args ? `(${b.args})` : ""}`,
+      label: clip(`${b.name}: ${b.block}${b.args ? `(${b.args})` : ""}`),
       nodes: [],
       children: [],
       start: b.start,
@@ -163,7 +170,7 @@ export function graphView(g: Graph, title: string): GraphView {
   for (let n = 0; n < g.nodes.length; n++) (owner[n] ? owner[n]!.nodes : loose).push(n);
   for (let k = 0; k < g.outputs.length; k++) loose.push(g.nodes.length + k);
   const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(g.name) ? g.name : "model";
-  return { title, name, nodes, edges, clusters: top, loose };
+  return { title: clip(title), name, nodes, edges, clusters: top, loose };
 }
 
 /** A dot double-quoted string of lines of user text: printable ASCII (commentText), `\` and `"`
