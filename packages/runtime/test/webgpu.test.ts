@@ -190,12 +190,17 @@ async function exampleModels(): Promise<(Summary & { file: string })[]> {
  * Batch norms made to matter: the declared initialisation zeroes the last gamma of every residual
  * branch (Goyal et al. 2017), so at initialisation the branches add nothing and a wrong kernel in
  * them would go unseen. Every BN gets gamma in [0.2, 0.6), beta and mean in [-0.1, 0.1) and
- * variance in [0.5, 1.5), seeded; the convolutions and dense layers keep the declared values.
+ * variance in [0.5, 1.5), seeded; the convolutions and dense layers keep the declared values,
+ * except tensors the declared initialisation makes all zero (Fixup's last conv of each branch, its
+ * scalar biases and classifier), which get values in [-0.1, 0.1) for the same reason.
  */
 function activateBatchNorms(values: Map<string, { dims: number[]; data: Float32Array }>, seed: number): void {
   const u = randomInput(1 << 16, seed); // values in [-1, 1), reused cyclically
   let k = 0;
   const next = (lo: number, hi: number): number => lo + ((u[k++ % u.length]! + 1) / 2) * (hi - lo);
+  for (const [name, t] of values)
+    if (!name.endsWith(".running_mean") && !name.endsWith(".running_var") && t.data.every((v) => v === 0))
+      t.data = Float32Array.from(t.data, () => next(-0.1, 0.1));
   for (const name of values.keys()) {
     if (!name.endsWith(".running_mean")) continue;
     const base = name.slice(0, -".running_mean".length);
