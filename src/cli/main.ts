@@ -59,6 +59,7 @@ commands:
   predict <file> --input X.npy      one forward pass (inference mode) on .npy inputs, tfjs or ONNX Runtime
   doctor                            which TensorFlow.js backends load here, and how to get a faster one
   fmt [--check] <files or dirs...>  format .resnet files in place (--check: list unformatted ones, exit 1)
+  lsp --stdio                       the language server for editors (editors/vscode/ is the VS Code extension)
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -846,6 +847,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
         return cmdPredict(rest, io).catch((e) => handleError(e, io, cmd));
       case "fmt":
         return cmdFmt(rest, io).catch((e) => handleError(e, io, cmd));
+      case "lsp": // loaded lazily: only this command needs vscode-languageserver
+        return import("../lsp/server.js").then((m) => m.cmdLsp(rest, io)).catch((e) => handleError(e, io, cmd));
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
@@ -854,7 +857,7 @@ export function main(argv: string[], io: Io): number | Promise<number> {
           .catch((e) => handleError(e, io, cmd));
       default:
         throw new UsageError(
-          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt)`,
+          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt, lsp)`,
         );
     }
   } catch (e) {
