@@ -4,7 +4,7 @@
 // Must not: leave the server process running.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -346,4 +346,37 @@ describe("resnetc lsp --stdio", () => {
     const got = await ds;
     expect(got.find((d) => d.code === "RN005")!.range.start).toEqual(posOf(escaping, "import"));
   });
+});
+
+describe("the piecewise re-parse of open buffers", () => {
+  it("gives what a whole-file parse gives, for every example and standard library file, before and after edits", async () => {
+    const { IncrementalParser } = await import("../src/lsp/incremental.js");
+    const { parseSource } = await import("../src/syntax/parse.js");
+    const files = ["examples", "std"].flatMap((d) =>
+      readdirSync(join(repoRoot, d))
+        .filter((f) => f.endsWith(".resnet"))
+        .map((f) => join(repoRoot, d, f)),
+    );
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      const p = new IncrementalParser("f.resnet");
+      expect(p.parse(text), file).toEqual(parseSource("f.resnet", text));
+      // An edit inside the last definition: only that piece is parsed again, the others move.
+      const last = text.lastIndexOf("{");
+      const edited = `# a new first line\n${text.slice(0, last + 1)}\n  # edited\n${text.slice(last + 1)}`;
+      expect(p.parse(edited), file).toEqual(parseSource("f.resnet", edited));
+      if (!p.stats.whole) expect(p.stats.parsed, file).toBe(1);
+      // `block` as a parameter's type on a line of its own does not start a piece.
+      const typed = `block X(a:\nblock = none) {\n  relu\n}\n${text}`;
+      expect(p.parse(typed), file).toEqual(parseSource("f.resnet", typed));
+      // A syntax error is reported where it is, as a whole-file parse reports it.
+      const broken = `${text}\nblock Broken(c: int) {\n  conv(c,, k=3)\n}\n`;
+      const [, ds] = p.parse(broken);
+      expect(
+        ds.map((d) => [d.code, d.span.start]),
+        file,
+      ).toEqual(parseSource("f.resnet", broken)[1].map((d) => [d.code, d.span.start]));
+    }
+  }, 120_000);
 });

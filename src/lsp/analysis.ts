@@ -91,6 +91,10 @@ export class Workspace {
   textOf(abs: string): string | undefined {
     return this.open.get(abs);
   }
+  /** Drops the last checks (files on disk changed), so the next query checks again. */
+  forgetChecks(): void {
+    this.last.clear();
+  }
   /** Open documents whose last check read `abs` (besides `abs` itself). */
   dependents(abs: string): string[] {
     const path = this.pathOf(abs);

@@ -27,6 +27,23 @@ interface Part {
   diagnostics: Diagnostic[];
 }
 
+/** Whether the code before `at` (comments and blank lines aside) ends a top-level item: a
+ * definition's `}` or an import's string. A line starting with `block` elsewhere (a parameter's
+ * type on a line of its own) does not start a piece. */
+function endsItem(text: string, at: number): boolean {
+  let end = at;
+  while (end > 0) {
+    const start = text.lastIndexOf("\n", end - 2) + 1;
+    const line = text
+      .slice(start, end)
+      .replace(/^((?:[^"#\n]|"[^"\n]*")*)#.*$/s, "$1")
+      .trim();
+    if (line) return line.endsWith("}") || line.endsWith('"');
+    end = start;
+  }
+  return true;
+}
+
 /** A copy of an AST fragment with every span (an object with file, start and end) moved by `d`. */
 function shift<T>(v: T, d: number): T {
   if (Array.isArray(v)) return v.map((x) => shift(x, d)) as T;
@@ -57,7 +74,7 @@ export class IncrementalParser {
   constructor(readonly file: string) {}
 
   parse(text: string): [FileAst, Diagnostic[]] {
-    const starts = [...text.matchAll(PIECE_START)].map((m) => m.index);
+    const starts = [...text.matchAll(PIECE_START)].map((m) => m.index).filter((i) => i === 0 || endsItem(text, i));
     // Text before the first item may hold only comments and blank lines.
     const head = text.slice(0, starts[0] ?? text.length);
     if (starts.length === 0 || !/^(?:\s|#[^\n]*)*$/.test(head)) return this.whole(text);

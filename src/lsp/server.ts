@@ -244,6 +244,12 @@ function serve(io: LspIo, done: (code: number) => void): void {
     }));
   });
 
+  // A file changed on disk (an import not open here): check every open document again.
+  connection.onDidChangeWatchedFiles(() => {
+    ws.forgetChecks();
+    for (const d of documents.all()) schedule(d.uri);
+  });
+
   connection.onShutdown(() => {
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
