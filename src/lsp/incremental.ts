@@ -1,7 +1,8 @@
 // Parsing an edited buffer again without parsing all of it: the language server's parse cache.
 // Takes: a file's path and its whole text, after each edit. Gives: the same [FileAst, Diagnostic[]]
 // as `parseSource`, built from top-level pieces (an `import`, `block` or `model` starting a line)
-// of which only those whose text changed are parsed again; the others are reused, their spans moved.
+// of which only those whose text changed are parsed again; the others are reused, their spans
+// moved in place (so an AST handed out earlier changes: use only the latest result of a file).
 // Must not: give a clean result a whole-file parse would not: text outside a definition, or a
 // clean piece holding other than one item, makes it parse the whole file instead. A piece with
 // syntax errors reports the errors of parsing that piece alone (recovery stops at the next item).
@@ -14,11 +15,11 @@ import { parseSource } from "../syntax/parse.js";
 const PIECE_START = /^(?:import|block|model)\b/gm;
 
 interface Piece {
-  /** The piece as parsed at offset 0 (never handed out, so never shared with a result). */
-  base: Part;
-  /** The last copy handed out, and the offset its spans are at. */
+  /** The piece's items, their spans at offset `at` of the file's text. */
+  part: Part;
   at: number;
-  shifted: Part;
+  /** Every span object in `part`, each once, so moving the piece is one pass over them. */
+  spans: { start: number; end: number }[];
 }
 
 interface Part {
@@ -44,18 +45,27 @@ function endsItem(text: string, at: number): boolean {
   return true;
 }
 
-/** A copy of an AST fragment with every span (an object with file, start and end) moved by `d`. */
-function shift<T>(v: T, d: number): T {
-  if (Array.isArray(v)) return v.map((x) => shift(x, d)) as T;
-  if (v === null || typeof v !== "object") return v;
-  const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) out[k] = shift(o[k], d);
-  if (typeof o["file"] === "string" && typeof o["start"] === "number" && typeof o["end"] === "number") {
-    out["start"] = (o["start"] as number) + d;
-    out["end"] = (o["end"] as number) + d;
+/** Every span (an object with file, start and end) in an AST fragment, each object once (two
+ * nodes may share one). Spans are moved in place through this list: copying ten thousand spans
+ * on each keystroke cost more than parsing the edited piece. */
+function spansOf(v: unknown, out: { start: number; end: number }[] = [], seen = new Set<object>()) {
+  if (v === null || typeof v !== "object" || seen.has(v)) return out;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (const x of v) spansOf(x, out, seen);
+    return out;
   }
-  return out as T;
+  const o = v as Record<string, unknown>;
+  if (typeof o["file"] === "string" && typeof o["start"] === "number" && typeof o["end"] === "number")
+    out.push(o as unknown as { start: number; end: number });
+  for (const k in o) spansOf(o[k], out, seen);
+  return out;
+}
+
+function move(p: Piece, to: number): void {
+  const d = to - p.at;
+  if (d !== 0) for (const s of p.spans) ((s.start += d), (s.end += d));
+  p.at = to;
 }
 
 export interface IncrementalStats {
@@ -86,24 +96,28 @@ export class IncrementalParser {
     for (let i = 0; i < starts.length; i++) {
       const start = starts[i]!;
       const piece = text.slice(start, starts[i + 1] ?? text.length);
-      let p = next.get(piece) ?? this.pieces.get(piece);
-      if (p && next.has(piece)) {
-        // The same text twice in one file (a duplicate definition): its own copy at its own place.
-        p = { base: p.base, at: start, shifted: shift(p.base, start) };
-      } else if (p) {
+      let p = this.pieces.get(piece);
+      if (p && !next.has(piece)) {
         this.stats.reused++;
-        if (p.at !== start) p = { base: p.base, at: start, shifted: shift(p.base, start) };
+        move(p, start);
+      } else if (p) {
+        // The same text twice in one file (a duplicate definition): a copy of its own.
+        const part = structuredClone(p.part);
+        const copy: Piece = { part, at: p.at, spans: spansOf(part) };
+        move(copy, start);
+        p = copy;
       } else {
-        const [part, ds] = parseSource(this.file, piece);
-        if (ds.length === 0 && part.imports.length + part.definitions.length !== 1) return this.whole(text);
+        const [parsed, ds] = parseSource(this.file, piece);
+        if (ds.length === 0 && parsed.imports.length + parsed.definitions.length !== 1) return this.whole(text);
         this.stats.parsed++;
-        const base = { imports: part.imports, definitions: part.definitions, diagnostics: ds };
-        p = { base, at: start, shifted: shift(base, start) };
+        const part = { imports: parsed.imports, definitions: parsed.definitions, diagnostics: ds };
+        p = { part, at: 0, spans: spansOf(part) };
+        move(p, start);
       }
       if (!next.has(piece)) next.set(piece, p);
-      ast.imports.push(...p.shifted.imports);
-      ast.definitions.push(...p.shifted.definitions);
-      diagnostics.push(...p.shifted.diagnostics);
+      ast.imports.push(...p.part.imports);
+      ast.definitions.push(...p.part.definitions);
+      diagnostics.push(...p.part.diagnostics);
     }
     this.pieces = next;
     this.stats.whole = false;
