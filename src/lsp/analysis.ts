@@ -91,6 +91,29 @@ export class Workspace {
   textOf(abs: string): string | undefined {
     return this.open.get(abs);
   }
+  /** Errors in files this document imports (directly or not), shown at the import that leads
+   * to the file (else the first import), each with a note pointing at the error itself: they
+   * stop the check of this document, so the editor must show them here. */
+  private importedErrors(path: string, ast: FileAst | undefined, all: Diagnostic[], result: CheckResult) {
+    const imports = ast?.imports ?? [];
+    if (imports.length === 0) return [];
+    const out: Diagnostic[] = [];
+    for (const d of all) {
+      if (d.span.file === path || d.severity !== "error") continue;
+      const direct = imports.find((i) => this.host.resolveImport(path, i.path) === d.span.file);
+      const at = (direct ?? imports[0]!).span;
+      const pos = result.sources.get(d.span.file)?.position(d.span.start);
+      const where = pos ? `${d.span.file}:${pos.line}:${pos.col}` : d.span.file;
+      out.push({
+        ...d,
+        span: at,
+        message: `in ${where}: ${d.message}`,
+        notes: [{ message: `${d.code} is here`, span: d.span }, ...d.notes],
+      });
+    }
+    return out;
+  }
+
   /** Drops the last checks (files on disk changed), so the next query checks again. */
   forgetChecks(): void {
     this.last.clear();
@@ -151,7 +174,9 @@ export class Workspace {
       if (e && e.text === src.text) asts.set(p, e.ast);
       if (e && !this.open.has(this.absOf(p))) this.diskCache.set(p, e);
     }
-    const diagnostics = applySuppressions(result.diagnostics, result.sources).filter((d) => d.span.file === path);
+    const all = applySuppressions(result.diagnostics, result.sources);
+    const diagnostics = all.filter((d) => d.span.file === path);
+    diagnostics.push(...this.importedErrors(path, asts.get(path), all, result));
     const a: Analysis = { path, text, result, diagnostics, asts };
     this.last.set(abs, a);
     return a;
@@ -223,7 +248,7 @@ export function hoverAt(
     const distinct = [...new Map(same.map((h) => [h.key, h])).values()];
     const shown = distinct.slice(0, 4).map((h) => h.lines.join("  \n"));
     let md = shown.join("\n\n---\n\n");
-    if (same.length > 1) md += `\n\n*${same.length} layers come from this call*`;
+    if (same.length > 1) md += `\n\n*${same.length} instances come from this place*`;
     if (distinct.length > shown.length) md += ` *(${distinct.length - shown.length} more kinds not shown)*`;
     return { markdown: md, span };
   }
