@@ -409,4 +409,23 @@ describe("the piecewise re-parse of open buffers", () => {
       ).toEqual(parseSource("f.resnet", broken)[1].map((d) => [d.code, d.span.start]));
     }
   }, 120_000);
+
+  it("parses a long definition body chunk by chunk, as a whole-file parse would", async () => {
+    const { IncrementalParser } = await import("../src/lsp/incremental.js");
+    const { parseSource } = await import("../src/syntax/parse.js");
+    let text = "block B(c: int, stride: int = 1) {\n  residual {\n    conv(c, k=3, stride=stride) bn relu\n  }\n}\n\n";
+    text += "model Big {\n  input x: f32[N, 8, 4, 4]\n";
+    for (let i = 0; i < 300; i++)
+      text += i % 50 === 7 ? `  residual {\n    conv(8, k=3) # a comment\n  }\n` : `  B(8${i === 150 ? "@" : ""})\n`;
+    text += "  avgpool flatten dense(10)\n}\n# the end\n";
+    const p = new IncrementalParser("big.resnet");
+    for (const edit of ["", ", stride=1", ", stride=1)\n  B(8", ",, stride=1", ""]) {
+      const t = text.replace("@", edit);
+      const [ast, ds] = p.parse(t);
+      const [wholeAst, wholeDs] = parseSource("big.resnet", t);
+      if (wholeDs.length === 0) expect(ast).toEqual(wholeAst);
+      expect(ds.map((d) => [d.code, d.span.start])).toEqual(wholeDs.map((d) => [d.code, d.span.start]));
+      if (edit === ", stride=1") expect([p.stats.chunksParsed, p.stats.chunksReused > 5]).toEqual([1, true]);
+    }
+  }, 60_000);
 });
