@@ -379,7 +379,7 @@ describe("resnetc lsp --stdio", () => {
 });
 
 describe("the piecewise re-parse of open buffers", () => {
-  it("gives what a whole-file parse gives, for every example and standard library file, before and after edits", async () => {
+  it("gives what a whole-file parse gives, for every example and std file, before and after edits", async () => {
     const { IncrementalParser } = await import("../src/lsp/incremental.js");
     const { parseSource } = await import("../src/syntax/parse.js");
     const files = ["examples", "std"].flatMap((d) =>
