@@ -278,6 +278,12 @@ describe("resnetc lsp --stdio", () => {
     const keyword = await def(posOf(MAIN, "stride=2", 1));
     expect(keyword!.uri).toBe(blocksUri);
     expect(keyword!.range.start).toEqual(posOf(BLOCKS, "stride: int"));
+    const inBlock = await conn.sendRequest<Loc>("textDocument/definition", {
+      textDocument: { uri: blocksUri },
+      position: posOf(BLOCKS, "stride=stride", 8),
+    });
+    expect(inBlock!.uri).toBe(blocksUri);
+    expect(inBlock!.range.start).toEqual(posOf(BLOCKS, "stride: int"));
     const imp = await def(posOf(MAIN, "blocks.resnet", 2));
     expect(imp!.uri).toBe(blocksUri);
     expect(imp!.range.start).toEqual({ line: 0, character: 0 });
