@@ -61,6 +61,7 @@ commands:
   fmt [--check] <files or dirs...>  format .resnet files in place (--check: list unformatted ones, exit 1)
   graph <file> --format svg|dot|mermaid|html [--model NAME] [-o OUT]
                                     draw the architecture: shapes on edges, blocks as clusters
+  lsp --stdio                       the language server for editors (editors/vscode/ is the VS Code extension)
 
 options:
   -h, --help                        help for a command: resnetc <command> --help
@@ -850,6 +851,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
         return cmdFmt(rest, io).catch((e) => handleError(e, io, cmd));
       case "graph":
         return import("./graph.js").then((m) => m.cmdGraph(rest, io)).catch((e) => handleError(e, io, cmd));
+      case "lsp": // loaded lazily: only this command needs vscode-languageserver
+        return import("../lsp/server.js").then((m) => m.cmdLsp(rest, io)).catch((e) => handleError(e, io, cmd));
       case "doctor":
         if (rest.includes("--help") || rest.includes("-h")) return (io.out(HELP["doctor"]!), EXIT_OK);
         if (rest.length) throw new UsageError("doctor takes no arguments");
@@ -858,7 +861,7 @@ export function main(argv: string[], io: Io): number | Promise<number> {
           .catch((e) => handleError(e, io, cmd));
       default:
         throw new UsageError(
-          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt, graph)`,
+          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt, graph, lsp)`,
         );
     }
   } catch (e) {
