@@ -2,8 +2,9 @@
 // for a classifier, `resnetc train` takes one SGD step from the declared initialisation (synthetic
 // data, batch 2, the wasm backend), and after it `resnetc predict --engine tfjs` equals `--engine
 // onnx` (the ONNX graph compiled with the step's checkpoint, run in ONNX Runtime) within 1e-4
-// relative on a random batch. `resnetc train` trains classifiers only (softmax cross-entropy), so
-// image-to-image models (super-resolution, denoising) take their step in
+// relative on a random batch. `resnetc train` trains classifiers of one input only (softmax
+// cross-entropy), so image-to-image models (super-resolution, denoising) and models of several
+// inputs (MRN's question and image vectors) take their step in
 // test/fixtures/regression-step.mjs (the emitted model and the runtime, an L1 loss against a random
 // target, the wasm backend, batch 1), and are compared the same way. That the emitted programs
 // type-check under tsc --strict is test/ts-backend.test.ts's.
@@ -58,7 +59,7 @@ describe("every example trains a step in tfjs, then tfjs and ONNX Runtime agree"
       const run = join(dir, "run");
       mkdirSync(dir, { recursive: true });
       const out0 = g.outputs[0]!.shape;
-      const classifier = out0.length === 2 && typeof out0[1] === "number" && out0[1] > 1;
+      const classifier = g.inputs.length === 1 && out0.length === 2 && typeof out0[1] === "number" && out0[1] > 1;
       const batch = classifier ? 2 : 1;
       const trained = !classifier
         ? await runNode([join(repoRoot, "test", "fixtures", "regression-step.mjs"), file, g.name, dir])

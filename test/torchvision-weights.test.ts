@@ -2,7 +2,8 @@
 // PyTorch (header and bytes by hand, as the README shows; no safetensors package), compile with
 // `resnetc compile --target onnx --weights model.safetensors` and the matching example UNCHANGED
 // (no renaming: resnetc's parameter names are torchvision's), and ONNX Runtime's output equals
-// PyTorch's eval-mode output on the same random 224x224 image within 1e-4 relative. The models
+// PyTorch's eval-mode output on the same random input within 1e-4 relative: a 224x224 image, or
+// for the video model r3d_18 (torchvision.models.video) a 16-frame 112x112 clip. The models
 // are randomly initialised, then every BatchNorm's running statistics, gamma and beta perturbed,
 // so that the test sees the batch norms (at initialisation they are nearly the identity).
 // Needs Debian's /usr/bin/python3 with python3-torch and python3-torchvision (.ci/run installs
@@ -29,23 +30,25 @@ const missing = ((): string | undefined => {
   }
 })();
 
-/** Makes torchvision's NAME, perturbs its batch norms, and saves state_dict, input and output. */
+/** Makes torchvision's NAME (an image model, or a video one from torchvision.models.video),
+ * perturbs its batch norms (2-D or 3-D), and saves state_dict, an input of SHAPE and the output. */
 const SCRIPT = `
 import json, os, struct, sys, numpy as np, torch, torchvision
-name, out = sys.argv[1], sys.argv[2]
+name, out, shape = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 torch.manual_seed(0)
 torch.set_num_threads(2)
-m = getattr(torchvision.models, name)(weights=None)
+m = getattr(torchvision.models, name, None) or getattr(torchvision.models.video, name)
+m = m(weights=None)
 with torch.no_grad():
     for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
             mod.running_mean.uniform_(-0.2, 0.2)
             mod.running_var.uniform_(0.5, 1.5)
             mod.weight.uniform_(0.5, 1.5)
             mod.bias.uniform_(-0.2, 0.2)
             mod.num_batches_tracked.fill_(1000)
 m.eval()
-x = torch.randn(1, 3, 224, 224)
+x = torch.randn(*shape)
 with torch.no_grad():
     y = m(x)
 np.save(os.path.join(out, "x.npy"), x.numpy())
@@ -64,13 +67,16 @@ with open(os.path.join(out, "model.safetensors"), "wb") as f:
         f.write(v.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
 `;
 
-/** torchvision's name and the example that describes the same network. */
-const MODELS: [string, RegExp][] = [
-  ["resnet18", /^resnet18\.resnet$/],
-  ["resnet50", /^resnet50\.resnet$/],
-  ["resnext50_32x4d", /^resnext50(_32x4d)?\.resnet$/],
-  ["wide_resnet50_2", /^wide[-_]?resnet[-_]?50([-_]2)?\.resnet$/],
-  ["densenet121", /^densenet121\.resnet$/],
+/** torchvision's name, the example that describes the same network, and its input's shape. */
+const IMAGE = [1, 3, 224, 224];
+const MODELS: [string, RegExp, number[]][] = [
+  ["resnet18", /^resnet18\.resnet$/, IMAGE],
+  ["resnet50", /^resnet50\.resnet$/, IMAGE],
+  ["resnext50_32x4d", /^resnext50(_32x4d)?\.resnet$/, IMAGE],
+  ["wide_resnet50_2", /^wide[-_]?resnet[-_]?50([-_]2)?\.resnet$/, IMAGE],
+  ["densenet121", /^densenet121\.resnet$/, IMAGE],
+  // 40.7 GMACs per clip: one PyTorch run and one ONNX Runtime run at the example's own size.
+  ["r3d_18", /^r3d[-_]?18\.resnet$/, [1, 3, 16, 112, 112]],
 ];
 const examples = readdirSync(join(repoRoot, "examples"));
 
@@ -79,14 +85,14 @@ describe("torchvision state_dicts as .safetensors: resnetc's ONNX equals PyTorch
     it("python3-torch and python3-torchvision must be installed in CI", () => {
       expect.fail(missing);
     });
-  for (const [name, pattern] of MODELS) {
+  for (const [name, pattern, shape] of MODELS) {
     const example = examples.find((f) => pattern.test(f));
     it.skipIf(missing !== undefined || example === undefined)(
       `${name} (examples/${example ?? "none yet"})`,
       async () => {
         const dir = join(work, name);
         mkdirSync(dir, { recursive: true });
-        execFileSync(PYTHON, ["-c", SCRIPT, name, dir], { stdio: "pipe" });
+        execFileSync(PYTHON, ["-c", SCRIPT, name, dir, JSON.stringify(shape)], { stdio: "pipe" });
         const onnxDir = join(dir, "onnx");
         const r = runCli([
           "compile",
