@@ -3,8 +3,10 @@
 // `resnetc compile --target onnx --weights model.safetensors` and the matching example UNCHANGED
 // (no renaming: resnetc's parameter names are torchvision's), and ONNX Runtime's output equals
 // PyTorch's eval-mode output on the same random 224x224 image within 1e-4 relative. The models
-// are randomly initialised, then every BatchNorm's running statistics, gamma and beta perturbed,
-// so that the test sees the batch norms (at initialisation they are nearly the identity).
+// are randomly initialised, then every BatchNorm's running statistics, gamma and beta and every
+// LayerNorm's gamma and beta perturbed, so that the test sees the norms (at initialisation they are
+// nearly the identity), and every all-zero parameter drawn from N(0, 0.02) (ViT's class token,
+// head and attention biases; DenseNet's classifier bias), so that the output depends on it.
 // Needs Debian's /usr/bin/python3 with python3-torch and python3-torchvision (.ci/run installs
 // them); skipped where they are missing, and a failure under CI=true.
 import { execFileSync } from "node:child_process";
@@ -44,6 +46,14 @@ with torch.no_grad():
             mod.weight.uniform_(0.5, 1.5)
             mod.bias.uniform_(-0.2, 0.2)
             mod.num_batches_tracked.fill_(1000)
+        if isinstance(mod, torch.nn.LayerNorm):
+            mod.weight.uniform_(0.5, 1.5)
+            mod.bias.uniform_(-0.2, 0.2)
+    # Tensors initialised to zeros (ViT's class token, head and attention biases) made random, so
+    # that the output depends on them.
+    for p in m.parameters():
+        if not p.any():
+            p.normal_(0, 0.02)
 m.eval()
 x = torch.randn(1, 3, 224, 224)
 with torch.no_grad():
@@ -71,6 +81,7 @@ const MODELS: [string, RegExp][] = [
   ["resnext50_32x4d", /^resnext50(_32x4d)?\.resnet$/],
   ["wide_resnet50_2", /^wide[-_]?resnet[-_]?50([-_]2)?\.resnet$/],
   ["densenet121", /^densenet121\.resnet$/],
+  ["vit_b_16", /^vit[-_]?b[-_]?16\.resnet$/],
 ];
 const examples = readdirSync(join(repoRoot, "examples"));
 
