@@ -64,7 +64,9 @@ export const attentionOps: OpDef[] = [
   {
     name: "cls_token",
     family: "transformer",
-    summary: "put a learned token [1, 1, D] before the tokens: [N, T, D] -> [N, T+1, D] (ViT's class token)",
+    summary:
+      "put a learned token [1, 1, D] before the tokens: [N, T, D] -> [N, T+1, D] (ViT's class token); the " +
+      "tensor is named after the layer, without a suffix (`cls_token as class_token`: `class_token`)",
     arity: 1,
     ranks: [3],
     args: initArgs("zeros"),
@@ -77,7 +79,9 @@ export const attentionOps: OpDef[] = [
   {
     name: "pos_embed",
     family: "transformer",
-    summary: "add a learned positional embedding [1, T, D] to tokens [N, T, D] (ViT); T must be known",
+    summary:
+      "add a learned positional embedding [1, T, D] to tokens [N, T, D] (ViT); T must be known; the tensor " +
+      "is named after the layer (`pos_embed as pos_embedding` in `stage encoder`: `encoder.pos_embedding`)",
     arity: 1,
     ranks: [3],
     args: initArgs("normal"),
