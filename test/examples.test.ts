@@ -211,6 +211,44 @@ model W { input image: f32[N, 3, 32, 32]; WideResNet(28, 10, drop=0.3) }`,
   });
 });
 
+describe("ViT-B/16", () => {
+  it("vit-b-16: torchvision's state_dict keys, in its order, and 17.56 GMACs at 224x224", () => {
+    const g = model("vit-b-16.resnet", "ViT_B_16");
+    const layer = (i: number): string[] =>
+      [
+        "ln_1.weight",
+        "ln_1.bias",
+        "self_attention.in_proj_weight",
+        "self_attention.in_proj_bias",
+        "self_attention.out_proj.weight",
+        "self_attention.out_proj.bias",
+        "ln_2.weight",
+        "ln_2.bias",
+        "mlp.0.weight",
+        "mlp.0.bias",
+        "mlp.3.weight",
+        "mlp.3.bias",
+      ].map((k) => `encoder.layers.encoder_layer_${i}.${k}`);
+    // torchvision's VisionTransformer registers class_token before conv_proj; resnetc lists a
+    // graph's parameters in node order, so only the set is compared for those two.
+    const names = graphParams(g).map((p) => p.name);
+    expect(names.slice(0, 3).sort()).toEqual(["class_token", "conv_proj.bias", "conv_proj.weight"]);
+    expect(names.slice(3)).toEqual([
+      "encoder.pos_embedding",
+      ...Array.from({ length: 12 }, (_, i) => layer(i)).flat(),
+      "encoder.ln.weight",
+      "encoder.ln.bias",
+      "heads.head.weight",
+      "heads.head.bias",
+    ]);
+    const dims = new Map(graphParams(g).map((p) => [p.name, p.dims]));
+    expect(dims.get("class_token")).toEqual([1, 1, 768]);
+    expect(dims.get("encoder.pos_embedding")).toEqual([1, 197, 768]);
+    expect(dims.get("encoder.layers.encoder_layer_0.self_attention.in_proj_weight")).toEqual([2304, 768]);
+    expect(Math.abs(g.macs - 17.56e9) / 17.56e9).toBeLessThan(0.01);
+  });
+});
+
 describe("every example", () => {
   const files = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".resnet"));
   for (const f of files)

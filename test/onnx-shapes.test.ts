@@ -62,6 +62,9 @@ const CASES: Case[] = [
   one("softmax over channels", "N, 10", "softmax"),
   one("softmax axis -1, rank 3", "N, 3, 7", "softmax(axis=-1)"),
   one("softmax axis 2, rank 4", "N, 2, 3, 5", "softmax(axis=2)"),
+  one("attention over symbolic tokens", "N, L, 8", "attention(2)"),
+  one("cls_token on symbolic tokens: T + 1", "N, L, 6", "cls_token relu"),
+  one("pos_embed after cls_token", "N, 4, 6", "cls_token pos_embed relu"),
   one("maxpool k3 s2 auto, odd size (ResNet stem)", "N, 2, 9, 9", "maxpool(k=3, stride=2, padding=auto)"),
   one(
     "maxpool ceil, last window in the padding (issue 16)",

@@ -4,8 +4,10 @@
 // (no renaming: resnetc's parameter names are torchvision's), and ONNX Runtime's output equals
 // PyTorch's eval-mode output on the same random input within 1e-4 relative: a 224x224 image, or
 // for the video model r3d_18 (torchvision.models.video) a 16-frame 112x112 clip. The models
-// are randomly initialised, then every BatchNorm's running statistics, gamma and beta perturbed,
-// so that the test sees the batch norms (at initialisation they are nearly the identity).
+// are randomly initialised, then every BatchNorm's running statistics, gamma and beta and every
+// LayerNorm's gamma and beta perturbed, so that the test sees the norms (at initialisation they are
+// nearly the identity), and every all-zero parameter drawn from N(0, 0.02) (ViT's class token,
+// head and attention biases; DenseNet's classifier bias), so that the output depends on it.
 // Needs Debian's /usr/bin/python3 with python3-torch and python3-torchvision (.ci/run installs
 // them); skipped where they are missing, and a failure under CI=true.
 import { execFileSync } from "node:child_process";
@@ -47,6 +49,14 @@ with torch.no_grad():
             mod.weight.uniform_(0.5, 1.5)
             mod.bias.uniform_(-0.2, 0.2)
             mod.num_batches_tracked.fill_(1000)
+        if isinstance(mod, torch.nn.LayerNorm):
+            mod.weight.uniform_(0.5, 1.5)
+            mod.bias.uniform_(-0.2, 0.2)
+    # Tensors initialised to zeros (ViT's class token, head and attention biases) made random, so
+    # that the output depends on them.
+    for p in m.parameters():
+        if not p.any():
+            p.normal_(0, 0.02)
 m.eval()
 x = torch.randn(*shape)
 with torch.no_grad():
@@ -77,6 +87,7 @@ const MODELS: [string, RegExp, number[]][] = [
   ["densenet121", /^densenet121\.resnet$/, IMAGE],
   // 40.7 GMACs per clip: one PyTorch run and one ONNX Runtime run at the example's own size.
   ["r3d_18", /^r3d[-_]?18\.resnet$/, [1, 3, 16, 112, 112]],
+  ["vit_b_16", /^vit[-_]?b[-_]?16\.resnet$/, IMAGE],
 ];
 const examples = readdirSync(join(repoRoot, "examples"));
 

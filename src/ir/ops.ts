@@ -88,6 +88,12 @@ export interface OpAttrs {
   sew_iand: { merge: string };
   /** Option A shortcut (He et al. 2015): subsample by `stride`, zero channels before and after. */
   shortcut_pad: { stride: number; pad_before: number; pad_after: number };
+  /** Multi-head self-attention over [N, T, D]: `dim` D, `heads` dividing it (nn.MultiheadAttention). */
+  attention: { dim: number; heads: number };
+  /** A learned [1, 1, D] token put first along the token axis: [N, T, D] -> [N, T+1, D]. */
+  cls_token: { dim: number; init: "zeros" | "normal"; std: number };
+  /** A learned [1, T, D] tensor added to [N, T, D]. */
+  pos_embed: { tokens: number; dim: number; init: "zeros" | "normal"; std: number };
 }
 
 export type OpName = keyof OpAttrs;
@@ -134,6 +140,9 @@ const NAMES: Record<OpName, true> = {
   sew_and: true,
   sew_iand: true,
   shortcut_pad: true,
+  attention: true,
+  cls_token: true,
+  pos_embed: true,
 };
 export const OP_NAMES = Object.keys(NAMES) as OpName[];
 

@@ -111,6 +111,14 @@ function constVector(n: Attrs & { params: number }): ParamSpec[] {
 
 const none = (): ParamSpec[] => [];
 
+/** A learned free tensor named after the layer itself, without a suffix (ViT's `class_token`,
+ * `encoder.pos_embedding`: torchvision's nn.Parameters of the module, not of a submodule). */
+function freeTensor(n: Attrs, dims: number[]): ParamSpec[] {
+  const init: Init =
+    n.attrs["init"] === "normal" ? { kind: "normal", std: num(n.attrs["std"]) } : { kind: "const", value: 0 };
+  return [{ name: n.name, dims, learnable: true, init }];
+}
+
 /** The parameter tensors of each op, in a fixed order: a record over the closed op set, so a new
  * op states its parameters (or that it has none) or does not compile. */
 const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
@@ -175,6 +183,21 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
   sew_and: none,
   sew_iand: none,
   shortcut_pad: none,
+  // nn.MultiheadAttention: packed Q, K, V projection (xavier_uniform, bias 0) and the output
+  // projection (Linear's default weight init, bias 0).
+  attention: (n) => {
+    const d = n.attrs.dim;
+    const inW = [3 * d, d];
+    const outW = [d, d];
+    return [
+      { name: `${n.name}.in_proj_weight`, dims: inW, learnable: true, init: weightInit("xavier", inW) },
+      { name: `${n.name}.in_proj_bias`, dims: [3 * d], learnable: true, init: { kind: "const", value: 0 } },
+      { name: `${n.name}.out_proj.weight`, dims: outW, learnable: true, init: weightInit("kaiming_fan_in", outW) },
+      { name: `${n.name}.out_proj.bias`, dims: [d], learnable: true, init: { kind: "const", value: 0 } },
+    ];
+  },
+  cls_token: (n) => freeTensor(n, [1, 1, n.attrs.dim]),
+  pos_embed: (n) => freeTensor(n, [1, n.attrs.tokens, n.attrs.dim]),
 };
 
 /** The parameter tensors of one node, in a fixed order. */

@@ -429,6 +429,28 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
       "residual { conv(3, k=3, stride=[1, 2, 2]) } shortcut avgpad",
     ),
   ],
+  // Token sequences [N, T, D]; T symbolic where the op allows it.
+  attention: [
+    c("attention, 2 heads, symbolic T", "N, T, 8", "attention(2)", { sizes: { T: 5 } }),
+    c("attention, 1 head, batch 1", "N, 3, 6", "attention(heads=1)", { batch: 1 }),
+    c(
+      "attention, ViT encoder block (pre-norm, residual)",
+      "N, 4, 8",
+      "residual { layernorm(eps=1e-6) attention(4) dropout(0) }\nresidual { layernorm dense(16) gelu dense(8) }",
+    ),
+  ],
+  cls_token: [
+    c("cls_token, symbolic T", "N, T, 6", "cls_token", { sizes: { T: 3 } }),
+    c("cls_token then slice it back (ViT's head)", "N, 4, 6", "cls_token(init=normal) slice(0, 1, axis=1) flatten", {
+      batch: 1,
+    }),
+  ],
+  pos_embed: [
+    c("pos_embed", "N, 5, 6", "pos_embed"),
+    c("pos_embed after cls_token, then attention", "N, 3, 4", "cls_token pos_embed(std=0.5) attention(2)", {
+      batch: 1,
+    }),
+  ],
 };
 
 /** Every case as [op, case], in table order. */
@@ -483,6 +505,9 @@ export const RANK_PROBES: { [O in CaseOp]: (rank: number) => string } = {
   concat: probe("output concat(x, x)"),
   sew_and: probe("residual(merge=and) { relu } shortcut identity"),
   sew_iand: probe("residual(merge=iand) { relu } shortcut identity"),
+  attention: probe("attention(2)"),
+  cls_token: probe("cls_token"),
+  pos_embed: probe("pos_embed"),
   // The branch must change the channel count: a dense layer on [N, C], a 1x1 conv above.
   shortcut_pad: (r) => model(probeShape(r), `residual { ${r === 2 ? "dense(8)" : "conv(8, k=1)"} } shortcut pad`),
 };

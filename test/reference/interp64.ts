@@ -53,10 +53,24 @@ function unravel(flat: number, dims: readonly number[]): number[] {
   return idx;
 }
 
+/** A parameter of `n` by its suffix; "" is a free tensor named after the layer (`class_token`). */
 function param(c: Ctx, n: IrNode, suffix: string): Float64Array {
-  const p = c.params.get(`${owner(c, n).name}.${suffix}`);
-  if (!p) throw new Error(`run64: missing parameter ${owner(c, n).name}.${suffix}`);
+  const name = suffix === "" ? owner(c, n).name : `${owner(c, n).name}.${suffix}`;
+  const p = c.params.get(name);
+  if (!p) throw new Error(`run64: missing parameter ${name}`);
   return p;
+}
+
+/** y[r, o] = b[o] + sum_i x[r, i] W[o, i] for `rows` rows (PyTorch Linear, W [out, in]). */
+function linearRows(x: Float64Array, rows: number, fin: number, w: Float64Array, b: Float64Array, out: number) {
+  const y = new Float64Array(rows * out);
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < out; o++) {
+      let acc = b[o]!;
+      for (let i = 0; i < fin; i++) acc += x[r * fin + i]! * w[o * fin + i]!;
+      y[r * out + o] = acc;
+    }
+  return y;
 }
 
 const optParam = (c: Ctx, n: IrNode, suffix: string): Float64Array | undefined =>
@@ -541,6 +555,22 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
   // SEW ResNet merges (Fang et al. 2021): input 0 is the branch A, input 1 the shortcut S.
   sew_and: (_n, xs) => broadcastN(xs, ([a, s]) => a! * s!),
   sew_iand: (_n, xs) => broadcastN(xs, ([a, s]) => (1 - a!) * s!),
+  attention: (n, [x], c) => attention64(n, x!, c),
+  cls_token: (n, [x], c) => {
+    // out[:, 0, :] = the token, out[:, 1 + s, :] = x[:, s, :].
+    const [b, t, d] = x!.dims as [number, number, number];
+    const tok = param(c, n, "");
+    const y = zeros([b, t + 1, d]);
+    for (let bi = 0; bi < b; bi++) {
+      y.data.set(tok, bi * (t + 1) * d);
+      y.data.set(x!.data.subarray(bi * t * d, (bi + 1) * t * d), (bi * (t + 1) + 1) * d);
+    }
+    return y;
+  },
+  pos_embed: (n, [x], c) => {
+    const e = param(c, n, "");
+    return { dims: [...x!.dims], data: x!.data.map((v, i) => v + e[i % e.length]!) };
+  },
   shortcut_pad: (n, [x]) => {
     // Option A: x[:, :, ::s, ::s, ...], then pad_before zero channels in front and pad_after behind.
     const { stride: s, pad_before: pb, pad_after: pa } = n.attrs;
@@ -560,6 +590,43 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     return y;
   },
 };
+
+/**
+ * Multi-head self-attention as PyTorch's nn.MultiheadAttention(D, H, batch_first=True)(x, x, x):
+ * rows of qkv = x W_in^T + b_in are [q | k | v], head j uses features j*Dh..(j+1)*Dh of each;
+ * a[s, u] = softmax_u(q_s . k_u / sqrt(Dh)); o_s = sum_u a[s, u] v_u; heads side by side, then
+ * out_proj.
+ */
+function attention64(n: IrNodeOf<"attention">, x: T64, c: Ctx): T64 {
+  const [b, t, d] = x.dims as [number, number, number];
+  const h = n.attrs.heads;
+  const dh = d / h;
+  const qkv = linearRows(x.data, b * t, d, param(c, n, "in_proj_weight"), param(c, n, "in_proj_bias"), 3 * d);
+  const joined = new Float64Array(b * t * d);
+  const at = (s: number, part: number, j: number, e: number, bi: number): number =>
+    qkv[(bi * t + s) * 3 * d + part * d + j * dh + e]!;
+  for (let bi = 0; bi < b; bi++)
+    for (let j = 0; j < h; j++)
+      for (let s = 0; s < t; s++) {
+        const scores = new Float64Array(t);
+        let m = -Infinity;
+        for (let u = 0; u < t; u++) {
+          let dot = 0;
+          for (let e = 0; e < dh; e++) dot += at(s, 0, j, e, bi) * at(u, 1, j, e, bi);
+          scores[u] = dot / Math.sqrt(dh);
+          m = Math.max(m, scores[u]!);
+        }
+        let sum = 0;
+        for (let u = 0; u < t; u++) sum += scores[u] = Math.exp(scores[u]! - m);
+        for (let e = 0; e < dh; e++) {
+          let acc = 0;
+          for (let u = 0; u < t; u++) acc += (scores[u]! / sum) * at(u, 2, j, e, bi);
+          joined[(bi * t + s) * d + j * dh + e] = acc;
+        }
+      }
+  const y = linearRows(joined, b * t, d, param(c, n, "out_proj.weight"), param(c, n, "out_proj.bias"), d);
+  return { dims: [b, t, d], data: y };
+}
 
 /** Evaluates one node on its input tensors. */
 export function evalNode(n: IrNode, xs: T64[], c: Ctx): T64 {

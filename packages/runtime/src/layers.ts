@@ -35,6 +35,7 @@
 //   prelu: ResnetcPReLU `name`: weight index 0 "same", dims [size].
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
 //   learnedShift: ResnetcLearnedShift `name`: weight index 0 "same" (the canonical `bias`), dims [1].
+//   attention, clsToken, posEmbed: see layers-attn.ts (every weight "same").
 
 import * as tf from "@tensorflow/tfjs";
 import { FusedBatchNorm } from "./batchnorm.js";
@@ -60,8 +61,10 @@ import {
 } from "./layers-nd.js";
 
 import { weightLayer } from "./shared-layers.js";
+import { ATTN_LAYERS } from "./layers-attn.js";
 
 export * from "./layers-nd.js";
+export * from "./layers-attn.js";
 export { shareLayers } from "./shared-layers.js";
 
 type T = tf.SymbolicTensor;
@@ -227,7 +230,7 @@ let registered = false;
 /** Makes the custom layers known to `tf.loadLayersModel`. Safe to call more than once. */
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, LearnedShift, DropPath, ...ND_LAYERS])
+  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, LearnedShift, DropPath, ...ND_LAYERS, ...ATTN_LAYERS])
     tf.serialization.registerClass(
       c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
     );

@@ -176,6 +176,7 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
   const initNames = new Set<string>();
   const tensorOf: string[] = [];
   const tmpInfos: ReturnType<typeof makeValueInfo>[] = [];
+  const specNames = new Set(specs.map((p) => p.name));
   let parameterElements = 0;
   const addParam = (name: string): string => {
     if (!initNames.has(name)) {
@@ -197,18 +198,24 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
       continue;
     }
     const lower = lowerings[n.op] as Lowering<OpName>;
-    tensorOf[n.id] = n.name;
+    // A free tensor named after its layer (`class_token`) is an initializer of that name, so the
+    // layer's output tensor takes another.
+    const out = specNames.has(n.name) ? `${n.name}/output` : n.name;
+    if (out !== n.name) tmpInfos.push(makeValueInfo(out, n.shape));
+    tensorOf[n.id] = out;
     // Doc strings carry no raw user text (a file name may hold a newline): see emit/escape.ts.
     const doc = o.locate ? commentText(o.locate(n.span)) : "";
     let tmp = 0;
     const ctx: LowerCtx = {
       node: n,
       opset,
-      out: n.name,
+      out,
       input: (i = 0) => tensorOf[n.inputs[i]!]!,
       // A layer of a shared block's later use reads the first use's parameters.
+      // An empty suffix: a free tensor named after the layer itself (ViT's `class_token`).
       param: (suffix) => {
-        const name = `${(n.shares === undefined ? n : g.nodes[n.shares]!).name}.${suffix}`;
+        const owner = (n.shares === undefined ? n : g.nodes[n.shares]!).name;
+        const name = suffix === "" ? owner : `${owner}.${suffix}`;
         return values.has(name) ? addParam(name) : undefined;
       },
       constF: (suffix, dims, vals) => {
@@ -223,9 +230,9 @@ export function emitOnnx(source: Graph, o: OnnxOptions = {}): OnnxResult {
         return name;
       },
       emit: (opType, inputs, output, attrs = {}, shape) => {
-        const name = output === n.name ? n.name : `${n.name}/${opType.toLowerCase()}${tmp++}`;
+        const name = output === out ? n.name : `${n.name}/${opType.toLowerCase()}${tmp++}`;
         nodes.push(makeNode(opType, inputs, [output], name, attrs, doc));
-        if (shape && output !== n.name) tmpInfos.push(makeValueInfo(output, shape));
+        if (shape && output !== out) tmpInfos.push(makeValueInfo(output, shape));
       },
       tmp: (suffix) => `${n.name}/${suffix}`,
       alias: (t) => void (tensorOf[n.id] = t),

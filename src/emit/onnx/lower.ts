@@ -15,7 +15,8 @@ export interface LowerCtx<O extends OpName = OpName> {
   input(i?: number): string;
   /** Name of this node's output tensor. */
   readonly out: string;
-  /** Initializer name of a parameter of this node (`weight`, `bias`, ...), or undefined if absent. */
+  /** Initializer name of a parameter of this node (`weight`, `bias`, ...; "" for a free tensor named
+   * after the node, as `class_token`), or undefined if absent. */
   param(suffix: string): string | undefined;
   /** A float constant initializer (named after the node). */
   constF(suffix: string, dims: number[], values: number[]): string;
@@ -113,6 +114,9 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   sew_iand: "Sub + Mul",
   shortcut_pad: "Slice + Pad",
   slice: "Slice",
+  attention: "MatMul + Add projections, Slice + Reshape + Transpose per head, MatMul, Softmax (opset 13+)",
+  cls_token: "Shape + Expand + Concat",
+  pos_embed: "Add",
 };
 
 /** One lowering per IR op (inputs become graph inputs, not nodes): a record over the closed op
@@ -309,6 +313,77 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
     c.emit("Sub", [c.constF("one", [], [1]), c.input(0)], inv, {}, c.node.shape);
     c.emit("Mul", [inv, c.input(1)], c.out);
   },
+  attention: (c) => {
+    // PyTorch nn.MultiheadAttention(D, H, batch_first=True) on (x, x, x), dropout 0, no mask:
+    // [q k v] = x W_in^T + b_in; per head softmax(q k^T / sqrt(D/H)) v; heads joined, then the
+    // output projection.
+    if (!c.need(13)) return;
+    const n = c.node;
+    const { dim: d, heads: h } = n.attrs;
+    const dh = d / h;
+    const [N, T] = n.shape as [Dim, Dim, Dim];
+    const linear = (x: string, w: string, b: string, name: string, out: string, width: number): void => {
+      const wt = c.tmp(`${name}_t`);
+      c.emit("Transpose", [w], wt, { perm: [1, 0] }, [d, width]);
+      const mm = c.tmp(`${name}_matmul`);
+      c.emit("MatMul", [x, wt], mm, {}, [N, T, width]);
+      c.emit("Add", [mm, b], out, {}, [N, T, width]);
+    };
+    const qkv = c.tmp("qkv");
+    linear(c.input(), c.param("in_proj_weight")!, c.param("in_proj_bias")!, "in_proj_weight", qkv, 3 * d);
+    const part = (i: number, name: string, perm: number[]): string => {
+      const s = c.tmp(name);
+      const ax = c.constI("axis2", [2]);
+      c.emit("Slice", [qkv, c.constI(`${name}_start`, [i * d]), c.constI(`${name}_end`, [(i + 1) * d]), ax], s, {}, [
+        N,
+        T,
+        d,
+      ]);
+      const r = c.tmp(`${name}_heads`);
+      c.emit("Reshape", [s, c.constI("heads_shape", [0, 0, h, dh])], r, {}, [N, T, h, dh]);
+      const t = c.tmp(`${name}_t`);
+      const split: Dim[] = [N, T, h, dh];
+      c.emit(
+        "Transpose",
+        [r],
+        t,
+        { perm },
+        perm.map((p) => split[p]!),
+      );
+      return t;
+    };
+    const q = part(0, "q", [0, 2, 1, 3]);
+    const kT = part(1, "k", [0, 2, 3, 1]);
+    const v = part(2, "v", [0, 2, 1, 3]);
+    const qs = c.tmp("q_scaled");
+    c.emit("Mul", [q, c.constF("scale", [], [1 / Math.sqrt(dh)])], qs, {}, [N, h, T, dh]);
+    const scores = c.tmp("scores");
+    c.emit("MatMul", [qs, kT], scores, {}, [N, h, T, T]);
+    const attn = c.tmp("softmax");
+    c.emit("Softmax", [scores], attn, { axis: 3 }, [N, h, T, T]);
+    const ctx = c.tmp("context");
+    c.emit("MatMul", [attn, v], ctx, {}, [N, h, T, dh]);
+    const ctxT = c.tmp("context_t");
+    c.emit("Transpose", [ctx], ctxT, { perm: [0, 2, 1, 3] }, [N, T, h, dh]);
+    const merged = c.tmp("merged");
+    c.emit("Reshape", [ctxT, c.constI("merged_shape", [0, 0, d])], merged, {}, [N, T, d]);
+    linear(merged, c.param("out_proj.weight")!, c.param("out_proj.bias")!, "out_proj.weight", c.out, d);
+  },
+  cls_token: (c) => {
+    // The [1, 1, D] token expanded to [N, 1, D], then put before the tokens along axis 1 (the
+    // int64 shape tensors get no value_info: it is float only).
+    const n = c.node;
+    const shape = c.tmp("input_shape");
+    c.emit("Shape", [c.input()], shape);
+    const batch = c.tmp("batch");
+    c.emit("Slice", [shape, c.constI("batch_start", [0]), c.constI("batch_end", [1])], batch);
+    const target = c.tmp("expand_shape");
+    c.emit("Concat", [batch, c.constI("token_dims", [1, n.attrs.dim])], target, { axis: 0 });
+    const tok = c.tmp("expanded");
+    c.emit("Expand", [c.param("")!, target], tok, {}, [n.shape[0]!, 1, n.attrs.dim]);
+    c.emit("Concat", [tok, c.input()], c.out, { axis: 1 });
+  },
+  pos_embed: (c) => c.emit("Add", [c.input(), c.param("")!], c.out),
   shortcut_pad: (c) => {
     // Option A (He et al. 2015): x[:, :, ::s, ::s], then zero channels before and after.
     const n = c.node;

@@ -285,6 +285,23 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     wants: "any",
     emit: (c) => `rt.sewIand([${c.ins.join(", ")}], { name: ${c.name} })`,
   },
+  attention: {
+    note: "custom layer (matMul, softmax; nn.MultiheadAttention's weights)",
+    wants: "id",
+    emit: (c) =>
+      `rt.attention(${c.ins[0]}, { name: ${c.name}, dim: ${c.node.attrs.dim}, heads: ${c.node.attrs.heads} })`,
+  },
+  cls_token: {
+    note: "custom layer (tile + concat)",
+    wants: "id",
+    emit: (c) => `rt.clsToken(${c.ins[0]}, { name: ${c.name}, dim: ${c.node.attrs.dim} })`,
+  },
+  pos_embed: {
+    note: "custom layer",
+    wants: "id",
+    emit: (c) =>
+      `rt.posEmbed(${c.ins[0]}, { name: ${c.name}, tokens: ${c.node.attrs.tokens}, dim: ${c.node.attrs.dim} })`,
+  },
   shortcut_pad: {
     note: "custom layer (option A)",
     wants: "cl",
@@ -352,6 +369,13 @@ function paramPlace(n: IrNode, suffix: string): { layer: string; index: number; 
       };
     case "shift": // its one tensor is `bias`, the layer's only weight
       return { layer: n.name, index: 0, layout: "same" };
+    case "attention":
+      // ResnetcAttention keeps nn.MultiheadAttention's four tensors as they are.
+      return {
+        layer: n.name,
+        index: ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"].indexOf(suffix),
+        layout: "same",
+      };
     default:
       return { layer: n.name, index: suffix === "bias" ? 1 : 0, layout: "same" };
   }

@@ -51,7 +51,8 @@ export interface OpDef {
   /** An IR op (src/ir/ops.ts): a registered op without lowerings does not type-check. */
   name: OpName;
   aliases?: readonly string[];
-  family: "conv" | "norm" | "activation" | "pool" | "shape" | "merge" | "linear" | "regularize" | "scale";
+  family:
+    "conv" | "norm" | "activation" | "pool" | "shape" | "merge" | "linear" | "regularize" | "scale" | "transformer";
   summary: string;
   args: readonly ArgSpec[];
   /** How many tensors it takes: 1 for pipeline ops; "many" for merges such as concat. */
