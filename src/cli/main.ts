@@ -861,7 +861,8 @@ export function main(argv: string[], io: Io): number | Promise<number> {
           .catch((e) => handleError(e, io, cmd));
       default:
         throw new UsageError(
-          `unknown command \`${cmd}\` (commands: check, lint, summary, compile, train, predict, doctor, fmt, graph, lsp)`,
+          `unknown command \`${cmd}\` ` +
+            "(commands: check, lint, summary, compile, train, predict, doctor, fmt, graph, lsp)",
         );
     }
   } catch (e) {

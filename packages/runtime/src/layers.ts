@@ -230,7 +230,16 @@ let registered = false;
 /** Makes the custom layers known to `tf.loadLayersModel`. Safe to call more than once. */
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const c of [OptionAShortcut, ConstantPad2D, Scale, LearnedScale, LearnedShift, DropPath, ...ND_LAYERS, ...ATTN_LAYERS])
+  for (const c of [
+    OptionAShortcut,
+    ConstantPad2D,
+    Scale,
+    LearnedScale,
+    LearnedShift,
+    DropPath,
+    ...ND_LAYERS,
+    ...ATTN_LAYERS,
+  ])
     tf.serialization.registerClass(
       c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
     );
