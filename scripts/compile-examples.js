@@ -21,7 +21,8 @@ for (const f of examples) {
 }
 console.log("");
 console.log("model                     output        ms (batch 2)");
-for (const dir of readdirSync(join(root, "out")).sort()) {
+// Only the folders compiled above: out/ also holds what tests and other commands leave there.
+for (const dir of examples.map((f) => basename(f, ".resnet"))) {
   for (const file of readdirSync(join(root, "out", dir))
     .filter((x) => x.endsWith(".onnx"))
     .sort()) {
