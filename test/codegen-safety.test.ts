@@ -63,9 +63,18 @@ describe("strings in .resnet files", () => {
   it("cannot close the block's doc comment or any literal: `train --help` runs no injected code", async () => {
     // As a string argument, inside a list argument (a parameter whose default is a list), and
     // inside a block passed as an argument: every path by which an argument reaches a doc comment.
-    const calls = PAYLOADS.flatMap((p) => [`  B(tag="${p}")`, `  L(t=["${p}", "a"])`, `  W(attn=B(tag="${p}"))`]);
+    // Also through this session's routes: a shared block (`share`), a shared block passed as an
+    // argument, a stage without a name, and an int-defaulted parameter given a string.
+    const calls = PAYLOADS.flatMap((p, i) => [
+      `  B(tag="${p}")`,
+      `  L(t=["${p}", "a"])`,
+      `  W(attn=B(tag="${p}"))`,
+      `  let s${i} = share B(tag="${p}")`,
+      `  s${i} W(attn=s${i})`,
+      `  stage { B(tag="${p}") I(t="${p}") }`,
+    ]);
     const src =
-      `block B(tag: str = "x") {\n  relu\n}\nblock L(t = [1, 2]) {\n  relu\n}\n` +
+      `block B(tag: str = "x") {\n  relu\n}\nblock L(t = [1, 2]) {\n  relu\n}\nblock I(t = 3) {\n  relu\n}\n` +
       `block W(attn: block = none) {\n  attn\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls.join("\n")}\n` +
       `  flatten dense(2)\n}\n`;
     const dir = await compileTs("strings", "m.resnet", src);
