@@ -18,6 +18,7 @@ import { applySuppressions } from "../diagnostics/suppress.js";
 import { shapeStr } from "../ir/dims.js";
 import type { Graph } from "../ir/ir.js";
 import { allOps, describeArgType, lookupOp, type OpDef } from "../semantics/ops/index.js";
+import { keywords } from "../syntax/lexer.js";
 import { IncrementalParser } from "./incremental.js";
 
 const encoder = new TextEncoder();
@@ -367,25 +368,8 @@ export interface Completion {
   insertText?: string;
 }
 
-const KEYWORDS = [
-  "import",
-  "block",
-  "model",
-  "input",
-  "output",
-  "let",
-  "for",
-  "in",
-  "if",
-  "else",
-  "when",
-  "residual",
-  "shortcut",
-  "expect",
-  "stage",
-  "as",
-  "share",
-];
+/** The lexer's keywords (one list: a new keyword is offered without a change here). */
+const KEYWORDS = keywords.map((t) => String(t.PATTERN));
 
 /** Ops (from the registry, aliases included), blocks of this check (with their parameters), keywords. */
 export function completions(a: Analysis | undefined): Completion[] {
