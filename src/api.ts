@@ -25,7 +25,9 @@ export interface FileOptions {
 }
 
 export interface CompileOptions extends FileOptions {
-  target: "onnx" | "ts";
+  /** onnx: NAME.onnx per model; ts: model.ts + train.ts per model; torch: one model.py for the
+   * file's models (CompileResult.files). */
+  target: "onnx" | "ts" | "torch";
   /** ONNX opset (default 17). */
   opset?: number;
   /** Seed of the declared initialisation (default 0). */
@@ -46,6 +48,8 @@ export interface CompiledModel {
   onnx?: Uint8Array;
   /** `--target ts`: the formatted sources. */
   files?: { "model.ts": string; "train.ts": string };
+  /** `--target torch` through emitModel: model.py with this model alone. */
+  python?: { "model.py": string };
 }
 
 export interface CompileResult {
@@ -55,6 +59,8 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
   /** The files read, for rendering diagnostics (renderText(d, sources)). */
   sources: Map<string, SourceFile>;
+  /** `--target torch`: model.py, one nn.Module class per compiled model. */
+  files?: { "model.py": string };
 }
 
 function hostFor(o: FileOptions): Host {
@@ -95,6 +101,10 @@ export async function emitModel(
   const base = { name: g.name, params: g.params };
   const version = o.version === undefined ? {} : { version: o.version };
   // The emitters are loaded when used: `resnetc lint` and `check` start without them.
+  if (o.target === "torch") {
+    const r = await emitTorchFiles([source], sources, stablePath, o.version);
+    return { ...(r.files ? { model: { ...base, python: r.files } } : {}), diagnostics: r.diagnostics };
+  }
   if (o.target === "ts") {
     const [{ emitTs }, { formatTs }] = await Promise.all([import("./emit/ts/emit.js"), import("./emit/ts/format.js")]);
     const r = emitTs(g, { locate, ...version });
@@ -115,11 +125,32 @@ export async function emitModel(
   return { model: { ...base, onnx: r.bytes }, diagnostics: r.diagnostics };
 }
 
+/** The graphs of one file as PyTorch source: model.py with a class per model (`--target torch`). */
+export async function emitTorchFiles(
+  graphs: readonly Graph[],
+  sources: ReadonlyMap<string, SourceFile>,
+  stablePath: (path: string) => string = (p) => p,
+  version?: string,
+): Promise<{ files?: { "model.py": string }; diagnostics: Diagnostic[] }> {
+  const { emitTorch } = await import("./emit/torch/emit.js");
+  const locate = spanLocator(sources, stablePath);
+  // Named relative to the project, so the same compile from any folder gives the same bytes.
+  const gs = graphs.map((g) => ({ ...g, file: stablePath(g.file) }));
+  return emitTorch(gs, { locate, ...(version === undefined ? {} : { version }) });
+}
+
 /** Checks `file` and compiles each of its models (or `options.model`) to the target. */
 export async function compile(file: string, options: CompileOptions): Promise<CompileResult> {
   const checked = checkFile(file, options);
   const diagnostics = [...checked.diagnostics];
   const models: CompiledModel[] = [];
+  if (!hasErrors(diagnostics) && options.target === "torch") {
+    const r = await emitTorchFiles(checked.graphs, checked.sources, checked.stablePath, options.version);
+    diagnostics.push(...r.diagnostics);
+    for (const g of checked.graphs) models.push({ name: g.name, params: g.params });
+    const ok = !hasErrors(diagnostics) && r.files !== undefined;
+    return { ok, models, diagnostics, sources: checked.sources, ...(r.files ? { files: r.files } : {}) };
+  }
   if (!hasErrors(diagnostics)) {
     for (const g of checked.graphs) {
       const r = await emitModel(g, options, checked.sources, checked.stablePath);

@@ -17,6 +17,7 @@ import {
 } from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/ir.js";
 import { elaborateModel } from "./semantics/elaborate.js";
+import type { CheckCache } from "./semantics/check-cache.js";
 import { buildProgram, resolve, type Program } from "./semantics/resolve.js";
 import { parseSource } from "./syntax/parse.js";
 
@@ -46,6 +47,10 @@ export interface CheckOptions {
    * std/: parsing it once instead of once per root saves ~20 ms a root). Keyed by path; an entry
    * is used only when the text is the same. ASTs are not mutated by later stages. */
   parseCache?: Map<string, { text: string; ast: FileAst; diagnostics: Diagnostic[] }>;
+  /** What the last checks resolved and elaborated, reused where the definitions are the same
+   * objects (the language server's, whose parser keeps a definition while its text is unchanged).
+   * The results are the same as without it. */
+  cache?: CheckCache;
 }
 
 export interface CheckResult {
@@ -160,7 +165,7 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   const rootSet = new Set(roots);
   const [program, defDiags] = buildProgram(files, rootSet);
   diagnostics.push(...defDiags);
-  const resolved = resolve(program);
+  const resolved = resolve(program, options.cache);
   diagnostics.push(...resolved.diagnostics);
 
   const models = files
@@ -183,7 +188,7 @@ export function check(roots: string[], host: Host, options: CheckOptions = {}): 
   }
   const graphs: Graph[] = [];
   for (const m of chosen) {
-    const r = elaborateModel(program, m, resolved.recursive);
+    const r = elaborateModel(program, m, resolved.recursive, {}, options.cache);
     diagnostics.push(...r.diagnostics);
     if (r.graph) graphs.push(r.graph);
   }

@@ -14,6 +14,7 @@ export {
   checkFile,
   compile,
   emitModel,
+  emitTorchFiles,
   type CompiledModel,
   type CompileOptions,
   type CompileResult,

@@ -65,6 +65,14 @@ const CASES: Case[] = [
   one("attention over symbolic tokens", "N, L, 8", "attention(2)"),
   one("cls_token on symbolic tokens: T + 1", "N, L, 6", "cls_token relu"),
   one("pos_embed after cls_token", "N, 4, 6", "cls_token pos_embed relu"),
+  one("talking_heads_attention over symbolic tokens", "N, L, 8", "talking_heads_attention(2)"),
+  one("class_attention over symbolic tokens: [N, 1, D]", "N, L, 8", "class_attention(4) relu"),
+  one("affine on tokens", "N, L, 6", "affine relu"),
+  one(
+    "spiking: time_repeat, LIF, conv, IF with a soft reset, time_mean over a symbolic batch",
+    "N, 3, 5, 5",
+    "time_repeat(3) lif(3) conv(4, k=3, stride=2) if_neuron(3, reset=soft) time_mean(3)",
+  ),
   one("maxpool k3 s2 auto, odd size (ResNet stem)", "N, 2, 9, 9", "maxpool(k=3, stride=2, padding=auto)"),
   one(
     "maxpool ceil, last window in the padding (issue 16)",
@@ -97,6 +105,7 @@ const CASES: Case[] = [
   one("dropout, drop_path, scale, gate", "N, 3, 4, 4", "dropout(0.1) drop_path(0.1) scale(0.5) gate(0.3) relu"),
   one("layerscale on channels", "N, 3, 4, 4", "layerscale"),
   one("layerscale on tokens", "N, L, 8", "layerscale"),
+  one("layerscale on known tokens, axis=-1, bare", "N, 5, 8", "layerscale(axis=-1, bare=true) relu"),
   one("shift (a learned scalar added)", "N, 3, 4, 4", "shift(0.5)"),
   one("flatten", "N, 2, 3, 5", "flatten"),
   one("reshape with -1", "N, 2, 3, 5", "reshape([5, -1])"),
@@ -145,8 +154,10 @@ function source(c: Case, sizes: Record<string, number> = {}): string {
 const concrete = (shape: Graph["nodes"][number]["shape"]): number[] =>
   shape.map((d) => {
     if (typeof d === "number") return d;
-    expect(d.key).toBe("N");
-    return SIZES["N"]!;
+    // N, or k*N: a spiking net's batch holds k time steps of N samples.
+    const m = /^(?:(\d+)\*)?N$/.exec(d.key);
+    expect(m, d.key).not.toBeNull();
+    return Number(m![1] ?? 1) * SIZES["N"]!;
   });
 
 function random(n: number, seed: number): Float32Array {

@@ -30,6 +30,8 @@ function show(e: Expr): string {
       return `(${show(e.then)} when ${show(e.cond)} else ${show(e.else)})`;
     case "named":
       return `${show(e.inner)} as ${e.name}`;
+    case "residual":
+      return `residual{${e.unit.body.length}}`;
     case "error":
       return "<error>";
   }

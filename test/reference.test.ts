@@ -145,8 +145,9 @@ describe("reference cases: coverage", () => {
     const declared = Object.fromEntries(allOps().map((o) => [o.name, [...o.ranks]]));
     const probed = Object.fromEntries(Object.entries(accepted).filter(([op]) => op in declared));
     expect(probed).toEqual(declared);
+    // Batch 1 and 2 at least; spiking cases on the raw batch use T*N samples (4, 6).
     const batches = new Set(allCases().map(([, k]) => k.batch ?? 2));
-    expect([...batches].sort()).toEqual([1, 2]);
+    expect([...batches].filter((b) => b <= 2).sort()).toEqual([1, 2]);
   });
 
   it("keeps every case tiny: no tensor over 5000 elements at the case's batch", () => {

@@ -5,6 +5,7 @@ import { nodeHost } from "../src/cli/host.js";
 import { dimStr } from "../src/ir/dims.js";
 import { check } from "../src/compiler.js";
 import { graphParams } from "../src/weights/init.js";
+import { formatSource } from "../src/fmt/format.js";
 import { checkSource, codes, graphOf, repoRoot } from "./helpers.js";
 
 const shapes = (src: string) => graphOf(src).outputs.map((o) => `[${o.shape.map(dimStr).join(", ")}]`);
@@ -214,6 +215,20 @@ describe("residual units", () => {
       "drop_path",
       "add",
     ]);
+  });
+  it("layerscale axis=: the last dim of tokens with a known T, dim 1 by default; bare names the vector", () => {
+    const tokens = (args: string) => graphOf(`model M { input x: f32[N, 5, 8]; layerscale(${args}) as g }`);
+    expect(tokens("").params).toBe(5);
+    expect(tokens("axis=-1").params).toBe(8);
+    expect(tokens("axis=2").params).toBe(8);
+    expect(graphParams(tokens("axis=-1")).map((p) => [p.name, p.dims])).toEqual([["g.weight", [8]]]);
+    expect(graphParams(tokens("axis=-1, bare=true")).map((p) => [p.name, p.dims])).toEqual([["g", [8]]]);
+    // Dims between 1 and the last, and past the rank, are errors.
+    const bad = (shape: string, args: string) =>
+      checkSource(`model M { input x: f32[${shape}]; layerscale(${args}) }`).diagnostics.map((d) => d.code);
+    expect(bad("N, 3, 4, 4", "axis=2")).toEqual(["RN119"]);
+    expect(bad("N, 3, 4", "axis=3")).toEqual(["RN119"]);
+    expect(bad("N, 3, 4, 4", "axis=-1")).toEqual([]);
   });
   it("concat merge (dense connectivity) adds the channels", () => {
     const g = graphOf(
@@ -447,5 +462,62 @@ model M {
       "stage1.0",
     ]);
     expect(graphParams(g).map((p) => p.name)).toContain("tail.1.2.weight");
+  });
+});
+
+describe("stage names in loops", () => {
+  it("`stage NAME[i]` is NAME.i, as `as NAME[i]` is", () => {
+    const g = graphOf(`
+model M {
+  input x: f32[N, 4]
+  for i in 0..2 {
+    stage blocks[i] { dense(4) relu }
+  }
+}
+`);
+    expect(g.nodes.filter((n) => n.op === "dense").map((n) => n.name)).toEqual([
+      "blocks.0.0",
+      "blocks.1.0",
+      "blocks.2.0",
+    ]);
+  });
+
+  it("a stage name repeated in one scope is RN130 (it used to give silent `_2` names), reported once", () => {
+    const r = checkSource(`
+model M {
+  input x: f32[N, 4]
+  for i in 1..3 {
+    stage s { dense(4) }
+  }
+}
+`);
+    const d = r.diagnostics.filter((x) => x.code === "RN130");
+    expect(d).toHaveLength(1);
+    expect(d[0]!.hint).toContain("stage blocks[i]");
+    expect(codes("model M {\n  input x: f32[N, 4]\n  for i in 1..2 {\n    stage s[-i] { relu }\n  }\n}\n")).toContain(
+      "RN131",
+    );
+  });
+
+  it("the formatter keeps a stage's index", async () => {
+    const src = "model M {\n  input x: f32[N, 4]\n  for i in 0..1 {\n    stage b[ i+1 ] { relu }\n  }\n}\n";
+    const r = await formatSource("m.resnet", src);
+    expect(r.ok && r.text).toBe(src.replace("[ i+1 ]", "[i + 1]"));
+  });
+
+  it("a later use of a shared block may repeat its stage names (its layers are tied)", () => {
+    const g = graphOf(`
+block Head(c: int) {
+  stage head { dense(c) }
+}
+model M {
+  input x: f32[N, 4]
+  let h = share Head(4)
+  x h as _
+  h as _
+}
+`);
+    expect(g.nodes.filter((n) => n.op === "dense").map((n) => n.name)).toEqual(["head.0", "head.0_2"]);
+    expect(graphParams(g).map((p) => p.name)).toEqual(["head.0.weight", "head.0.bias"]);
   });
 });

@@ -18,6 +18,9 @@ export type Expr =
   | { kind: "cond"; then: Expr; cond: Expr; else: Expr; span: Span }
   /** `inner as name`: an op or block call given its layer name (`_`: a block adds no prefix). */
   | { kind: "named"; inner: Expr; name: string; nameSpan: Span; span: Span; index?: Expr }
+  /** A residual unit used as a value: `(residual { ... }) * 4`, `conv(64) residual { ... } relu`.
+   * A statement that is only a residual unit is the `residual` statement, not this. */
+  | { kind: "residual"; unit: ResidualStmt; span: Span }
   /** Stands in for an expression the parser could not read; checking skips it. */
   | { kind: "error"; span: Span };
 
@@ -39,11 +42,21 @@ export type Stmt =
   | { kind: "assign"; name: string; value: Expr; nameSpan: Span; span: Span }
   | { kind: "expr"; expr: Expr; span: Span }
   | { kind: "expect"; dims: Expr[]; span: Span }
-  | { kind: "residual"; args: Arg[]; body: Stmt[]; shortcut?: ShortcutClause; span: Span; headSpan: Span }
+  | ResidualStmt
   | { kind: "for"; var: string; from: Expr; to: Expr; body: Stmt[]; varSpan: Span; span: Span }
   | { kind: "if"; cond: Expr; then: Stmt[]; else?: Stmt[]; span: Span }
-  /** `stage NAME { }`; without a name, the next index of the enclosing stage (`tail.0.0`). */
-  | { kind: "stage"; name?: string; body: Stmt[]; nameSpan?: Span; span: Span };
+  /** `stage NAME { }`; without a name, the next index of the enclosing stage (`tail.0.0`);
+   * `stage NAME[i] { }` is `NAME.i` (a loop's stages: `blocks.0`, `blocks.1`, ...). */
+  | { kind: "stage"; name?: string; body: Stmt[]; nameSpan?: Span; span: Span; index?: Expr };
+
+export interface ResidualStmt {
+  kind: "residual";
+  args: Arg[];
+  body: Stmt[];
+  shortcut?: ShortcutClause;
+  span: Span;
+  headSpan: Span;
+}
 
 export type ShortcutClause = { kind: "spec"; expr: Expr; span: Span } | { kind: "custom"; body: Stmt[]; span: Span };
 

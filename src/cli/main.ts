@@ -10,7 +10,7 @@ import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderText, summaryLine } from "../diagnostics/render.js";
 import { human, summaryJson, summaryTable } from "../ir/summary.js";
 import { AtomicWriteError, writeFileAtomic, writeFilesAtomic, writeFolderAtomic } from "../io/atomic-write.js";
-import { emitModel, spanLocator } from "../api.js";
+import { emitModel, emitTorchFiles, spanLocator } from "../api.js";
 import { displayPath, expandInputs, isInside, nodeHost, packageRoot, stdDir } from "./host.js";
 import { optionErrorMessage, usageLines } from "./lint-options.js";
 import { ConfigError, configCandidates, loadConfig } from "./config.js";
@@ -27,6 +27,8 @@ import { readCheckpoint, type Tensor } from "../weights/checkpoint.js";
 import { encodeNpy, NpyError, readNpy } from "../io/npy.js";
 import type { Dim } from "../ir/dims.js";
 import { cmdFmt } from "./fmt.js";
+import { runTorchTraining, splitLaunchOptions, TORCH_TRAIN_HELP } from "./train-torch.js";
+import { emitTrainPy } from "../emit/torch/train-py.js";
 
 export interface Io {
   cwd: string;
@@ -52,9 +54,10 @@ commands:
   lint <files, dirs or "globs"...> check every .resnet file, for CI (--format text|json|github|sarif,
                                     --max-warnings N, --quiet, -o FILE, --fix)
   summary <file> [--model NAME]     layer table: name, op, output shape, params, MACs (--json)
-  compile <file> --target onnx|ts|web
+  compile <file> --target onnx|ts|torch|web
                                     emit an ONNX model, a TypeScript/tfjs model + training program,
-                                    or a static page that trains the model in the browser
+                                    a PyTorch model.py, or a static page that trains the model in
+                                    the browser
   train <file> [--model NAME] ...   compile to TypeScript and train (options: resnetc train FILE --help)
   predict <file> --input X.npy      one forward pass (inference mode) on .npy inputs, tfjs or ONNX Runtime
   doctor                            which TensorFlow.js backends load here, and how to get a faster one
@@ -126,17 +129,26 @@ is a folder (default: .) that receives NAME.onnx for each. Files are written ato
 trains the model in the browser (DIR/index.html, one bundled DIR/app.js, tfjs's .wasm files; serve
 DIR over http): WebGPU where the browser has an adapter, else wasm; ?backend=webgpu|wasm|cpu
 &steps=N&batch=N&data=synthetic&autostart=1; its checkpoint download is what --weights reads.
---target web needs @resnetc/runtime.`,
+--target web needs @resnetc/runtime.
+--target torch -o DIR writes DIR/model.py: an nn.Module class per model (or the one named), the
+parameter names those of the ONNX initializers and checkpoints (load_state_dict takes them), and
+DIR/train.py, resnetc train's program on PyTorch (python3 DIR/train.py --help; one process,
+--nproc N, or torchrun across machines: resnetc train FILE --engine torch --help).`,
   doctor: `usage: resnetc doctor
 
 Reports which TensorFlow.js backends load here (tfjs-node-gpu, tfjs-node, wasm, cpu), which one
 emitted programs will use, and for tfjs-node-gpu the CUDA and cuDNN versions it needs against
 those found, with the fix for each problem.`,
-  train: `usage: resnetc train <file> [--model NAME] [training options]
+  train: `usage: resnetc train <file> [--model NAME] [--engine tfjs|torch] [--nproc N] [training options]
 
 Compiles the model to the same TypeScript program \`resnetc compile --target ts\` writes and runs
 it here. \`resnetc train FILE --help\` lists the training options (data, epochs, steps, batch,
-learning rate and schedule, optimizer, output folder, resume, seed, backend).`,
+learning rate and schedule, optimizer, output folder, resume, seed, backend).
+
+  --engine tfjs        the TypeScript/tfjs program (default)
+  --engine torch       the PyTorch program (model.py + train.py), one process or --nproc N
+                       data-parallel ones; \`resnetc train FILE --engine torch --help\` lists its
+                       options and the torchrun command lines for several machines`,
   predict: `usage: resnetc predict <file> [--model NAME] --input X.npy [-o OUT] [--weights DIR|FILE] [--seed N]
                        [--engine tfjs|onnx] [--backend NAME]
 
@@ -459,6 +471,28 @@ async function compileTs(
   return failed ? EXIT_DIAGNOSTICS : EXIT_OK;
 }
 
+/** `--target torch`: DIR/model.py, one class per model of the file (or the one named). */
+async function compileTorch(
+  graphs: Graph[],
+  out: string | undefined,
+  sources: Map<string, SourceFile>,
+  stablePath: (path: string) => string,
+  io: Io,
+): Promise<number> {
+  if (out === undefined) throw new UsageError("compile --target torch: give the output folder with -o DIR");
+  const r = await emitTorchFiles(graphs, sources, stablePath, version());
+  for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
+  if (!r.files || hasErrors(r.diagnostics)) return EXIT_DIAGNOSTICS;
+  const dir = resolve(io.cwd, out);
+  // train.py beside it: trains the file's one model, or the one --model names to it.
+  const trainPy = emitTrainPy({ ...(graphs.length === 1 ? { model: graphs[0]!.name } : {}), version: version() });
+  // One folder swap: a killed compile leaves the old folder or the new one, never half of one
+  // (files of other writers there are kept: then each file is replaced atomically).
+  writeFolderAtomic(dir, { ...r.files, "train.py": trainPy });
+  io.out(`${displayPath(io.cwd, dir)}: ${graphs.map((g) => g.name).join(", ")} -> model.py, train.py`);
+  return EXIT_OK;
+}
+
 /** `--target web`: DIR/index.html + DIR/app.js (+ tfjs's .wasm files) per model (DIR/NAME/ when
  * there are several). The runtime bundles the page (esbuild, tfjs): the compiler has neither. */
 async function compileWeb(
@@ -506,6 +540,20 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     if (model === undefined) throw new UsageError("train: --model needs a name");
     rest = [...rest.slice(0, m), ...rest.slice(m + 2)];
   }
+  // --engine tfjs (default) or torch; --nproc and --python belong to torch (train.py reads --nproc).
+  let engine = "tfjs";
+  const e = rest.findIndex((a) => a === "--engine" || a.startsWith("--engine="));
+  if (e >= 0) {
+    const v = rest[e]!.includes("=") ? rest[e]!.slice("--engine=".length) : rest[e + 1];
+    if (v !== "tfjs" && v !== "torch") throw new UsageError(`train: --engine must be tfjs or torch, found ${v}`);
+    engine = v;
+    rest = [...rest.slice(0, e), ...rest.slice(rest[e]!.includes("=") ? e + 1 : e + 2)];
+  }
+  if (engine === "torch" && (rest.includes("--help") || rest.includes("-h")))
+    return (io.out(`${HELP["train"]!}\n\n${TORCH_TRAIN_HELP}`), EXIT_OK);
+  const torchOnly = rest.find((a) => /^--(nproc|python|keep)(=|$)/.test(a));
+  if (engine === "tfjs" && torchOnly !== undefined)
+    throw new UsageError(`train: ${torchOnly.split("=")[0]} is an option of --engine torch`);
   const { files, missing } = expandInputs(io.cwd, [file]);
   if (missing.length || files.length !== 1) return (io.err(`resnetc: cannot read ${file}: no such file`), EXIT_USAGE);
   const { results, diagnostics, sources } = checkEach(files, io, model);
@@ -518,6 +566,7 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
       `train: ${file} has ${graphs.length} models (${graphs.map((g) => g.name).join(", ")}); pick one with --model`,
     );
   const g = graphs[0]!;
+  if (engine === "torch") return trainTorch(g, sources, results[0]!.stablePath, rest, io);
   const runtime = await loadRuntime("train");
   // The emitter writes the installed packages' URLs into the imports itself: no text of the
   // emitted program is rewritten afterwards.
@@ -525,6 +574,35 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
   if (!r.files) return EXIT_DIAGNOSTICS;
   return runtime.trainEmitted(r.files["model.ts"], rest);
+}
+
+/** `train --engine torch`: model.py from the `--target torch` emitter, train.py beside it, run on PyTorch. */
+async function trainTorch(
+  g: Graph,
+  sources: Map<string, SourceFile>,
+  stablePath: (path: string) => string,
+  args: string[],
+  io: Io,
+): Promise<number> {
+  const launch = splitLaunchOptions(args);
+  if (typeof launch === "string") throw new UsageError(`train: ${launch}`);
+  // model.py as `compile --target torch` writes it, with this model alone.
+  const r = await emitTorchFiles([g], sources, stablePath, version());
+  for (const d of r.diagnostics) io.err(renderText(d, sources) + "\n");
+  if (!r.files || hasErrors(r.diagnostics)) return EXIT_DIAGNOSTICS;
+  const code = await runTorchTraining({
+    modelPy: r.files["model.py"],
+    model: g.name,
+    version: version(),
+    launch,
+    cwd: io.cwd,
+    out: io.out,
+    err: io.err,
+    ...(io.env ? { env: io.env as NodeJS.ProcessEnv } : {}),
+  });
+  if (typeof code === "number") return code;
+  io.err(`resnetc: ${code.usage}`);
+  return EXIT_USAGE;
 }
 
 const isPredictError = (e: unknown): e is Error => e instanceof Error && e.name === "PredictError";
@@ -745,9 +823,9 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   });
   if (values.help) return (io.out(HELP["compile"]!), EXIT_OK);
   if (positionals.length !== 1) throw new UsageError("compile: give exactly one .resnet file");
-  if (values.target !== "onnx" && values.target !== "ts" && values.target !== "web")
+  if (values.target !== "onnx" && values.target !== "ts" && values.target !== "torch" && values.target !== "web")
     throw new UsageError(
-      `compile: --target must be onnx, ts or web` +
+      `compile: --target must be onnx, ts, torch or web` +
         `${values.target === undefined ? " (it is required)" : `, found ${String(values.target)}`}`,
     );
   const opset = intOption(values.opset, "opset", OPSET_DEFAULT);
@@ -777,6 +855,7 @@ function cmdCompile(args: string[], io: Io): number | Promise<number> {
   const out = typeof values.out === "string" ? values.out : undefined;
   const { stablePath } = results[0]!;
   if (values.target === "ts") return compileTs(graphs, out, sources, stablePath, io);
+  if (values.target === "torch") return compileTorch(graphs, out, sources, stablePath, io);
   if (values.target === "web") return compileWeb(graphs, out, sources, stablePath, io);
   if (graphs.length > 1 && out?.endsWith(".onnx"))
     throw new UsageError(`compile: ${file} has ${graphs.length} models; pick one with --model, or give -o a folder`);

@@ -301,12 +301,19 @@ export class ResnetPrinter {
       case "ifStmt":
         return this.ifStmt(n);
       case "stageStmt": {
-        // `stage NAME { }`, or `stage { }` (the next index of the enclosing stage).
+        // `stage NAME { }`, `stage NAME[i] { }`, or `stage { }` (the next index of the enclosing stage).
         const name = token(n, "LayerName");
+        const index = kid(n, "expr");
         return [
           this.tok(token(n, "Stage")!),
           " ",
-          name ? [this.tok(name), " "] : "",
+          name
+            ? [
+                this.tok(name),
+                index ? [this.tok(token(n, "LBracket")!), this.node(index), this.tok(token(n, "RBracket")!)] : "",
+                " ",
+              ]
+            : "",
           this.body(kid(n, "body")!, true).doc,
         ];
       }

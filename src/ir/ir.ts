@@ -57,6 +57,21 @@ export interface BlockInstance {
   span: Span;
 }
 
+/** The instance tree: each instance's direct children (the top-level ones under `null`), in
+ * order. Instances are contiguous node ranges listed outer before inner, so one stack pass does. */
+export function instanceChildren(blocks: readonly BlockInstance[]): Map<BlockInstance | null, BlockInstance[]> {
+  const children = new Map<BlockInstance | null, BlockInstance[]>();
+  const stack: BlockInstance[] = [];
+  for (const b of blocks) {
+    while (stack.length && stack[stack.length - 1]!.end <= b.start) stack.pop();
+    const parent = stack[stack.length - 1] ?? null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent)!.push(b);
+    stack.push(b);
+  }
+  return children;
+}
+
 export interface Graph {
   name: string;
   file: string;

@@ -34,6 +34,22 @@ interface Pool extends Window {
 
 type Empty = Record<never, never>;
 
+/** A spiking neuron over time folded into the batch axis ([T*N, ...], time-major, as
+ * SpikingJelly's multi-step mode): membrane state kept across the T slices, Heaviside spikes,
+ * hard reset to `v_reset` or soft reset (subtract `v_th`), a surrogate gradient for training. */
+interface Neuron {
+  T: number;
+  v_th: number;
+  v_reset: number;
+  reset: "hard" | "soft";
+  detach_reset: boolean;
+  surrogate: "atan" | "rect";
+  /** ATan's alpha (SpikingJelly surrogate.ATan). */
+  alpha: number;
+  /** The rectangular surrogate's width a: gradient 1/a on |x| < a/2. */
+  width: number;
+}
+
 /** The attributes of each op, as the elaborator records them (the op's checked arguments plus
  * what its shape rule resolved). */
 export interface OpAttrs {
@@ -67,8 +83,9 @@ export interface OpAttrs {
   gate: { init: number };
   /** One learned scalar added (Fixup's scalar biases, Zhang et al. 2019). */
   shift: { init: number };
-  /** `axis` 1 for channels-first tensors, 2 (the last) for token sequences [N, L, D]. */
-  layerscale: { init: number; axis: number };
+  /** `axis` 1 for channels-first tensors, or the last (token sequences [N, L, D]); `bare`: the vector
+   * is a free tensor named after the layer (timm's `gamma_1`, `ls1`), not `NAME.weight`. */
+  layerscale: { init: number; axis: number; bare?: boolean };
   flatten: Empty;
   reshape: { shape: number | number[] };
   transpose: { perm: number[] };
@@ -94,6 +111,23 @@ export interface OpAttrs {
   cls_token: { dim: number; init: "zeros" | "normal"; std: number };
   /** A learned [1, T, D] tensor added to [N, T, D]. */
   pos_embed: { tokens: number; dim: number; init: "zeros" | "normal"; std: number };
+  // CaiT and ResMLP (Touvron et al. 2021), timm's parameter names: see semantics/ops/tokens.ts.
+  /** ResMLP's Affine over the last dim D: alpha * x + beta, both [1, ..., 1, D]. */
+  affine: { dim: number; rank: number };
+  /** timm TalkingHeadAttn over [N, T, D]: qkv, proj_l and proj_w (mixing the heads before and after
+   * the softmax), proj. */
+  talking_heads_attention: { dim: number; heads: number };
+  /** timm ClassAttn over [N, T, D] -> [N, 1, D]: only token 0 queries (q, k, v, proj). */
+  class_attention: { dim: number; heads: number };
+  // Spiking neurons (SEW ResNet, Fang et al. 2021; MS-ResNet, Hu et al.): time folded into the batch.
+  /** Integrate-and-fire: v = v + x. */
+  if_neuron: Neuron;
+  /** Leaky integrate-and-fire, SpikingJelly's decay_input form: v = v + (x - (v - v_reset)) / tau. */
+  lif: Neuron & { tau: number };
+  /** [N, ...] -> [T*N, ...]: the batch repeated T times, time-major (direct encoding). */
+  time_repeat: { T: number };
+  /** [T*N, ...] -> [N, ...]: the mean over the T time slices. */
+  time_mean: { T: number };
 }
 
 export type OpName = keyof OpAttrs;
@@ -143,6 +177,13 @@ const NAMES: Record<OpName, true> = {
   attention: true,
   cls_token: true,
   pos_embed: true,
+  affine: true,
+  talking_heads_attention: true,
+  class_attention: true,
+  if_neuron: true,
+  lif: true,
+  time_repeat: true,
+  time_mean: true,
 };
 export const OP_NAMES = Object.keys(NAMES) as OpName[];
 

@@ -2,7 +2,10 @@
 // Takes: a working directory (the workspace root), the open documents' texts as they change, and
 // editor queries as 0-based offsets. Gives: the compiler's check of each open document (its unsaved
 // text and, for imports, other open documents' unsaved text), hovers (shapes in and out, parameters,
-// MACs), definitions, completions, symbols and quick fixes, in offsets and file paths.
+// MACs), definitions, completions, symbols and quick fixes, in offsets and file paths. A re-check
+// after an edit parses only the changed pieces (incremental.ts) and, through a CheckCache kept
+// across checks, resolves only the definitions and elaborates only the block instances the edit
+// reached; its answers are those of a check from scratch (test/lsp-incremental-check.test.ts).
 // Must not: read a file outside the project (imports go through the CLI's Host and its policy; an
 // open document is served in place of a file only after that Host agreed to read the file), write
 // anything, or print (stdout is the protocol channel).
@@ -18,6 +21,7 @@ import { applySuppressions } from "../diagnostics/suppress.js";
 import { shapeStr } from "../ir/dims.js";
 import type { Graph } from "../ir/ir.js";
 import { allOps, describeArgType, lookupOp, type OpDef } from "../semantics/ops/index.js";
+import { CheckCache } from "../semantics/check-cache.js";
 import { keywords } from "../syntax/lexer.js";
 import { IncrementalParser } from "./incremental.js";
 
@@ -67,9 +71,15 @@ export class Workspace {
   /** Parses of files read from disk (std/ and unopened imports), reused while their text is. */
   private readonly diskCache = new Map<string, ParseEntry>();
   private readonly last = new Map<string, Analysis>();
+  /** Resolution and block instances of earlier checks, reused by the next (undefined: none). */
+  readonly cache: CheckCache | undefined;
   readonly host: Host;
 
-  constructor(readonly cwd: string) {
+  constructor(
+    readonly cwd: string,
+    options: { cache?: boolean } = {},
+  ) {
+    this.cache = options.cache === false ? undefined : new CheckCache();
     this.host = overlayHost(nodeHost(cwd), cwd, (abs) => this.open.get(abs));
   }
 
@@ -168,7 +178,7 @@ export class Workspace {
       const [ast, diagnostics] = parser.parse(openText);
       parseCache.set(this.pathOf(openAbs), { text: openText, ast, diagnostics });
     }
-    const result = check([path], this.host, { parseCache });
+    const result = check([path], this.host, this.cache ? { parseCache, cache: this.cache } : { parseCache });
     const asts = new Map<string, FileAst>();
     for (const [p, src] of result.sources) {
       const e = parseCache.get(p);

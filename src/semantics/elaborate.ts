@@ -13,6 +13,7 @@ import { ATOMS, LIMITS, PARAM_TYPES, SCALAR_FUNCTIONS } from "./builtins.js";
 import { dimStr, isConst, shapeStr, sym, type Dim } from "../ir/dims.js";
 import { lookupOp, lookupPartsOp, type ArgValue, type OpDef, type PartsDef } from "./ops/index.js";
 import type { InferCtx, InferResult } from "./ops/registry.js";
+import { InstanceMemo, type CheckCache } from "./check-cache.js";
 import { residualUnit } from "./residual.js";
 import type { Program } from "./resolve.js";
 import { Env, Naming, NameTable } from "./scope.js";
@@ -67,9 +68,9 @@ export interface Frame {
 export class Elaborator {
   readonly nodes: IrNode[] = [];
   readonly diagnostics: Diagnostic[] = [];
-  private readonly names = new NameTable();
+  readonly names = new NameTable();
   /** Running total of learnable parameters (before `bias=auto` is settled), for the model limit. */
-  private params = 0;
+  params = 0;
   /** Current nesting of `flow` and statements: the call stack's depth, bounded by LIMITS.expandDepth. */
   private depth = 0;
   private readonly callStack: { def: Definition; span: Span }[] = [];
@@ -82,10 +83,26 @@ export class Elaborator {
   readonly outputSpans: Span[] = [];
   sawOutput = false;
 
+  /** Block instantiations recorded and replayed through a CheckCache (the language server's). */
+  private readonly memo: InstanceMemo | undefined;
+
   constructor(
     readonly program: Program,
     readonly recursive: ReadonlySet<string>,
-  ) {}
+    cache?: CheckCache,
+  ) {
+    this.memo = cache && new InstanceMemo(cache, this);
+  }
+  get depthNow(): number {
+    return this.depth;
+  }
+  get stackNow(): number {
+    return this.callStack.length;
+  }
+  /** A block or model by name (noted by the memo, whose recordings depend on what names mean). */
+  private defOf(name: string): Definition | undefined {
+    return this.memo ? this.memo.lookup(name) : this.program.defs.get(name);
+  }
 
   // ---- diagnostics ----
   report<C extends Code>(code: C, span: Span, args: MessageArgs<C>, hint?: string, notes: Note[] = []): Value {
@@ -191,7 +208,7 @@ export class Elaborator {
       shape: res.shape,
       dtype: "f32",
       params,
-      macs: res.macs ?? 0,
+      macs: (res.macs ?? 0) * batchMultiple(res.shape[0]),
       span,
     } as IrNode;
     this.nodes.push(node);
@@ -214,7 +231,7 @@ export class Elaborator {
   }
 
   applyCallable(name: string, args: Arg[], span: Span, f: Frame, cur: Value | undefined, as?: LayerName): Value {
-    const def = this.program.defs.get(name);
+    const def = this.defOf(name);
     if (def?.kind === "block") return this.applyBlock(def, args, span, f, cur, as);
     const parts = lookupPartsOp(name);
     if (parts) return this.applyParts(parts, args, span, f, cur);
@@ -231,14 +248,21 @@ export class Elaborator {
     return this.applyOp(op, name, args, span, f, cur, as?.name === "_" ? undefined : as);
   }
 
+  /** Depth of later uses of shared blocks being built (see applyShared). */
+  private tiedUses = 0;
+
   /** Where RN130 was reported: a loop or a repeat reports a name once, not once per pass. */
   private readonly reportedNames = new Set<string>();
 
   /** The full name for `as`: in the current scope, once. A second use is RN130 (and the layer
    * is named apart, `fc_2`, so checking goes on). */
-  layerName(f: Frame, as: LayerName): string {
+  layerName(
+    f: Frame,
+    as: LayerName,
+    hint = "names in one scope must differ: pick another name, or leave out `as` for a counted one",
+  ): string {
     const r = f.naming.named(as.name, as.span);
-    if (typeof r === "string") return r;
+    if (typeof r === "string" || this.tiedUses > 0) return f.naming.prefix + as.name;
     const key = `${as.span.file}:${as.span.start}`;
     if (!this.reportedNames.has(key)) {
       this.reportedNames.add(key);
@@ -247,13 +271,35 @@ export class Elaborator {
         "RN130",
         as.span,
         { name: as.name, scope },
-        "names in one scope must differ: pick another name, or leave out `as` for a counted one",
+        hint,
         r.earlier && (r.earlier.start !== as.span.start || r.earlier.file !== as.span.file)
           ? [{ message: "first used here", span: r.earlier }]
           : [],
       );
     }
     return f.naming.prefix + as.name;
+  }
+
+  /** `stage NAME` / `stage NAME[i]` (`NAME.i`): a name of its scope, once, as `as` names are: a
+   * second stage of one name (a loop's) would silently get `_2` layer names. */
+  private stageName(s: Extract<Stmt, { kind: "stage" }>, f: Frame): string {
+    let local = s.name!;
+    if (s.index) {
+      const i = this.scalar(s.index, f);
+      if (i.k === "int" && i.v >= 0) local = `${local}.${i.v}`;
+      else if (i.k !== "poison")
+        this.report(
+          "RN131",
+          s.index.span,
+          { name: `${local}[...]`, detail: `needs an index that is an int >= 0, found ${describe(i)}` },
+          "write `stage NAME[i]` with an int i >= 0, e.g. `stage blocks[i - 1]` in a loop",
+        );
+    }
+    return this.layerName(
+      f,
+      { name: local, span: s.nameSpan! },
+      "a stage's name is a layer name: in a loop, index it (`stage blocks[i] { ... }`: blocks.0, blocks.1, ...)",
+    );
   }
 
   /** Evaluates and type-checks named and positional arguments against `specs`. */
@@ -478,7 +524,7 @@ export class Elaborator {
       if (known?.k === "block" && args.length === 0) return known;
       if (!known && (callee.name === "none" || callee.name === "identity") && args.length === 0)
         return { k: "block", def: undefined, bound: new Map(), text: "none" };
-      const def = known ? undefined : this.program.defs.get(callee.name);
+      const def = known ? undefined : this.defOf(callee.name);
       if (def?.kind === "block") {
         if (this.recursive.has(def.name)) return POISON; // reported by the resolver
         const given = this.bindBlockArgs(def, args, f, e.span);
@@ -539,8 +585,7 @@ export class Elaborator {
     const e = s.value.kind === "chain" && s.value.items.length === 1 ? s.value.items[0]! : s.value;
     const callee = e.kind === "call" ? e.callee : e;
     const known = callee.kind === "name" ? f.env.lookup(callee.name) : undefined;
-    const isBlock =
-      callee.kind === "name" && (known ? known.k === "block" : this.program.defs.get(callee.name)?.kind === "block");
+    const isBlock = callee.kind === "name" && (known ? known.k === "block" : this.defOf(callee.name)?.kind === "block");
     if (!isBlock) {
       const found =
         callee.kind === "name" && known
@@ -574,7 +619,16 @@ export class Elaborator {
     as?: LayerName,
   ): Value {
     const start = this.nodes.length;
-    const out = this.instantiate(def, bound, span, f, cur, as, as ? undefined : f.naming.unique(rec.name));
+    // A later use repeats the first use's written names (`stage head`, `as fc`) in the same scope
+    // when the block is inlined (`as _`): its layers are tied, named apart (`head_2`) and never
+    // own parameters, so that is not RN130.
+    if (rec.uses.length > 0) this.tiedUses++;
+    let out: Value;
+    try {
+      out = this.instantiate(def, bound, span, f, cur, as, as ? undefined : f.naming.unique(rec.name));
+    } finally {
+      if (rec.uses.length > 0) this.tiedUses--;
+    }
     if (out.k !== "tensor") return out;
     const nodes = this.nodes.slice(start).filter((n) => paramSpecs(n).length > 0);
     const first = rec.uses[0];
@@ -636,6 +690,19 @@ export class Elaborator {
     this.callStack.push({ def, span });
     try {
       if (!this.bindParams(def, bound, inner, span)) return POISON;
+      // ---- memo (CheckCache): the same block with the same values on the same shape, replayed ----
+      // (Any state of the elaborator besides these that changes how a body elaborates must join
+      // the key, or keep the memo out while it is set.)
+      const key =
+        this.memo && this.tiedUses === 0 && !inline && named === undefined && input.k === "tensor"
+          ? this.memo.keyOf(def, (n) => env.lookup(n), input)
+          : undefined;
+      if (key !== undefined && input.k === "tensor") {
+        const replayed = this.memo!.replay(def, key, input, instanceName, span);
+        if (replayed) return replayed;
+      }
+      const mark = key !== undefined ? this.memo!.begin() : undefined;
+      // ---- end memo ----
       const start = this.nodes.length;
       this.exec(def.body, inner);
       const out = inner.cur ?? POISON;
@@ -652,6 +719,7 @@ export class Elaborator {
           span,
         });
       }
+      if (mark && input.k === "tensor") this.memo!.finish(mark, def, key!, input, instanceName, span, out);
       return out;
     } finally {
       this.callStack.pop();
@@ -741,6 +809,7 @@ export class Elaborator {
       case "cond":
         return [e.then];
       case "named":
+      case "residual":
         return false;
       case "chain":
         // `(n)` is a bracketed scalar; `(relu)` a one-stage pipeline.
@@ -749,7 +818,7 @@ export class Elaborator {
   }
 
   private isCallableName(n: string): boolean {
-    return this.program.defs.get(n)?.kind === "block" || lookupOp(n) !== undefined || lookupPartsOp(n) !== undefined;
+    return this.defOf(n)?.kind === "block" || lookupOp(n) !== undefined || lookupPartsOp(n) !== undefined;
   }
 
   /** Evaluates an expression that must give a scalar (argument, condition, count). */
@@ -902,6 +971,9 @@ export class Elaborator {
         return this.named(e, f, cur);
       case "binary":
         return this.binary(e, f, cur);
+      case "residual":
+        // A residual unit in an expression applies to the value flowing in, as any stage does.
+        return residualUnit(this, e.unit, { ...f, cur });
     }
   }
 
@@ -994,7 +1066,7 @@ export class Elaborator {
         if (v?.k === "block") return v;
         if (v) return undefined;
         if (x.name === "none") return { k: "block", def: undefined, bound: new Map(), text: "none" };
-        const d = this.program.defs.get(x.name);
+        const d = this.defOf(x.name);
         return d?.kind === "block" ? { k: "block", def: d, bound: new Map(), text: d.name } : undefined;
       };
       const bl = blockOf(e.left);
@@ -1174,7 +1246,7 @@ export class Elaborator {
       case "stage": {
         // A stage without a name takes the next name of the scope it is in: the next index
         // inside a stage (PyTorch's Sequential in a Sequential: `tail.0.0`), else `stage1`, ...
-        const name = s.name === undefined ? f.naming.nextBlock("stage") : `${f.naming.prefix}${s.name}`;
+        const name = s.name === undefined ? f.naming.nextBlock("stage") : this.stageName(s, f);
         const inner: Frame = { ...f, env: new Env(f.env), naming: f.naming.child(name, true) };
         this.exec(s.body, inner);
         f.cur = inner.cur;
@@ -1352,8 +1424,9 @@ export function elaborateModel(
   model: Definition,
   recursive: ReadonlySet<string>,
   overrides: Record<string, Value> = {},
+  cache?: CheckCache,
 ): ElaborateResult {
-  const el = new Elaborator(program, recursive);
+  const el = new Elaborator(program, recursive, cache);
   const f: Frame = { env: new Env(), naming: new Naming("", false), cur: undefined, def: model };
   try {
     const given = new Map<string, Value>(Object.entries(overrides));
@@ -1567,3 +1640,11 @@ function finishGraph(model: Definition, el: Elaborator): Graph {
 
 export type { OpDef };
 export { shapeStr };
+
+/** k for a batch dim `k*N` (one symbol times a constant: time folded into the batch by
+ * time_repeat), else 1: a shape rule counts MACs per batch element, and a sample is then k of them. */
+function batchMultiple(d: Dim | undefined): number {
+  if (d === undefined || typeof d === "number" || d.terms.size !== 1) return 1;
+  const [[key, k]] = [...d.terms];
+  return key !== "" && Number.isInteger(k) && k > 1 ? k : 1;
+}

@@ -101,7 +101,17 @@ export function residualUnit(el: Elaborator, s: Extract<Stmt, { kind: "residual"
     el.exec(s.shortcut.body, inner);
     sc = inner.cur ?? POISON;
   } else {
-    const spec = s.shortcut ? el.scalar(s.shortcut.expr, f, SHORTCUT_KINDS) : ({ k: "atom", v: "auto" } as Value);
+    const e = s.shortcut?.expr;
+    // `shortcut identity relu`: the kind took the rest of the line, as in any expression.
+    if (e?.kind === "chain" && e.items.length > 1)
+      return el.report(
+        "RN115",
+        e.span,
+        { what: "shortcut kind", expected: "one kind", found: "a pipeline" },
+        "`shortcut` takes the rest of the line as its kind: put the next stage on a line of its own, " +
+          "or wrap the unit in parentheses: `(residual { ... } shortcut identity) relu`",
+      );
+    const spec = e ? el.scalar(e, f, SHORTCUT_KINDS, "shortcut kind") : ({ k: "atom", v: "auto" } as Value);
     if (spec.k === "poison") return POISON;
     if (spec.k !== "atom" || !(SHORTCUT_KINDS as readonly string[]).includes(spec.v))
       return el.report("RN115", s.shortcut!.expr.span, {

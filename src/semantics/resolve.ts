@@ -6,6 +6,7 @@
 
 import type { Arg, Definition, Expr, FileAst, Stmt } from "../ast/ast.js";
 import { diag, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import type { CheckCache } from "./check-cache.js";
 import { ATOMS, PARAM_TYPES, SCALAR_FUNCTIONS, suggest } from "./builtins.js";
 import { allOpNames, lookupOp, lookupPartsOp, PARTS_OPS } from "./ops/index.js";
 
@@ -68,7 +69,7 @@ export function buildProgram(files: FileAst[], roots: ReadonlySet<string>): [Pro
   return [{ files, roots, defs }, diagnostics];
 }
 
-export function resolve(program: Program): ResolveResult {
+export function resolve(program: Program, cache?: CheckCache): ResolveResult {
   const out: Diagnostic[] = [];
   const used = new Set<string>();
   const refs = new Map<string, Set<string>>();
@@ -76,6 +77,21 @@ export function resolve(program: Program): ResolveResult {
   for (const file of program.files) {
     for (const def of file.definitions) {
       if (program.defs.get(def.name) !== def) continue; // a duplicate, already reported
+      // A CheckCache (the language server's) keeps what a definition that resolved clean
+      // referenced, with every name it looked up: reused while those mean the same.
+      const kept = cache?.resolvedFor(def, program.defs);
+      if (kept) {
+        refs.set(def.name, new Set(kept.refs));
+        for (const n of kept.refs) used.add(n);
+        continue;
+      }
+      const outBefore = out.length;
+      const lookups = new Map<string, Definition | undefined>();
+      const lookup = (n: string): Definition | undefined => {
+        const d = program.defs.get(n);
+        lookups.set(n, d);
+        return d;
+      };
       const myRefs = new Set<string>();
       refs.set(def.name, myRefs);
       const top = new Scope();
@@ -111,6 +127,7 @@ export function resolve(program: Program): ResolveResult {
         top.names.set(p.name, { kind: "param", span: p.span, used: false });
       }
       stmts(def.body, new Scope(top), def);
+      if (cache && out.length === outBefore) cache.resolved.set(def, { refs: [...myRefs], lookups: [...lookups] });
 
       function stmts(list: Stmt[], scope: Scope, d: Definition): void {
         for (const s of list) stmt(s, scope, d);
@@ -201,6 +218,7 @@ export function resolve(program: Program): ResolveResult {
             if (s.else) stmts(s.else, new Scope(scope), d);
             return;
           case "stage":
+            if (s.index) expr(s.index, scope, false);
             stmts(s.body, new Scope(scope), d);
             return;
         }
@@ -259,7 +277,7 @@ export function resolve(program: Program): ResolveResult {
               const op = scope.lookup(e.callee.name)
                 ? undefined
                 : (lookupOp(e.callee.name) ?? lookupPartsOp(e.callee.name));
-              const block = program.defs.get(e.callee.name);
+              const block = lookup(e.callee.name);
               for (const a of e.args) arg(a, scope, op !== undefined || block !== undefined);
               if (op)
                 for (const a of e.args)
@@ -307,6 +325,10 @@ export function resolve(program: Program): ResolveResult {
             push([e.inner, flow, atomsOk]);
             if (e.index) push([e.index, false, false]);
             return;
+          case "residual":
+            // Its body is statements; nesting is bounded by the parser's nesting limit.
+            stmt(e.unit, scope, def);
+            return;
           default:
             return;
         }
@@ -322,8 +344,8 @@ export function resolve(program: Program): ResolveResult {
           b.used = true;
           return;
         }
-        if (program.defs.has(n)) {
-          const target = program.defs.get(n)!;
+        const target = lookup(n);
+        if (target) {
           if (target.kind === "model") {
             out.push(
               diag(

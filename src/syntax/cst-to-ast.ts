@@ -260,6 +260,8 @@ export class AstBuilder extends BaseVisitor {
     if (name) {
       s.name = name.image;
       s.nameSpan = this.tokSpan(name);
+      const index = this.node(c, "expr");
+      if (index) s.index = this.exprOf(index);
     }
     return s;
   }
@@ -275,6 +277,8 @@ export class AstBuilder extends BaseVisitor {
       // `f(x) = ...` is not an assignment target; keep it as an error expression for the checker.
       return { kind: "assign", name: "", nameSpan: lhs.span, value, span };
     }
+    // A statement that is only a residual unit stays the `residual` statement.
+    if (lhs.kind === "residual") return lhs.unit;
     return { kind: "expr", expr: lhs, span };
   }
 
@@ -469,6 +473,11 @@ export class AstBuilder extends BaseVisitor {
       if (inner.kind === "name") return { kind: "chain", items: [inner], span };
       // Keep the parentheses in the span, so underlines cover what the user wrote.
       return { ...inner, span };
+    }
+    const unit = this.node(c, "residualStmt");
+    if (unit) {
+      const stmt = this.visit(unit) as Stmt | undefined;
+      return stmt?.kind === "residual" ? { kind: "residual", unit: stmt, span } : this.errorExpr(this.current);
     }
     if (this.tok(c, "LBracket")) return { kind: "list", items: this.nodes(c, "expr").map((n) => this.exprOf(n)), span };
     return this.errorExpr(this.current);

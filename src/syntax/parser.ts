@@ -106,7 +106,6 @@ export class ResnetParser extends CstParser {
       { ALT: () => this.SUBRULE(this.outputStmt) },
       { ALT: () => this.SUBRULE(this.letStmt) },
       { ALT: () => this.SUBRULE(this.expectStmt) },
-      { ALT: () => this.SUBRULE(this.residualStmt) },
       { ALT: () => this.SUBRULE(this.forStmt) },
       { ALT: () => this.SUBRULE(this.ifStmt) },
       { ALT: () => this.SUBRULE(this.stageStmt) },
@@ -190,7 +189,14 @@ export class ResnetParser extends CstParser {
 
   public stageStmt = this.RULE("stageStmt", () => {
     this.CONSUME(T.Stage);
-    this.OPTION(() => this.CONSUME(T.LayerName));
+    this.OPTION(() => {
+      this.CONSUME(T.LayerName);
+      this.OPTION2(() => {
+        this.CONSUME(T.LBracket);
+        this.SUBRULE(this.expr);
+        this.CONSUME(T.RBracket);
+      });
+    });
     this.SUBRULE(this.body);
   });
 
@@ -375,6 +381,9 @@ export class ResnetParser extends CstParser {
       { ALT: () => this.CONSUME(T.True) },
       { ALT: () => this.CONSUME(T.False) },
       { ALT: () => this.CONSUME(T.Identifier) },
+      // A residual unit is an expression (a statement of its own is an expression statement):
+      // `(residual { ... }) * 4` repeats it, `conv(64) residual { ... } relu` chains it.
+      { ALT: () => this.SUBRULE(this.residualStmt) },
       {
         ALT: () => {
           this.CONSUME(T.LParen);

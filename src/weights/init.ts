@@ -119,6 +119,16 @@ function freeTensor(n: Attrs, dims: number[]): ParamSpec[] {
   return [{ name: n.name, dims, learnable: true, init }];
 }
 
+/** nn.Linear(fin, fout) with PyTorch's default initialisation: weight [fout, fin] and bias both
+ * U(+-1/sqrt(fin)). */
+function torchLinear(name: string, fout: number, fin: number): ParamSpec[] {
+  const w = [fout, fin];
+  return [
+    { name: `${name}.weight`, dims: w, learnable: true, init: weightInit("kaiming_fan_in", w) },
+    { name: `${name}.bias`, dims: [fout], learnable: true, init: biasInit("kaiming_fan_in", fin) },
+  ];
+}
+
 /** The parameter tensors of each op, in a fixed order: a record over the closed op set, so a new
  * op states its parameters (or that it has none) or does not compile. */
 const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
@@ -169,7 +179,8 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
   gate: constVector,
   // A bias of its own: `bias1a.bias` (the reference's bare nn.Parameter `bias1a` has no suffix).
   shift: (n) => [{ name: `${n.name}.bias`, dims: [1], learnable: true, init: { kind: "const", value: n.attrs.init } }],
-  layerscale: constVector,
+  // `bare`: timm's `gamma_1` / `ls1`, an nn.Parameter of the block named after the layer itself.
+  layerscale: (n) => constVector(n).map((p) => (n.attrs.bare === true ? { ...p, name: n.name } : p)),
   flatten: none,
   reshape: none,
   transpose: none,
@@ -198,6 +209,31 @@ const paramRules: { [O in OpName]: (n: IrNodeOf<O>) => ParamSpec[] } = {
   },
   cls_token: (n) => freeTensor(n, [1, 1, n.attrs.dim]),
   pos_embed: (n) => freeTensor(n, [1, n.attrs.tokens, n.attrs.dim]),
+  // CaiT and ResMLP with timm's names (cait.py, mlp_mixer.py).
+  affine: (n) => {
+    const dims = [...Array<number>(n.attrs.rank - 1).fill(1), n.attrs.dim];
+    return [
+      { name: `${n.name}.alpha`, dims, learnable: true, init: { kind: "const", value: 1 } },
+      { name: `${n.name}.beta`, dims, learnable: true, init: { kind: "const", value: 0 } },
+    ];
+  },
+  talking_heads_attention: (n) => {
+    const { dim: d, heads: h } = n.attrs;
+    return [
+      ...torchLinear(`${n.name}.qkv`, 3 * d, d),
+      ...torchLinear(`${n.name}.proj`, d, d),
+      ...torchLinear(`${n.name}.proj_l`, h, h),
+      ...torchLinear(`${n.name}.proj_w`, h, h),
+    ];
+  },
+  class_attention: (n) => {
+    const d = n.attrs.dim;
+    return ["q", "k", "v", "proj"].flatMap((p) => torchLinear(`${n.name}.${p}`, d, d));
+  },
+  if_neuron: none,
+  lif: none,
+  time_repeat: none,
+  time_mean: none,
 };
 
 /** The parameter tensors of one node, in a fixed order. */

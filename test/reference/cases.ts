@@ -270,6 +270,9 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
     c("rank 3 tokens [N, T, D] (last axis)", "N, T, 8", "layerscale", { sizes: { T: 5 } }),
     c("rank 4", "N, 3, 4, 4", "layerscale"),
     c("rank 5", "N, 2, 2, 3, 3", "layerscale(0.1)"),
+    c("tokens [N, 5, 8] with axis=-1 (CaiT's gamma_1)", "N, 5, 8", "layerscale(0.5, axis=-1, bare=true)"),
+    c("rank 2 axis=1 bare", "N, 6", "layerscale(0.3, axis=1, bare=true)", { batch: 1 }),
+    c("rank 4 axis=-1", "N, 2, 3, 4", "layerscale(0.2, axis=3)"),
   ],
   flatten: everyRank("flatten", "flatten"),
   reshape: [
@@ -445,11 +448,86 @@ export const OP_CASES: { [O in CaseOp]: OpCase[] } = {
       batch: 1,
     }),
   ],
+  // CaiT and ResMLP (Touvron et al. 2021), timm's blocks.
+  affine: [
+    c("affine on tokens, symbolic T", "N, T, 6", "affine", { sizes: { T: 4 } }),
+    c("affine rank 2", "N, 5", "affine", { batch: 1 }),
+    c("affine rank 4 (last dim)", "N, 2, 3, 4", "affine"),
+    c("affine rank 5 (last dim)", "N, 2, 2, 3, 4", "affine"),
+    c(
+      "ResMLP block: affine, token-mixing dense over T, layerscale; affine, MLP",
+      "N, 4, 6",
+      "residual { affine transpose([0, 2, 1]) dense(4) transpose([0, 2, 1]) layerscale(0.5, axis=-1, bare=true) }\n" +
+        "residual { affine dense(12) gelu dense(6) layerscale(0.5, axis=-1) }",
+    ),
+  ],
+  talking_heads_attention: [
+    c("talking heads, 2 heads, symbolic T", "N, T, 8", "talking_heads_attention(2)", { sizes: { T: 5 } }),
+    c("talking heads, 3 heads, batch 1", "N, 4, 6", "talking_heads_attention(heads=3)", { batch: 1 }),
+    c("talking heads, 1 head", "N, 3, 4", "talking_heads_attention(1)"),
+    c(
+      "CaiT block (pre-norm, layerscale, residual)",
+      "N, 4, 8",
+      "residual { layernorm(eps=1e-6) talking_heads_attention(4) layerscale(0.5, axis=-1, bare=true) }\n" +
+        "residual { layernorm dense(16) gelu dense(8) layerscale(0.5, axis=-1) }",
+    ),
+  ],
+  class_attention: [
+    c("class attention, 2 heads, symbolic T", "N, T, 8", "class_attention(2)", { sizes: { T: 5 } }),
+    c("class attention, 1 head, batch 1", "N, 3, 6", "class_attention(heads=1)", { batch: 1 }),
+    c(
+      "CaiT class-attention block: only the class token changes",
+      "N, 4, 8",
+      "cls_token(init=normal, std=0.5)\nlet t = shape()[1]\nlet pts = slice(1, t, axis=1)\n" +
+        "let u = identity\n" +
+        "let cls = u slice(0, 1, axis=1) + u layernorm(eps=1e-6) class_attention(2) layerscale(0.5, axis=-1)\n" +
+        "cls = cls + cls layernorm dense(16) gelu dense(8) layerscale(0.5, axis=-1)\nconcat(cls, pts, axis=1)",
+    ),
+  ],
   pos_embed: [
     c("pos_embed", "N, 5, 6", "pos_embed"),
     c("pos_embed after cls_token, then attention", "N, 3, 4", "cls_token pos_embed(std=0.5) attention(2)", {
       batch: 1,
     }),
+  ],
+  // Spiking ops: the batch axis holds T time slices (time-major). A neuron on the raw batch sees
+  // different inputs per step; after time_repeat the same input every step.
+  if_neuron: [
+    c("IF on the raw batch, T 2, rank 4", "N, 3, 4, 5", "scale(2) if_neuron(2)", { batch: 4 }),
+    c("IF, T 3, soft reset, v_th 0.5", "N, 6", "scale(2) if_neuron(3, v_th=0.5, reset=soft)", { batch: 6 }),
+    c(
+      "IF after time_repeat, rank 3, v_reset -0.5",
+      "N, 3, 7",
+      "time_repeat(4) if_neuron(4, v_reset=-0.5)\ntime_mean(4)",
+    ),
+    c("IF, T 1, rank 5", "N, 2, 3, 3, 4", "scale(3) if_neuron(1, detach_reset=true)", { batch: 1 }),
+  ],
+  lif: [
+    c("LIF, T 2, rank 5, detach_reset", "N, 2, 3, 3, 2", "scale(3) lif(2, detach_reset=true)"),
+    c("LIF on the raw batch, T 2, rank 4", "N, 3, 4, 5", "scale(3) lif(2)", { batch: 4 }),
+    c("LIF, T 4, tau 3, v_th 0.5, soft reset", "N, 6", "scale(3) lif(4, tau=3, v_th=0.5, reset=soft)", { batch: 4 }),
+    c(
+      "LIF after time_repeat, rank 3, v_reset 0.25, rect",
+      "N, 3, 7",
+      "time_repeat(3) scale(4)\nlif(3, v_reset=0.25, surrogate=rect) time_mean(3)",
+    ),
+    c(
+      "SEW basic block (ADD), T 2",
+      "N, 2, 5, 5",
+      "conv(4, k=3) bn time_repeat(2) lif(2)\n" +
+        "residual { conv(4, k=3) bn lif(2) conv(4, k=3) bn lif(2) } shortcut identity\ntime_mean(2)",
+    ),
+    c(
+      "MS-ResNet membrane shortcut, T 2",
+      "N, 2, 5, 5",
+      "conv(4, k=3) bn time_repeat(2)\n" +
+        "residual { lif(2) conv(4, k=3) bn lif(2) conv(4, k=3) bn } shortcut identity\nlif(2) time_mean(2)",
+    ),
+  ],
+  time_repeat: [...everyRank("time_repeat", "time_repeat(3)"), c("time_repeat, T 1", "N, 2, 3, 3", "time_repeat(1)")],
+  time_mean: [
+    ...everyRank("time_repeat then time_mean", "time_repeat(2) scale(2) time_mean(2)"),
+    c("time_mean of a conv over time", "N, 2, 4, 4", "time_repeat(3) conv(3, k=3) time_mean(3)"),
   ],
 };
 
@@ -508,6 +586,13 @@ export const RANK_PROBES: { [O in CaseOp]: (rank: number) => string } = {
   attention: probe("attention(2)"),
   cls_token: probe("cls_token"),
   pos_embed: probe("pos_embed"),
+  affine: probe("affine"),
+  talking_heads_attention: probe("talking_heads_attention(2)"),
+  class_attention: probe("class_attention(2)"),
   // The branch must change the channel count: a dense layer on [N, C], a 1x1 conv above.
   shortcut_pad: (r) => model(probeShape(r), `residual { ${r === 2 ? "dense(8)" : "conv(8, k=1)"} } shortcut pad`),
+  if_neuron: probe("if_neuron(1)"),
+  lif: probe("lif(1)"),
+  time_repeat: probe("time_repeat(2)"),
+  time_mean: probe("time_repeat(2) time_mean(2)"),
 };

@@ -475,7 +475,7 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     return map(x!, (v) => v + b);
   },
   layerscale: (n, [x], c) => {
-    const w = param(c, n, "weight");
+    const w = param(c, n, n.attrs.bare === true ? "" : "weight");
     return perAxis(x!, n.attrs.axis, (v, k) => v * w[k]!);
   },
   flatten: (_n, [x]) => ({ dims: [x!.dims[0]!, prod(x!.dims.slice(1))], data: x!.data.slice() }),
@@ -571,6 +571,35 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     const e = param(c, n, "");
     return { dims: [...x!.dims], data: x!.data.map((v, i) => v + e[i % e.length]!) };
   },
+  // CaiT and ResMLP (timm cait.py, mlp_mixer.py).
+  affine: (n, [x], c) => {
+    const al = param(c, n, "alpha");
+    const be = param(c, n, "beta");
+    const d = n.attrs.dim;
+    return { dims: [...x!.dims], data: x!.data.map((v, i) => al[i % d]! * v + be[i % d]!) };
+  },
+  talking_heads_attention: (n, [x], c) => talkingHeads64(n, x!, c),
+  class_attention: (n, [x], c) => classAttention64(n, x!, c),
+  if_neuron: (n, [x]) => neuron64(n.attrs, undefined, x!),
+  lif: (n, [x]) => neuron64(n.attrs, n.attrs.tau, x!),
+  time_repeat: (n, [x]) => {
+    // Time-major: T copies of the whole batch one after another.
+    const T = n.attrs.T;
+    const y = zeros([x!.dims[0]! * T, ...x!.dims.slice(1)]);
+    for (let t = 0; t < T; t++) y.data.set(x!.data, t * x!.data.length);
+    return y;
+  },
+  time_mean: (n, [x]) => {
+    const T = n.attrs.T;
+    const m = x!.data.length / T;
+    const y = zeros([x!.dims[0]! / T, ...x!.dims.slice(1)]);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let t = 0; t < T; t++) s += x!.data[t * m + i]!;
+      y.data[i] = s / T;
+    }
+    return y;
+  },
   shortcut_pad: (n, [x]) => {
     // Option A: x[:, :, ::s, ::s, ...], then pad_before zero channels in front and pad_after behind.
     const { stride: s, pad_before: pb, pad_after: pa } = n.attrs;
@@ -590,6 +619,28 @@ export const OPS64: { [O in OpName]: Impl<O> } = {
     return y;
   },
 };
+
+/**
+ * A spiking neuron over [T*N, ...] (time-major), element by element as SpikingJelly's IFNode /
+ * LIFNode (decay_input=True) in multi-step mode: v starts at v_reset (0 with a soft reset); per
+ * step IF charges v + x, LIF v + (x - (v - v_reset)) / tau; spike = heaviside(v - v_th) with
+ * heaviside(0) = 1; then a hard reset to v_reset or a soft one (v - v_th) where it spiked.
+ */
+function neuron64(a: IrNodeOf<"if_neuron">["attrs"], tau: number | undefined, x: T64): T64 {
+  const m = x.data.length / a.T;
+  const y = zeros([...x.dims]);
+  for (let i = 0; i < m; i++) {
+    let v = a.reset === "hard" ? a.v_reset : 0;
+    for (let t = 0; t < a.T; t++) {
+      const xi = x.data[t * m + i]!;
+      v = tau === undefined ? v + xi : v + (xi - (v - a.v_reset)) / tau;
+      const spike = v - a.v_th >= 0 ? 1 : 0;
+      y.data[t * m + i] = spike;
+      if (spike) v = a.reset === "hard" ? a.v_reset : v - a.v_th;
+    }
+  }
+  return y;
+}
 
 /**
  * Multi-head self-attention as PyTorch's nn.MultiheadAttention(D, H, batch_first=True)(x, x, x):
@@ -626,6 +677,100 @@ function attention64(n: IrNodeOf<"attention">, x: T64, c: Ctx): T64 {
       }
   const y = linearRows(joined, b * t, d, param(c, n, "out_proj.weight"), param(c, n, "out_proj.bias"), d);
   return { dims: [b, t, d], data: y };
+}
+
+/** nn.Linear `p` of node `n` on `rows` rows of `fin` features. */
+function lin(c: Ctx, n: IrNode, p: string, x: Float64Array, rows: number, fin: number, out: number): Float64Array {
+  return linearRows(x, rows, fin, param(c, n, `${p}.weight`), param(c, n, `${p}.bias`), out);
+}
+
+/** softmax of v in place. */
+function softmaxInPlace(v: Float64Array): void {
+  let m = -Infinity;
+  for (const e of v) m = Math.max(m, e);
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] = Math.exp(v[i]! - m);
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! / sum;
+}
+
+/**
+ * timm TalkingHeadAttn written from its definition: rows of qkv(x) are [q | k | v], head j uses
+ * features j*Dh..(j+1)*Dh of each; s[j, a, b] = q_a . k_b / sqrt(Dh); s'[i] = sum_j Wl[i, j] s[j] +
+ * bl[i]; p = softmax_b(s'); p'[i] = sum_j Ww[i, j] p[j] + bw[i]; o_a (head i) = sum_b p'[i, a, b]
+ * v_b; then proj.
+ */
+function talkingHeads64(n: IrNodeOf<"talking_heads_attention">, x: T64, c: Ctx): T64 {
+  const [b, t, d] = x.dims as [number, number, number];
+  const h = n.attrs.heads;
+  const dh = d / h;
+  const qkv = lin(c, n, "qkv", x.data, b * t, d, 3 * d);
+  const [wl, bl, ww, bw] = ["proj_l.weight", "proj_l.bias", "proj_w.weight", "proj_w.bias"].map((s) => param(c, n, s));
+  const at = (bi: number, s: number, part: number, j: number, e: number): number =>
+    qkv[(bi * t + s) * 3 * d + part * d + j * dh + e]!;
+  const joined = new Float64Array(b * t * d);
+  for (let bi = 0; bi < b; bi++)
+    for (let s = 0; s < t; s++) {
+      // Scores of query s: sc[j][u].
+      const sc = Array.from({ length: h }, (_, j) => {
+        const r = new Float64Array(t);
+        for (let u = 0; u < t; u++) {
+          let dot = 0;
+          for (let e = 0; e < dh; e++) dot += at(bi, s, 0, j, e) * at(bi, u, 1, j, e);
+          r[u] = dot / Math.sqrt(dh);
+        }
+        return r;
+      });
+      const mix = (a: Float64Array[], w: Float64Array, bias: Float64Array): Float64Array[] =>
+        Array.from({ length: h }, (_, i) => {
+          const r = new Float64Array(t);
+          for (let u = 0; u < t; u++) {
+            let acc = bias[i]!;
+            for (let j = 0; j < h; j++) acc += w![i * h + j]! * a[j]![u]!;
+            r[u] = acc;
+          }
+          return r;
+        });
+      const pre = mix(sc, wl!, bl!);
+      for (const r of pre) softmaxInPlace(r);
+      const p = mix(pre, ww!, bw!);
+      for (let i = 0; i < h; i++)
+        for (let e = 0; e < dh; e++) {
+          let acc = 0;
+          for (let u = 0; u < t; u++) acc += p[i]![u]! * at(bi, u, 2, i, e);
+          joined[(bi * t + s) * d + i * dh + e] = acc;
+        }
+    }
+  return { dims: [b, t, d], data: lin(c, n, "proj", joined, b * t, d, d) };
+}
+
+/** timm ClassAttn: q from token 0, k and v from every token, per head softmax(q . k / sqrt(Dh)) v,
+ * heads side by side, proj: [N, T, D] -> [N, 1, D]. */
+function classAttention64(n: IrNodeOf<"class_attention">, x: T64, c: Ctx): T64 {
+  const [b, t, d] = x.dims as [number, number, number];
+  const h = n.attrs.heads;
+  const dh = d / h;
+  const k = lin(c, n, "k", x.data, b * t, d, d);
+  const v = lin(c, n, "v", x.data, b * t, d, d);
+  const first = new Float64Array(b * d);
+  for (let bi = 0; bi < b; bi++) first.set(x.data.subarray(bi * t * d, bi * t * d + d), bi * d);
+  const q = lin(c, n, "q", first, b, d, d);
+  const joined = new Float64Array(b * d);
+  for (let bi = 0; bi < b; bi++)
+    for (let j = 0; j < h; j++) {
+      const sc = new Float64Array(t);
+      for (let u = 0; u < t; u++) {
+        let dot = 0;
+        for (let e = 0; e < dh; e++) dot += q[bi * d + j * dh + e]! * k[(bi * t + u) * d + j * dh + e]!;
+        sc[u] = dot / Math.sqrt(dh);
+      }
+      softmaxInPlace(sc);
+      for (let e = 0; e < dh; e++) {
+        let acc = 0;
+        for (let u = 0; u < t; u++) acc += sc[u]! * v[(bi * t + u) * d + j * dh + e]!;
+        joined[bi * d + j * dh + e] = acc;
+      }
+    }
+  return { dims: [b, 1, d], data: lin(c, n, "proj", joined, b, d, d) };
 }
 
 /** Evaluates one node on its input tensors. */

@@ -36,6 +36,8 @@
 //   learnedScale: ResnetcLearnedScale `name`: weight index 0 "same", dims [size].
 //   learnedShift: ResnetcLearnedShift `name`: weight index 0 "same" (the canonical `bias`), dims [1].
 //   attention, clsToken, posEmbed: see layers-attn.ts (every weight "same").
+//   affine, talkingHeadsAttention, classAttention: see layers-tokens.ts (every weight "same").
+//   spikingNeuron, timeRepeat, timeMean: see layers-spike.ts (no weights).
 
 import * as tf from "@tensorflow/tfjs";
 import { FusedBatchNorm } from "./batchnorm.js";
@@ -62,9 +64,13 @@ import {
 
 import { weightLayer } from "./shared-layers.js";
 import { ATTN_LAYERS } from "./layers-attn.js";
+import { TOKEN_LAYERS } from "./layers-tokens.js";
+import { SPIKE_LAYERS } from "./layers-spike.js";
 
 export * from "./layers-nd.js";
 export * from "./layers-attn.js";
+export * from "./layers-tokens.js";
+export * from "./layers-spike.js";
 export { shareLayers } from "./shared-layers.js";
 
 type T = tf.SymbolicTensor;
@@ -239,6 +245,8 @@ export function registerCustomLayers(): void {
     DropPath,
     ...ND_LAYERS,
     ...ATTN_LAYERS,
+    ...TOKEN_LAYERS,
+    ...SPIKE_LAYERS,
   ])
     tf.serialization.registerClass(
       c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,

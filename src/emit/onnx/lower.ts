@@ -7,6 +7,8 @@
 import type { Dim } from "../../ir/dims.js";
 import type { AttrValue, IrNodeOf, OpName } from "../../ir/ir.js";
 import type { Attr } from "./builder.js";
+import { tokenLowerings } from "./lower-tokens.js";
+import { lowerNeuron, lowerTimeMean, lowerTimeRepeat } from "./lower-spike.js";
 
 export interface LowerCtx<O extends OpName = OpName> {
   readonly node: IrNodeOf<O>;
@@ -117,6 +119,13 @@ export const ONNX_NOTES: Partial<Record<OpName, string>> = {
   attention: "MatMul + Add projections, Slice + Reshape + Transpose per head, MatMul, Softmax (opset 13+)",
   cls_token: "Shape + Expand + Concat",
   pos_embed: "Add",
+  affine: "Mul + Add",
+  talking_heads_attention: "MatMul + Add projections, Transpose + MatMul head mixing around Softmax (opset 13+)",
+  class_attention: "Slice (token 0) + MatMul projections, MatMul, Softmax (opset 13+)",
+  if_neuron: "unrolled over T: Reshape [T, -1], Gather per step, Add, Sub, Less + Where, Concat, Reshape",
+  lif: "unrolled over T: Reshape [T, -1], Gather per step, Sub + Div + Add, Less + Where, Concat, Reshape",
+  time_repeat: "Tile",
+  time_mean: "Reshape + ReduceMean + Reshape",
 };
 
 /** One lowering per IR op (inputs become graph inputs, not nodes): a record over the closed op
@@ -266,10 +275,8 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
   gate: (c) => c.emit("Mul", [c.input(), c.param("weight")!], c.out),
   shift: (c) => c.emit("Add", [c.input(), c.param("bias")!], c.out),
   layerscale: (c) => {
-    const w =
-      num(c.node, "axis") === 1
-        ? perChannel(c, c.param("weight")!, c.node.shape.length, "weight_c")
-        : c.param("weight")!;
+    const v = c.param(c.node.attrs.bare === true ? "" : "weight")!;
+    const w = num(c.node, "axis") === 1 ? perChannel(c, v, c.node.shape.length, "weight_c") : v;
     c.emit("Mul", [c.input(), w], c.out);
   },
   // Sum and a chain of Muls take every input (`add(a, b, c)`), not just the first two.
@@ -384,6 +391,7 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
     c.emit("Concat", [tok, c.input()], c.out, { axis: 1 });
   },
   pos_embed: (c) => c.emit("Add", [c.input(), c.param("")!], c.out),
+  ...tokenLowerings,
   shortcut_pad: (c) => {
     // Option A (He et al. 2015): x[:, :, ::s, ::s], then zero channels before and after.
     const n = c.node;
@@ -428,4 +436,9 @@ export const lowerings: { [O in Exclude<OpName, "input">]: Lowering<O> } = {
     end[1] = num(n, "pad_after");
     c.emit("Pad", [x, c.constI("pads", [...begin, ...end])], c.out, { mode: "constant" });
   },
+  // Spiking ops: lower-spike.ts.
+  if_neuron: lowerNeuron,
+  lif: lowerNeuron,
+  time_repeat: lowerTimeRepeat,
+  time_mean: lowerTimeMean,
 };

@@ -11,6 +11,7 @@
 import { diag, type Diagnostic, type Span } from "../../diagnostics/diagnostic.js";
 import { dimStr } from "../../ir/dims.js";
 import type { BlockInstance, Graph, IrNode, IrNodeOf, OpName } from "../../ir/ir.js";
+import { instanceChildren } from "../../ir/ir.js";
 import { paramSpecs } from "../../weights/init.js";
 import { commentText, IdentAllocator, tsLiteral } from "../escape.js";
 
@@ -120,6 +121,16 @@ function windowInput<A extends WindowAttrs>(
 /** Ops across the batch: tfjs's layers see one sample at a time (predict and fit cut a batch into
  * pieces of 32), so such a model would compute something else there. */
 const BATCH_AXIS = (what: string): string => `${what} the batch axis`;
+
+function neuronCall(c: { ins: string[]; name: string; node: IrNodeOf<"lif"> | IrNodeOf<"if_neuron"> }): string {
+  const a = c.node.attrs;
+  const tau = c.node.op === "lif" ? `tau: ${(a as IrNodeOf<"lif">["attrs"]).tau}, ` : "";
+  return (
+    `rt.spikingNeuron(${c.ins[0]}, { name: ${c.name}, T: ${a.T}, ${tau}vTh: ${a.v_th}, vReset: ${a.v_reset}, ` +
+    `reset: ${lit(a.reset)}, detachReset: ${a.detach_reset}, surrogate: ${lit(a.surrogate)}, alpha: ${a.alpha}, ` +
+    `width: ${a.width} })`
+  );
+}
 
 const act = (fn: string): TsLowering<OpName> => ({
   wants: "any",
@@ -302,6 +313,39 @@ export const tsLowerings: { [O in OpName]: TsLowering<O> } = {
     emit: (c) =>
       `rt.posEmbed(${c.ins[0]}, { name: ${c.name}, tokens: ${c.node.attrs.tokens}, dim: ${c.node.attrs.dim} })`,
   },
+  // CaiT and ResMLP (packages/runtime/src/layers-tokens.ts).
+  affine: {
+    note: "custom layer (mul + add over the last dim)",
+    wants: "id",
+    emit: (c) => `rt.affine(${c.ins[0]}, { name: ${c.name}, dim: ${c.node.attrs.dim}, rank: ${c.node.attrs.rank} })`,
+  },
+  talking_heads_attention: {
+    note: "custom layer (matMul, softmax; timm TalkingHeadAttn's weights)",
+    wants: "id",
+    emit: (c) => {
+      const { dim, heads } = c.node.attrs;
+      return `rt.talkingHeadsAttention(${c.ins[0]}, { name: ${c.name}, dim: ${dim}, heads: ${heads} })`;
+    },
+  },
+  class_attention: {
+    note: "custom layer (matMul, softmax; timm ClassAttn's weights)",
+    wants: "id",
+    emit: (c) =>
+      `rt.classAttention(${c.ins[0]}, { name: ${c.name}, dim: ${c.node.attrs.dim}, heads: ${c.node.attrs.heads} })`,
+  },
+  // Spiking ops (packages/runtime/src/layers-spike.ts): the batch axis holds T time slices.
+  if_neuron: { note: "custom layer (unrolled over T, surrogate gradient)", wants: "any", emit: (c) => neuronCall(c) },
+  lif: { note: "custom layer (unrolled over T, surrogate gradient)", wants: "any", emit: (c) => neuronCall(c) },
+  time_repeat: {
+    note: "custom layer (tile)",
+    wants: "any",
+    emit: (c) => `rt.timeRepeat(${c.ins[0]}, { name: ${c.name}, T: ${c.node.attrs.T} })`,
+  },
+  time_mean: {
+    note: "custom layer (mean over T)",
+    wants: "any",
+    emit: (c) => `rt.timeMean(${c.ins[0]}, { name: ${c.name}, T: ${c.node.attrs.T} })`,
+  },
   shortcut_pad: {
     note: "custom layer (option A)",
     wants: "cl",
@@ -328,6 +372,13 @@ function pool(c: TsNodeCtx<"maxpool" | "avgpool">, kind: "max" | "avg"): string 
   const w = windowInput(c, kind === "max" ? -3.4e38 : 0);
   return `rt.pool(${w.x}, { name: ${c.name}, kind: ${lit(kind)}, ${windowCfg(w.node)}, ceil: ${n.attrs.ceil} })`;
 }
+
+/** The weights of layers-tokens.ts's layers, in their index order (src/weights/init.ts's order). */
+const TOKEN_WEIGHTS = {
+  affine: ["alpha", "beta"],
+  talking_heads_attention: ["qkv", "proj", "proj_l", "proj_w"].flatMap((p) => [`${p}.weight`, `${p}.bias`]),
+  class_attention: ["q", "k", "v", "proj"].flatMap((p) => [`${p}.weight`, `${p}.bias`]),
+};
 
 /** Which tfjs layer holds a parameter, at which index of its weights, in which layout (the
  * runtime's layers.ts states the same rules). */
@@ -369,6 +420,11 @@ function paramPlace(n: IrNode, suffix: string): { layer: string; index: number; 
       };
     case "shift": // its one tensor is `bias`, the layer's only weight
       return { layer: n.name, index: 0, layout: "same" };
+    case "affine":
+    case "talking_heads_attention":
+    case "class_attention":
+      // layers-tokens.ts keeps timm's tensors as they are, in paramSpecs' order.
+      return { layer: n.name, index: TOKEN_WEIGHTS[n.op].indexOf(suffix), layout: "same" };
     case "attention":
       // ResnetcAttention keeps nn.MultiheadAttention's four tensors as they are.
       return {
@@ -425,15 +481,7 @@ export function emitTs(g: Graph, o: TsOptions = {}): TsResult {
   };
 
   // The instance tree: each instance's direct children.
-  const children = new Map<BlockInstance | null, BlockInstance[]>();
-  const stack: BlockInstance[] = [];
-  for (const b of g.blocks) {
-    while (stack.length && stack[stack.length - 1]!.end <= b.start) stack.pop();
-    const parent = stack[stack.length - 1] ?? null;
-    if (!children.has(parent)) children.set(parent, []);
-    children.get(parent)!.push(b);
-    stack.push(b);
-  }
+  const children = instanceChildren(g.blocks);
 
   // What tfjs cannot express: one diagnostic per kind, at its first node, counting the rest.
   const unsupported = new Map<string, { span: Span; others: number }>();

@@ -263,12 +263,45 @@ export const layerOps: OpDef[] = [
     summary: "multiply by a learned per-channel vector (CaiT, Touvron et al. 2021)",
     arity: 1,
     ranks: ANY_RANK,
-    args: [{ name: "init", type: "float", default: 1e-5, positional: true, doc: "initial value of every entry" }],
+    args: [
+      { name: "init", type: "float", default: 1e-5, positional: true, doc: "initial value of every entry" },
+      {
+        name: "axis",
+        type: { enum: ["auto"], orInts: true },
+        default: "auto",
+        doc:
+          "the dim the vector runs along: 1 (channels) or the last (-1: D of tokens [N, T, D]); `auto` is dim 1, " +
+          "or the last dim of [N, T, D] when T is symbolic",
+      },
+      {
+        name: "bare",
+        type: "bool",
+        default: false,
+        doc: "name the vector after the layer itself (timm's `gamma_1`, `ls1`) instead of `NAME.weight`",
+      },
+    ],
     infer: (ctx) => {
       const s = ctx.inputs[0]!;
-      // Channels-first tensors scale dim 1; token sequences [N, L, D] scale the last dim.
-      const axis = s.length === 3 && !isConst(s[1]!) ? 2 : 1;
+      let axis: number;
+      // Absent: the residual modifier `layerscale=F` (semantics/residual.ts) passes only `init`.
+      if (ctx.args["axis"] === "auto" || ctx.args["axis"] === undefined) {
+        // Channels-first tensors scale dim 1; token sequences [N, L, D] with symbolic L the last dim.
+        axis = s.length === 3 && !isConst(s[1]!) ? 2 : 1;
+      } else {
+        const a = checkAxis(ctx, "axis", s.length);
+        if (a === undefined) return undefined;
+        // The emitted programs scale dim 1 (channels) or the last dim; nothing between.
+        if (a !== 1 && a !== s.length - 1)
+          return ctx.error("RN119", {
+            what: "layerscale axis",
+            value:
+              `1 or the last dim (${s.length - 1}, -1) for a rank-${s.length} input, ` +
+              `found ${String(ctx.args["axis"])}`,
+          });
+        axis = a;
+      }
       const c = concreteDim(ctx, s[axis]!, "channels");
+      // `bare` reaches the IR with the other arguments.
       return c === undefined ? undefined : { shape: [...s], params: c, attrs: { axis } };
     },
   },

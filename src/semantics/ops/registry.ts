@@ -52,7 +52,17 @@ export interface OpDef {
   name: OpName;
   aliases?: readonly string[];
   family:
-    "conv" | "norm" | "activation" | "pool" | "shape" | "merge" | "linear" | "regularize" | "scale" | "transformer";
+    | "conv"
+    | "norm"
+    | "activation"
+    | "pool"
+    | "shape"
+    | "merge"
+    | "linear"
+    | "regularize"
+    | "scale"
+    | "transformer"
+    | "spiking";
   summary: string;
   args: readonly ArgSpec[];
   /** How many tensors it takes: 1 for pipeline ops; "many" for merges such as concat. */

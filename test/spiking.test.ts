@@ -1,0 +1,191 @@
+// Spiking neurons (if_neuron, lif) and time folded into the batch axis (time_repeat, time_mean):
+//   1. ONNX Runtime's spikes equal tfjs's exactly, every one, on small spiking nets (the two
+//      lowerings order their float ops identically);
+//   2. tfjs's gradient through a neuron is the surrogate's formula, computed here by hand on tiny
+//      cases (ATan and rectangular; a reset that is detached and one that is not);
+//   3. the shape rules: T*N batches, T's range, a static batch that is not a multiple of T.
+// Takes: the compiler's emitters and the runtime's layers. Gives: vitest cases.
+// Must not: compare spikes with a tolerance.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import ort from "onnxruntime-node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { emitOnnx } from "../src/emit/onnx/emit.js";
+import { emitTs } from "../src/emit/ts/emit.js";
+import { dimStr } from "../src/ir/dims.js";
+import { caseParams, uniform } from "./reference/data.js";
+import { checkSource, codes, graphOf, repoRoot } from "./helpers.js";
+
+const work = join(repoRoot, "out", "spiking-test");
+beforeAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const rt = await import("@resnetc/runtime");
+  await rt.chooseBackend({ prefer: "cpu" });
+});
+
+/** Spikes of `source`'s output from ONNX Runtime and from the emitted tfjs model, same seeded
+ * parameters (BN statistics perturbed by caseParams) and input. */
+async function bothSpikes(source: string, key: string, batch: number): Promise<[Float32Array, Float32Array]> {
+  const g = graphOf(source);
+  const { f32 } = caseParams(g);
+  const dims = g.inputs[0]!.shape.map((d) => (typeof d === "number" ? d : batch));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const x = uniform(n, 11, -3, 3);
+  const onnx = emitOnnx(g, { weights: f32 });
+  expect(onnx.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  const session = await ort.InferenceSession.create(onnx.bytes!);
+  const out = await session.run({ [g.inputs[0]!.name]: new ort.Tensor("float32", x, dims) });
+  const want = out[g.outputs[0]!.name]!.data as Float32Array;
+  const ts = emitTs(g);
+  expect(ts.diagnostics).toEqual([]);
+  const file = join(work, `${key}.ts`);
+  writeFileSync(file, ts.files!["model.ts"]);
+  const mod = await import(file);
+  const rt = await import("@resnetc/runtime");
+  const model = mod.buildModel() as tf.LayersModel;
+  rt.setParams(model, mod.PARAMS, (p: { name: string }) => f32.get(p.name)!.data);
+  const got = tf.tidy(() => (model.predict(tf.tensor(x, dims)) as tf.Tensor).dataSync().slice() as Float32Array);
+  model.dispose();
+  return [got, want];
+}
+
+describe("ONNX Runtime's spikes equal tfjs's exactly", () => {
+  const nets: [string, string, number[]][] = [
+    [
+      "SEW-style LIF net, T 4",
+      `model S {
+  input x: f32[N, 2, 8, 8]
+  conv(6, k=3) bn time_repeat(4) lif(4)
+  residual { conv(6, k=3) bn lif(4) conv(6, k=3) bn lif(4) } shortcut identity
+  conv(8, k=3, stride=2) bn lif(4, tau=3, v_th=0.7)
+}`,
+      [12, 8, 4, 4],
+    ],
+    [
+      "MS-ResNet-style IF net, soft reset, T 3",
+      `model S {
+  input x: f32[N, 2, 6, 6]
+  conv(6, k=3) bn time_repeat(3)
+  residual { if_neuron(3, reset=soft) conv(6, k=3) bn if_neuron(3, v_reset=-0.25) conv(6, k=3) bn } shortcut identity
+  if_neuron(3, v_th=0.5, reset=soft, detach_reset=true)
+}`,
+      [9, 6, 6, 6],
+    ],
+  ];
+  for (const [name, source, dims] of nets)
+    it(
+      name,
+      async () => {
+        const [got, want] = await bothSpikes(
+          source,
+          name.replace(/[^A-Za-z0-9]+/g, "_"),
+          dims[0]! / (name.includes("T 4") ? 4 : 3),
+        );
+        // Emitted models give the declared layout (NCHW), as ONNX does.
+        const ours = got;
+        expect(want.length).toBe(dims.reduce((a, b) => a * b, 1));
+        // Spikes only, and not all alike: the comparison means something.
+        expect([...new Set(want)].sort()).toEqual([0, 1]);
+        const ones = want.reduce((s, v) => s + v, 0);
+        expect(ones).toBeGreaterThan(want.length * 0.02);
+        expect(ones).toBeLessThan(want.length * 0.98);
+        let differ = 0;
+        for (let i = 0; i < want.length; i++) if (ours[i] !== want[i]) differ++;
+        expect(differ).toBe(0);
+      },
+      60_000,
+    );
+});
+
+describe("tfjs's gradient through a neuron is the surrogate's, by hand", () => {
+  const atan = (x: number, alpha = 2): number => alpha / 2 / (1 + ((Math.PI / 2) * alpha * x) ** 2);
+  const rect = (x: number, a: number): number => (Math.abs(x) < a / 2 ? 1 / a : 0);
+  const base = { vTh: 1, vReset: 0, reset: "hard" as const, detachReset: false, alpha: 2, width: 1 };
+
+  it("LIF, T 1, ATan: dL/dx = r * atan'(x / tau - v_th) / tau", async () => {
+    const rt = await import("@resnetc/runtime");
+    const xs = [0.3, 1.9, 2.0, 2.4, -1, 4];
+    const r = [1, -2, 0.5, 1.5, 1, 0.25];
+    const tau = 2;
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(rt.neuronSteps(x, { ...base, T: 1, tau, surrogate: "atan" }), tf.tensor(r))),
+    )(tf.tensor(xs));
+    const got = await g.data();
+    xs.forEach((x, i) => expect(got[i]).toBeCloseTo((r[i]! * atan(x / tau - 1)) / tau, 6));
+    const spikes = await rt.neuronSteps(tf.tensor(xs), { ...base, T: 1, tau, surrogate: "atan" }).data();
+    expect([...spikes]).toEqual(xs.map((x) => (x / tau - 1 >= 0 ? 1 : 0)));
+  });
+
+  it("IF, T 1, rectangular width 0.8: 1/a inside |x - v_th| < a/2, 0 outside", async () => {
+    const rt = await import("@resnetc/runtime");
+    const xs = [0.5, 0.7, 1.0, 1.35, 1.5];
+    const g = tf.grad((x: tf.Tensor) => tf.sum(rt.neuronSteps(x, { ...base, T: 1, surrogate: "rect", width: 0.8 })))(
+      tf.tensor(xs),
+    );
+    const got = await g.data();
+    xs.forEach((x, i) => expect(got[i]).toBeCloseTo(rect(x - 1, 0.8), 6));
+    expect(got.some((v) => v === 0) && got.some((v) => v > 1)).toBe(true);
+  });
+
+  for (const detach of [true, false])
+    it(`IF, T 2, hard reset, detach_reset=${detach}: the gradient through the reset by hand`, async () => {
+      const rt = await import("@resnetc/runtime");
+      // Batch [x0 (step 0); x1 (step 1)], one neuron per column.
+      const x0 = [1.2, 0.4, 0.9, 1.05];
+      const x1 = [0.3, 0.7, 0.05, -0.2];
+      const r0 = [0.5, -1, 2, 1];
+      const r1 = [1.5, 0.75, -1, 2];
+      const cfg = { ...base, T: 2, surrogate: "atan" as const, detachReset: detach };
+      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(rt.neuronSteps(x, cfg), tf.tensor([r0, r1]))))(
+        tf.tensor([x0, x1]),
+      );
+      const got = await g.data();
+      for (let i = 0; i < 4; i++) {
+        // h0 = x0; s0 = H(h0 - 1); v1 = h0 (1 - s0); h1 = v1 + x1; s1 = H(h1 - 1).
+        const h0 = x0[i]!;
+        const s0 = h0 - 1 >= 0 ? 1 : 0;
+        const h1 = h0 * (1 - s0) + x1[i]!;
+        const g1 = r1[i]! * atan(h1 - 1); // dL/dh1
+        // dv1/dh0 = (1 - s0) - h0 * ds0/dh0 (the second term only without detach_reset).
+        const dv1 = 1 - s0 - (detach ? 0 : h0 * atan(h0 - 1));
+        expect(got[4 + i]).toBeCloseTo(g1, 6);
+        expect(got[i]).toBeCloseTo(r0[i]! * atan(h0 - 1) + g1 * dv1, 6);
+      }
+    });
+});
+
+describe("shape rules", () => {
+  it("time_repeat multiplies the batch, a neuron keeps it, time_mean divides it", () => {
+    const g = graphOf(`model M {
+  input x: f32[N, 3, 8, 8]
+  conv(4, k=3) bn time_repeat(4) lif(4) conv(4, k=3) if_neuron(4) avgpool flatten time_mean(4) dense(2)
+}`);
+    const shapes = Object.fromEntries(g.nodes.map((n) => [n.name, `[${n.shape.map(dimStr).join(", ")}]`]));
+    expect(shapes["time_repeat1"]).toBe("[4*N, 4, 8, 8]");
+    expect(shapes["if_neuron1"]).toBe("[4*N, 4, 8, 8]");
+    expect(shapes["time_mean1"]).toBe("[N, 4]");
+    // conv2 has a bias (bias=auto: no norm after it).
+    expect(g.params).toBe(4 * 3 * 9 + 8 + (4 * 4 * 9 + 4) + 2 * 4 + 2);
+  });
+  it("rejects a static batch that is not a multiple of T, and time_mean of a batch not written as one", () => {
+    expect(codes(`model M { input x: f32[6, 4]; lif(4) }`)).toEqual(["RN205"]);
+    expect(codes(`model M { input x: f32[8, 4]; lif(4) time_mean(4) }`)).toEqual([]);
+    expect(codes(`model M { input x: f32[N, 4]; time_mean(2) }`)).toEqual(["RN205"]);
+    expect(codes(`model M { input x: f32[N, 4]; time_repeat(3) time_mean(2) }`)).toEqual(["RN205"]);
+    expect(codes(`model M { input x: f32[N, 4]; time_repeat(6) time_mean(2) time_mean(3) }`)).toEqual([]);
+  });
+  it("T is an int from 1 to 64; tau at least 1; alpha and width positive", () => {
+    for (const bad of [
+      "lif(0)",
+      "lif(65)",
+      "time_repeat(0)",
+      "lif(2, tau=0.5)",
+      "if_neuron(2, alpha=0)",
+      "lif(1, width=-1)",
+    ])
+      expect(codes(`model M { input x: f32[N, 4]; time_repeat(2) ${bad} }`), bad).toEqual(["RN119"]);
+    expect(checkSource(`model M { input x: f32[N, 4]; time_repeat(64) lif(64) }`).diagnostics).toEqual([]);
+  });
+});
