@@ -7,9 +7,10 @@
 //   y = gamma * xhat + beta,  xhat = (x - mean) / sqrt(var + eps)   (biased batch variance)
 //   dbeta = sum dy,  dgamma = sum dy * xhat,
 //   dx = gamma / sqrt(var + eps) * (dy - dbeta / n - xhat * dgamma / n)
-// `FusedBatchNorm` is the layer: it is tfjs's BatchNormalization (same weights, config and
-// moving-average update; it saves and loads as a plain BatchNormalization) whose training call
-// uses these kernels when the backend has them, and the stock path otherwise.
+// `FusedBatchNorm` is the layer: it is tfjs's BatchNormalization (same weights and config; it saves
+// and loads as a plain BatchNormalization) whose training call uses these kernels when the backend
+// has them, and tfjs's moments + batchNorm otherwise. Its running variance follows PyTorch, not
+// tfjs: it averages the unbiased batch variance (n / (n - 1) times the biased one).
 // Takes: channels-last float32 tensors. Gives: the layer and the kernels (for tests).
 // Must not: change results beyond float rounding (sums accumulate in float64, JS numbers).
 
@@ -250,16 +251,17 @@ function movingKernel(backendName: "cpu" | "wasm") {
     const s = storage(backendName, args.backend);
     const { movingMean, movingVariance, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
     const decay = 1 - (args.attrs!["momentum"] as number);
+    const unbias = (args.attrs!["unbias"] as number | undefined) ?? 1;
     const outs: tf.TensorInfo[] = [];
-    for (const [moving, batch] of [
-      [movingMean!, mean!],
-      [movingVariance!, variance!],
-    ]) {
+    for (const [moving, batch, scale] of [
+      [movingMean!, mean!, 1],
+      [movingVariance!, variance!, unbias],
+    ] as const) {
       const [out, view] = s.make(moving.shape);
       const o = view();
       const mv = s.read(moving);
       const bv = s.read(batch);
-      for (let k = 0; k < o.length; k++) o[k] = mv[k]! - (mv[k]! - bv[k]!) * decay;
+      for (let k = 0; k < o.length; k++) o[k] = mv[k]! - (mv[k]! - bv[k]! * scale) * decay;
       outs.push(out);
     }
     return outs;
@@ -336,44 +338,45 @@ export class FusedBatchNorm extends StockBatchNorm {
     };
     const axis = Array.isArray(self.axis) ? self.axis[0] : self.axis;
     const lastAxis = axis === -1 || axis === x.rank - 1;
-    if (kwargs["training"] === true && lastAxis && (!self.gamma || !self.beta))
-      // affine=false (center and scale off): tfjs's stock layer reads gamma while training anyway.
-      return tf.tidy(() => {
-        const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
-        // Spelled out: tf.batchNorm without scale cannot be differentiated (it saves the missing one).
-        const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, self.epsilon)));
-        // The stock layer's update: moving = moving - (moving - batch) * (1 - momentum).
-        for (const [v, batch] of [
-          [self.movingMean, mean],
-          [self.movingVariance, variance],
-        ] as const) {
-          const old = v.read();
-          v.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - self.momentum)));
-        }
-        return y;
-      });
-    const fused =
-      kwargs["training"] === true &&
-      lastAxis &&
-      x.dtype === "float32" &&
-      self.gamma &&
-      self.beta &&
-      tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
-    if (!fused) return super.call(inputs, kwargs);
+    if (kwargs["training"] !== true || !lastAxis) return super.call(inputs, kwargs);
+    const affine = self.gamma !== undefined && self.beta !== undefined;
+    const fused = affine && x.dtype === "float32" && tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
+    // PyTorch's running variance takes the unbiased batch variance (n / (n - 1) times the biased
+    // one the output is normalised with); tfjs's stock layer takes the biased one, which would
+    // make a checkpoint trained here differ from PyTorch's by that factor.
+    const n = x.size / x.shape[x.rank - 1]!;
+    const unbias = n > 1 ? n / (n - 1) : 1;
     return tf.tidy(() => {
-      const [y, mean, variance] = batchNormTrain(x, self.gamma!.read(), self.beta!.read(), self.epsilon);
-      // The stock layer's update, moving = moving - (moving - batch) * (1 - momentum), for both
-      // statistics in one kernel (tfjs's is three kernels each).
-      const [m, v] = tf
-        .engine()
-        .runKernel(
-          BN_MOVING,
-          { movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read(), mean, variance },
-          { momentum: self.momentum },
-        ) as tf.Tensor[];
-      self.movingMean.write(m!);
-      self.movingVariance.write(v!);
-      tf.dispose([mean, variance]);
+      if (fused) {
+        const [y, mean, variance] = batchNormTrain(x, self.gamma!.read(), self.beta!.read(), self.epsilon);
+        // moving = moving - (moving - batch) * (1 - momentum), both statistics in one kernel
+        // (tfjs's update is three kernels each).
+        const [m, v] = tf
+          .engine()
+          .runKernel(
+            BN_MOVING,
+            { movingMean: self.movingMean.read(), movingVariance: self.movingVariance.read(), mean, variance },
+            { momentum: self.momentum, unbias },
+          ) as tf.Tensor[];
+        self.movingMean.write(m!);
+        self.movingVariance.write(v!);
+        tf.dispose([mean, variance]);
+        return y;
+      }
+      // Other backends (webgpu), and affine=false (tfjs's stock layer reads gamma while training
+      // even when scale is off): tfjs's moments and batchNorm, as its stock layer, spelled out
+      // without scale where there is none (tf.batchNorm without scale cannot be differentiated).
+      const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+      const y = affine
+        ? tf.batchNorm(x, mean, variance, self.beta!.read(), self.gamma!.read(), self.epsilon)
+        : tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, self.epsilon)));
+      for (const [v, batch] of [
+        [self.movingMean, mean],
+        [self.movingVariance, tf.mul(variance, unbias)],
+      ] as const) {
+        const old = v.read();
+        v.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - self.momentum)));
+      }
       return y;
     });
   }

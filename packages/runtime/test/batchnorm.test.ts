@@ -1,6 +1,8 @@
 // The fused batch-norm training kernels and layer against tfjs's own BatchNormalization layer:
-// same output, same gradients for x, gamma and beta, same moving statistics, on the cpu and
-// wasm backends; and it saves as a plain BatchNormalization.
+// same output, same gradients for x, gamma and beta, same moving mean, on the cpu and wasm
+// backends, through the fused kernels and through the moments path other backends take; the
+// moving variance as PyTorch's (the unbiased batch variance, computed here in float64), where
+// tfjs's stock layer takes the biased one; and it saves as a plain BatchNormalization.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
@@ -31,7 +33,20 @@ function trainOnce(make: () => tf.layers.Layer, shape: number[]): Record<string,
       return tf.sum(tf.mul(y, dy)) as tf.Scalar;
     }, [xv, gamma!, beta!]);
     const w = layer.getWeights();
+    // PyTorch: running_var = (1 - momentum') * running_var + momentum' * unbiased batch variance.
+    const xs = Array.from(x.dataSync());
+    const rows = xs.length / c;
+    const oldVar = tf.randomUniform([c], 0.5, 2, "float32", 5).dataSync();
+    const torchVariance = Float32Array.from({ length: c }, (_, k) => {
+      let mean = 0;
+      for (let r = 0; r < rows; r++) mean += xs[r * c + k]! / rows;
+      let ss = 0;
+      for (let r = 0; r < rows; r++) ss += (xs[r * c + k]! - mean) ** 2;
+      const momentum = (layer.getConfig() as { momentum: number }).momentum;
+      return oldVar[k]! * momentum + (1 - momentum) * (ss / (rows - 1));
+    });
     const out = {
+      torchVariance,
       y: values(y!),
       dx: values(grads[xv.name]!),
       dgamma: values(grads[gamma!.name]!),
@@ -45,25 +60,37 @@ function trainOnce(make: () => tf.layers.Layer, shape: number[]): Record<string,
 }
 const config = { axis: -1, epsilon: 1e-5, momentum: 0.9 };
 
+const shapes = [
+  [4, 5, 6, 3],
+  [1, 3, 3, 16],
+  [3, 7, 9, 8], // 189 rows: several of the SIMD sums' 64-row blocks, and a partial one
+  [7, 10],
+];
+
 for (const backend of ["cpu", "wasm"] as const)
   describe(`fused batch norm on ${backend}`, () => {
-    for (const shape of [
-      [4, 5, 6, 3],
-      [1, 3, 3, 16],
-      [3, 7, 9, 8], // 189 rows: several of the SIMD sums' 64-row blocks, and a partial one
-      [7, 10],
-    ])
-      it(
-        `equals tfjs's BatchNormalization in training: output, gradients, moving statistics ` + `(${shape.join("x")})`,
-        async () => {
+    for (const path of ["fused kernels", "moments path"] as const)
+      for (const shape of shapes)
+        it(`through the ${path}: output, gradients and moving mean as tfjs's BatchNormalization, moving variance as PyTorch's (${shape.join("x")})`, async () => {
           await tf.setBackend(backend);
           registerFusedBatchNorm(backend);
           expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
           const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
-          const fused = trainOnce(() => new FusedBatchNorm(config), shape);
-          for (const key of Object.keys(stock)) expect(relErr(fused[key]!, stock[key]!), key).toBeLessThan(1e-4);
-        },
-      );
+          // The moments path is what a backend without the fused kernels (webgpu) takes.
+          const kernel = tf.getKernel(BN_FORWARD, backend)!;
+          if (path === "moments path") tf.unregisterKernel(BN_FORWARD, backend);
+          let ours: Record<string, Float32Array>;
+          try {
+            ours = trainOnce(() => new FusedBatchNorm(config), shape);
+          } finally {
+            if (path === "moments path") tf.registerKernel(kernel);
+          }
+          for (const key of ["y", "dx", "dgamma", "dbeta", "movingMean"])
+            expect(relErr(ours[key]!, stock[key]!), key).toBeLessThan(1e-4);
+          expect(relErr(ours["movingVariance"]!, stock["torchVariance"]!)).toBeLessThan(1e-5);
+          // The stock layer's biased update is measurably different (n / (n - 1) on the batch term).
+          expect(relErr(stock["movingVariance"]!, stock["torchVariance"]!)).toBeGreaterThan(1e-4);
+        });
 
     it("goes through the fused kernel (and inference through the stock path)", async () => {
       await tf.setBackend(backend);
