@@ -5,7 +5,9 @@
 // with renderText and the result's `sources`). Must not: print, exit, or write files (the
 // caller decides where outputs go; `writeFileAtomic` from "resnetc/io" writes them safely).
 
-import { nodeHost } from "./cli/host.js";
+import { resolve } from "node:path";
+import { postProcess, loadConfig } from "./cli/config.js";
+import { findProjectRoot, nodeHost } from "./cli/host.js";
 import { check, hasErrors, type CheckResult, type Host } from "./compiler.js";
 import type { Diagnostic, SourceFile, Span } from "./diagnostics/diagnostic.js";
 import { locate as locateSpan } from "./diagnostics/render.js";
@@ -22,6 +24,12 @@ export interface FileOptions {
   model?: string;
   /** Read files some other way (an editor's unsaved buffers, a test's memory). */
   host?: Host;
+  /** As `resnetc check` (default true): inline `# resnetc-disable-(next-)line CODE` comments in
+   * the project's files remove the warnings they name (RN306/RN307 for one that does nothing),
+   * and, unless `host` is given, the project's resnetc.config.json (found from `cwd` up to the
+   * root, as on the command line) sets warnings' severities; a malformed config throws
+   * ConfigError. false: the compiler's diagnostics as they are. */
+  suppressions?: boolean;
 }
 
 export interface CompileOptions extends FileOptions {
@@ -67,9 +75,17 @@ function hostFor(o: FileOptions): Host {
   return o.host ?? nodeHost(o.cwd ?? process.cwd(), o.root === undefined ? {} : { root: o.root });
 }
 
-/** Parses and shape-checks `file` and its imports: every diagnostic, and a graph per model. */
+/** Parses and shape-checks `file` and its imports: every diagnostic (suppressions and the
+ * project's config applied, unless `suppressions: false`), and a graph per model. */
 export function checkFile(file: string, options: FileOptions = {}): CheckResult {
-  return check([file], hostFor(options), options.model === undefined ? {} : { model: options.model });
+  const r = check([file], hostFor(options), options.model === undefined ? {} : { model: options.model });
+  if (options.suppressions === false) return r;
+  const cwd = options.cwd ?? process.cwd();
+  const config =
+    options.host === undefined
+      ? loadConfig(cwd, options.root === undefined ? findProjectRoot(resolve(cwd)) : resolve(cwd, options.root))
+      : { rules: new Map() };
+  return { ...r, diagnostics: postProcess(r.diagnostics, r.sources, cwd, config) };
 }
 
 /** `file:line:col` of a span, as emitted comments and ONNX doc strings show it, with the file

@@ -21,4 +21,5 @@ export {
   type FileOptions,
 } from "./api.js";
 export { nodeHost, type NodeHostOptions } from "./cli/host.js";
+export { ConfigError } from "./cli/config.js";
 export type { ImportResolution } from "./compiler.js";

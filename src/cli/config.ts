@@ -9,11 +9,12 @@
 
 import { dirname, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
+import { applySuppressions } from "../diagnostics/suppress.js";
 import { messages } from "../diagnostics/messages.js";
 import { suggest } from "../semantics/builtins.js";
 import { readFileLimited, ReadFileError } from "../io/read-file.js";
-import { displayPath, isInside } from "./host.js";
+import { displayPath, isInside, stdDir } from "./host.js";
 
 export type RuleLevel = "off" | "warn" | "error";
 
@@ -113,4 +114,16 @@ export function applyConfig(ds: readonly Diagnostic[], config: LintConfig): Diag
     else out.push({ ...d, severity: level === "warn" ? "warning" : "error" });
   }
   return out;
+}
+
+/** Suppression comments (in the project's own files, not std/), then the config's severities:
+ * what `resnetc check`, `lint`, `graph` and the programmatic API do to the compiler's diagnostics. */
+export function postProcess(
+  ds: readonly Diagnostic[],
+  sources: ReadonlyMap<string, SourceFile>,
+  cwd: string,
+  config: LintConfig,
+): Diagnostic[] {
+  const own = (file: string): boolean => !isInside(stdDir, resolve(cwd, file));
+  return applyConfig(applySuppressions(ds, sources, own), config);
 }

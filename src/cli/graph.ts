@@ -12,9 +12,9 @@ import { renderText, summaryLine } from "../diagnostics/render.js";
 import { AtomicWriteError, writeFileAtomic } from "../io/atomic-write.js";
 import { spanLocator } from "../api.js";
 import { suggest } from "../semantics/builtins.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, postProcess } from "./config.js";
 import { displayPath, expandInputs, nodeHost } from "./host.js";
-import { postProcess, projectRootFor } from "./lint.js";
+import { projectRootFor } from "./lint.js";
 import type { Io } from "./main.js";
 
 export const GRAPH_FORMATS = ["svg", "dot", "mermaid", "html"] as const;

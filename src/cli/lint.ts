@@ -9,9 +9,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Diagnostic, SourceFile } from "../diagnostics/diagnostic.js";
 import { renderGithub, renderSarif, renderText, summaryLine, toJson } from "../diagnostics/render.js";
-import { applySuppressions } from "../diagnostics/suppress.js";
 import type { Code } from "../diagnostics/messages.js";
-import { applyConfig, type LintConfig } from "./config.js";
 import { findProjectRoot, isInside, packageRoot, stdDir } from "./host.js";
 import { colorDiagnostic, colorSummary } from "./color.js";
 import { expandPatterns, PatternError } from "./globs.js";
@@ -25,17 +23,6 @@ export type Format = (typeof FORMATS)[number];
 /** The project root for the working folder: --root, else the nearest marker above cwd. */
 export function projectRootFor(cwd: string, root: unknown): string {
   return typeof root === "string" ? resolve(cwd, root) : findProjectRoot(resolve(cwd));
-}
-
-/** Suppression comments (in the project's own files, not std/), then the config's severities. */
-export function postProcess(
-  ds: readonly Diagnostic[],
-  sources: ReadonlyMap<string, SourceFile>,
-  cwd: string,
-  config: LintConfig,
-): Diagnostic[] {
-  const own = (file: string): boolean => !isInside(stdDir, resolve(cwd, file));
-  return applyConfig(applySuppressions(ds, sources, own), config);
 }
 
 export const countErrors = (ds: readonly Diagnostic[]): number => ds.filter((d) => d.severity === "error").length;

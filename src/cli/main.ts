@@ -13,9 +13,9 @@ import { AtomicWriteError, writeFileAtomic, writeFilesAtomic, writeFolderAtomic 
 import { emitModel, emitTorchFiles, spanLocator } from "../api.js";
 import { displayPath, expandInputs, isInside, nodeHost, packageRoot, stdDir } from "./host.js";
 import { optionErrorMessage, usageLines } from "./lint-options.js";
-import { ConfigError, configCandidates, loadConfig } from "./config.js";
+import { ConfigError, configCandidates, loadConfig, postProcess } from "./config.js";
 import { useColor, colorDiagnostic, type Env } from "./color.js";
-import { countErrors, postProcess, projectRootFor, runLint } from "./lint.js";
+import { countErrors, projectRootFor, runLint } from "./lint.js";
 import { watchLoop } from "./watch.js";
 import { diag } from "../diagnostics/diagnostic.js";
 import { suggest } from "../semantics/builtins.js";
