@@ -71,26 +71,30 @@ for (const backend of ["cpu", "wasm"] as const)
   describe(`fused batch norm on ${backend}`, () => {
     for (const path of ["fused kernels", "moments path"] as const)
       for (const shape of shapes)
-        it(`through the ${path}: output, gradients and moving mean as tfjs's BatchNormalization, moving variance as PyTorch's (${shape.join("x")})`, async () => {
-          await tf.setBackend(backend);
-          registerFusedBatchNorm(backend);
-          expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
-          const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
-          // The moments path is what a backend without the fused kernels (webgpu) takes.
-          const kernel = tf.getKernel(BN_FORWARD, backend)!;
-          if (path === "moments path") tf.unregisterKernel(BN_FORWARD, backend);
-          let ours: Record<string, Float32Array>;
-          try {
-            ours = trainOnce(() => new FusedBatchNorm(config), shape);
-          } finally {
-            if (path === "moments path") tf.registerKernel(kernel);
-          }
-          for (const key of ["y", "dx", "dgamma", "dbeta", "movingMean"])
-            expect(relErr(ours[key]!, stock[key]!), key).toBeLessThan(1e-4);
-          expect(relErr(ours["movingVariance"]!, stock["torchVariance"]!)).toBeLessThan(1e-5);
-          // The stock layer's biased update is measurably different (n / (n - 1) on the batch term).
-          expect(relErr(stock["movingVariance"]!, stock["torchVariance"]!)).toBeGreaterThan(1e-4);
-        });
+        it(
+          `through the ${path}: output, gradients and moving mean as tfjs's BatchNormalization, ` +
+            `moving variance as PyTorch's (${shape.join("x")})`,
+          async () => {
+            await tf.setBackend(backend);
+            registerFusedBatchNorm(backend);
+            expect(tf.getKernel(BN_FORWARD, backend)).toBeDefined();
+            const stock = trainOnce(() => tf.layers.batchNormalization(config), shape);
+            // The moments path is what a backend without the fused kernels (webgpu) takes.
+            const kernel = tf.getKernel(BN_FORWARD, backend)!;
+            if (path === "moments path") tf.unregisterKernel(BN_FORWARD, backend);
+            let ours: Record<string, Float32Array>;
+            try {
+              ours = trainOnce(() => new FusedBatchNorm(config), shape);
+            } finally {
+              if (path === "moments path") tf.registerKernel(kernel);
+            }
+            for (const key of ["y", "dx", "dgamma", "dbeta", "movingMean"])
+              expect(relErr(ours[key]!, stock[key]!), key).toBeLessThan(1e-4);
+            expect(relErr(ours["movingVariance"]!, stock["torchVariance"]!)).toBeLessThan(1e-5);
+            // The stock layer's biased update is measurably different (n / (n - 1) on the batch term).
+            expect(relErr(stock["movingVariance"]!, stock["torchVariance"]!)).toBeGreaterThan(1e-4);
+          },
+        );
 
     it("goes through the fused kernel (and inference through the stock path)", async () => {
       await tf.setBackend(backend);
