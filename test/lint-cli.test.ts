@@ -142,6 +142,46 @@ describe("--max-warnings, --quiet, -o", () => {
   });
 });
 
+describe("a hostile file's control characters", () => {
+  // ESC sequences (colour, an OSC window title, a cursor move up and line erase that would hide
+  // the error line), BEL, a C1 CSI, DEL and a right-to-left override, in a string the error
+  // message quotes and the excerpt shows.
+  const nasty = "a\x1b[31mRED\x1b]0;title\x07\x1b[1A\x1b[2K\u009b2J\x7f\u202eevil";
+  const text = `block B(c = 4) {\n  conv(c) relu\n}\nmodel M {\n  input x: f32[N, 3, 8, 8]\n  B(c=["${nasty}"])\n}\n`;
+  const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  it("reach neither the text report, the GitHub annotations nor the summary: each is shown as a symbol", () => {
+    const dir = project({ "a.resnet": text });
+    for (const format of ["text", "github"]) {
+      const r = runCli(["lint", "--format", format, "a.resnet"], dir);
+      expect(r.code).toBe(1);
+      const out = `${r.stdout}\n${r.stderr}`;
+      expect(out).toContain("RN115");
+      expect(out).not.toMatch(INVISIBLE);
+      expect(out).toContain("a\u241b[31mRED\u241b]0;title\u2407\u241b[1A\u241b[2K\ufffd2J\u2421\ufffdevil");
+    }
+    // The excerpt keeps its alignment: the caret under `B(` of line 6 starts where `B` does.
+    const lines = runCli(["check", "a.resnet"], dir).stderr.split("\n");
+    const i = lines.findIndex((l) => l.includes("6 |   B(c="));
+    expect(lines[i + 1]!.indexOf("^")).toBe(lines[i]!.indexOf("B(c="));
+    expect(lines[i + 1]!.length - lines[i + 1]!.indexOf("^")).toBe(lines[i]!.length - lines[i]!.indexOf("B(c="));
+  });
+  it("a long string or list is cut in the message, not quoted whole", () => {
+    const long = "x".repeat(1000); // strings may be up to 1,024 characters (RN401)
+    const list = Array.from({ length: 5000 }, (_, i) => i).join(", ");
+    const dir = project({
+      "a.resnet":
+        `model M {\n  input x: f32[N, 3, 8, 8]\n  conv("${long}")\n}\n` +
+        `model M2 {\n  input x: f32[N, 3, 8, 8]\n  conv([${list}])\n}\n`,
+    });
+    const r = runCli(["lint", "--format", "json", "a.resnet"], dir);
+    const messages = JSON.parse(r.stdout).diagnostics.map((d: { message: string }) => d.message) as string[];
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toContain('..." (1000 characters)');
+    expect(messages[1]).toContain("[0, 1, 2, 3, 4, 5, 6, 7, ... (5000 items)]");
+    for (const m of messages) expect(m.length).toBeLessThan(200);
+  });
+});
+
 describe("option mistakes", () => {
   it("an unknown option gets the command's usage line and a did-you-mean, not Node's text", () => {
     const r = runCli(["lint", "--max-warning", "0", "examples"]);

@@ -1,12 +1,27 @@
 // Diagnostics as text (with the source line and an underline), JSON, GitHub Actions
 // annotations, and SARIF 2.1.0.
 // Takes: diagnostics and the source files they point into. Gives: strings.
-// Must not: print; the CLI decides where output goes.
+// Must not: print (the CLI decides where output goes); pass a hostile file's control characters
+// through to a terminal or a CI log: text and GitHub output show each one as a visible symbol.
 
 import type { Diagnostic, SourceFile, Span } from "./diagnostic.js";
 import { messages, type Code } from "./messages.js";
 
 type Sources = ReadonlyMap<string, SourceFile>;
+
+/** Characters a terminal or a CI log would act on rather than show: C0 controls but tab and
+ * newline, DEL, C1 controls (ESC [ ... m colours, OSC titles and links, cursor moves that could
+ * hide an error), and the Unicode bidirectional and line-separator controls (Trojan Source). */
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** `s` with every such character shown as one visible one, so excerpts stay aligned: a C0
+ * control as its Unicode control picture (ESC as U+241B), DEL as U+2421, the rest as U+FFFD. */
+export function visible(s: string): string {
+  return s.replace(INVISIBLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? "\u2421" : "\ufffd";
+  });
+}
 
 export function locate(span: Span, sources: Sources): { line: number; col: number; endLine: number; endCol: number } {
   const src = sources.get(span.file);
@@ -18,7 +33,7 @@ export function locate(span: Span, sources: Sources): { line: number; col: numbe
 
 function where(span: Span, sources: Sources): string {
   const p = locate(span, sources);
-  return `${span.file}:${p.line}:${p.col}`;
+  return `${visible(span.file)}:${p.line}:${p.col}`;
 }
 
 /** The offending line with the span underlined (first line of a multi-line span). */
@@ -26,7 +41,7 @@ function excerpt(span: Span, sources: Sources): string[] {
   const src = sources.get(span.file);
   if (!src || src.text.length === 0) return [];
   const p = locate(span, sources);
-  const text = src.lineText(p.line).replace(/\t/g, " ");
+  const text = visible(src.lineText(p.line).replace(/\t/g, " "));
   const num = String(p.line);
   const pad = " ".repeat(num.length);
   const width = p.endLine === p.line ? Math.max(1, p.endCol - p.col) : Math.max(1, text.length - p.col + 1);
@@ -34,12 +49,15 @@ function excerpt(span: Span, sources: Sources): string[] {
 }
 
 export function renderText(d: Diagnostic, sources: Sources): string {
-  const lines = [`${where(d.span, sources)} ${d.severity} ${d.code} ${d.message}`, ...excerpt(d.span, sources)];
+  const lines = [
+    `${where(d.span, sources)} ${d.severity} ${d.code} ${visible(d.message)}`,
+    ...excerpt(d.span, sources),
+  ];
   for (const n of d.notes) {
-    lines.push(`  note: ${n.message}${n.span ? ` (${where(n.span, sources)})` : ""}`);
+    lines.push(`  note: ${visible(n.message)}${n.span ? ` (${where(n.span, sources)})` : ""}`);
     if (n.span) lines.push(...excerpt(n.span, sources).map((l) => `  ${l}`));
   }
-  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  if (d.hint) lines.push(`  hint: ${visible(d.hint)}`);
   return lines.join("\n");
 }
 
@@ -74,10 +92,10 @@ export function renderGithub(d: Diagnostic, sources: Sources): string {
   const prop = (s: string): string =>
     s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
   const msg = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-  const body = `${d.code} ${d.message}${d.hint ? `\nhint: ${d.hint}` : ""}`;
+  const body = visible(`${d.code} ${d.message}${d.hint ? `\nhint: ${d.hint}` : ""}`);
   return (
     `::${d.severity} ` +
-    `file=${prop(d.span.file)},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=` +
+    `file=${prop(visible(d.span.file))},line=${p.line},col=${p.col},endLine=${p.endLine},endColumn=${p.endCol},title=` +
     `${prop(`resnetc ${d.code}`)}::${msg(body)}`
   );
 }

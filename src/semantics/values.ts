@@ -63,11 +63,16 @@ export function describe(v: Value): string {
     case "bool":
       return `\`${v.v}\``;
     case "str":
-      return `string "${v.v}"`;
+      // A message quotes a string, not a file: a long one is cut (a hostile file's megabyte
+      // string would otherwise become a megabyte-long diagnostic).
+      return v.v.length > 40 ? `string "${v.v.slice(0, 40)}..." (${v.v.length} characters)` : `string "${v.v}"`;
     case "atom":
       return `\`${v.v}\``;
     case "list":
-      return `list [${v.v.map((x) => describe(x).replace(/^number /, "")).join(", ")}]`;
+      return `list [${v.v
+        .slice(0, 8)
+        .map((x) => describe(x).replace(/^number /, ""))
+        .join(", ")}${v.v.length > 8 ? `, ... (${v.v.length} items)` : ""}]`;
     case "dim":
       return `dimension \`${dimStr(v.v)}\``;
     case "tensor":
