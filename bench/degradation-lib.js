@@ -212,7 +212,7 @@ export async function compileNets(file, names) {
 }
 
 /** One net's model, optimizer and training step (train.ts's recipe: SGD momentum, coupled L2 decay). */
-function makeTrainer(tf, mod, o) {
+export function makeTrainer(tf, mod, o) {
   const model = mod.buildModel();
   initParams(model, mod.PARAMS, o.seed);
   const optimizer = tf.train.momentum(o.lr, o.momentum);

@@ -108,3 +108,25 @@ export async function runFashionBench(o) {
     }),
   );
 }
+
+// SEW ResNet (ADD) in miniature: a static stem (conv + BN at 14x14, computed once and repeated over
+// T: direct encoding), LIF neurons, one SEW basic block at 16 channels, a strided conv to 32 channels
+// at 7x7, another SEW block, global average pooling of the spikes, the mean over time, dense 10.
+/** The source of model SpikingFashion with T time steps (bench/spiking-fashion.js, bench/spiking-step.js). */
+export function spikingFashionModel(T) {
+  const lif = `lif(${T}, v_th=0.5, detach_reset=true)`;
+  return `# A small SEW ResNet (Fang et al. 2021, ADD units) for 28x28 grey images, T = ${T}.
+block SEW(c: int) {
+  residual { conv(c, k=3) bn ${lif} conv(c, k=3) bn ${lif} } shortcut identity
+}
+model SpikingFashion {
+  input image: f32[N, 1, 28, 28]
+  conv(16, k=3, stride=2) bn time_repeat(${T}) ${lif}
+  SEW(16)
+  conv(32, k=3, stride=2) bn ${lif}
+  SEW(32)
+  expect [${T}*N, 32, 7, 7]
+  avgpool flatten time_mean(${T}) dense(10)
+}
+`;
+}

@@ -13,7 +13,7 @@
 // Recipe: Adam (lr 0.005), no augmentation, direct encoding (the static stem conv + BN computed once,
 // then repeated over T), LIF neurons with v_th 0.5 and detach_reset, the mean of the T outputs.
 import { parseArgs } from "node:util";
-import { runFashionBench } from "./fashion-lib.js";
+import { runFashionBench, spikingFashionModel } from "./fashion-lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,24 +35,7 @@ const T = Number(values["steps-time"]);
 const rateFactor = Number(values["rate-factor"]);
 if (!(Number.isInteger(T) && T >= 1 && T <= 8)) throw new Error(`--steps-time must be an int from 1 to 8, found ${T}`);
 
-// SEW ResNet (ADD) in miniature: a static stem (conv + BN at 14x14, computed once and repeated over
-// T: direct encoding), LIF neurons, one SEW basic block at 16 channels, a strided conv to 32 channels
-// at 7x7, another SEW block, global average pooling of the spikes, the mean over time, dense 10.
-const lif = `lif(${T}, v_th=0.5, detach_reset=true)`;
-const MODEL = `# A small SEW ResNet (Fang et al. 2021, ADD units) for 28x28 grey images, T = ${T}.
-block SEW(c: int) {
-  residual { conv(c, k=3) bn ${lif} conv(c, k=3) bn ${lif} } shortcut identity
-}
-model SpikingFashion {
-  input image: f32[N, 1, 28, 28]
-  conv(16, k=3, stride=2) bn time_repeat(${T}) ${lif}
-  SEW(16)
-  conv(32, k=3, stride=2) bn ${lif}
-  SEW(32)
-  expect [${T}*N, 32, 7, 7]
-  avgpool flatten time_mean(${T}) dense(10)
-}
-`;
+const MODEL = spikingFashionModel(T);
 
 // The probe's 20 steps misjudge a shared machine (runs here trained at 0.44x to 1.6x the probed rate;
 // bench/README.md): plan for --rate-factor (default 0.85) of it; the --minutes stop is the safety net.

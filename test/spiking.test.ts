@@ -26,6 +26,21 @@ beforeAll(async () => {
   await rt.chooseBackend({ prefer: "cpu" });
 });
 
+/** Runs `fn` through the fused neuron kernels (what the cpu and wasm backends use) or through
+ * the tfjs ops (what other backends use: the kernel unregistered for the while). */
+async function onPath<R>(path: "fused" | "ops", fn: () => R | Promise<R>): Promise<R> {
+  const rt = await import("@resnetc/runtime");
+  const kernel = tf.getKernel(rt.SPIKE_FORWARD, tf.getBackend());
+  expect(kernel, "the backend has the fused neuron kernels").toBeDefined();
+  if (path === "fused") return fn();
+  tf.unregisterKernel(rt.SPIKE_FORWARD, tf.getBackend());
+  try {
+    return await fn();
+  } finally {
+    tf.registerKernel(kernel!);
+  }
+}
+
 /** Spikes of `source`'s output from ONNX Runtime and from the emitted tfjs model, same seeded
  * parameters (BN statistics perturbed by caseParams) and input. */
 async function bothSpikes(source: string, key: string, batch: number): Promise<[Float32Array, Float32Array]> {
@@ -100,61 +115,114 @@ describe("ONNX Runtime's spikes equal tfjs's exactly", () => {
     );
 });
 
-describe("tfjs's gradient through a neuron is the surrogate's, by hand", () => {
-  const atan = (x: number, alpha = 2): number => alpha / 2 / (1 + ((Math.PI / 2) * alpha * x) ** 2);
-  const rect = (x: number, a: number): number => (Math.abs(x) < a / 2 ? 1 / a : 0);
-  const base = { vTh: 1, vReset: 0, reset: "hard" as const, detachReset: false, alpha: 2, width: 1 };
+const atan = (x: number, alpha = 2): number => alpha / 2 / (1 + ((Math.PI / 2) * alpha * x) ** 2);
+const rect = (x: number, a: number): number => (Math.abs(x) < a / 2 ? 1 / a : 0);
+const base = { vTh: 1, vReset: 0, reset: "hard" as const, detachReset: false, alpha: 2, width: 1 };
 
-  it("LIF, T 1, ATan: dL/dx = r * atan'(x / tau - v_th) / tau", async () => {
-    const rt = await import("@resnetc/runtime");
-    const xs = [0.3, 1.9, 2.0, 2.4, -1, 4];
-    const r = [1, -2, 0.5, 1.5, 1, 0.25];
-    const tau = 2;
-    const g = tf.grad((x: tf.Tensor) =>
-      tf.sum(tf.mul(rt.neuronSteps(x, { ...base, T: 1, tau, surrogate: "atan" }), tf.tensor(r))),
-    )(tf.tensor(xs));
-    const got = await g.data();
-    xs.forEach((x, i) => expect(got[i]).toBeCloseTo((r[i]! * atan(x / tau - 1)) / tau, 6));
-    const spikes = await rt.neuronSteps(tf.tensor(xs), { ...base, T: 1, tau, surrogate: "atan" }).data();
-    expect([...spikes]).toEqual(xs.map((x) => (x / tau - 1 >= 0 ? 1 : 0)));
+for (const path of ["fused", "ops"] as const)
+  describe(`tfjs's gradient through a neuron is the surrogate's, by hand (${path})`, () => {
+    it("LIF, T 1, ATan: dL/dx = r * atan'(x / tau - v_th) / tau", () =>
+      onPath(path, async () => {
+        const rt = await import("@resnetc/runtime");
+        const xs = [0.3, 1.9, 2.0, 2.4, -1, 4];
+        const r = [1, -2, 0.5, 1.5, 1, 0.25];
+        const tau = 2;
+        const g = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(rt.neuronSteps(x, { ...base, T: 1, tau, surrogate: "atan" }), tf.tensor(r))),
+        )(tf.tensor(xs));
+        const got = await g.data();
+        xs.forEach((x, i) => expect(got[i]).toBeCloseTo((r[i]! * atan(x / tau - 1)) / tau, 6));
+        const spikes = await rt.neuronSteps(tf.tensor(xs), { ...base, T: 1, tau, surrogate: "atan" }).data();
+        expect([...spikes]).toEqual(xs.map((x) => (x / tau - 1 >= 0 ? 1 : 0)));
+      }));
+
+    it("IF, T 1, rectangular width 0.8: 1/a inside |x - v_th| < a/2, 0 outside", () =>
+      onPath(path, async () => {
+        const rt = await import("@resnetc/runtime");
+        const xs = [0.5, 0.7, 1.0, 1.35, 1.5];
+        const g = tf.grad((x: tf.Tensor) =>
+          tf.sum(rt.neuronSteps(x, { ...base, T: 1, surrogate: "rect", width: 0.8 })),
+        )(tf.tensor(xs));
+        const got = await g.data();
+        xs.forEach((x, i) => expect(got[i]).toBeCloseTo(rect(x - 1, 0.8), 6));
+        expect(got.some((v) => v === 0) && got.some((v) => v > 1)).toBe(true);
+      }));
+
+    for (const detach of [true, false])
+      it(`IF, T 2, hard reset, detach_reset=${detach}: the gradient through the reset by hand`, () =>
+        onPath(path, async () => {
+          const rt = await import("@resnetc/runtime");
+          // Batch [x0 (step 0); x1 (step 1)], one neuron per column.
+          const x0 = [1.2, 0.4, 0.9, 1.05];
+          const x1 = [0.3, 0.7, 0.05, -0.2];
+          const r0 = [0.5, -1, 2, 1];
+          const r1 = [1.5, 0.75, -1, 2];
+          const cfg = { ...base, T: 2, surrogate: "atan" as const, detachReset: detach };
+          const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(rt.neuronSteps(x, cfg), tf.tensor([r0, r1]))))(
+            tf.tensor([x0, x1]),
+          );
+          const got = await g.data();
+          for (let i = 0; i < 4; i++) {
+            // h0 = x0; s0 = H(h0 - 1); v1 = h0 (1 - s0); h1 = v1 + x1; s1 = H(h1 - 1).
+            const h0 = x0[i]!;
+            const s0 = h0 - 1 >= 0 ? 1 : 0;
+            const h1 = h0 * (1 - s0) + x1[i]!;
+            const g1 = r1[i]! * atan(h1 - 1); // dL/dh1
+            // dv1/dh0 = (1 - s0) - h0 * ds0/dh0 (the second term only without detach_reset).
+            const dv1 = 1 - s0 - (detach ? 0 : h0 * atan(h0 - 1));
+            expect(got[4 + i]).toBeCloseTo(g1, 6);
+            expect(got[i]).toBeCloseTo(r0[i]! * atan(h0 - 1) + g1 * dv1, 6);
+          }
+        }));
   });
 
-  it("IF, T 1, rectangular width 0.8: 1/a inside |x - v_th| < a/2, 0 outside", async () => {
+describe("the fused neuron kernels equal the tfjs ops", () => {
+  // Every combination the language offers, T 5, on 4,000 neurons: the same spikes (bits) and the
+  // same gradient through time within float32 rounding (the kernel sums in float64).
+  const configs = [];
+  for (const tau of [undefined, 2, 4 / 3])
+    for (const reset of ["hard", "soft"] as const)
+      for (const detachReset of [false, true])
+        for (const surrogate of ["atan", "rect"] as const)
+          configs.push({ tau, reset, detachReset, surrogate, vTh: 0.6, vReset: reset === "hard" ? -0.2 : 0 });
+  const title = `${configs.length} configurations: IF and LIF, hard and soft reset, detached or not, ATan and rectangular`;
+  it(title, async () => {
     const rt = await import("@resnetc/runtime");
-    const xs = [0.5, 0.7, 1.0, 1.35, 1.5];
-    const g = tf.grad((x: tf.Tensor) => tf.sum(rt.neuronSteps(x, { ...base, T: 1, surrogate: "rect", width: 0.8 })))(
-      tf.tensor(xs),
-    );
-    const got = await g.data();
-    xs.forEach((x, i) => expect(got[i]).toBeCloseTo(rect(x - 1, 0.8), 6));
-    expect(got.some((v) => v === 0) && got.some((v) => v > 1)).toBe(true);
-  });
-
-  for (const detach of [true, false])
-    it(`IF, T 2, hard reset, detach_reset=${detach}: the gradient through the reset by hand`, async () => {
-      const rt = await import("@resnetc/runtime");
-      // Batch [x0 (step 0); x1 (step 1)], one neuron per column.
-      const x0 = [1.2, 0.4, 0.9, 1.05];
-      const x1 = [0.3, 0.7, 0.05, -0.2];
-      const r0 = [0.5, -1, 2, 1];
-      const r1 = [1.5, 0.75, -1, 2];
-      const cfg = { ...base, T: 2, surrogate: "atan" as const, detachReset: detach };
-      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(rt.neuronSteps(x, cfg), tf.tensor([r0, r1]))))(
-        tf.tensor([x0, x1]),
-      );
-      const got = await g.data();
-      for (let i = 0; i < 4; i++) {
-        // h0 = x0; s0 = H(h0 - 1); v1 = h0 (1 - s0); h1 = v1 + x1; s1 = H(h1 - 1).
-        const h0 = x0[i]!;
-        const s0 = h0 - 1 >= 0 ? 1 : 0;
-        const h1 = h0 * (1 - s0) + x1[i]!;
-        const g1 = r1[i]! * atan(h1 - 1); // dL/dh1
-        // dv1/dh0 = (1 - s0) - h0 * ds0/dh0 (the second term only without detach_reset).
-        const dv1 = 1 - s0 - (detach ? 0 : h0 * atan(h0 - 1));
-        expect(got[4 + i]).toBeCloseTo(g1, 6);
-        expect(got[i]).toBeCloseTo(r0[i]! * atan(h0 - 1) + g1 * dv1, 6);
+    const T = 5;
+    const x = tf.tensor(uniform(T * 4000, 3, -0.5, 1.5), [T * 2000, 2]);
+    const r = tf.tensor(uniform(T * 4000, 4, -1, 1), [T * 2000, 2]);
+    let checked = 0;
+    for (const c of configs) {
+      const cfg = { ...c, T, alpha: 2.5, width: 0.6, ...(c.tau === undefined ? { tau: undefined } : {}) };
+      const run = () =>
+        tf.tidy(() => {
+          const f = (xi: tf.Tensor) => tf.sum(tf.mul(rt.neuronSteps(xi, cfg), r));
+          return [rt.neuronSteps(x, cfg).dataSync().slice(), tf.grad(f)(x).dataSync().slice()] as Float32Array[];
+        });
+      const [s1, g1] = await onPath("fused", run);
+      const [s2, g2] = await onPath("ops", run);
+      expect([...s1!], JSON.stringify(c)).toEqual([...s2!]);
+      expect(s1!.some((v) => v === 1) && s1!.some((v) => v === 0)).toBe(true);
+      let scale = 0;
+      let worst = 0;
+      for (let i = 0; i < g1!.length; i++) {
+        scale = Math.max(scale, Math.abs(g2![i]!));
+        worst = Math.max(worst, Math.abs(g1![i]! - g2![i]!));
       }
-    });
+      expect(scale, JSON.stringify(c)).toBeGreaterThan(0.1);
+      expect(worst / scale, JSON.stringify(c)).toBeLessThan(1e-5);
+      checked++;
+    }
+    expect(checked).toBe(24);
+  });
+  it("the cpu backend runs the fused kernels, and onPath('ops') does not", async () => {
+    const rt = await import("@resnetc/runtime");
+    const cfg = { ...base, T: 2, tau: 2, surrogate: "atan" as const };
+    const kernels = (path: "fused" | "ops") =>
+      onPath(path, async () => (await tf.profile(() => rt.neuronSteps(tf.ones([4, 3]), cfg))).kernelNames);
+    expect(await kernels("fused")).toContain(rt.SPIKE_FORWARD);
+    expect(await kernels("ops")).not.toContain(rt.SPIKE_FORWARD);
+  });
 });
 
 describe("tfjs's spikes equal SpikingJelly's float32 arithmetic exactly", () => {
@@ -224,15 +292,22 @@ describe("tfjs's spikes equal SpikingJelly's float32 arithmetic exactly", () => 
   for (const [name, c] of cases)
     it(name, async () => {
       const rt = await import("@resnetc/runtime");
-      for (const [T, x] of [
-        [8, random],
-        [2, nearThreshold(c, 20_000)],
+      for (const [T, x, path] of [
+        [8, random, "fused"],
+        [2, nearThreshold(c, 20_000), "fused"],
+        [8, random, "ops"],
+        [2, nearThreshold(c, 20_000), "ops"],
       ] as const) {
         const cfg = { ...c, T, detachReset: false, surrogate: "atan" as const, alpha: 2, width: 1 };
-        const got = tf.tidy(() => {
-          const s = rt.neuronSteps(tf.tensor(x, [x.length]), cfg);
-          return s.dataSync().slice() as Float32Array;
-        });
+        const got = await onPath(path, () =>
+          tf.tidy(
+            () =>
+              rt
+                .neuronSteps(tf.tensor(x, [x.length]), cfg)
+                .dataSync()
+                .slice() as Float32Array,
+          ),
+        );
         const want = reference(x, T, c);
         let ones = 0;
         let differ = 0;
@@ -242,7 +317,7 @@ describe("tfjs's spikes equal SpikingJelly's float32 arithmetic exactly", () => 
         }
         expect(ones, `T ${T}: spikes, and not all`).toBeGreaterThan(want.length * 0.05);
         expect(ones).toBeLessThan(want.length * 0.95);
-        expect(differ, `T ${T}: spikes that differ`).toBe(0);
+        expect(differ, `T ${T}, ${path}: spikes that differ`).toBe(0);
         // The check can fail: the LIF charge in another order flips spikes next to the threshold.
         if (T === 2 && c.tau !== undefined)
           expect(reference(x, T, c, true).filter((v, i) => v !== want[i]).length).toBeGreaterThan(100);

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { registerFastCpuKernels } from "./kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { registerFusedBatchNorm } from "./batchnorm.js";
+import { registerSpikeKernels } from "./layers-spike.js";
 import { registerThreadedWasm } from "./wasm-threads.js";
 import { registerReluGrad } from "./relu-grad.js";
 import { adapterLine, probeWebGpu, type AdapterReport } from "./webgpu.js";
@@ -87,6 +88,7 @@ export async function chooseBackend(
       if (c.name === "webgpu") registerWebGpuKernels();
       if (c.name === "cpu" || c.name === "wasm") {
         registerFusedBatchNorm(c.name);
+        registerSpikeKernels(c.name);
         registerReluGrad(c.name);
       }
       const ours =

@@ -18,10 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { simdKernels, type Simd } from "./simd.js";
 
 import type { KernelArgs } from "./kernel-args.js";
-type Storage = {
-  read(t: tf.TensorInfo): Float32Array;
-  make(shape: number[]): [tf.TensorInfo, () => Float32Array];
-};
+import { storage } from "./kernel-storage.js";
 
 export const BN_FORWARD = "ResnetcBatchNormTrain";
 export const BN_BACKWARD = "ResnetcBatchNormTrainGrad";
@@ -94,34 +91,6 @@ export function bnBackward(
     const d = (-a * sb) / n - b * m;
     for (let i = k; i < len; i += c) dx[i] = a * dy[i]! + b * x[i]! + d;
   }
-}
-
-function storage(backendName: "cpu" | "wasm", backend: unknown): Storage {
-  if (backendName === "wasm") {
-    const b = backend as {
-      makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-      typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-    };
-    return {
-      read: (t) => b.typedArrayFromHeap(t),
-      make: (shape) => {
-        const info = b.makeOutput(shape, "float32");
-        return [info, () => b.typedArrayFromHeap(info)];
-      },
-    };
-  }
-  const b = backend as {
-    data: { get(id: object): { values: Float32Array } };
-    makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
-  };
-  return {
-    read: (t) => b.data.get(t.dataId).values,
-    make: (shape) => {
-      const values = new Float32Array(shape.reduce((p, q) => p * q, 1));
-      const info = b.makeTensorInfo(shape, "float32", values);
-      return [info, () => values];
-    },
-  };
 }
 
 type Info = tf.TensorInfo;

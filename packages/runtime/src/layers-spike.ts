@@ -4,13 +4,19 @@
 // the mean over time [T*N, ...] -> [N, ...]; and the helpers emitted programs call.
 // Takes: configuration from the emitter (T, tau, v_th, v_reset, reset, detach_reset, surrogate).
 // Gives: layers registered with tfjs serialization (names "Resnetc..."), no weights.
+// On the cpu and wasm backends a neuron is two kernels (registerSpikeKernels): the T steps forward
+// in one pass over memory, keeping each step's membrane, and backpropagation through time in one
+// pass back; other backends (webgpu) run the same arithmetic as tfjs ops, a few per step.
 // Must not: reorder the neuron's float ops: ONNX (src/emit/onnx/lower-spike.ts) computes them in
-// the same order, and a test asserts that ONNX Runtime's spikes equal these exactly:
+// the same order, the fused kernel rounds each to float32 in that order, and tests assert that
+// ONNX Runtime's spikes equal these exactly, on both paths:
 //   IF h = v + x;  LIF h = v + (x - (v - v_reset)) / tau;  d = h - v_th;  spike = (d >= 0);
 //   hard reset v = h * (1 - s) + v_reset * s;  soft reset v = h - s * v_th  (s = spike, detached
 //   from the gradient with detach_reset). Nor read tensors back to the CPU inside call().
 
 import * as tf from "@tensorflow/tfjs";
+import type { KernelArgs } from "./kernel-args.js";
+import { storage } from "./kernel-storage.js";
 
 type T = tf.SymbolicTensor;
 type Shape = (number | null)[];
@@ -63,8 +69,121 @@ function detach(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
+export const SPIKE_FORWARD = "ResnetcSpikeSteps";
+export const SPIKE_BACKWARD = "ResnetcSpikeStepsGrad";
+
+type SpikeAttrs = NeuronConfig & { tauOrZero: number };
+
+/** Forward over x viewed as [T, M]: spikes and each step's membrane h (before the reset), every op
+ * rounded to float32 in the order of the tfjs ops below (so the spikes are the same bits). Time
+ * is the outer loop, so memory is read and written in order. */
+function spikeForward(x: Float32Array, T: number, c: SpikeAttrs, spikes: Float32Array, hs: Float32Array): void {
+  const f = Math.fround;
+  const m = x.length / T;
+  const vTh = f(c.vTh);
+  const vReset = f(c.vReset);
+  const tau = f(c.tauOrZero);
+  const lif = c.tauOrZero !== 0;
+  const hard = c.reset === "hard";
+  const v = new Float32Array(m).fill(hard ? vReset : 0); // float32 storage: each store rounds
+  for (let t = 0; t < T; t++) {
+    const o = t * m;
+    for (let i = 0; i < m; i++) {
+      const vi = v[i]!;
+      const xt = x[o + i]!;
+      const h = lif ? f(vi + f(f(xt - (vReset === 0 ? vi : f(vi - vReset))) / tau)) : f(vi + xt);
+      const s = f(h - vTh) >= 0 ? 1 : 0;
+      spikes[o + i] = s;
+      hs[o + i] = h;
+      if (!hard) v[i] = h - s * vTh;
+      else if (vReset === 0) v[i] = h * (1 - s);
+      else v[i] = f(h * (1 - s)) + f(vReset * s);
+    }
+  }
+}
+
+/** Backpropagation through time: dL/dx from dL/dspikes and the kept membranes, the surrogate's
+ * derivative at h - v_th standing in for the spike's; through the reset unless detach_reset. */
+function spikeBackward(dy: Float32Array, hs: Float32Array, T: number, c: SpikeAttrs, dx: Float32Array): void {
+  const m = dy.length / T;
+  const vTh = Math.fround(c.vTh);
+  const vReset = Math.fround(c.vReset);
+  const lif = c.tauOrZero !== 0;
+  const inv = lif ? 1 / Math.fround(c.tauOrZero) : 1;
+  const keep = lif ? 1 - inv : 1; // dh/dv
+  const hard = c.reset === "hard";
+  const k1 = (Math.PI / 2) * c.alpha;
+  const rect = c.surrogate === "rect";
+  const half = c.width / 2;
+  const through = c.detachReset ? 0 : 1;
+  const gv = new Float64Array(m); // dL/dv of the step after this one
+  for (let t = T - 1; t >= 0; t--) {
+    const o = t * m;
+    for (let i = 0; i < m; i++) {
+      const h = hs[o + i]!;
+      const d = Math.fround(h - vTh);
+      const u = k1 * d;
+      const sg = rect ? (Math.abs(d) < half ? 1 / c.width : 0) : c.alpha / 2 / (1 + u * u);
+      let gh = dy[o + i]! * sg;
+      if (t < T - 1) {
+        // dv'/dh: hard v' = h (1 - s) + v_reset s; soft v' = h - s v_th; s through the surrogate.
+        const s = d >= 0 ? 1 : 0;
+        gh += gv[i]! * (hard ? 1 - s + (vReset - h) * sg * through : 1 - vTh * sg * through);
+      }
+      dx[o + i] = gh * inv;
+      gv[i] = gh * keep;
+    }
+  }
+}
+
+function spikeKernels(backendName: "cpu" | "wasm") {
+  const attrsOf = (a: KernelArgs) => a.attrs as unknown as SpikeAttrs;
+  return {
+    forward: (args: KernelArgs): tf.TensorInfo[] => {
+      const st = storage(backendName, args.backend);
+      const x = args.inputs["x"]!;
+      const [spikes, sv] = st.make(x.shape);
+      const [h, hv] = st.make(x.shape);
+      spikeForward(st.read(x), attrsOf(args).T, attrsOf(args), sv(), hv());
+      return [spikes, h];
+    },
+    backward: (args: KernelArgs): tf.TensorInfo => {
+      const st = storage(backendName, args.backend);
+      const { dy, h } = args.inputs;
+      const [dx, dxv] = st.make(dy!.shape);
+      spikeBackward(st.read(dy!), st.read(h!), attrsOf(args).T, attrsOf(args), dxv());
+      return dx;
+    },
+  };
+}
+
+/** Registers the fused neuron kernels for a backend (cpu or wasm); safe to call more than once. */
+export function registerSpikeKernels(backendName: "cpu" | "wasm"): void {
+  if (tf.getKernel(SPIKE_FORWARD, backendName)) return;
+  const k = spikeKernels(backendName);
+  tf.registerKernel({ kernelName: SPIKE_FORWARD, backendName, kernelFunc: k.forward as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: SPIKE_BACKWARD, backendName, kernelFunc: k.backward as unknown as tf.KernelFunc });
+}
+
+/** The neuron through the fused kernels: spikes forward, BPTT backward from the kept membranes. */
+function fusedNeuronSteps(x: tf.Tensor, c: NeuronConfig): tf.Tensor {
+  const attrs = { ...c, tauOrZero: c.tau ?? 0 } as unknown as tf.NamedAttrMap;
+  const f = tf.customGrad((xi, save) => {
+    const [spikes, h] = tf.engine().runKernel(SPIKE_FORWARD, { x: xi as tf.Tensor }, attrs) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([h!]);
+    return {
+      value: spikes!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(SPIKE_BACKWARD, { dy, h: saved[0]! }, attrs) as tf.Tensor,
+    };
+  });
+  return f(x);
+}
+
 /** A neuron over [T*N, ...]: the spikes, same shape, 0 or 1. */
 export function neuronSteps(x: tf.Tensor, c: NeuronConfig): tf.Tensor {
+  if (x.dtype === "float32" && tf.getKernel(SPIKE_FORWARD, tf.getBackend()) !== undefined)
+    return fusedNeuronSteps(x, c);
   const shape = x.shape;
   const steps = c.T === 1 ? [tf.reshape(x, [1, -1])] : tf.split(tf.reshape(x, [c.T, -1]), c.T, 0);
   const hard = c.reset === "hard";
