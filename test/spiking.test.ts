@@ -185,7 +185,7 @@ describe("the fused neuron kernels equal the tfjs ops", () => {
       for (const detachReset of [false, true])
         for (const surrogate of ["atan", "rect"] as const)
           configs.push({ tau, reset, detachReset, surrogate, vTh: 0.6, vReset: reset === "hard" ? -0.2 : 0 });
-  const title = `${configs.length} configurations: IF and LIF, hard and soft reset, detached or not, ATan and rectangular`;
+  const title = `${configs.length} configurations: IF and LIF, hard and soft reset, detached or not, ATan and rect`;
   it(title, async () => {
     const rt = await import("@resnetc/runtime");
     const T = 5;
