@@ -76,62 +76,72 @@ type SpikeAttrs = NeuronConfig & { tauOrZero: number };
 
 /** Forward over x viewed as [T, M]: spikes and each step's membrane h (before the reset), every op
  * rounded to float32 in the order of the tfjs ops below (so the spikes are the same bits). Time
- * is the outer loop, so memory is read and written in order. */
+ * is the outer loop, so memory is read and written in order; the membrane a step starts from is
+ * the last step's h and spike after the reset, recomputed rather than kept in a scratch array
+ * (allocating one per call cost more than the loop). */
 function spikeForward(x: Float32Array, T: number, c: SpikeAttrs, spikes: Float32Array, hs: Float32Array): void {
   const f = Math.fround;
-  const m = x.length / T;
+  const m = (x.length / T) | 0;
   const vTh = f(c.vTh);
   const vReset = f(c.vReset);
   const tau = f(c.tauOrZero);
   const lif = c.tauOrZero !== 0;
   const hard = c.reset === "hard";
-  const v = new Float32Array(m).fill(hard ? vReset : 0); // float32 storage: each store rounds
+  const v0 = hard ? vReset : 0;
   for (let t = 0; t < T; t++) {
-    const o = t * m;
+    const o = (t * m) | 0;
     for (let i = 0; i < m; i++) {
-      const vi = v[i]!;
+      let v = v0;
+      if (t > 0) {
+        const h = hs[o - m + i]!;
+        const s = spikes[o - m + i]!;
+        if (!hard) v = f(h - s * vTh);
+        else if (vReset === 0) v = f(h * (1 - s));
+        else v = f(f(h * (1 - s)) + f(vReset * s));
+      }
       const xt = x[o + i]!;
-      const h = lif ? f(vi + f(f(xt - (vReset === 0 ? vi : f(vi - vReset))) / tau)) : f(vi + xt);
-      const s = f(h - vTh) >= 0 ? 1 : 0;
-      spikes[o + i] = s;
+      const h = lif ? f(v + f(f(xt - (vReset === 0 ? v : f(v - vReset))) / tau)) : f(v + xt);
+      spikes[o + i] = Number(f(h - vTh) >= 0); // Number(bool), not `? 1 : 0`: no branch to mispredict
       hs[o + i] = h;
-      if (!hard) v[i] = h - s * vTh;
-      else if (vReset === 0) v[i] = h * (1 - s);
-      else v[i] = f(h * (1 - s)) + f(vReset * s);
     }
   }
 }
 
 /** Backpropagation through time: dL/dx from dL/dspikes and the kept membranes, the surrogate's
- * derivative at h - v_th standing in for the spike's; through the reset unless detach_reset. */
+ * derivative at h - v_th standing in for the spike's; through the reset unless detach_reset. The
+ * gradient reaching a step's membrane from the next step is read back from that step's dx
+ * (dL/dv = dL/dh * (1 - 1/tau) and dL/dx = dL/dh / tau for LIF; both dL/dh for IF). */
 function spikeBackward(dy: Float32Array, hs: Float32Array, T: number, c: SpikeAttrs, dx: Float32Array): void {
-  const m = dy.length / T;
+  const m = (dy.length / T) | 0;
   const vTh = Math.fround(c.vTh);
   const vReset = Math.fround(c.vReset);
   const lif = c.tauOrZero !== 0;
-  const inv = lif ? 1 / Math.fround(c.tauOrZero) : 1;
-  const keep = lif ? 1 - inv : 1; // dh/dv
+  const tau = Math.fround(c.tauOrZero);
+  const inv = lif ? 1 / tau : 1;
+  const dxToDv = lif ? tau - 1 : 1; // (dL/dh (1 - 1/tau)) / (dL/dh / tau)
   const hard = c.reset === "hard";
   const k1 = (Math.PI / 2) * c.alpha;
+  const halfAlpha = c.alpha / 2;
   const rect = c.surrogate === "rect";
   const half = c.width / 2;
+  const invWidth = 1 / c.width;
   const through = c.detachReset ? 0 : 1;
-  const gv = new Float64Array(m); // dL/dv of the step after this one
   for (let t = T - 1; t >= 0; t--) {
-    const o = t * m;
+    const o = (t * m) | 0;
+    const last = t === T - 1;
     for (let i = 0; i < m; i++) {
       const h = hs[o + i]!;
       const d = Math.fround(h - vTh);
       const u = k1 * d;
-      const sg = rect ? (Math.abs(d) < half ? 1 / c.width : 0) : c.alpha / 2 / (1 + u * u);
+      const sg = rect ? Number(Math.abs(d) < half) * invWidth : halfAlpha / (1 + u * u);
       let gh = dy[o + i]! * sg;
-      if (t < T - 1) {
+      if (!last) {
         // dv'/dh: hard v' = h (1 - s) + v_reset s; soft v' = h - s v_th; s through the surrogate.
-        const s = d >= 0 ? 1 : 0;
-        gh += gv[i]! * (hard ? 1 - s + (vReset - h) * sg * through : 1 - vTh * sg * through);
+        const gv = dx[o + m + i]! * dxToDv;
+        const s = Number(d >= 0);
+        gh += gv * (hard ? 1 - s + (vReset - h) * sg * through : 1 - vTh * sg * through);
       }
       dx[o + i] = gh * inv;
-      gv[i] = gh * keep;
     }
   }
 }
