@@ -179,7 +179,15 @@ for (const path of ["fused", "ops"] as const)
 describe("the fused neuron kernels equal the tfjs ops", () => {
   // Every combination the language offers, T 5, on 4,000 neurons: the same spikes (bits) and the
   // same gradient through time within float32 rounding (the kernel sums in float64).
-  const configs = [];
+  type Config = {
+    tau: number | undefined;
+    reset: "hard" | "soft";
+    detachReset: boolean;
+    surrogate: "atan" | "rect";
+    vTh: number;
+    vReset: number;
+  };
+  const configs: Config[] = [];
   for (const tau of [undefined, 2, 4 / 3])
     for (const reset of ["hard", "soft"] as const)
       for (const detachReset of [false, true])
