@@ -77,10 +77,16 @@ describe("strings in .resnet files", () => {
       // Stop 12's routes: a residual unit as an expression (repeated), an indexed stage.
       `  (residual { B(tag="${p}") }) * 2`,
       `  stage q${i}[${i}] { B(tag="${p}") }`,
+      // Stop 21's: a `when` choice of blocks, a block-typed default, a model's str parameter.
+      `  W(attn=B(tag="${p}") when true else none)`,
+      `  D${i}`,
+      `  B(tag=s)`,
     ]);
     const src =
       `block B(tag: str = "x") {\n  relu\n}\nblock L(t = [1, 2]) {\n  relu\n}\nblock I(t = 3) {\n  relu\n}\n` +
-      `block W(attn: block = none) {\n  attn\n}\nmodel M {\n  input x: f32[N, 3, 4, 4]\n${calls.join("\n")}\n` +
+      `block W(attn: block = none) {\n  attn\n}\n` +
+      PAYLOADS.map((p, i) => `block D${i}(attn: block = B(tag="${p}")) {\n  attn\n}\n`).join("") +
+      `model M(s: str = "${PAYLOADS[0]}") {\n  input x: f32[N, 3, 4, 4]\n${calls.join("\n")}\n` +
       `  flatten dense(2)\n}\n`;
     const dir = await compileTs("strings", "m.resnet", src);
     const model = readFileSync(join(dir, "model.ts"), "utf8");
